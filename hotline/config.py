@@ -1,0 +1,274 @@
+"""Configuration: one TOML file, every key overridable from the environment.
+
+The file is named by `HOTLINE_CONFIG` (none: embedded defaults). Each key `key` of section
+`[section]` can be overridden by the environment variable `HOTLINE_<SECTION>_<KEY>`
+(`HOTLINE_DATABASE_URL`, `HOTLINE_AGI_PORT`, `HOTLINE_WEB_PORT`, ...). Everything is validated
+here, once, into frozen dataclasses that are passed explicitly to whoever needs them; a bad
+value stops start-up with a `ConfigError` that names the key and says what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or of the wrong kind."""
+
+
+def _field(default: Any, *, min: float | None = None, max: float | None = None,
+           choices: tuple[str, ...] | None = None, doc: str = "") -> Any:
+    metadata = {"min": min, "max": max, "choices": choices, "doc": doc}
+    if isinstance(default, (dict, list, tuple)):
+        frozen = default
+        return dataclasses.field(default_factory=lambda: frozen, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceConfig:
+    name: str = _field("hotline", doc="process name, shown in logs and /healthz")
+    timezone: str = _field("Asia/Shanghai", doc="where business rules are evaluated")
+    hotline_number: str = _field("9600110")
+
+
+@dataclasses.dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = _field("sqlite:///var/hotline.sqlite3")
+    pool_threads: int = _field(8, min=1, max=64, doc="threads that run blocking sessions")
+    sqlite_busy_timeout_ms: int = _field(10_000, min=0, max=600_000)
+    echo: bool = _field(False)
+
+
+@dataclasses.dataclass(frozen=True)
+class WebConfig:
+    host: str = _field("127.0.0.1")
+    port: int = _field(8080, min=0, max=65535)
+
+
+@dataclasses.dataclass(frozen=True)
+class AgiConfig:
+    host: str = _field("127.0.0.1")
+    port: int = _field(4573, min=0, max=65535)
+    allow: tuple[str, ...] = _field((), doc="Asterisk source addresses allowed; empty allows all")
+    command_timeout_s: float = _field(30.0, min=0.1, max=3600)
+    backend_timeout_s: float = _field(2.0, min=0.05, max=60, doc="slow lookup -> apology and agent")
+    queue: str = _field("hotline", doc="the Asterisk queue agents answer")
+
+
+@dataclasses.dataclass(frozen=True)
+class AmiConfig:
+    host: str = _field("127.0.0.1")
+    port: int = _field(5038, min=0, max=65535)
+    username: str = _field("hotline")
+    secret: str = _field("", doc="from the environment in production: HOTLINE_AMI_SECRET")
+    auth: str = _field("md5", choices=("md5", "plain"))
+    enabled: bool = _field(True)
+
+
+@dataclasses.dataclass(frozen=True)
+class AppealsConfig:
+    deadline_working_days: dict[str, int] = _field(
+        {"consultation": 2, "help": 5, "complaint": 15, "report": 15,
+         "approval_progress": 2, "dispute": 15},
+        min=1, max=365, doc="working days to resolve, per appeal kind",
+    )
+    catalogue_file: str = _field("", doc="approval catalogue TOML; empty: the shipped one")
+
+    def __post_init__(self) -> None:
+        from schemas.enums import AppealKind
+
+        known = {kind.value for kind in AppealKind}
+        unknown = set(self.deadline_working_days) - known
+        if unknown:
+            raise ConfigError(f"appeals.deadline_working_days has unknown kind(s) "
+                              f"{', '.join(sorted(unknown))}; expected {', '.join(sorted(known))}")
+
+
+@dataclasses.dataclass(frozen=True)
+class CalendarConfig:
+    extra_holidays: tuple[dt.date, ...] = _field(
+        (), doc="public holidays the calendar library does not know yet (next year's schedule)")
+    extra_workdays: tuple[dt.date, ...] = _field((), doc="make-up working days (调休) likewise")
+
+
+@dataclasses.dataclass(frozen=True)
+class LoggingConfig:
+    level: str = _field("info", choices=("debug", "info", "warn", "error", "critical"))
+    format: str = _field("text", choices=("text", "json"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    service: ServiceConfig = dataclasses.field(default_factory=ServiceConfig)
+    database: DatabaseConfig = dataclasses.field(default_factory=DatabaseConfig)
+    web: WebConfig = dataclasses.field(default_factory=WebConfig)
+    agi: AgiConfig = dataclasses.field(default_factory=AgiConfig)
+    ami: AmiConfig = dataclasses.field(default_factory=AmiConfig)
+    appeals: AppealsConfig = dataclasses.field(default_factory=AppealsConfig)
+    calendar: CalendarConfig = dataclasses.field(default_factory=CalendarConfig)
+    logging: LoggingConfig = dataclasses.field(default_factory=LoggingConfig)
+
+
+SECTIONS: dict[str, type] = typing.get_type_hints(Config)
+
+
+def load_config(path: str | os.PathLike | None = None,
+                environ: Mapping[str, str] | None = None) -> Config:
+    """Read the TOML file (if any) and the environment into a validated `Config`.
+
+    `path` defaults to `$HOTLINE_CONFIG`; `environ` defaults to `os.environ`.
+    """
+    environ = os.environ if environ is None else environ
+    path = path if path is not None else environ.get("HOTLINE_CONFIG") or None
+    document: dict[str, Any] = {}
+    if path is not None:
+        try:
+            document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"configuration file {path} is not valid TOML: {error}") from None
+    unknown = set(document) - set(SECTIONS)
+    if unknown:
+        raise ConfigError(f"unknown configuration section(s): {', '.join(sorted(unknown))}; "
+                          f"expected one of {', '.join(SECTIONS)}")
+    sections = {name: _load_section(name, cls, document.get(name, {}), environ)
+                for name, cls in SECTIONS.items()}
+    return Config(**sections)
+
+
+def _load_section(name: str, cls: type, table: Any, environ: Mapping[str, str]) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(table) - set(fields)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(sorted(unknown))}; "
+                          f"expected one of {', '.join(fields)}")
+    values = {}
+    for key, field in fields.items():
+        env_name = f"HOTLINE_{name.upper()}_{key.upper()}"
+        if env_name in environ:
+            raw, source = environ[env_name], env_name
+            value = _from_text(raw, hints[key], source)
+        elif key in table:
+            source = f"{name}.{key}"
+            value = _coerce(table[key], hints[key], source)
+        else:
+            continue
+        _check_bounds(value, field.metadata, source)
+        if isinstance(value, dict):
+            value = {**field.default_factory(), **value}
+        values[key] = value
+    return cls(**values)
+
+
+def _describe(kind: Any) -> str:
+    origin = typing.get_origin(kind)
+    if origin is tuple:
+        return f"a list of {_describe(typing.get_args(kind)[0])}"
+    if origin is dict:
+        key, value = typing.get_args(kind)
+        return f"a table of {_describe(key)} to {_describe(value)}"
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+            dt.date: "a date (YYYY-MM-DD)"}.get(kind, str(kind))
+
+
+def _coerce(value: Any, kind: Any, source: str) -> Any:
+    """Check a TOML value against the field's type."""
+    origin = typing.get_origin(kind)
+    wrong = ConfigError(f"{source} must be {_describe(kind)}, got {value!r}")
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise wrong
+        return tuple(_coerce(item, typing.get_args(kind)[0], source) for item in value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise wrong
+        key_kind, value_kind = typing.get_args(kind)
+        return {_coerce(k, key_kind, source): _coerce(v, value_kind, f"{source}.{k}")
+                for k, v in value.items()}
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise wrong
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise wrong
+        return float(value)
+    if kind is dt.date:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        if isinstance(value, str):
+            return _from_text(value, kind, source)
+        raise wrong
+    if kind is str:
+        if not isinstance(value, str):
+            raise wrong
+        return value
+    raise wrong
+
+
+def _from_text(raw: str, kind: Any, source: str) -> Any:
+    """Parse an environment variable's text as the field's type.
+
+    Lists are comma-separated; tables are `key=value` pairs separated by commas.
+    """
+    origin = typing.get_origin(kind)
+    wrong = ConfigError(f"{source} must be {_describe(kind)}, got {raw!r}")
+    if origin is tuple:
+        items = [item.strip() for item in raw.split(",") if item.strip()]
+        return tuple(_from_text(item, typing.get_args(kind)[0], source) for item in items)
+    if origin is dict:
+        key_kind, value_kind = typing.get_args(kind)
+        result = {}
+        for pair in filter(None, (p.strip() for p in raw.split(","))):
+            key, sep, value = pair.partition("=")
+            if not sep:
+                raise ConfigError(f"{source} must be key=value pairs separated by commas, got {raw!r}")
+            result[_from_text(key.strip(), key_kind, source)] = _from_text(value.strip(), value_kind, source)
+        return result
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if kind is int:
+            return int(raw.strip())
+        if kind is float:
+            return float(raw.strip())
+        if kind is dt.date:
+            return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise wrong from None
+    if kind is str:
+        return raw
+    raise wrong
+
+
+def _check_bounds(value: Any, metadata: Mapping[str, Any], source: str) -> None:
+    low, high, choices = metadata.get("min"), metadata.get("max"), metadata.get("choices")
+    values = value.values() if isinstance(value, dict) else [value]
+    for item in values:
+        if low is not None and item < low:
+            raise ConfigError(f"{source} must be at least {low}, got {item!r}")
+        if high is not None and item > high:
+            raise ConfigError(f"{source} must be at most {high}, got {item!r}")
+        if choices is not None and item not in choices:
+            raise ConfigError(f"{source} must be one of {', '.join(choices)}, got {item!r}")

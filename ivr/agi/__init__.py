@@ -1,0 +1,27 @@
+"""FastAGI for the 9600110 IVR: the protocol Asterisk speaks to `agi://`, the call-channel API
+flows use, the flow registry, and the listening service. Call flows live elsewhere."""
+
+from ivr.agi.channel import ALL_DIGITS, AGIChannel, RecordingResult, quote
+from ivr.agi.environment import AGIEnvironment
+from ivr.agi.errors import *  # noqa: F401,F403 - the exception tree is part of this API
+from ivr.agi.errors import __all__ as _errors
+from ivr.agi.protocol import FastAGIProtocol
+from ivr.agi.registry import Flow, FlowRegistry
+from ivr.agi.response import AGIResponse
+from ivr.agi.server import DEFAULT_PORT, FastAGIFactory, makeService
+
+__all__ = [
+    "ALL_DIGITS",
+    "AGIChannel",
+    "AGIEnvironment",
+    "AGIResponse",
+    "DEFAULT_PORT",
+    "FastAGIFactory",
+    "FastAGIProtocol",
+    "Flow",
+    "FlowRegistry",
+    "RecordingResult",
+    "makeService",
+    "quote",
+    *_errors,
+]

@@ -1,0 +1,134 @@
+"""Bytes to manager messages: the framing layer shared by the client and the simulator.
+
+Asterisk sends a one-line banner (``Asterisk Call Manager/12.0.0``), then messages that are
+blocks of ``Key: Value`` lines ending in a blank line. Lines end in ``\\r\\n``; a bare ``\\n`` is
+tolerated. This layer knows nothing of actions or events: it hands whole messages up and
+drops the link, with a logged reason, on what is not the manager protocol.
+"""
+
+from __future__ import annotations
+
+import re
+
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+
+from hotline.ami.message import Message
+
+BANNER_PREFIX = "Asterisk Call Manager/"
+_BANNER = re.compile(r"^Asterisk Call Manager/(?P<version>[0-9][0-9A-Za-z.\-]*)$")
+# A key is what Asterisk writes before the colon: letters, digits, and a few marks such as
+# Cause-txt, CID-CallingPres or the legacy ChanVariable(<channel>) form.
+_KEY = re.compile(r"^[A-Za-z0-9_\-()/;@.]+$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class ManagerFramer(Protocol):
+    """Splits a manager byte stream into a banner and `Message`s.
+
+    Subclasses implement `bannerReceived` and `messageReceived`. ``expectBanner`` is false on
+    the server side, where the peer (a manager client) sends no banner.
+    """
+
+    log = Logger()
+
+    MAX_LENGTH = 256 * 1024
+    """Largest message accepted, in bytes (a QueueStatus of a busy queue is far smaller)."""
+
+    expectBanner = True
+
+    _buffer: bytearray
+    _pending: list[tuple[str, str]]
+    _pendingSize: int
+    _bannerSeen: bool
+    _dropped: bool
+    dropReason: str | None = None
+
+    def connectionMade(self) -> None:
+        self._resetFraming()
+
+    def _resetFraming(self) -> None:
+        self._buffer = bytearray()
+        self._pending = []
+        self._pendingSize = 0
+        self._bannerSeen = not self.expectBanner
+        self._dropped = False
+
+    def dataReceived(self, data: bytes) -> None:
+        if not hasattr(self, "_buffer"):
+            self._resetFraming()
+        if self._dropped:
+            return
+        self._buffer += data
+        while not self._dropped:
+            end = self._buffer.find(b"\n")
+            if end < 0:
+                break
+            line = bytes(self._buffer[:end])
+            del self._buffer[: end + 1]
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            self._lineReceived(line)
+        if not self._dropped and self._pendingSize + len(self._buffer) > self.MAX_LENGTH:
+            self.dropLink(f"message longer than {self.MAX_LENGTH} bytes")
+
+    def _lineReceived(self, line: bytes) -> None:
+        if not self._bannerSeen:
+            self._bannerLine(line)
+            return
+        if not line:
+            if self._pending:
+                message = Message(self._pending)
+                self._pending = []
+                self._pendingSize = 0
+                self.messageReceived(message)
+            return
+        self._pendingSize += len(line) + 2
+        if self._pendingSize > self.MAX_LENGTH:
+            self.dropLink(f"message longer than {self.MAX_LENGTH} bytes")
+            return
+        text = line.decode("utf-8", errors="replace")
+        key, colon, value = text.partition(":")
+        if not colon or not _KEY.match(key) or _CONTROL.search(text):
+            self.dropLink(f"not a manager line: {text[:80]!r}")
+            return
+        self._pending.append((key, value.lstrip(" \t")))
+
+    def _bannerLine(self, line: bytes) -> None:
+        text = line.decode("utf-8", errors="replace")
+        match = _BANNER.match(text)
+        if match is None:
+            self.dropLink(f"not an Asterisk manager banner: {text[:80]!r}")
+            return
+        self._bannerSeen = True
+        self.bannerReceived(match.group("version"))
+
+    def dropLink(self, reason: str) -> None:
+        """Stop reading and abort the connection; the reason is logged once."""
+        if self._dropped:
+            return
+        self._dropped = True
+        self.dropReason = reason
+        self._pending = []
+        self._buffer = bytearray()
+        self.log.warn("Dropping AMI link to {peer}: {reason}", peer=self._peerText(), reason=reason)
+        if self.transport is not None:
+            self.transport.abortConnection()
+
+    def _peerText(self) -> str:
+        try:
+            peer = self.transport.getPeer()
+        except Exception:
+            return "?"
+        host = getattr(peer, "host", None)
+        port = getattr(peer, "port", None)
+        return f"{host}:{port}" if host is not None else str(peer)
+
+    def sendMessage(self, message: Message) -> None:
+        self.transport.write(message.to_bytes())
+
+    def bannerReceived(self, version: str) -> None:
+        raise NotImplementedError
+
+    def messageReceived(self, message: Message) -> None:
+        raise NotImplementedError

@@ -1,0 +1,298 @@
+"""The AMI link as a service: connect, log in, stay connected, and offer the actions.
+
+A `ClientService` keeps one connection up with backoff and logs in through
+``prepareConnection``; event subscriptions live here, not on a connection, so they survive
+reconnects. While Asterisk is absent the service retries quietly: it logs when the link's
+state changes (up, refused, unreachable, lost), not at every attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from twisted.application.internet import ClientService, backoffPolicy
+from twisted.application.service import MultiService
+from twisted.internet.defer import Deferred, TimeoutError as DeferredTimeoutError
+from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
+from twisted.logger import FilteringLogObserver, Logger, LogLevel, PredicateResult, globalLogPublisher
+from twisted.python.failure import Failure
+
+from hotline.ami import actions
+from hotline.ami.errors import AMIAuthenticationError, AMINotConnected
+from hotline.ami.events import EventCallback, EventDispatcher, Subscription
+from hotline.ami.message import Message
+from hotline.ami.protocol import AUTH_MD5, AUTH_PLAIN, AMIClientFactory, AMIClientProtocol
+
+T = TypeVar("T")
+
+
+def _notRetryChatter(event: dict) -> PredicateResult:
+    # ClientService logs every scheduled retry at info level; the AMI service reports
+    # state changes itself, so those lines are demoted to nothing.
+    if event.get("log_level") == LogLevel.info and str(event.get("log_format", "")).startswith("Scheduling retry"):
+        return PredicateResult.no
+    return PredicateResult.maybe
+
+
+class _QuietClientService(ClientService):
+    _log = Logger(observer=FilteringLogObserver(globalLogPublisher, [_notRetryChatter]))
+
+
+class _ObservedEndpoint:
+    """Passes connection attempts through and reports the ones that fail."""
+
+    def __init__(self, endpoint: IStreamClientEndpoint, onFailure: Callable[[Failure], None]):
+        self._endpoint = endpoint
+        self._onFailure = onFailure
+
+    def connect(self, factory):  # IStreamClientEndpoint
+        d = self._endpoint.connect(factory)
+
+        def failed(failure: Failure) -> Failure:
+            self._onFailure(failure)
+            return failure
+
+        return d.addErrback(failed)
+
+    def __repr__(self) -> str:
+        return repr(self._endpoint)
+
+
+class AMIService(MultiService):
+    """The manager link of one hotline process.
+
+    Actions wait up to ``connect_wait`` seconds for a logged-in connection, then fail with
+    `AMINotConnected`.
+    """
+
+    log = Logger()
+
+    # States reported in the log (once per change).
+    CONNECTING = "connecting"
+    LOGGED_IN = "logged in"
+    UNREACHABLE = "unreachable"
+    REFUSED = "login refused"
+    LOST = "link lost"
+    STOPPED = "stopped"
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 5038,
+        username: str = "hotline",
+        secret: str = "",
+        *,
+        auth: str = AUTH_MD5,
+        reactor: object | None = None,
+        clock: IReactorTime | None = None,
+        endpoint: IStreamClientEndpoint | None = None,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = None,
+        action_timeout: float = 10.0,
+        originate_timeout: float = 60.0,
+        connect_wait: float = 5.0,
+        retry_initial_delay: float = 1.0,
+        retry_max_delay: float = 60.0,
+        retry_policy: Callable[[int], float] | None = None,
+        events: str | None = "on",
+        name: str = "hotline",
+    ):
+        super().__init__()
+        if auth not in (AUTH_MD5, AUTH_PLAIN):
+            raise ValueError(f"AMI auth must be {AUTH_MD5!r} or {AUTH_PLAIN!r}, not {auth!r}")
+        if not username:
+            raise ValueError("AMI username must not be empty")
+        if not (0 < int(port) < 65536):
+            raise ValueError(f"AMI port out of range: {port!r}")
+        if clock is None:
+            clock = reactor
+        if clock is None:
+            raise ValueError("AMIService needs a clock (or a reactor)")
+        if endpoint is None:
+            if reactor is None:
+                raise ValueError("AMIService needs a reactor to build its TCP endpoint (or an endpoint)")
+            endpoint = HostnameEndpoint(reactor, host, int(port), timeout=10)
+        self.setName("ami")
+        self.host = host
+        self.port = int(port)
+        self.username = username
+        self._secret = secret
+        self.auth = auth
+        self.events = events
+        self.clock = clock
+        self.connect_wait = connect_wait
+        self.dispatcher = EventDispatcher()
+        self.factory = AMIClientFactory(
+            clock,
+            self.dispatcher,
+            name=name,
+            action_timeout=action_timeout,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            originate_timeout=originate_timeout,
+        )
+        self.state = self.STOPPED
+        self.protocol: AMIClientProtocol | None = None
+        policy = retry_policy or backoffPolicy(initialDelay=retry_initial_delay, maxDelay=retry_max_delay)
+        self.client = _QuietClientService(
+            _ObservedEndpoint(endpoint, self._attemptFailed),
+            self.factory,
+            retryPolicy=policy,
+            clock=clock,
+            prepareConnection=self._prepare,
+        )
+        self.client.setServiceParent(self)
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _setState(self, state: str, detail: str = "") -> None:
+        if state == self.state:
+            return
+        self.state = state
+        where = f"{self.host}:{self.port}"
+        if state == self.LOGGED_IN:
+            self.log.info("AMI {where}: logged in as {username}", where=where, username=self.username)
+        elif state == self.UNREACHABLE:
+            self.log.warn("AMI {where}: unreachable ({detail}); retrying quietly with backoff", where=where, detail=detail)
+        elif state == self.REFUSED:
+            self.log.error("AMI {where}: {detail}; retrying with backoff", where=where, detail=detail)
+        elif state == self.LOST:
+            self.log.warn("AMI {where}: link lost ({detail}); reconnecting", where=where, detail=detail)
+        else:
+            self.log.info("AMI {where}: {state}", where=where, state=state)
+
+    def _attemptFailed(self, failure: Failure) -> None:
+        self._setState(self.UNREACHABLE, failure.getErrorMessage())
+
+    def _prepare(self, protocol: AMIClientProtocol) -> Deferred:
+        d = protocol.login(self.username, self._secret, self.auth, self.events)
+
+        def loggedIn(_response: Message) -> None:
+            self.protocol = protocol
+            self._setState(self.LOGGED_IN)
+            protocol.whenLost().addCallback(self._lost, protocol)
+
+        def refused(failure: Failure) -> Failure:
+            if failure.check(AMIAuthenticationError):
+                self._setState(self.REFUSED, str(failure.value))
+            else:
+                self._setState(self.UNREACHABLE, f"login did not complete: {failure.getErrorMessage()}")
+            protocol.transport.loseConnection()
+            return failure
+
+        return d.addCallbacks(loggedIn, refused)
+
+    def _lost(self, why: str, protocol: AMIClientProtocol) -> None:
+        if self.protocol is protocol:
+            self.protocol = None
+        if self.running:
+            self._setState(self.LOST, why)
+
+    def startService(self) -> None:
+        self._setState(self.CONNECTING)
+        super().startService()
+
+    def stopService(self) -> Deferred:
+        self._setState(self.STOPPED)
+        return super().stopService()
+
+    # -- public API -----------------------------------------------------------------------
+
+    def subscribe(self, event_name: str, callback: EventCallback) -> Subscription:
+        """Call ``callback(event)`` for every event named ``event_name`` (any case; ``"*"``
+        for all), on this and every later connection."""
+        return self.dispatcher.subscribe(event_name, callback)
+
+    def when_logged_in(self, timeout: float | None = None) -> Deferred:
+        """Fires with the logged-in `AMIClientProtocol`, or fails with `AMINotConnected`
+        after ``timeout`` seconds (default ``connect_wait``)."""
+        seconds = self.connect_wait if timeout is None else timeout
+        d = self.client.whenConnected()
+        d.addTimeout(seconds, self.clock)
+
+        def notConnected(failure: Failure) -> Failure:
+            failure.trap(DeferredTimeoutError)
+            raise AMINotConnected(f"no logged-in AMI connection to {self.host}:{self.port} within {seconds}s ({self.state})")
+
+        return d.addErrback(notConnected)
+
+    def _run(self, call: Callable[[AMIClientProtocol], Awaitable[T]]) -> Deferred:
+        async def run() -> T:
+            protocol = await self.when_logged_in()
+            return await call(protocol)
+
+        return Deferred.fromCoroutine(run())
+
+    def send_action(self, action: Message, *, timeout: float | None = None) -> Deferred:
+        return self._run(lambda p: p.send_action(action, timeout=timeout))
+
+    def originate(
+        self,
+        channel: str,
+        *,
+        context: str | None = None,
+        exten: str | None = None,
+        priority: int | str = 1,
+        application: str | None = None,
+        data: str | None = None,
+        caller_id: str | None = None,
+        timeout_ms: int | None = 30000,
+        variables: object = (),
+        channel_id: str | None = None,
+        other_channel_id: str | None = None,
+        account: str | None = None,
+        response_timeout: float | None = None,
+    ) -> Deferred:
+        """Originate (Async). Fires with an `OriginateResult` (``.success``, ``.reason`` an
+        `OriginateReason`, ``.uniqueid``); fails with `AMIActionError` (not queued),
+        `OriginateTimeout` (no OriginateResponse within ``response_timeout`` seconds,
+        default the service's ``originate_timeout``), `AMIConnectionLost` or `AMINotConnected`."""
+        action = actions.originate(
+            channel,
+            context=context,
+            exten=exten,
+            priority=priority,
+            application=application,
+            data=data,
+            caller_id=caller_id,
+            timeout_ms=timeout_ms,
+            variables=variables,
+            channel_id=channel_id,
+            other_channel_id=other_channel_id,
+            account=account,
+        )
+        return self._run(lambda p: p.originate(action, timeout=response_timeout))
+
+    def queue_add(self, queue: str, interface: str, **kw: object) -> Deferred:
+        """Fires with the response `Message` ("Added interface to queue")."""
+        action = actions.queue_add(queue, interface, **kw)
+        return self._run(lambda p: p.send_action(action))
+
+    def queue_remove(self, queue: str, interface: str) -> Deferred:
+        action = actions.queue_remove(queue, interface)
+        return self._run(lambda p: p.send_action(action))
+
+    def queue_pause(self, interface: str, paused: bool, *, queue: str | None = None, reason: str | None = None) -> Deferred:
+        action = actions.queue_pause(interface, paused, queue=queue, reason=reason)
+        return self._run(lambda p: p.send_action(action))
+
+    def queue_status(self, queue: str | None = None, member: str | None = None) -> Deferred:
+        """Fires with a `ListResult` (QueueParams, QueueMember, QueueEntry events)."""
+        action = actions.queue_status(queue, member)
+        return self._run(lambda p: p.send_action(action))
+
+    def hangup(self, channel: str, cause: int | None = None) -> Deferred:
+        action = actions.hangup(channel, cause)
+        return self._run(lambda p: p.send_action(action))
+
+    def setvar(self, variable: str, value: object, channel: str | None = None) -> Deferred:
+        action = actions.setvar(variable, value, channel)
+        return self._run(lambda p: p.send_action(action))
+
+    def ping(self) -> Deferred:
+        return self._run(lambda p: p.send_action(actions.ping()))
+
+    def core_settings(self) -> Deferred:
+        return self._run(lambda p: p.send_action(actions.core_settings()))

@@ -175,7 +175,7 @@ def _load_section(name: str, cls: type, table: Any, environ: Mapping[str, str]) 
 def _describe(kind: Any) -> str:
     origin = typing.get_origin(kind)
     if origin is tuple:
-        return f"a list of {_describe(typing.get_args(kind)[0])}"
+        return f"a list, each {_describe(typing.get_args(kind)[0])}"
     if origin is dict:
         key, value = typing.get_args(kind)
         return f"a table of {_describe(key)} to {_describe(value)}"

@@ -1,0 +1,200 @@
+"""The appeal core's database work: open, move through the lifecycle, rate, look up.
+
+Every function runs inside one transaction handed in by `Database` (in its thread pool) and
+writes its audit rows in that same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline import audit
+from hotline.appeals.case_numbers import next_case_number
+from hotline.appeals.errors import AppealNotFound, AppealValidationError
+from hotline.appeals.lifecycle import Action, target_of
+from hotline.appeals.records import AppealRecord, NewAppeal
+from hotline.appeals.resolve_hook import ResolveHook
+from hotline.citizen_ids import IdNumberError, normalise_id_number
+from hotline.phones import PhoneNumberError, normalise_phone
+from hotline.workdays import WorkCalendar
+from schemas.enums import AppealStatus, Satisfaction
+from schemas.models import Appeal, ApprovalItem, Unit
+
+ENTITY = "appeal"
+SUBJECT_MAX = 200
+
+
+class AppealRepository:
+    def __init__(self, *, zone: ZoneInfo, calendar: WorkCalendar,
+                 deadline_working_days: dict[str, int], resolve_hook: ResolveHook) -> None:
+        self._zone = zone
+        self._calendar = calendar
+        self._deadline_days = deadline_working_days
+        self._resolve_hook = resolve_hook
+
+    # Opening ------------------------------------------------------------------------------
+
+    def deadline_for(self, kind: str, received_at: dt.datetime) -> dt.datetime:
+        """End of the N-th working day after the day of receipt (Asia/Shanghai), in UTC."""
+        received_day = received_at.astimezone(self._zone).date()
+        due_day = self._calendar.add_working_days(received_day, self._deadline_days[kind])
+        end_of_day = dt.datetime.combine(due_day, dt.time(23, 59, 59), tzinfo=self._zone)
+        return end_of_day.astimezone(dt.timezone.utc)
+
+    def create(self, session: Session, new: NewAppeal, *, actor: str,
+               now: dt.datetime) -> AppealRecord:
+        fields = self._validated(session, new)
+        appeal = Appeal(case_number=next_case_number(session, now, self._zone),
+                        channel=new.channel, kind=new.kind, status=AppealStatus.RECEIVED,
+                        deadline_at=self.deadline_for(new.kind, now), created_at=now,
+                        updated_at=now, reopen_count=0, **fields)
+        session.add(appeal)
+        session.flush()
+        audit.record(session, at=now, actor=actor, action="create", entity_type=ENTITY,
+                     entity_id=appeal.id, to_state=AppealStatus.RECEIVED.value,
+                     note=f"{new.channel.value}/{new.kind.value} {appeal.case_number}")
+        return AppealRecord.of(appeal)
+
+    def _validated(self, session: Session, new: NewAppeal) -> dict:
+        subject = (new.subject or "").strip()
+        if not subject:
+            raise AppealValidationError("subject", "is required")
+        if len(subject) > SUBJECT_MAX:
+            raise AppealValidationError("subject", f"is longer than {SUBJECT_MAX} characters")
+        try:
+            phone = normalise_phone(new.citizen_phone)
+        except PhoneNumberError as error:
+            raise AppealValidationError("citizen_phone", str(error)) from None
+        id_number = None
+        if new.citizen_id_number:
+            try:
+                id_number = normalise_id_number(new.citizen_id_number)
+            except IdNumberError as error:
+                raise AppealValidationError("citizen_id_number", str(error)) from None
+        approval_item_id = None
+        if new.approval_item_code:
+            approval_item_id = session.scalar(
+                select(ApprovalItem.id).where(ApprovalItem.code == new.approval_item_code))
+            if approval_item_id is None:
+                raise AppealValidationError("approval_item_code",
+                                            f"no approval item {new.approval_item_code!r}")
+        if new.unit_id is not None and session.get(Unit, new.unit_id) is None:
+            raise AppealValidationError("unit_id", f"no unit {new.unit_id}")
+        return dict(subject=subject, body=new.body or "", citizen_phone=phone,
+                    citizen_name=(new.citizen_name or "").strip() or None,
+                    citizen_id_number=id_number, area=(new.area or "").strip() or None,
+                    approval_item_id=approval_item_id, unit_id=new.unit_id,
+                    agent_id=new.agent_id, call_id=new.call_id,
+                    recording_path=new.recording_path)
+
+    # Lifecycle ----------------------------------------------------------------------------
+
+    def assign(self, session: Session, appeal_id: int, unit_id: int, *, actor: str,
+               now: dt.datetime, note: str | None = None) -> AppealRecord:
+        unit = session.get(Unit, unit_id)
+        if unit is None:
+            raise AppealValidationError("unit_id", f"no unit {unit_id}")
+
+        def change(appeal: Appeal) -> None:
+            appeal.unit_id = unit_id
+
+        return self._move(session, appeal_id, Action.ASSIGN, actor, now,
+                          note or f"to {unit.code} {unit.name}", change)
+
+    def start(self, session: Session, appeal_id: int, *, actor: str, now: dt.datetime,
+              note: str | None = None) -> AppealRecord:
+        return self._move(session, appeal_id, Action.START, actor, now, note)
+
+    def resolve(self, session: Session, appeal_id: int, resolution: str, *, actor: str,
+                now: dt.datetime) -> AppealRecord:
+        resolution = (resolution or "").strip()
+        if not resolution:
+            raise AppealValidationError("resolution", "is required to resolve an appeal")
+
+        def change(appeal: Appeal) -> None:
+            appeal.resolution = resolution
+            appeal.resolved_at = now
+            appeal.satisfaction = None
+
+        record = self._move(session, appeal_id, Action.RESOLVE, actor, now, resolution, change)
+        self._resolve_hook.run(session, record)
+        return record
+
+    def close(self, session: Session, appeal_id: int, *, actor: str, now: dt.datetime,
+              note: str | None = None) -> AppealRecord:
+        def change(appeal: Appeal) -> None:
+            appeal.closed_at = now
+
+        return self._move(session, appeal_id, Action.CLOSE, actor, now, note, change)
+
+    def reopen(self, session: Session, appeal_id: int, reason: str, *, actor: str,
+               now: dt.datetime) -> AppealRecord:
+        reason = (reason or "").strip()
+        if not reason:
+            raise AppealValidationError("reason", "is required to reopen an appeal")
+
+        def change(appeal: Appeal) -> None:
+            appeal.reopen_count += 1
+            appeal.closed_at = None
+
+        return self._move(session, appeal_id, Action.REOPEN, actor, now, reason, change)
+
+    def rate(self, session: Session, appeal_id: int, satisfaction: Satisfaction, *,
+             actor: str, now: dt.datetime, note: str | None = None) -> AppealRecord:
+        """A citizen's rating from a callback or an SMS survey: 满意 and 基本满意 close the
+        appeal, 不满意 reopens it for rework with the reason."""
+        appeal = self._locked(session, appeal_id)
+        appeal.satisfaction = satisfaction
+        label = f"rated {satisfaction.value}" + (f": {note}" if note else "")
+        if satisfaction is Satisfaction.DISSATISFIED:
+            return self.reopen(session, appeal_id, label, actor=actor, now=now)
+        return self.close(session, appeal_id, actor=actor, now=now, note=label)
+
+    def _locked(self, session: Session, appeal_id: int) -> Appeal:
+        appeal = session.get(Appeal, appeal_id, with_for_update=True)
+        if appeal is None:
+            raise AppealNotFound(appeal_id)
+        return appeal
+
+    def _move(self, session: Session, appeal_id: int, action: Action, actor: str,
+              now: dt.datetime, note: str | None,
+              change: Callable[[Appeal], None] | None = None) -> AppealRecord:
+        appeal = self._locked(session, appeal_id)
+        source = appeal.status
+        target = target_of(action, source)
+        if change is not None:
+            change(appeal)
+        appeal.status = target
+        appeal.updated_at = now
+        audit.record(session, at=now, actor=actor, action=action.value, entity_type=ENTITY,
+                     entity_id=appeal.id, from_state=source.value, to_state=target.value,
+                     note=note)
+        session.flush()
+        return AppealRecord.of(appeal)
+
+    # Lookups ------------------------------------------------------------------------------
+
+    def get(self, session: Session, appeal_id: int) -> AppealRecord:
+        appeal = session.get(Appeal, appeal_id)
+        if appeal is None:
+            raise AppealNotFound(appeal_id)
+        return AppealRecord.of(appeal)
+
+    def by_case_number(self, session: Session, case_number: str) -> AppealRecord:
+        appeal = session.scalar(select(Appeal).where(Appeal.case_number == case_number))
+        if appeal is None:
+            raise AppealNotFound(case_number)
+        return AppealRecord.of(appeal)
+
+    def open_for_phone(self, session: Session, phone: str) -> list[AppealRecord]:
+        """The caller's appeals not yet closed, newest first (the IVR and the screen pop)."""
+        rows = session.scalars(select(Appeal)
+                               .where(Appeal.citizen_phone == phone,
+                                      Appeal.status != AppealStatus.CLOSED)
+                               .order_by(Appeal.created_at.desc(), Appeal.id.desc()))
+        return [AppealRecord.of(a) for a in rows]

@@ -1,0 +1,125 @@
+"""The `hotline` command for operators.
+
+The core's own commands are here (database, reference data, agents); each package adds its
+commands through the `hotline.commands` entry-point group (a function that takes the
+subparsers object), so that the core never imports the packages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from hotline.config import Config, ConfigError, load_config
+
+
+def _database(config: Config):
+    from hotline.db import Database, make_engine
+
+    return Database(make_engine(config.database), reactor=None,
+                    threads=config.database.pool_threads)
+
+
+def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> int:
+    from hotline.db import make_engine, upgrade
+
+    engine = make_engine(config.database)
+    upgrade(engine, args.revision)
+    print(f"database {engine.url.render_as_string(hide_password=True)} is at {args.revision}")
+    return 0
+
+
+def cmd_db_current(config: Config, args: argparse.Namespace) -> int:
+    from hotline import db
+
+    current = _database(config).read_now(db.current_revision)
+    head = db.head_revision()
+    print(f"current {current or '(empty)'}; head {head}")
+    return 0 if current == head else 1
+
+
+def cmd_catalogue_load(config: Config, args: argparse.Namespace) -> int:
+    from hotline.reference_data import load_catalogue, shipped_catalogue
+
+    source = args.file or config.appeals.catalogue_file
+    text = Path(source).read_text("utf-8") if source else shipped_catalogue()
+    summary = _database(config).write_now(load_catalogue, text, source or "shipped catalogue")
+    print(f"approval catalogue: {summary.added} added, {summary.updated} updated, "
+          f"{summary.deactivated} deactivated")
+    return 0
+
+
+def cmd_units_load(config: Config, args: argparse.Namespace) -> int:
+    from hotline.reference_data import load_units
+
+    summary = _database(config).write_now(load_units, Path(args.file))
+    print(f"units: {summary.added} added, {summary.updated} updated")
+    return 0
+
+
+def cmd_agents_add(config: Config, args: argparse.Namespace) -> int:
+    from hotline.agents_admin import add_agent
+    from hotline.clock import SystemClock
+    from schemas.enums import AgentRole
+
+    password = os.environ.get("HOTLINE_NEW_AGENT_PASSWORD") or getpass.getpass("password: ")
+    record = _database(config).write_now(
+        add_agent, username=args.username, display_name=args.name or args.username,
+        role=AgentRole(args.role), password=password, unit_code=args.unit,
+        interface=args.interface, actor=f"cli:{getpass.getuser()}", now=SystemClock().now())
+    print(f"agent {record.username} added (id {record.id}, {record.role.value})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description="9600110 hotline operations")
+    parser.add_argument("--config", help="TOML configuration (default: $HOTLINE_CONFIG)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database migrations").add_subparsers(required=True)
+    upgrade = db.add_parser("upgrade", help="migrate to the newest schema")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+    db.add_parser("current", help="show the schema revision").set_defaults(handler=cmd_db_current)
+
+    catalogue = commands.add_parser("catalogue", help="approval catalogue").add_subparsers(required=True)
+    load = catalogue.add_parser("load", help="load the catalogue (default: the shipped one)")
+    load.add_argument("file", nargs="?")
+    load.set_defaults(handler=cmd_catalogue_load)
+
+    units = commands.add_parser("units", help="units (stations, squads)").add_subparsers(required=True)
+    load = units.add_parser("load", help="add or update units from a TOML file")
+    load.add_argument("file")
+    load.set_defaults(handler=cmd_units_load)
+
+    agents = commands.add_parser("agents", help="agents").add_subparsers(required=True)
+    add = agents.add_parser("add", help="add an agent (password from $HOTLINE_NEW_AGENT_PASSWORD "
+                                        "or a prompt)")
+    add.add_argument("username")
+    add.add_argument("--name")
+    add.add_argument("--role", choices=["agent", "supervisor", "admin"], default="agent")
+    add.add_argument("--unit", help="unit code")
+    add.add_argument("--interface", help="queue member interface, e.g. PJSIP/1001")
+    add.set_defaults(handler=cmd_agents_add)
+
+    for entry_point in entry_points(group="hotline.commands"):
+        entry_point.load()(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        return args.handler(config, args)
+    except (ConfigError, ValueError) as error:
+        print(f"hotline: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

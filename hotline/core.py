@@ -1,0 +1,40 @@
+"""The shared core of one process, built once from the configuration and handed to each
+package's `makeService`: database, clock, calendar, the appeal service and its resolve hook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hotline.appeals import AppealRepository, AppealService, ResolveHook
+from hotline.clock import SystemClock, WallClock
+from hotline.config import Config
+from hotline.db import Database, make_engine
+from hotline.workdays import WorkCalendar
+
+
+@dataclass
+class Core:
+    config: Config
+    reactor: Any
+    db: Database
+    clock: WallClock
+    zone: ZoneInfo
+    calendar: WorkCalendar
+    resolve_hook: ResolveHook
+    appeals: AppealService
+
+
+def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> Core:
+    db = Database(make_engine(config.database), reactor, threads=config.database.pool_threads)
+    clock = clock or SystemClock()
+    zone = ZoneInfo(config.service.timezone)
+    calendar = WorkCalendar(config.calendar.extra_holidays, config.calendar.extra_workdays)
+    hook = ResolveHook()
+    repository = AppealRepository(zone=zone, calendar=calendar,
+                                  deadline_working_days=config.appeals.deadline_working_days,
+                                  resolve_hook=hook)
+    return Core(config=config, reactor=reactor, db=db, clock=clock, zone=zone,
+                calendar=calendar, resolve_hook=hook,
+                appeals=AppealService(db, repository, clock))

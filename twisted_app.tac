@@ -1,0 +1,25 @@
+# The hotline process: reads the configuration, builds the core, and sets each package's
+# service under one application. Wiring only; run with `twistd -n -y twisted_app.tac`.
+import sys
+
+from twisted.application import service
+from twisted.internet import reactor
+from twisted.logger import ILogObserver
+
+import agents
+from hotline.config import ConfigError, load_config
+from hotline.core import make_core
+from hotline.logs import make_observer
+
+try:
+    config = load_config()
+except ConfigError as error:
+    sys.exit(f"hotline: configuration error: {error}")
+
+core = make_core(config, reactor)
+
+application = service.Application("hotline")
+application.setComponent(ILogObserver, make_observer(config.logging))
+top = service.IServiceCollection(application)
+core.db.setServiceParent(top)
+agents.makeService(core).setServiceParent(top)

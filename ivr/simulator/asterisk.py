@@ -1,0 +1,599 @@
+"""A scripted caller behind an Asterisk that speaks FastAGI as res_agi.c does.
+
+`AsteriskCallSimulator` is the Asterisk end of one `AGI(agi://...)` connection: it sends the
+`agi_*` header block in Asterisk's order, reads one command line at a time, answers it with the
+exact line Asterisk 23.4.1 sends (see tests/golden/asterisk-23.4.1), and plays the caller from a
+`CallerScript`. It keeps Asterisk's rules: commands are matched by words case-insensitively,
+arguments parsed like `parse_args`, unknown commands get 510, wrong arguments a 520 usage block,
+and after a hang-up only the dead-channel commands run (the rest get 511). A hang-up sends
+`HANGUP` unless AGISIGHUP=no; AGIEXITONHANGUP=yes sends it twice and closes. When the service
+closes its side Asterisk sends a last `HANGUP` (again unless AGISIGHUP=no).
+
+Time is virtual: every answer is immediate, so a benchmark measures the service, not waits.
+What the caller heard is kept in `heard` for a CLI to print.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.logger import Logger
+from twisted.protocols.basic import LineReceiver
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from ivr.simulator.script import CallerScript, Turn
+from ivr.simulator.usage import usage_block
+
+SAMPLES_PER_SECOND = 8000
+DEAD = "511 Command Not Permitted on a dead channel or intercept routine\n"
+INVALID = "510 Invalid or unknown command\n"
+_USAGE = object()
+_KNOWN_APPS = frozenset(
+    "answer background dial gosub goto hangup log macro musiconhold noop playback queue "
+    "read senddtmf set userevent verbose voicemail wait".split()
+)
+_INNERMOST = re.compile(r"\$\{([^{}$]*)\}")
+
+
+def parse_args(line: str) -> list[str]:
+    """res_agi.c `parse_args`: spaces/tabs split, double quotes group, backslash escapes."""
+    argv: list[str] = []
+    quoted = escaped = False
+    whitespace = True
+    for ch in line:
+        if ch == '"' and not escaped:
+            quoted = not quoted
+            if quoted and whitespace:
+                argv.append("")
+                whitespace = False
+            continue
+        if ch in " \t" and not quoted and not escaped:
+            whitespace = True
+            continue
+        if ch == "\\" and not escaped:
+            escaped = True
+            continue
+        if whitespace:
+            argv.append("")
+            whitespace = False
+        argv[-1] += ch
+        escaped = False
+    return argv
+
+
+@dataclass(frozen=True)
+class CallSetup:
+    """The call as Asterisk would present it; defaults match the golden transcripts' peer.
+    `sounds` maps the sound files that exist to their length in samples (None: every file
+    exists and lasts `default_samples`). `functions` answers dialplan functions by their full
+    text, e.g. {'QUEUE_WAITING_COUNT(hotline)': '7'}."""
+
+    script: str = "hotline"
+    host: str = "127.0.0.1"
+    port: int = 4573
+    channel: str = "Local/9600110@hotline-00000001;2"
+    language: str = "en"
+    type: str = "Local"
+    uniqueid: str = "1795887564.7"
+    version: str = "23.4.1"
+    callerid: str | None = "5551234"
+    calleridname: str | None = "Sim Caller"
+    callingpres: str = "0"
+    callingani2: str = "0"
+    callington: str = "0"
+    callingtns: str = "0"
+    dnid: str | None = None
+    rdnis: str | None = None
+    context: str = "hotline"
+    extension: str = "9600110"
+    priority: str = "3"
+    enhanced: str = "0.0"
+    accountcode: str = ""
+    threadid: str = "139705253332672"
+    args: tuple[str, ...] = ()
+    sighup: bool = True
+    exit_on_hangup: bool = False
+    sounds: Mapping[str, int] | None = None
+    default_samples: int = 2 * SAMPLES_PER_SECOND
+    variables: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    functions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    queue_status: str = "TIMEOUT"
+    max_commands: int = 1000
+
+    def header(self) -> bytes:
+        def known(value: str | None) -> str:
+            return "unknown" if value is None or value == "" else value
+
+        rows = [
+            ("agi_network", "yes"),
+            ("agi_network_script", self.script),
+            ("agi_request", f"agi://{self.host}:{self.port}/{self.script}"),
+            ("agi_channel", self.channel),
+            ("agi_language", self.language),
+            ("agi_type", self.type),
+            ("agi_uniqueid", self.uniqueid),
+            ("agi_version", self.version),
+            ("agi_callerid", known(self.callerid)),
+            ("agi_calleridname", known(self.calleridname)),
+            ("agi_callingpres", self.callingpres),
+            ("agi_callingani2", self.callingani2),
+            ("agi_callington", self.callington),
+            ("agi_callingtns", self.callingtns),
+            ("agi_dnid", known(self.dnid)),
+            ("agi_rdnis", known(self.rdnis)),
+            ("agi_context", self.context),
+            ("agi_extension", self.extension),
+            ("agi_priority", self.priority),
+            ("agi_enhanced", self.enhanced),
+            ("agi_accountcode", self.accountcode),
+            ("agi_threadid", self.threadid),
+        ]
+        rows += [(f"agi_arg_{n}", value) for n, value in enumerate(self.args, start=1)]
+        return ("".join(f"{k}: {v}\n" for k, v in rows) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One thing that happened on the caller's ear or keypad, in order."""
+
+    kind: str  # play, missing, say-digits, say-number, say-date, beep, record, queue, exec, keys, hangup
+    value: str
+    interrupted_by: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.kind} {self.value}".rstrip()
+        return text + (f" (interrupted by {self.interrupted_by})" if self.interrupted_by else "")
+
+
+@dataclass
+class _Play:
+    digit: str = ""  # the escape digit that stopped it
+    endpos: int = 0
+    hangup: bool = False
+
+
+@implementer(IHalfCloseableProtocol)
+class AsteriskCallSimulator(LineReceiver):
+    log = Logger()
+    delimiter = b"\n"
+    MAX_LENGTH = 65536
+
+    def __init__(self, setup: CallSetup | None = None, script: CallerScript | str = "") -> None:
+        self.setup = setup or CallSetup()
+        self.script = script if isinstance(script, CallerScript) else CallerScript(script)
+        self.heard: list[Heard] = []
+        self.dead = False
+        self.ended = False  # the AGI loop is over (Asterisk no longer reads commands)
+        self.agistatus = "SUCCESS"
+        self.finished: Deferred[list[Heard]] = Deferred()
+        self.commands = 0
+        self.variables: dict[str, str] = dict(self.setup.variables)
+        if not self.setup.sighup:
+            self.variables.setdefault("AGISIGHUP", "no")
+        if self.setup.exit_on_hangup:
+            self.variables.setdefault("AGIEXITONHANGUP", "yes")
+        self.astdb: dict[tuple[str, str], str] = {}
+        self._hangup_pending = False
+        self._table: list[tuple[tuple[str, ...], bool, Callable[[list[str]], object]]] = [
+            (("answer",), False, self._answer),
+            (("asyncagi", "break"), True, lambda argv: "200 result=0\n"),
+            (("channel", "status"), False, self._channel_status),
+            (("control", "stream", "file"), False, self._control_stream_file),
+            (("database", "del"), True, self._db_del),
+            (("database", "deltree"), True, self._db_deltree),
+            (("database", "get"), True, self._db_get),
+            (("database", "put"), True, self._db_put),
+            (("exec",), True, self._exec),
+            (("get", "data"), False, self._get_data),
+            (("get", "full", "variable"), True, self._get_full_variable),
+            (("get", "option"), False, self._get_option),
+            (("get", "variable"), True, self._get_variable),
+            (("hangup",), False, self._hangup),
+            (("noop",), True, lambda argv: "200 result=0\n"),
+            (("record", "file"), False, self._record_file),
+            (("say", "alpha"), False, self._say("say-alpha", 4)),
+            (("say", "date"), False, self._say("say-date", 4)),
+            (("say", "datetime"), False, self._say("say-datetime", 4, 7)),
+            (("say", "digits"), False, self._say("say-digits", 4)),
+            (("say", "number"), False, self._say("say-number", 4, 5)),
+            (("say", "phonetic"), False, self._say("say-phonetic", 4)),
+            (("say", "time"), False, self._say("say-time", 4)),
+            (("set", "autohangup"), False, lambda argv: "200 result=0\n" if len(argv) == 3 else _USAGE),
+            (("set", "callerid"), False, lambda argv: "200 result=1\n" if len(argv) == 3 else _USAGE),
+            (("set", "context"), False, lambda argv: "200 result=0\n" if len(argv) == 3 else _USAGE),
+            (("set", "extension"), False, lambda argv: "200 result=0\n" if len(argv) == 3 else _USAGE),
+            (("set", "music"), False, self._set_music),
+            (("set", "priority"), False, lambda argv: "200 result=0\n" if len(argv) == 3 else _USAGE),
+            (("set", "variable"), True, self._set_variable),
+            (("stream", "file"), False, self._stream_file),
+            (("verbose",), True, lambda argv: "200 result=1\n" if len(argv) >= 2 else _USAGE),
+            (("wait", "for", "digit"), False, self._wait_for_digit),
+        ]
+
+    # -- connection -----------------------------------------------------------------------
+    def connectionMade(self) -> None:
+        self.transport.write(self.setup.header())
+
+    def lineReceived(self, raw: bytes) -> None:
+        if self.ended:
+            return
+        line = raw.decode("utf-8", "replace")
+        # res_agi.c: a script that cannot run answers `failure`; the AGI ends with FAILURE.
+        if line[:7].lower() == "failure":
+            self.agistatus = "FAILURE"
+            self.heard.append(Heard("agi-failure", self.setup.script))
+            self._end_agi()
+            return
+        self.commands += 1
+        if self.commands > self.setup.max_commands and not self.dead:
+            self._hangup_pending = True
+        self._send(self._handle(line))
+        if self._hangup_pending and not self.dead:
+            self.caller_hangs_up()
+
+    def readConnectionLost(self) -> None:
+        """The service shut its side: Asterisk ends the AGI and says HANGUP one last time."""
+        if not self.ended:
+            self._end_agi()
+
+    def writeConnectionLost(self) -> None:
+        pass
+
+    def connectionLost(self, reason: Failure) -> None:
+        self.ended = True
+        if not self.finished.called:
+            self.finished.callback(self.heard)
+
+    def caller_hangs_up(self) -> None:
+        """The caller hangs up now (while the AGI is idle, or right after a command)."""
+        if self.dead or self.ended:
+            return
+        self.dead = True
+        self._hangup_pending = False
+        self.heard.append(Heard("hangup", "caller"))
+        if self.agistatus == "SUCCESS":
+            self.agistatus = "HANGUP"
+        self._channel_gone()
+
+    def _channel_gone(self) -> None:
+        if self.setup.sighup:
+            self.transport.write(b"HANGUP\n")
+        if self.setup.exit_on_hangup:
+            self._end_agi()
+
+    def _end_agi(self) -> None:
+        self.ended = True
+        if self.setup.sighup:
+            self.transport.write(b"HANGUP\n")
+        self.transport.loseConnection()
+
+    def _send(self, text: str) -> None:
+        self.transport.write(text.encode("utf-8"))
+
+    # -- dispatch -------------------------------------------------------------------------
+    def _handle(self, line: str) -> str:
+        argv = parse_args(line)
+        entry = self._find(argv)
+        if entry is None:
+            return INVALID
+        words, dead_ok, handler = entry
+        if self.dead and not dead_ok:
+            return DEAD
+        answer = handler(argv)
+        if answer is _USAGE:
+            return usage_block(" ".join(words))
+        return answer  # type: ignore[return-value]
+
+    def _find(self, argv: list[str]):
+        lowered = [a.lower() for a in argv]
+        for entry in self._table:
+            words = entry[0]
+            if len(lowered) >= len(words) and tuple(lowered[: len(words)]) == words:
+                return entry
+        return None
+
+    # -- the caller -----------------------------------------------------------------------
+    def _turn(self, listening: bool) -> Turn | None:
+        if self.dead:
+            return None
+        return self.script.take(listening)
+
+    def _after(self, turn: Turn | None, used: int) -> None:
+        """Put back keys typed ahead; remember a hang-up that comes after them."""
+        if turn is None:
+            return
+        rest = Turn(turn.keys[used:], turn.hangup)
+        if rest.keys:
+            self.script.push_back(rest)
+        elif rest.hangup:
+            self._hangup_pending = True
+
+    def _samples(self, name: str) -> int | None:
+        sounds = self.setup.sounds
+        if sounds is None:
+            return self.setup.default_samples
+        return sounds.get(name)
+
+    def _play(self, name: str, escape: str, offset: int = 0, kind: str = "play") -> _Play | None:
+        """Play a file; None when it does not exist."""
+        samples = self._samples(name)
+        if samples is None:
+            self.heard.append(Heard("missing", name))
+            return None
+        turn = self._turn(listening=bool(escape))
+        start = min(offset, samples)
+        if turn is None or turn.silent:
+            self.heard.append(Heard(kind, name))
+            return _Play(endpos=samples)
+        for i, key in enumerate(turn.keys):
+            if key in escape:
+                self.heard.append(Heard("keys", turn.keys[: i + 1]))
+                self.heard.append(Heard(kind, name, interrupted_by=key))
+                self._after(turn, i + 1)
+                # the caller reacts some way into the file: deterministic, never 0 or the end
+                return _Play(digit=key, endpos=start + max(1, (samples - start) * 62 // 100))
+        if turn.keys:
+            self.heard.append(Heard("keys", turn.keys))
+        self.heard.append(Heard(kind, name, interrupted_by="hangup" if turn.hangup else ""))
+        if turn.hangup:
+            self._hangup_pending = True
+            return _Play(endpos=start + max(1, (samples - start) * 3 // 10), hangup=True)
+        return _Play(endpos=samples)
+
+    # -- handlers -------------------------------------------------------------------------
+    def _answer(self, argv: list[str]) -> str:
+        return "200 result=0\n"
+
+    def _channel_status(self, argv: list[str]) -> object:
+        if len(argv) not in (2, 3):
+            return _USAGE
+        return "200 result=6\n"
+
+    def _hangup(self, argv: list[str]) -> object:
+        if len(argv) not in (1, 2):
+            return _USAGE
+        self.heard.append(Heard("hangup", "service"))
+        self.dead = True
+        # Asterisk answers the command, then notices its own hang-up like any other.
+        self.transport.write(b"200 result=1\n")
+        self._channel_gone()
+        return ""
+
+    def _stream_file(self, argv: list[str]) -> object:
+        if len(argv) < 4 or len(argv) > 5:
+            return _USAGE
+        offset = int(argv[4]) if len(argv) == 5 and argv[4].isdigit() else 0
+        played = self._play(argv[2], argv[3], offset)
+        if played is None:
+            return "200 result=-1 endpos=0\n"
+        if played.hangup:
+            return f"200 result=-1 endpos={played.endpos}\n"
+        return f"200 result={ord(played.digit) if played.digit else 0} endpos={played.endpos}\n"
+
+    def _control_stream_file(self, argv: list[str]) -> object:
+        if len(argv) < 5 or len(argv) > 10:
+            return _USAGE
+        played = self._play(argv[3], argv[4])
+        if played is None or played.hangup:
+            return "200 result=-1 endpos=-1\n" if played is None else f"200 result=-1 endpos={played.endpos // 8}\n"
+        if played.digit:
+            return f"200 result={ord(played.digit)} endpos={played.endpos // 8}\n"
+        return "200 result=0 endpos=-1\n"
+
+    def _get_option(self, argv: list[str]) -> object:
+        if len(argv) < 4 or len(argv) > 5:
+            return _USAGE
+        played = self._play(argv[2], argv[3])
+        if played is None:
+            return "200 result=-1 endpos=0\n"
+        if played.hangup:
+            return f"200 result=-1 endpos={played.endpos}\n"
+        return f"200 result={ord(played.digit) if played.digit else 0} endpos={played.endpos}\n"
+
+    def _get_data(self, argv: list[str]) -> object:
+        if len(argv) < 3:
+            return _USAGE
+        prompt = argv[2]
+        maximum = 1024
+        if len(argv) >= 5:
+            try:
+                maximum = int(argv[4])
+            except ValueError:
+                maximum = 1024
+        if self._samples(prompt) is None:
+            self.heard.append(Heard("missing", prompt))
+            return "200 result=-1\n"
+        turn = self._turn(listening=True)
+        if turn is None or turn.silent:
+            self.heard.append(Heard("play", prompt))
+            return "200 result= (timeout)\n"
+        collected = ""
+        used = 0
+        ended_by = "timeout"
+        for key in turn.keys:
+            used += 1
+            if key == "#":
+                ended_by = "#"
+                break
+            collected += key
+            if len(collected) >= maximum:
+                ended_by = "max"
+                break
+        self.heard.append(Heard("play", prompt, interrupted_by=turn.keys[:1]))
+        self.heard.append(Heard("keys", turn.keys[:used]))
+        if ended_by == "timeout" and turn.hangup:
+            self._hangup_pending = True
+            return "200 result=-1\n"
+        self._after(turn, used)
+        if ended_by == "timeout":
+            return f"200 result={collected} (timeout)\n"
+        return f"200 result={collected}\n"
+
+    def _wait_for_digit(self, argv: list[str]) -> object:
+        if len(argv) != 4 or not re.fullmatch(r"-?\d+", argv[3]):
+            return _USAGE
+        turn = self._turn(listening=True)
+        if turn is None or turn.silent:
+            return "200 result=0\n"
+        if turn.keys:
+            self.heard.append(Heard("keys", turn.keys[0]))
+            self._after(turn, 1)
+            return f"200 result={ord(turn.keys[0])}\n"
+        self._hangup_pending = True
+        return "200 result=-1\n"
+
+    def _say(self, kind: str, *argcs: int) -> Callable[[list[str]], object]:
+        def handler(argv: list[str]) -> object:
+            if len(argv) not in argcs:
+                return _USAGE
+            value = argv[2]
+            if kind in ("say-digits", "say-number", "say-date", "say-time", "say-datetime"):
+                if not re.fullmatch(r"-?\d+", value):
+                    return _USAGE
+            escape = argv[3]
+            turn = self._turn(listening=bool(escape))
+            if turn is None or turn.silent:
+                self.heard.append(Heard(kind, value))
+                return "200 result=0\n"
+            for i, key in enumerate(turn.keys):
+                if key in escape:
+                    self.heard.append(Heard("keys", turn.keys[: i + 1]))
+                    self.heard.append(Heard(kind, value, interrupted_by=key))
+                    self._after(turn, i + 1)
+                    return f"200 result={ord(key)}\n"
+            self.heard.append(Heard(kind, value, interrupted_by="hangup" if turn.hangup else ""))
+            if turn.hangup:
+                self._hangup_pending = True
+                return "200 result=-1\n"
+            return "200 result=0\n"
+
+        return handler
+
+    def _record_file(self, argv: list[str]) -> object:
+        if len(argv) < 6 or not re.fullmatch(r"-?\d+", argv[5]):
+            return _USAGE
+        path, escape = argv[2], argv[4]
+        options = argv[6:]
+        beep = any(
+            not re.fullmatch(r"\d+", option) and "=" not in option for option in options[:2]
+        )
+        if beep:
+            self.heard.append(Heard("beep", ""))
+        self.heard.append(Heard("record", path))
+        turn = self._turn(listening=True)
+        if turn is None or turn.silent:
+            return "200 result=0 (timeout) endpos=0\n"
+        for i, key in enumerate(turn.keys):
+            if key in escape:
+                self.heard.append(Heard("keys", turn.keys[: i + 1]))
+                self._after(turn, i + 1)
+                return f"200 result={ord(key)} (dtmf) endpos=0\n"
+        if turn.hangup:
+            self._hangup_pending = True
+            return "200 result=-1 (hangup) endpos=0\n"
+        return "200 result=0 (timeout) endpos=0\n"
+
+    def _exec(self, argv: list[str]) -> object:
+        if len(argv) < 2:
+            return _USAGE
+        app = argv[1]
+        data = argv[2] if len(argv) > 2 else ""
+        if app.lower() not in _KNOWN_APPS:
+            return "200 result=-2\n"
+        if self.dead:
+            return "200 result=-1\n"
+        self.heard.append(Heard("queue" if app.lower() == "queue" else "exec", f"{app} {data}".strip()))
+        if app.lower() == "playback":
+            for name in data.split(",")[0].split("&"):
+                if self._samples(name) is None:
+                    self.heard.append(Heard("missing", name))
+                else:
+                    self.heard.append(Heard("play", name))
+        turn = self._turn(listening=False)
+        if turn is not None and turn.hangup:
+            self._hangup_pending = True
+            return "200 result=-1\n"
+        if app.lower() == "queue":
+            self.variables["QUEUESTATUS"] = self.setup.queue_status
+        if app.lower() == "hangup":
+            self._hangup_pending = True
+            return "200 result=-1\n"
+        return "200 result=0\n"
+
+    def _set_music(self, argv: list[str]) -> object:
+        if len(argv) < 3 or argv[2].lower() not in ("on", "off"):
+            return _USAGE
+        return "200 result=0\n"
+
+    # -- variables and AstDB --------------------------------------------------------------
+    def _builtin(self, name: str) -> str | None:
+        setup = self.setup
+        builtins = {
+            "CHANNEL": setup.channel,
+            "UNIQUEID": setup.uniqueid,
+            "EXTEN": setup.extension,
+            "CONTEXT": setup.context,
+            "PRIORITY": setup.priority,
+            "LANGUAGE()": setup.language,
+            "CALLERID(num)": setup.callerid,
+            "CALLERID(name)": setup.calleridname,
+        }
+        if name in self.variables:
+            return self.variables[name]
+        if name in setup.functions:
+            return setup.functions[name]
+        return builtins.get(name)
+
+    def _set_variable(self, argv: list[str]) -> object:
+        if len(argv) != 4:
+            return _USAGE
+        self.variables[argv[2]] = argv[3]
+        return "200 result=1\n"
+
+    def _get_variable(self, argv: list[str]) -> object:
+        if len(argv) != 3:
+            return _USAGE
+        value = self._builtin(argv[2])
+        return "200 result=0\n" if value is None else f"200 result=1 ({value})\n"
+
+    def _get_full_variable(self, argv: list[str]) -> object:
+        if len(argv) < 4 or len(argv) > 5:
+            return _USAGE
+        text = argv[3]
+        while True:
+            replaced = _INNERMOST.sub(lambda m: self._builtin(m.group(1)) or "", text)
+            if replaced == text:
+                break
+            text = replaced
+        return f"200 result=1 ({text})\n"
+
+    def _db_put(self, argv: list[str]) -> object:
+        if len(argv) != 5:
+            return _USAGE
+        self.astdb[(argv[2], argv[3])] = argv[4]
+        return "200 result=1\n"
+
+    def _db_get(self, argv: list[str]) -> object:
+        if len(argv) != 4:
+            return _USAGE
+        value = self.astdb.get((argv[2], argv[3]))
+        return "200 result=0\n" if value is None else f"200 result=1 ({value})\n"
+
+    def _db_del(self, argv: list[str]) -> object:
+        if len(argv) != 4:
+            return _USAGE
+        return "200 result=1\n" if self.astdb.pop((argv[2], argv[3]), None) is not None else "200 result=0\n"
+
+    def _db_deltree(self, argv: list[str]) -> object:
+        if len(argv) not in (3, 4):
+            return _USAGE
+        doomed = [k for k in self.astdb if k[0] == argv[2] and (len(argv) == 3 or k[1].startswith(argv[3]))]
+        for key in doomed:
+            del self.astdb[key]
+        return "200 result=1\n" if doomed else "200 result=0\n"

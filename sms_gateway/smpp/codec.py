@@ -1,0 +1,219 @@
+"""SMPP 3.4 PDUs to and from bytes, through smpplib, around its traps.
+
+smpplib builds and parses the PDUs (`make_pdu` / `parse_pdu`); this module keeps it honest:
+- `make_pdu(..., sequence=7)` ignores the keyword and writes the client's current number, so
+  `encode` always sets ``.sequence`` after building;
+- a request built with ``client=`` draws its number from that client: that is how requests are
+  numbered here (the per-connection `SequenceGenerator`);
+- parsing a request draws a number too, so `decode` parses with a throwaway client and never
+  touches the connection's generator;
+- optional parameters (TLVs) are parsed here, not by smpplib: it raises on unknown tags (unless
+  told not to), raises KeyError on tags it knows but not for that command (``ussd_service_op``,
+  ``additional_status_info_text`` in deliver_sm), drops the last character of a C-string TLV sent
+  without its NUL (``receipted_message_id``), and reads integer TLVs by its own size, not the
+  length on the wire;
+- commands it does not build (cancel_sm, replace_sm, submit_multi, outbind, unknown ids) raise
+  `UnsupportedCommand`, which the protocols answer with generic_nack ESME_RINVCMDID.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+from collections.abc import Mapping
+
+from smpplib import command_codes, consts, exceptions as smpplib_errors, smpp
+
+HEADER = struct.Struct(">LLLL")
+HEADER_LENGTH = 16
+TLV_HEADER = struct.Struct(">HH")
+
+# command ids, by name, from smpplib's table
+COMMAND_IDS: Mapping[str, int] = dict(command_codes.commands)
+COMMAND_NAMES: Mapping[int, str] = {code: name for name, code in command_codes.commands.items()}
+RESPONSE_BIT = 0x80000000
+
+# Commands smpplib can build and parse (its `command.factory`).
+SUPPORTED = frozenset({
+    "bind_transmitter", "bind_transmitter_resp", "bind_receiver", "bind_receiver_resp",
+    "bind_transceiver", "bind_transceiver_resp", "data_sm", "data_sm_resp", "generic_nack",
+    "submit_sm", "submit_sm_resp", "deliver_sm", "deliver_sm_resp", "query_sm", "query_sm_resp",
+    "unbind", "unbind_resp", "enquire_link", "enquire_link_resp", "alert_notification",
+})
+
+# status code -> "ESME_RTHROTTLED", from smpplib's constants
+STATUS_NAMES: Mapping[int, str] = {
+    value: name[len("SMPP_"):]
+    for name, value in vars(consts).items()
+    if name.startswith("SMPP_ESME_") and isinstance(value, int)
+}
+
+ESME_ROK = consts.SMPP_ESME_ROK
+ESME_RINVCMDLEN = consts.SMPP_ESME_RINVCMDLEN
+ESME_RINVCMDID = consts.SMPP_ESME_RINVCMDID
+ESME_RINVBNDSTS = consts.SMPP_ESME_RINVBNDSTS
+ESME_RSYSERR = consts.SMPP_ESME_RSYSERR
+ESME_RBINDFAIL = consts.SMPP_ESME_RBINDFAIL
+ESME_RMSGQFUL = consts.SMPP_ESME_RMSGQFUL
+ESME_RTHROTTLED = consts.SMPP_ESME_RTHROTTLED
+ESME_RX_T_APPN = consts.SMPP_ESME_RX_T_APPN
+ESME_RX_P_APPN = consts.SMPP_ESME_RX_P_APPN
+ESME_RINVMSGLEN = consts.SMPP_ESME_RINVMSGLEN
+
+
+def status_name(status: int) -> str:
+    return STATUS_NAMES.get(status, "0x%08X" % status)
+
+
+class CodecError(Exception):
+    """A PDU could not be built or read."""
+
+
+class UnsupportedCommand(CodecError):
+    """A well-framed PDU whose command this gateway does not handle."""
+
+    def __init__(self, command_id: int, sequence: int):
+        super().__init__("unsupported command_id 0x%08X" % command_id)
+        self.command_id = command_id
+        self.sequence = sequence
+
+
+class MalformedPdu(CodecError):
+    """A PDU whose body does not parse."""
+
+    def __init__(self, message: str, command_id: int, sequence: int):
+        super().__init__(message)
+        self.command_id = command_id
+        self.sequence = sequence
+
+
+class SequenceGenerator:
+    """Per-connection sequence numbers 1..0x7FFFFFFF, shaped as smpplib's ``client=``."""
+
+    MIN_SEQUENCE = 0x00000001
+    MAX_SEQUENCE = 0x7FFFFFFF
+
+    def __init__(self, start: int = 0):
+        self.sequence = start
+
+    def next_sequence(self) -> int:
+        self.sequence = self.sequence + 1 if self.sequence < self.MAX_SEQUENCE else self.MIN_SEQUENCE
+        return self.sequence
+
+
+class _ParseClient:
+    """Given to smpplib when parsing so a received request does not burn our numbers."""
+
+    sequence = 0
+
+    def next_sequence(self) -> int:
+        return 0
+
+
+_PARSE_CLIENT = _ParseClient()
+
+
+@dataclasses.dataclass(frozen=True)
+class Pdu:
+    """A decoded PDU: the header, smpplib's view of the mandatory body, and the raw TLVs."""
+
+    command: str
+    command_id: int
+    status: int
+    sequence: int
+    fields: object  # the smpplib PDU (mandatory parameters as attributes; C-strings as bytes)
+    tlvs: Mapping[int, bytes]
+
+    @property
+    def is_response(self) -> bool:
+        return bool(self.command_id & RESPONSE_BIT)
+
+    def text_field(self, name: str) -> str:
+        """A mandatory C-string field as text ('' when absent)."""
+        value = getattr(self.fields, name, None)
+        if value is None:
+            return ""
+        if isinstance(value, bytes):
+            return value.decode("latin-1")
+        return str(value)
+
+    def int_field(self, name: str) -> int:
+        return getattr(self.fields, name, None) or 0
+
+    def octets_field(self, name: str) -> bytes:
+        return getattr(self.fields, name, None) or b""
+
+
+def encode(command: str, sequence: int | None = None, *, client: SequenceGenerator | None = None,
+           status: int = ESME_ROK, tlvs: Mapping[int, bytes] | None = None, **fields) -> tuple[int, bytes]:
+    """Build a PDU with smpplib: (sequence, bytes).
+
+    A request passes the connection's generator as ``client`` and no ``sequence``: smpplib
+    draws the number from it while building. A response passes the request's ``sequence``,
+    set on the PDU after building (smpplib ignores the ``sequence=`` keyword and would write the
+    client's current number). Extra ``tlvs`` (tag -> value) are appended raw, for the tags
+    smpplib would encode wrongly or not at all.
+    """
+    if sequence is None:
+        if client is None:
+            raise ValueError(f"{command}: a request needs the connection's sequence generator")
+        pdu = smpp.make_pdu(command, client=client, status=status, **fields)
+        sequence = pdu.sequence
+    else:
+        pdu = smpp.make_pdu(command, client=client or _PARSE_CLIENT, status=status, **fields)
+    pdu.sequence = sequence
+    data = pdu.generate()
+    if tlvs:
+        extra = b"".join(TLV_HEADER.pack(tag, len(value)) + value for tag, value in tlvs.items())
+        data = struct.pack(">L", len(data) + len(extra)) + data[4:] + extra
+    return sequence, data
+
+
+def generic_nack(sequence: int, status: int) -> bytes:
+    return HEADER.pack(HEADER_LENGTH, COMMAND_IDS["generic_nack"], status, sequence)
+
+
+def parse_tlvs(data: bytes) -> dict[int, bytes]:
+    """Optional parameters as tag -> raw value; any tag, any length, as on the wire."""
+    tlvs: dict[int, bytes] = {}
+    pos = 0
+    end = len(data)
+    while pos < end:
+        if pos + 4 > end:
+            raise ValueError(f"truncated TLV header at body offset {pos}")
+        tag, length = TLV_HEADER.unpack_from(data, pos)
+        pos += 4
+        if pos + length > end:
+            raise ValueError(f"TLV 0x{tag:04X} length {length} runs past the PDU")
+        tlvs[tag] = data[pos:pos + length]
+        pos += length
+    return tlvs
+
+
+def decode(data: bytes) -> Pdu:
+    """Parse one whole PDU (as framed). Raises `UnsupportedCommand` or `MalformedPdu`."""
+    length, command_id, status, sequence = HEADER.unpack_from(data)
+    name = COMMAND_NAMES.get(command_id)
+    if name is None or name not in SUPPORTED:
+        raise UnsupportedCommand(command_id, sequence)
+    captured: list[bytes] = []
+    try:
+        pdu = smpp.make_pdu(name, client=_PARSE_CLIENT, allow_unknown_opt_params=True)
+        # smpplib hands everything after the mandatory fields to this method: take it raw.
+        pdu.parse_optional_params = captured.append
+        pdu.parse(data)
+        tlvs = parse_tlvs(captured[0]) if captured else {}
+    except (smpplib_errors.UnknownCommandError, struct.error, ValueError, IndexError, TypeError) as e:
+        raise MalformedPdu(f"{name} body does not parse: {e}", command_id, sequence) from e
+    if status == ESME_ROK:
+        _check_mandatory(pdu, name, command_id, sequence)
+    return Pdu(name, command_id, status, sequence, pdu, tlvs)
+
+
+def _check_mandatory(pdu, name: str, command_id: int, sequence: int) -> None:
+    # smpplib reads a C-string without its NUL as running to offset -1: check what it gave.
+    short = getattr(pdu, "short_message", None)
+    sm_length = getattr(pdu, "sm_length", None)
+    if short is not None and sm_length is not None and len(short) != sm_length:
+        raise MalformedPdu(f"{name} sm_length {sm_length} but {len(short)} octets present", command_id, sequence)
+

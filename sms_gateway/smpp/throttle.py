@@ -1,0 +1,37 @@
+"""A token bucket on the injected clock: the contracted rate, counted per PDU."""
+
+from __future__ import annotations
+
+from twisted.internet.interfaces import IReactorTime
+
+
+class TokenBucket:
+    """`rate` tokens per second, at most `depth` saved up; starts full."""
+
+    def __init__(self, rate: float, depth: float, clock: IReactorTime):
+        self.rate = rate
+        self.depth = depth
+        self._clock = clock
+        self._tokens = depth
+        self._stamp = clock.seconds()
+
+    def _refill(self) -> None:
+        now = self._clock.seconds()
+        if now > self._stamp:
+            self._tokens = min(self.depth, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def consume(self) -> bool:
+        """Take one token if there is one."""
+        self._refill()
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    def delay(self) -> float:
+        """Seconds until a token is available (0 if one is)."""
+        self._refill()
+        if self._tokens >= 1.0:
+            return 0.0
+        return (1.0 - self._tokens) / self.rate

@@ -1,0 +1,955 @@
+"""An AMI peer that speaks the manager protocol as Asterisk 23 does, for tests, the demo and
+benchmarks.
+
+What it models, byte for byte against the golden transcripts of Asterisk 23.4.1: the banner;
+Login (plain and MD5 challenge) and its failure (the one-second delay, then the close);
+FullyBooted and SuccessfulAuth after login; Ping, CoreSettings, Logoff; unknown actions
+(``Response: Error`` and the RequestBadFormat security event); QueueStatus; and the events an
+asynchronous Originate of a ``Local/<exten>@<context>`` channel raises up to its
+OriginateResponse (Newchannel, Newexten AppDial2, NewCallerid, NewConnectedLine,
+LocalBridge, then Hangup for a failed call). The dialplan that runs on an answered channel
+(Newexten of its own applications, AGI*, VarSet, DTMF, Queue* from the dialplan) is not
+modelled: tests inject such events with `inject_event` and the helpers below.
+
+Outcomes are scripted per destination (the number or exten in the dialled channel): a
+`OriginateReason` and a delay; ``respond=False`` never sends the OriginateResponse. A small
+in-memory queue model answers QueueAdd / QueueRemove / QueuePause / QueueStatus and raises
+QueueMemberAdded / QueueMemberRemoved / QueueMemberPause / QueueMemberStatus with the fields
+app_queue.c publishes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.protocol import ServerFactory
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from hotline.ami.actions import OriginateReason, mask_channel
+from hotline.ami.framing import BANNER_PREFIX, ManagerFramer
+from hotline.ami.message import Message
+
+UNKNOWN = "<unknown>"
+
+STATE_DESC = {0: "Down", 1: "Rsrvd", 2: "OffHook", 3: "Dialing", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}
+CAUSE_TEXT = {
+    0: "Unknown",
+    16: "Normal Clearing",
+    17: "User busy",
+    18: "No user responding",
+    19: "User alerting, no answer",
+    34: "Circuit/channel congestion",
+}
+# The hang-up cause Asterisk reports on the legs of an Originate that ends with each reason.
+REASON_CAUSE = {
+    OriginateReason.FAILED: 0,
+    OriginateReason.HANGUP: 16,
+    OriginateReason.NO_ANSWER: 19,
+    OriginateReason.BUSY: 17,
+    OriginateReason.CONGESTION: 34,
+}
+
+# Device states as app_queue.c reports a member's Status.
+DEVICE_NOT_INUSE = 1
+DEVICE_INUSE = 2
+DEVICE_UNAVAILABLE = 5
+
+_CALLER_ID = re.compile(r'^\s*"?(?P<name>[^"<]*?)"?\s*<(?P<num>[^>]*)>\s*$')
+
+
+def parse_caller_id(text: str | None) -> tuple[str, str]:
+    """``"AMI Test" <100>`` -> ("AMI Test", "100"), as ast_callerid_parse splits it."""
+    if not text:
+        return "", ""
+    match = _CALLER_ID.match(text)
+    if match:
+        return match.group("name").strip(), match.group("num").strip()
+    stripped = text.strip()
+    if re.fullmatch(r"[0-9+*#]+", stripped):
+        return "", stripped
+    return stripped, ""
+
+
+@dataclass(frozen=True)
+class ChannelSnapshot:
+    """The channel fields every channel event carries, in Asterisk's order."""
+
+    name: str
+    uniqueid: str
+    linkedid: str
+    state: int = 6
+    caller_id_num: str = ""
+    caller_id_name: str = ""
+    connected_num: str = ""
+    connected_name: str = ""
+    language: str = "en"
+    account_code: str = ""
+    context: str = "default"
+    exten: str = "s"
+    priority: int = 1
+
+    def fields(self, prefix: str = "") -> list[tuple[str, object]]:
+        return [
+            (f"{prefix}Channel", self.name),
+            (f"{prefix}ChannelState", self.state),
+            (f"{prefix}ChannelStateDesc", STATE_DESC.get(self.state, "Unknown")),
+            (f"{prefix}CallerIDNum", self.caller_id_num or UNKNOWN),
+            (f"{prefix}CallerIDName", self.caller_id_name or UNKNOWN),
+            (f"{prefix}ConnectedLineNum", self.connected_num or UNKNOWN),
+            (f"{prefix}ConnectedLineName", self.connected_name or UNKNOWN),
+            (f"{prefix}Language", self.language),
+            (f"{prefix}AccountCode", self.account_code),
+            (f"{prefix}Context", self.context),
+            (f"{prefix}Exten", self.exten),
+            (f"{prefix}Priority", self.priority),
+            (f"{prefix}Uniqueid", self.uniqueid),
+            (f"{prefix}Linkedid", self.linkedid),
+        ]
+
+
+@dataclass(frozen=True)
+class OriginateScript:
+    """How an Originate to one destination ends."""
+
+    reason: OriginateReason = OriginateReason.ANSWERED
+    delay: float = 1.0
+    respond: bool = True
+    talk_time: float | None = None  # an answered call hangs up by itself after this
+
+
+@dataclass
+class QueueMember:
+    interface: str
+    member_name: str
+    state_interface: str
+    penalty: int = 0
+    paused: bool = False
+    paused_reason: str = ""
+    status: int = DEVICE_NOT_INUSE
+    calls_taken: int = 0
+    last_call: int = 0
+    last_pause: int = 0
+    login_time: int = 0
+    in_call: bool = False
+    ringinuse: bool = True
+    wrapuptime: int = 0
+    membership: str = "dynamic"
+
+    def blob(self, queue: str) -> list[tuple[str, object]]:
+        # queue_member_blob_create() in app_queue.c, in its order.
+        return [
+            ("Queue", queue),
+            ("MemberName", self.member_name),
+            ("Interface", self.interface),
+            ("StateInterface", self.state_interface),
+            ("Membership", self.membership),
+            ("Penalty", self.penalty),
+            ("CallsTaken", self.calls_taken),
+            ("LastCall", self.last_call),
+            ("LastPause", self.last_pause),
+            ("LoginTime", self.login_time),
+            ("InCall", int(self.in_call)),
+            ("Status", self.status),
+            ("Paused", int(self.paused)),
+            ("PausedReason", self.paused_reason),
+            ("Ringinuse", int(self.ringinuse)),
+            ("Wrapuptime", self.wrapuptime),
+        ]
+
+
+@dataclass
+class Queue:
+    name: str
+    strategy: str = "ringall"
+    members: dict[str, QueueMember] = field(default_factory=dict)
+    callers: list[tuple[ChannelSnapshot, float]] = field(default_factory=list)
+    completed: int = 0
+    abandoned: int = 0
+
+
+@dataclass
+class _Call:
+    """An originated call whose legs are up."""
+
+    legs: list[ChannelSnapshot]
+    hangupTimer: IDelayedCall | None = None
+
+
+class AsteriskManagerSimulator(ServerFactory):
+    """The simulated Asterisk: users, queues, scripted Originate outcomes, live sessions.
+
+    ``clock`` drives every delay (use `task.Clock` in tests); ``wall`` gives the epoch time
+    written into Uniqueid, Timestamp and EventTV values.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        clock: IReactorTime,
+        *,
+        users: dict[str, str] | None = None,
+        queues: Iterable[str] = ("hotline",),
+        ami_version: str = "12.0.0",
+        asterisk_version: str = "23.4.1",
+        wall: Callable[[], float] = time.time,
+        default_outcome: OriginateScript = OriginateScript(),
+        auth_failure_delay: float = 1.0,
+        challenges: Iterable[str] | None = None,
+    ):
+        self.clock = clock
+        self.wall = wall
+        self.users = dict(users if users is not None else {"hotline": "secret"})
+        self.queues: dict[str, Queue] = {name: Queue(name) for name in queues}
+        self.ami_version = ami_version
+        self.asterisk_version = asterisk_version
+        self.default_outcome = default_outcome
+        self.auth_failure_delay = auth_failure_delay
+        self.started = wall()
+        self.sessions: list[ManagerSession] = []
+        self.scripts: dict[str, OriginateScript] = {}
+        self.calls: dict[str, _Call] = {}
+        self.actions_received: list[Message] = []
+        self._challenges = iter(challenges) if challenges is not None else (str(840310428 + 7919 * n) for n in itertools.count())
+        self._uniqueCounter = itertools.count()
+        self._localCounter = itertools.count()
+
+    # -- scripting ------------------------------------------------------------------------
+
+    def script_originate(
+        self,
+        destination: str,
+        reason: OriginateReason = OriginateReason.ANSWERED,
+        *,
+        delay: float = 1.0,
+        respond: bool = True,
+        talk_time: float | None = None,
+    ) -> None:
+        """Originates to ``destination`` (a number or exten, or a whole channel string) end
+        with ``reason`` after ``delay`` seconds; ``respond=False`` never answers."""
+        self.scripts[destination] = OriginateScript(reason, delay, respond, talk_time)
+
+    def outcome_for(self, channel: str) -> OriginateScript:
+        if channel in self.scripts:
+            return self.scripts[channel]
+        number = destination_number(channel)
+        return self.scripts.get(number, self.default_outcome)
+
+    def add_queue(self, name: str, strategy: str = "ringall") -> Queue:
+        return self.queues.setdefault(name, Queue(name, strategy))
+
+    # -- ids and clocks -------------------------------------------------------------------
+
+    def new_uniqueid(self) -> str:
+        return f"{int(self.wall())}.{next(self._uniqueCounter)}"
+
+    def new_channel(
+        self,
+        name: str,
+        *,
+        caller_id_num: str = "",
+        caller_id_name: str = "",
+        context: str = "hotline",
+        exten: str = "s",
+        priority: int = 1,
+        state: int = 6,
+    ) -> ChannelSnapshot:
+        """A channel snapshot with fresh Uniqueid/Linkedid, for injected events."""
+        uniqueid = self.new_uniqueid()
+        return ChannelSnapshot(
+            name=name,
+            uniqueid=uniqueid,
+            linkedid=uniqueid,
+            state=state,
+            caller_id_num=caller_id_num,
+            caller_id_name=caller_id_name,
+            connected_num=caller_id_num,
+            connected_name=caller_id_name,
+            context=context,
+            exten=exten,
+            priority=priority,
+        )
+
+    def event_tv(self) -> str:
+        now = datetime.fromtimestamp(self.wall(), tz=timezone.utc)
+        return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
+
+    def uptime(self) -> int:
+        return int(self.wall() - self.started)
+
+    # -- event output ---------------------------------------------------------------------
+
+    def emit(self, name: str, privilege: str, fields: Iterable[tuple[str, object]]) -> Message:
+        """Send an event to every logged-in session that takes events."""
+        event = Message((("Event", name), ("Privilege", privilege), *fields))
+        for session in list(self.sessions):
+            if session.authenticated and session.events_on:
+                session.sendMessage(event)
+        return event
+
+    def inject_event(self, name: str, fields: Iterable[tuple[str, object]], privilege: str = "call,all") -> Message:
+        """Any event, as given (tests and the demo use it for what is not modelled)."""
+        return self.emit(name, privilege, fields)
+
+    # -- queue events (app_queue.c field names) -------------------------------------------
+
+    def queue_caller_join(self, queue: str, caller: ChannelSnapshot) -> int:
+        q = self._queue(queue)
+        q.callers.append((caller, self.wall()))
+        position = len(q.callers)
+        self.emit("QueueCallerJoin", "agent,all", [*caller.fields(), ("Queue", queue), ("Position", position), ("Count", len(q.callers))])
+        return position
+
+    def queue_caller_abandon(self, queue: str, caller: ChannelSnapshot, *, original_position: int | None = None) -> None:
+        """The caller hung up while waiting: QueueCallerAbandon, then QueueCallerLeave."""
+        q = self._queue(queue)
+        position, joined = self._callerPosition(q, caller)
+        q.abandoned += 1
+        self.emit(
+            "QueueCallerAbandon",
+            "agent,all",
+            [
+                *caller.fields(),
+                ("Queue", queue),
+                ("Position", position),
+                ("OriginalPosition", original_position or position),
+                ("HoldTime", int(self.wall() - joined)),
+            ],
+        )
+        self.queue_caller_leave(queue, caller)
+
+    def queue_caller_leave(self, queue: str, caller: ChannelSnapshot) -> None:
+        q = self._queue(queue)
+        position, _joined = self._callerPosition(q, caller)
+        q.callers = [(c, t) for c, t in q.callers if c.uniqueid != caller.uniqueid]
+        self.emit("QueueCallerLeave", "agent,all", [*caller.fields(), ("Queue", queue), ("Position", position), ("Count", len(q.callers))])
+
+    def agent_called(self, queue: str, caller: ChannelSnapshot, agent: ChannelSnapshot, interface: str) -> None:
+        self.emit("AgentCalled", "agent,all", [*caller.fields(), *agent.fields("Dest"), *self._memberBlob(queue, interface)])
+
+    def agent_connect(
+        self, queue: str, caller: ChannelSnapshot, agent: ChannelSnapshot, interface: str, *, ring_time: int = 0
+    ) -> None:
+        q = self._queue(queue)
+        _position, joined = self._callerPosition(q, caller)
+        hold = int(self.wall() - joined)
+        self.queue_caller_leave(queue, caller)
+        member = q.members.get(interface)
+        if member is not None:
+            member.in_call = True
+        self.emit(
+            "AgentConnect",
+            "agent,all",
+            [*caller.fields(), *agent.fields("Dest"), *self._memberBlob(queue, interface), ("HoldTime", hold), ("RingTime", ring_time)],
+        )
+
+    def agent_complete(
+        self,
+        queue: str,
+        caller: ChannelSnapshot,
+        agent: ChannelSnapshot,
+        interface: str,
+        *,
+        hold_time: int = 0,
+        talk_time: int = 0,
+        reason: str = "caller",
+    ) -> None:
+        q = self._queue(queue)
+        q.completed += 1
+        member = q.members.get(interface)
+        if member is not None:
+            member.in_call = False
+            member.calls_taken += 1
+            member.last_call = int(self.wall())
+        self.emit(
+            "AgentComplete",
+            "agent,all",
+            [
+                *caller.fields(),
+                *agent.fields("Dest"),
+                *self._memberBlob(queue, interface),
+                ("HoldTime", hold_time),
+                ("TalkTime", talk_time),
+                ("Reason", reason),
+            ],
+        )
+
+    def hangup_channel(self, channel: ChannelSnapshot, cause: int = 16) -> None:
+        self.emit("Hangup", "call,all", [*channel.fields(), ("Cause", cause), ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown"))])
+
+    def set_device_state(self, interface: str, status: int) -> None:
+        """A member's device changed state: QueueMemberStatus in each queue it belongs to."""
+        for q in self.queues.values():
+            member = q.members.get(interface)
+            if member is not None:
+                member.status = status
+                self.emit("QueueMemberStatus", "agent,all", member.blob(q.name))
+
+    def _queue(self, name: str) -> Queue:
+        try:
+            return self.queues[name]
+        except KeyError:
+            raise ValueError(f"the simulator has no queue named {name!r}") from None
+
+    @staticmethod
+    def _callerPosition(q: Queue, caller: ChannelSnapshot) -> tuple[int, float]:
+        for index, (c, joined) in enumerate(q.callers, start=1):
+            if c.uniqueid == caller.uniqueid:
+                return index, joined
+        return 0, 0.0
+
+    def _memberBlob(self, queue: str, interface: str) -> list[tuple[str, object]]:
+        member = self.queues.get(queue, Queue(queue)).members.get(interface)
+        return [("Queue", queue), ("Interface", interface), ("MemberName", member.member_name if member else interface)]
+
+    # -- originate ------------------------------------------------------------------------
+
+    def originate(self, session: ManagerSession | None, request: Message) -> None:
+        """Run an Originate already acknowledged: raise the setup events now, and the
+        outcome after the scripted delay."""
+        channel = request.get("Channel", "")
+        script = self.outcome_for(channel)
+        name, context_exten = _local_parts(channel)
+        caller_name, caller_num = parse_caller_id(request.get("CallerID"))
+        channel_id = request.get("ChannelId") or None
+        other_id = request.get("OtherChannelId") or None
+        seq = next(self._localCounter)
+        uid1 = channel_id or self.new_uniqueid()
+        uid2 = other_id or (f"{channel_id};2" if channel_id else self.new_uniqueid())
+        exten, context = context_exten
+        base = f"{name}-{seq:08x}"
+        one = ChannelSnapshot(f"{base};1", uid1, uid1, state=0, context=context, exten=exten)
+        two = ChannelSnapshot(f"{base};2", uid2, uid1, state=4, context=context, exten=exten)
+        self.emit("Newchannel", "call,all", one.fields())
+        self.emit("Newchannel", "call,all", two.fields())
+        self.emit(
+            "Newexten",
+            "dialplan,all",
+            [*one.fields(), ("Extension", exten), ("Application", "AppDial2"), ("AppData", "(Outgoing Line)")],
+        )
+        if caller_num or caller_name:
+            presentation = ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")
+            one = replace(one, caller_id_num=caller_num, caller_id_name=caller_name)
+            self.emit("NewCallerid", "call,all", [*one.fields(), presentation])
+            one = replace(one, connected_num=caller_num, connected_name=caller_name)
+            self.emit("NewConnectedLine", "call,all", one.fields())
+            two = replace(two, caller_id_num=caller_num, caller_id_name=caller_name, connected_num=caller_num, connected_name=caller_name)
+            self.emit("NewCallerid", "call,all", [*two.fields(), presentation])
+            self.emit("NewConnectedLine", "call,all", two.fields())
+        if script.reason is OriginateReason.ANSWERED:
+            self.emit(
+                "LocalBridge",
+                "call,all",
+                [*one.fields("LocalOne"), *two.fields("LocalTwo"), ("Context", context), ("Exten", exten), ("LocalOptimization", "Yes")],
+            )
+        self.log.info(
+            "Simulated Originate to {channel}: {reason} in {delay}s",
+            channel=mask_channel(channel),
+            reason=script.reason.name if script.respond else "no response",
+            delay=script.delay,
+        )
+        self.clock.callLater(script.delay, self._originateOutcome, session, request, script, one, two, caller_num, caller_name)
+
+    def _originateOutcome(
+        self,
+        session: ManagerSession | None,
+        request: Message,
+        script: OriginateScript,
+        one: ChannelSnapshot,
+        two: ChannelSnapshot,
+        caller_num: str,
+        caller_name: str,
+    ) -> None:
+        answered = script.reason is OriginateReason.ANSWERED
+        if not answered:
+            cause = REASON_CAUSE.get(script.reason, 0)
+            self.hangup_channel(two, cause)
+        if script.respond:
+            fields: list[tuple[str, object]] = []
+            action_id = request.get("ActionID")
+            if action_id:
+                fields.append(("ActionID", action_id))
+            fields += [
+                ("Response", "Success" if answered else "Failure"),
+                ("Channel", one.name if answered else request.get("Channel", "")),
+            ]
+            if request.get("Application"):
+                fields += [("Application", request.get("Application")), ("Data", request.get("Data", ""))]
+            else:
+                fields += [("Context", request.get("Context", "")), ("Exten", request.get("Exten", ""))]
+            fields += [
+                ("Reason", int(script.reason)),
+                ("Uniqueid", one.uniqueid if answered else (request.get("ChannelId") or UNKNOWN)),
+                ("CallerIDNum", caller_num or UNKNOWN),
+                ("CallerIDName", caller_name or UNKNOWN),
+            ]
+            self.emit("OriginateResponse", "call,all", fields)
+            if session is not None and not session.originateAsync(request):
+                session.finishSyncOriginate(request, answered)
+        if not answered:
+            self.hangup_channel(one, REASON_CAUSE.get(script.reason, 0))
+            return
+        legs = [replace(one, state=6), replace(two, state=6)]
+        call = _Call(legs)
+        for leg in legs:
+            self.calls[leg.name] = call
+        if script.talk_time is not None:
+            call.hangupTimer = self.clock.callLater(script.talk_time, self.hangup_call, one.name)
+
+    def hangup_call(self, channel: str, cause: int = 16) -> bool:
+        """Hang up an answered, originated call by either leg's name: Hangup for each leg."""
+        call = self.calls.get(channel)
+        if call is None:
+            return False
+        if call.hangupTimer is not None and call.hangupTimer.active():
+            call.hangupTimer.cancel()
+        for leg in call.legs:
+            self.calls.pop(leg.name, None)
+            self.hangup_channel(leg, cause)
+        return True
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def buildProtocol(self, addr: object) -> ManagerSession:
+        session = ManagerSession(self)
+        session.factory = self
+        return session
+
+
+def destination_number(channel: str) -> str:
+    """The number or exten a dial string reaches: ``Local/138...@ctx`` and
+    ``PJSIP/138...@trunk`` give the part before '@'; ``PJSIP/trunk/sip:138...@host`` the
+    user part."""
+    resource = channel.split("/", 1)[1] if "/" in channel else channel
+    resource = resource.rsplit("/", 1)[-1]
+    if resource.startswith("sip:"):
+        resource = resource[4:]
+    return resource.split("@", 1)[0]
+
+
+def _local_parts(channel: str) -> tuple[str, tuple[str, str]]:
+    """(channel base name, (exten, context)) of the dial string."""
+    base = channel.split(",", 1)[0]
+    if "/" in base and "@" in base.split("/", 1)[1]:
+        exten, context = base.split("/", 1)[1].split("@", 1)
+        context = context.split("/", 1)[0]
+        return f"{base.split('/', 1)[0]}/{exten}@{context}", (exten, context)
+    return base, (destination_number(channel), "default")
+
+
+class ManagerSession(ManagerFramer):
+    """One client connection to the simulated Asterisk."""
+
+    log = Logger()
+    expectBanner = False
+
+    def __init__(self, simulator: AsteriskManagerSimulator):
+        self.sim = simulator
+        self.authenticated = False
+        self.username: str | None = None
+        self.events_on = True
+        self.challenge: str | None = None
+        self.session_id = f"0x{0x55C5CE960000 + id(self) % 0xFFFF:x}"
+        self.session_tv: str | None = None
+        self.closing = False
+        self._pendingSync: dict[str, Message] = {}
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.sim.sessions.append(self)
+        self.transport.write(f"{BANNER_PREFIX}{self.sim.ami_version}\r\n".encode())
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        if self in self.sim.sessions:
+            self.sim.sessions.remove(self)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _address(self, address: object) -> str:
+        host = getattr(address, "host", "0.0.0.0")
+        port = getattr(address, "port", 0)
+        return f"IPV4/TCP/{host}/{port}"
+
+    def respond(
+        self,
+        request: Message,
+        response: str,
+        message: str | None = None,
+        fields: Iterable[tuple[str, object]] = (),
+        *,
+        event_list: str | None = None,
+    ) -> None:
+        # astman_send_response_full(): Response, ActionID, EventList, Message, then the rest.
+        out: list[tuple[str, object]] = [("Response", response)]
+        if request.get("ActionID"):
+            out.append(("ActionID", request.get("ActionID")))
+        if event_list:
+            out.append(("EventList", event_list))
+        if message is not None:
+            out.append(("Message", message))
+        out += list(fields)
+        self.sendMessage(Message(out))
+
+    def error(self, request: Message, message: str) -> None:
+        self.respond(request, "Error", message)
+
+    def _listEvent(self, request: Message, name: str, fields: Iterable[tuple[str, object]]) -> Message:
+        out: list[tuple[str, object]] = [("Event", name), *fields]
+        if request.get("ActionID"):
+            out.append(("ActionID", request.get("ActionID")))
+        return Message(out)
+
+    # -- requests -------------------------------------------------------------------------
+
+    def messageReceived(self, request: Message) -> None:
+        if self.closing:
+            return
+        self.sim.actions_received.append(request)
+        action = request.get("Action")
+        if not action:
+            self.error(request, "Missing action in request")
+            return
+        folded = action.lower()
+        if not self.authenticated and folded not in ("login", "challenge", "logoff"):
+            self.error(request, "Permission denied")
+            return
+        handler = getattr(self, f"action_{folded}", None)
+        if handler is None:
+            self.error(request, f"Invalid/unknown command: {action}. Use Action: ListCommands to show available commands.")
+            self._securityEvent(
+                "RequestBadFormat",
+                "Error",
+                [("RequestType", f"Action: {action}"), ("SessionTV", self.session_tv or self.sim.event_tv()), ("AccountID", self.username or "")],
+                with_account_first=False,
+            )
+            return
+        handler(request)
+
+    def _securityEvent(self, name: str, severity: str, tail: list[tuple[str, object]], *, with_account_first: bool) -> None:
+        fields: list[tuple[str, object]] = [
+            ("EventTV", self.sim.event_tv()),
+            ("Severity", severity),
+            ("Service", "AMI"),
+            ("EventVersion", 1),
+        ]
+        if with_account_first:
+            fields.append(("AccountID", self.username or ""))
+        fields += [
+            ("SessionID", self.session_id),
+            ("LocalAddress", self._address(self.transport.getHost())),
+            ("RemoteAddress", self._address(self.transport.getPeer())),
+            *tail,
+        ]
+        self.sim.emit(name, "security,all", fields)
+
+    def action_challenge(self, request: Message) -> None:
+        if (request.get("AuthType") or "").lower() != "md5":
+            self.error(request, "Must specify AuthType")
+            return
+        self.challenge = next(self.sim._challenges)
+        self.respond(request, "Success", None, [("Challenge", self.challenge)])
+
+    def action_login(self, request: Message) -> None:
+        if self.authenticated:
+            self.respond(request, "Success", "Already authenticated")
+            return
+        username = request.get("Username", "")
+        secret = self.sim.users.get(username)
+        ok = False
+        if secret is not None:
+            if (request.get("AuthType") or "").lower() == "md5":
+                if self.challenge:
+                    expected = hashlib.md5((self.challenge + secret).encode("utf-8")).hexdigest()
+                    ok = (request.get("Key") or "").lower() == expected
+            else:
+                ok = request.get("Secret") == secret
+        if not ok:
+            # manager.c sleeps a second before refusing, then closes the session.
+            self.closing = True
+            self.sim.clock.callLater(self.sim.auth_failure_delay, self._refuse, request)
+            return
+        self.authenticated = True
+        self.username = username
+        self.events_on = (request.get("Events") or "on").lower() != "off"
+        self.session_tv = self.sim.event_tv()
+        self.respond(request, "Success", "Authentication accepted")
+        if self.events_on:
+            self.sendMessage(
+                Message(
+                    [
+                        ("Event", "FullyBooted"),
+                        ("Privilege", "system,all"),
+                        ("Uptime", self.sim.uptime()),
+                        ("LastReload", self.sim.uptime()),
+                        ("Status", "Fully Booted"),
+                    ]
+                )
+            )
+        self._securityEvent(
+            "SuccessfulAuth",
+            "Informational",
+            [("UsingPassword", 0), ("SessionTV", self.session_tv)],
+            with_account_first=True,
+        )
+
+    def _refuse(self, request: Message) -> None:
+        if self.transport is None or not self.connected_:
+            return
+        self.respond(request, "Error", "Authentication failed")
+        self.transport.loseConnection()
+
+    @property
+    def connected_(self) -> bool:
+        return self in self.sim.sessions
+
+    def action_logoff(self, request: Message) -> None:
+        self.respond(request, "Goodbye", "Thanks for all the fish.")
+        self.closing = True
+        self.transport.loseConnection()
+
+    def action_ping(self, request: Message) -> None:
+        now = self.sim.wall()
+        self.respond(request, "Success", None, [("Ping", "Pong"), ("Timestamp", f"{now:.6f}")])
+
+    def action_coresettings(self, request: Message) -> None:
+        self.respond(
+            request,
+            "Success",
+            None,
+            [
+                ("AMIversion", self.sim.ami_version),
+                ("AsteriskVersion", self.sim.asterisk_version),
+                ("SystemName", ""),
+                ("CoreMaxCalls", 0),
+                ("CoreMaxLoadAvg", "0.000000"),
+                ("CoreRunUser", ""),
+                ("CoreRunGroup", ""),
+                ("CoreMaxFilehandles", 0),
+                ("CoreRealTimeEnabled", "No"),
+                ("CoreCDRenabled", "No"),
+                ("CoreHTTPenabled", "No"),
+                ("SoundsSearchCustomDir", "No"),
+            ],
+        )
+
+    def originateAsync(self, request: Message) -> bool:
+        return (request.get("Async") or "").lower() in ("true", "yes", "1", "on")
+
+    def action_originate(self, request: Message) -> None:
+        if not request.get("Channel"):
+            self.error(request, "Channel not specified")
+            return
+        if not request.get("Application") and not request.get("Exten"):
+            self.error(request, "Exten not specified")
+            return
+        if self.originateAsync(request):
+            self.respond(request, "Success", "Originate successfully queued")
+        self.sim.originate(self, request)
+
+    def finishSyncOriginate(self, request: Message, answered: bool) -> None:
+        if answered:
+            self.respond(request, "Success", "Originate successfully queued")
+        else:
+            self.error(request, "Originate failed")
+
+    def action_hangup(self, request: Message) -> None:
+        channel = request.get("Channel")
+        if not channel:
+            self.error(request, "No channel specified")
+            return
+        try:
+            cause = int(request.get("Cause") or 16)
+        except ValueError:
+            cause = 16
+        if channel not in self.sim.calls:
+            self.error(request, "No such channel")
+            return
+        self.respond(request, "Success", "Channel Hungup")
+        self.sim.hangup_call(channel, cause)
+
+    def action_setvar(self, request: Message) -> None:
+        variable = request.get("Variable")
+        if not variable:
+            self.error(request, "No variable specified")
+            return
+        channel = request.get("Channel")
+        call = None
+        if channel:
+            call = self.sim.calls.get(channel)
+            if call is None:
+                self.error(request, "No such channel")
+                return
+        self.respond(request, "Success", "Variable Set")
+        if call is not None:
+            leg = next(leg for leg in call.legs if leg.name == channel)
+            self.sim.emit("VarSet", "dialplan,all", [*leg.fields(), ("Variable", variable), ("Value", request.get("Value", ""))])
+
+    # -- queues ---------------------------------------------------------------------------
+
+    def action_queueadd(self, request: Message) -> None:
+        queue_name, interface = request.get("Queue"), request.get("Interface")
+        if not queue_name or not interface:
+            self.error(request, "'Queue' and 'Interface' not specified.")
+            return
+        q = self.sim.queues.get(queue_name)
+        if q is None:
+            self.error(request, "Unable to add interface to queue: No such queue")
+            return
+        if interface in q.members:
+            self.error(request, "Unable to add interface: Already there")
+            return
+        paused = _truthy(request.get("Paused"))
+        now = int(self.sim.wall())
+        member = QueueMember(
+            interface=interface,
+            member_name=request.get("MemberName") or interface,
+            state_interface=request.get("StateInterface") or interface,
+            penalty=_int(request.get("Penalty")),
+            paused=paused,
+            paused_reason=(request.get("Reason") or "") if paused else "",
+            last_pause=now if paused else 0,
+            login_time=now,
+        )
+        q.members[interface] = member
+        self.respond(request, "Success", "Added interface to queue")
+        self.sim.emit("QueueMemberAdded", "agent,all", member.blob(queue_name))
+
+    def action_queueremove(self, request: Message) -> None:
+        queue_name, interface = request.get("Queue"), request.get("Interface")
+        if not queue_name or not interface:
+            self.error(request, "Need 'Queue' and 'Interface' parameters.")
+            return
+        q = self.sim.queues.get(queue_name)
+        if q is None:
+            self.error(request, "Unable to remove interface from queue: No such queue")
+            return
+        member = q.members.pop(interface, None)
+        if member is None:
+            self.error(request, "Unable to remove interface: Not there")
+            return
+        self.respond(request, "Success", "Removed interface from queue")
+        self.sim.emit("QueueMemberRemoved", "agent,all", member.blob(queue_name))
+
+    def action_queuepause(self, request: Message) -> None:
+        interface, paused_text = request.get("Interface"), request.get("Paused")
+        if not interface or not paused_text:
+            self.error(request, "Need 'Interface' and 'Paused' parameters.")
+            return
+        paused = _truthy(paused_text)
+        queue_name = request.get("Queue")
+        reason = request.get("Reason") or ""
+        targets = [q for q in self.sim.queues.values() if (not queue_name or q.name == queue_name) and interface in q.members]
+        if not targets:
+            self.error(request, "Interface not found")
+            return
+        self.respond(request, "Success", "Interface paused successfully" if paused else "Interface unpaused successfully")
+        now = int(self.sim.wall())
+        for q in targets:
+            member = q.members[interface]
+            member.paused = paused
+            member.paused_reason = reason if paused else ""
+            if paused:
+                member.last_pause = now
+            self.sim.emit("QueueMemberPause", "agent,all", member.blob(q.name))
+
+    def action_queuestatus(self, request: Message) -> None:
+        queue_name = request.get("Queue")
+        member_filter = request.get("Member")
+        self.respond(request, "Success", "Queue status will follow", event_list="start")
+        items = 0
+        now = self.sim.wall()
+        for q in self.sim.queues.values():
+            if queue_name and q.name != queue_name:
+                continue
+            self.sendMessage(
+                self._listEvent(
+                    request,
+                    "QueueParams",
+                    [
+                        ("Queue", q.name),
+                        ("Max", 0),
+                        ("Strategy", q.strategy),
+                        ("Calls", len(q.callers)),
+                        ("Holdtime", 0),
+                        ("TalkTime", 0),
+                        ("Completed", q.completed),
+                        ("Abandoned", q.abandoned),
+                        ("ServiceLevel", 0),
+                        ("ServicelevelPerf", "0.0"),
+                        ("ServicelevelPerf2", "0.0"),
+                        ("Weight", 0),
+                    ],
+                )
+            )
+            items += 1
+            for member in q.members.values():
+                if member_filter and member_filter not in (member.interface, member.member_name):
+                    continue
+                self.sendMessage(
+                    self._listEvent(
+                        request,
+                        "QueueMember",
+                        [
+                            ("Queue", q.name),
+                            ("Name", member.member_name),
+                            ("Location", member.interface),
+                            ("StateInterface", member.state_interface),
+                            ("Membership", member.membership),
+                            ("Penalty", member.penalty),
+                            ("CallsTaken", member.calls_taken),
+                            ("LastCall", member.last_call),
+                            ("LastPause", member.last_pause),
+                            ("LoginTime", member.login_time),
+                            ("InCall", int(member.in_call)),
+                            ("Status", member.status),
+                            ("Paused", int(member.paused)),
+                            ("PausedReason", member.paused_reason),
+                            ("Wrapuptime", member.wrapuptime),
+                        ],
+                    )
+                )
+                items += 1
+            for position, (caller, joined) in enumerate(q.callers, start=1):
+                self.sendMessage(
+                    self._listEvent(
+                        request,
+                        "QueueEntry",
+                        [
+                            ("Queue", q.name),
+                            ("Position", position),
+                            ("Channel", caller.name),
+                            ("Uniqueid", caller.uniqueid),
+                            ("CallerIDNum", caller.caller_id_num or UNKNOWN),
+                            ("CallerIDName", caller.caller_id_name or UNKNOWN),
+                            ("ConnectedLineNum", caller.connected_num or UNKNOWN),
+                            ("ConnectedLineName", caller.connected_name or UNKNOWN),
+                            ("Wait", int(now - joined)),
+                            ("Priority", 0),
+                        ],
+                    )
+                )
+                items += 1
+        complete = [("Event", "QueueStatusComplete")]
+        if request.get("ActionID"):
+            complete.append(("ActionID", request.get("ActionID")))
+        complete += [("EventList", "Complete"), ("ListItems", items)]
+        self.sendMessage(Message(complete))
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("true", "yes", "1", "on", "y", "t")
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "asterisk-23.4.1"
@@ -16,7 +17,8 @@ class Event:
     text: str  # the line with its terminator (A/S) or the note
 
 
-def events(name: str) -> list[Event]:
+@lru_cache(maxsize=None)
+def events(name: str) -> tuple[Event, ...]:
     result = []
     raw = (GOLDEN / f"{name}.txt").read_bytes().decode("utf-8")
     for line in raw.splitlines(keepends=True):
@@ -24,7 +26,7 @@ def events(name: str) -> list[Event]:
             result.append(Event(line[0], line[3:]))
         elif line.startswith("#"):
             result.append(Event("#", line.rstrip("\n")))
-    return result
+    return tuple(result)
 
 
 def headers(name: str) -> dict[str, str]:
@@ -36,10 +38,12 @@ def headers(name: str) -> dict[str, str]:
     return result
 
 
+@lru_cache(maxsize=None)
 def from_asterisk(name: str) -> bytes:
     return (GOLDEN / "raw" / f"{name}.from_asterisk.bin").read_bytes()
 
 
+@lru_cache(maxsize=None)
 def to_asterisk(name: str) -> bytes:
     return (GOLDEN / "raw" / f"{name}.to_asterisk.bin").read_bytes()
 

@@ -19,8 +19,7 @@ BANNER_PREFIX = "Asterisk Call Manager/"
 _BANNER = re.compile(r"^Asterisk Call Manager/(?P<version>[0-9][0-9A-Za-z.\-]*)$")
 # A key is what Asterisk writes before the colon: letters, digits, and a few marks such as
 # Cause-txt, CID-CallingPres or the legacy ChanVariable(<channel>) form.
-_KEY = re.compile(r"^[A-Za-z0-9_\-()/;@.]+$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LINE = re.compile(rb"([A-Za-z0-9_\-()/;@.]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)\Z")
 
 
 class ManagerFramer(Protocol):
@@ -59,17 +58,16 @@ class ManagerFramer(Protocol):
             self._resetFraming()
         if self._dropped:
             return
-        self._buffer += data
-        while not self._dropped:
-            end = self._buffer.find(b"\n")
-            if end < 0:
-                break
-            line = bytes(self._buffer[:end])
-            del self._buffer[: end + 1]
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            self._lineReceived(line)
-        if not self._dropped and self._pendingSize + len(self._buffer) > self.MAX_LENGTH:
+        if b"\n" not in data:
+            self._buffer += data
+        else:
+            lines = (bytes(self._buffer) + data).split(b"\n")
+            self._buffer = bytearray(lines.pop())
+            for line in lines:
+                self._lineReceived(line[:-1] if line.endswith(b"\r") else line)
+                if self._dropped:
+                    return
+        if self._pendingSize + len(self._buffer) > self.MAX_LENGTH:
             self.dropLink(f"message longer than {self.MAX_LENGTH} bytes")
 
     def _lineReceived(self, line: bytes) -> None:
@@ -87,12 +85,11 @@ class ManagerFramer(Protocol):
         if self._pendingSize > self.MAX_LENGTH:
             self.dropLink(f"message longer than {self.MAX_LENGTH} bytes")
             return
-        text = line.decode("utf-8", errors="replace")
-        key, colon, value = text.partition(":")
-        if not colon or not _KEY.match(key) or _CONTROL.search(text):
-            self.dropLink(f"not a manager line: {text[:80]!r}")
+        match = _LINE.match(line)
+        if match is None:
+            self.dropLink(f"not a manager line: {line[:80]!r}")
             return
-        self._pending.append((key, value.lstrip(" \t")))
+        self._pending.append((match.group(1).decode("ascii"), match.group(2).decode("utf-8", errors="replace")))
 
     def _bannerLine(self, line: bytes) -> None:
         text = line.decode("utf-8", errors="replace")

@@ -1,5 +1,7 @@
 """The framing layer, fed every golden AMI stream in every chunking, and bad input."""
 
+import re
+
 import pytest
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs
@@ -28,10 +30,21 @@ def test_golden_stream_parses_to_the_same_messages_split_at_every_byte_offset(na
     # The framer's state is empty at every message boundary, so a split anywhere in the
     # stream only affects the message it falls in: each message split at each of its
     # offsets covers every split of the whole stream.
+    collector = Collector(expect_banner=False)
+    collector.makeConnection(StringTransport())
+    seen = set()
     for raw, expected in zip(raws, whole.messages):
+        # Messages that differ only in their digits (Uniqueid, CommandId, timestamps) have
+        # the same line structure, hence the same split behaviour: test one of each.
+        shape = re.sub(rb"[0-9]", b"0", raw)
+        if shape in seen:
+            continue
+        seen.add(shape)
         for offset in range(1, len(raw)):
-            got, _ = parse([raw[:offset], raw[offset:]], expect_banner=False)
-            assert got.messages == [expected], (name, offset)
+            collector.messages = []
+            collector.dataReceived(raw[:offset])
+            collector.dataReceived(raw[offset:])
+            assert collector.messages == [expected], (name, offset)
     for offset in range(1, len(banner)):
         got, _ = parse([banner[:offset], banner[offset:]])
         assert got.banner == "12.0.0"

@@ -202,7 +202,7 @@ class SimulatedSmsc:
             encoded = encoding.encode_message(text, max_parts=max_parts, reference=ref)
         parts = list(encoded.parts)
         if reference16 and len(parts) > 1:
-            parts = [bytes((6, 8, 4, 0x12, ref)) + p[3:] for p in parts]
+            parts = [bytes((6, 8, 4, 0x12, ref)) + p[4:] for p in parts]
         self.log.info("Injecting MO from {source}: {text} ({parts} parts)",
                       source=mask_phone(source), text=mask_text(text), parts=len(parts))
         deliveries = [

@@ -17,9 +17,11 @@ class HealthResource(resource.Resource):
     isLeaf = True
     log = Logger()
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, head_revision: str | None = None) -> None:
         super().__init__()
         self._db = db
+        # Read once here: the migration scripts are files, and the reactor thread reads none.
+        self._head = head_revision or database.head_revision()
 
     def render_GET(self, request):
         gone: list[bool] = []
@@ -28,7 +30,7 @@ class HealthResource(resource.Resource):
         return server.NOT_DONE_YET
 
     async def _respond(self, request, gone: list[bool]) -> None:
-        head = database.head_revision()
+        head = self._head
         report = {"version": hotline.__version__, "database": {"up": False, "head": head}}
         try:
             current = await self._db.read(_current_revision)

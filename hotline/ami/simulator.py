@@ -204,6 +204,7 @@ class AsteriskManagerSimulator(ServerFactory):
         default_outcome: OriginateScript = OriginateScript(),
         auth_failure_delay: float = 1.0,
         challenges: Iterable[str] | None = None,
+        local_sequence_start: int = 0,
     ):
         self.clock = clock
         self.wall = wall
@@ -220,7 +221,7 @@ class AsteriskManagerSimulator(ServerFactory):
         self.actions_received: list[Message] = []
         self._challenges = iter(challenges) if challenges is not None else (str(840310428 + 7919 * n) for n in itertools.count())
         self._uniqueCounter = itertools.count()
-        self._localCounter = itertools.count()
+        self._localCounter = itertools.count(local_sequence_start)
 
     # -- scripting ------------------------------------------------------------------------
 
@@ -774,6 +775,18 @@ class ManagerSession(ManagerFramer):
             return
         self.respond(request, "Success", "Channel Hungup")
         self.sim.hangup_call(channel, cause)
+
+    def action_playdtmf(self, request: Message) -> None:
+        # The digit reaches the channel's dialplan, which the simulator does not run: the
+        # DTMFBegin/DTMFEnd events, if a test needs them, are injected.
+        channel = request.get("Channel") or ""
+        if channel not in self.sim.calls:
+            self.error(request, "Channel not found")
+            return
+        if not request.get("Digit"):
+            self.error(request, "No digit specified")
+            return
+        self.respond(request, "Success", "DTMF successfully queued")
 
     def action_setvar(self, request: Message) -> None:
         variable = request.get("Variable")

@@ -1,0 +1,108 @@
+"""The prompt catalogue: ids flows may play, with their Mandarin and English text."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+DEFAULT_CATALOG = Path(__file__).with_name("catalog.toml")
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_FIELDS = {"id", "zh", "en"}
+_OPTIONAL = {"tts"}
+
+
+class PromptCatalogError(ValueError):
+    """The catalogue file is not usable; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """`tts` is what the synthesiser reads instead of `zh` when the written form would be
+    misread (a hotline number is said digit by digit, 1 as yao)."""
+
+    id: str
+    zh: str
+    en: str
+    tts: str | None = None
+
+
+@dataclass(frozen=True)
+class PromptCatalog:
+    source: str
+    prompts: tuple[Prompt, ...]
+
+    def ids(self) -> frozenset[str]:
+        return frozenset(p.id for p in self.prompts)
+
+    def __getitem__(self, prompt_id: str) -> Prompt:
+        for prompt in self.prompts:
+            if prompt.id == prompt_id:
+                return prompt
+        raise KeyError(prompt_id)
+
+    def __iter__(self):
+        return iter(self.prompts)
+
+    def __len__(self) -> int:
+        return len(self.prompts)
+
+
+def parse_catalog(text: str, source: str = "<catalogue>") -> PromptCatalog:
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PromptCatalogError(f"{source}: not valid TOML: {error}") from None
+    extra = set(document) - {"prompt"}
+    if extra:
+        raise PromptCatalogError(f"{source}: unexpected top-level keys {sorted(extra)}; use [[prompt]] tables")
+    entries = document.get("prompt")
+    if not isinstance(entries, list) or not entries:
+        raise PromptCatalogError(f"{source}: no [[prompt]] entries")
+    prompts: list[Prompt] = []
+    seen: set[str] = set()
+    for number, entry in enumerate(entries, start=1):
+        where = f"{source}: prompt #{number}"
+        if not isinstance(entry, dict):
+            raise PromptCatalogError(f"{where}: not a table")
+        prompt_id = entry.get("id")
+        if isinstance(prompt_id, str):
+            where += f" ({prompt_id!r})"
+        missing = _FIELDS - set(entry)
+        unknown = set(entry) - _FIELDS - _OPTIONAL
+        if missing:
+            raise PromptCatalogError(f"{where}: missing {sorted(missing)}")
+        if unknown:
+            raise PromptCatalogError(f"{where}: unknown keys {sorted(unknown)}")
+        if not isinstance(prompt_id, str) or not _ID.match(prompt_id):
+            raise PromptCatalogError(f"{where}: id must be lower_snake_case letters and digits")
+        if prompt_id in seen:
+            raise PromptCatalogError(f"{where}: duplicate id")
+        for language in ("zh", "en"):
+            value = entry[language]
+            if not isinstance(value, str) or not value.strip():
+                raise PromptCatalogError(f"{where}: {language} text must be a non-empty string")
+        tts = entry.get("tts")
+        if tts is not None and (not isinstance(tts, str) or not tts.strip()):
+            raise PromptCatalogError(f"{where}: tts text must be a non-empty string")
+        seen.add(prompt_id)
+        prompts.append(Prompt(prompt_id, entry["zh"].strip(), entry["en"].strip(), tts.strip() if tts else None))
+    return PromptCatalog(source, tuple(prompts))
+
+
+def load_catalog(path: str | Path | None = None) -> PromptCatalog:
+    """Read and validate a catalogue file (the packaged one by default)."""
+    location = Path(path) if path is not None else DEFAULT_CATALOG
+    try:
+        text = location.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PromptCatalogError(f"{location}: cannot read: {error}") from None
+    return parse_catalog(text, str(location))
+
+
+@lru_cache(maxsize=1)
+def prompt_ids() -> frozenset[str]:
+    """The ids of the packaged catalogue: the only prompts a flow may play."""
+    return load_catalog().ids()

@@ -37,8 +37,8 @@ class ManagerFramer(Protocol):
     expectBanner = True
 
     _buffer: bytearray
-    _pending: list[tuple[str, str]]
-    _pendingSize: int
+    _lines: list[tuple[str, str]]
+    _lineBytes: int
     _bannerSeen: bool
     _dropped: bool
     dropReason: str | None = None
@@ -48,8 +48,8 @@ class ManagerFramer(Protocol):
 
     def _resetFraming(self) -> None:
         self._buffer = bytearray()
-        self._pending = []
-        self._pendingSize = 0
+        self._lines = []
+        self._lineBytes = 0
         self._bannerSeen = not self.expectBanner
         self._dropped = False
 
@@ -67,7 +67,7 @@ class ManagerFramer(Protocol):
                 self._lineReceived(line[:-1] if line.endswith(b"\r") else line)
                 if self._dropped:
                     return
-        if self._pendingSize + len(self._buffer) > self.MAX_LENGTH:
+        if self._lineBytes + len(self._buffer) > self.MAX_LENGTH:
             self.dropLink(f"message longer than {self.MAX_LENGTH} bytes")
 
     def _lineReceived(self, line: bytes) -> None:
@@ -75,21 +75,21 @@ class ManagerFramer(Protocol):
             self._bannerLine(line)
             return
         if not line:
-            if self._pending:
-                message = Message(self._pending)
-                self._pending = []
-                self._pendingSize = 0
+            if self._lines:
+                message = Message(self._lines)
+                self._lines = []
+                self._lineBytes = 0
                 self.messageReceived(message)
             return
-        self._pendingSize += len(line) + 2
-        if self._pendingSize > self.MAX_LENGTH:
+        self._lineBytes += len(line) + 2
+        if self._lineBytes > self.MAX_LENGTH:
             self.dropLink(f"message longer than {self.MAX_LENGTH} bytes")
             return
         match = _LINE.match(line)
         if match is None:
             self.dropLink(f"not a manager line: {line[:80]!r}")
             return
-        self._pending.append((match.group(1).decode("ascii"), match.group(2).decode("utf-8", errors="replace")))
+        self._lines.append((match.group(1).decode("ascii"), match.group(2).decode("utf-8", errors="replace")))
 
     def _bannerLine(self, line: bytes) -> None:
         text = line.decode("utf-8", errors="replace")
@@ -106,7 +106,7 @@ class ManagerFramer(Protocol):
             return
         self._dropped = True
         self.dropReason = reason
-        self._pending = []
+        self._lines = []
         self._buffer = bytearray()
         self.log.warn("Dropping AMI link to {peer}: {reason}", peer=self._peerText(), reason=reason)
         if self.transport is not None:

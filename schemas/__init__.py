@@ -1,4 +1,4 @@
 """SQLAlchemy models, state enums and the Alembic migrations of the hotline's database."""
 
 from schemas.base import Base  # noqa: F401
-from schemas import models  # noqa: F401  (registers the tables on Base.metadata)
+from schemas import models, calls, sms  # noqa: F401  (register the tables on Base.metadata)

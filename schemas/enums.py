@@ -46,3 +46,54 @@ class UnitKind(enum.StrEnum):
     SQUAD = "squad"  # 大队 / 中队
     DEPARTMENT = "department"  # 支队 / 科室
     SERVICE_HALL = "service_hall"  # 服务大厅
+
+
+class CallOutcome(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    TO_QUEUE = "to_queue"  # handed to the agents' queue
+    QUERY_ANSWERED = "query_answered"  # progress query answered by the IVR
+    MESSAGE_LEFT = "message_left"  # voice message recorded
+    CALLBACK_REQUESTED = "callback_requested"  # chose a callback instead of waiting
+    SURVEY_RATED = "survey_rated"
+    SURVEY_NO_RATING = "survey_no_rating"
+    ABANDONED = "abandoned"  # the caller hung up before an outcome
+    FAILED = "failed"  # the service could not run the flow
+
+
+class SmsKind(enum.StrEnum):
+    APPEAL_RECEIVED = "appeal_received"
+    APPEAL_RESOLVED = "appeal_resolved"
+    SURVEY = "survey"
+    REMINDER_VEHICLE = "reminder_vehicle"
+    REMINDER_LICENCE = "reminder_licence"
+    REMINDER_IDCARD = "reminder_idcard"
+    EARLY_WARNING = "early_warning"
+    CALLBACK_CONFIRMATION = "callback_confirmation"
+    TEST = "test"
+
+
+class SmsLane(enum.IntEnum):
+    """Outbox priority lanes: a lower lane is always claimed first, so a bulk warning never
+    starves an appeal acknowledgement."""
+
+    SERVICE = 0  # appeal acknowledgements, resolutions, surveys, callback confirmations
+    REMINDER = 1
+    BULK = 2  # early-warning broadcasts
+
+
+class SmsState(enum.StrEnum):
+    QUEUED = "queued"
+    SUBMITTED = "submitted"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class SmsInboundState(enum.StrEnum):
+    RECEIVED = "received"  # stored, not yet handled by the message layer
+    RATED = "rated"  # a survey answer recorded on its appeal
+    NOTED = "noted"  # attached to the citizen's open appeal
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    UNMATCHED = "unmatched"  # for supervisors to read

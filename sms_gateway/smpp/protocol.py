@@ -216,8 +216,8 @@ class EsmeProtocol(SmppFramer):
 
     def submit(self, **fields) -> Deferred:
         """submit_sm, counted against the window until its response (or timeout, or loss)."""
-        self.submits_outstanding += 1
         d = self.request("submit_sm", **fields)
+        self.submits_outstanding += 1
 
         def settled(result):
             self.submits_outstanding -= 1

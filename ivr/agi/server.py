@@ -18,7 +18,8 @@ DEFAULT_PORT = 4573
 
 class FastAGIFactory(Factory):
     """Builds one FastAGIProtocol per Asterisk connection. `allowed_hosts` (IP address strings)
-    is an allow-list of Asterisk servers; None lets anyone connect (bind to loopback then)."""
+    is an allow-list of Asterisk servers; None or empty lets anyone connect (as the
+    configuration's `allow = []` means; bind to loopback then)."""
 
     log = Logger()
 
@@ -32,7 +33,7 @@ class FastAGIFactory(Factory):
     ) -> None:
         self.registry = registry
         self.clock = clock
-        self.allowed_hosts = frozenset(allowed_hosts) if allowed_hosts is not None else None
+        self.allowed_hosts = frozenset(allowed_hosts) if allowed_hosts else None
         self.command_timeout = command_timeout
         self.header_timeout = header_timeout
 

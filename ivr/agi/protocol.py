@@ -14,7 +14,7 @@ from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
-from hotline.masking import mask_phone
+from hotline.masking import mask_phone, mask_text
 from ivr.agi.environment import AGIEnvironment, HeaderError, parse_header_line
 from ivr.agi.errors import (
     AGICommandTimeout,
@@ -73,7 +73,9 @@ class FastAGIProtocol(LineReceiver):
             pending.errback(AGIConnectionClosed(f"connection closed during {self._pending_command!r}"))
 
     def drop(self, reason: str, **fields: object) -> None:
-        """Close the session because of something Asterisk would never do; logged once, here."""
+        """Close the session because of something Asterisk would never do; logged once, here.
+        Field values may quote the line, so personal data in them is masked."""
+        fields = {k: mask_text(v) if isinstance(v, str) else v for k, v in fields.items()}
         self.log.warn(
             "Dropping FastAGI session from {peer}: " + reason,
             peer=self._peer(),
@@ -174,7 +176,7 @@ class FastAGIProtocol(LineReceiver):
         self.log.warn(
             "Dropping FastAGI session from {peer}: no answer to {command!r} within {limit}s",
             peer=self._peer(),
-            command=command,
+            command=mask_text(command),
             limit=limit,
         )
         self._close(AGICommandTimeout(f"no answer to {command!r} within {limit}s"))
@@ -228,7 +230,7 @@ class FastAGIProtocol(LineReceiver):
                 "Call {uniqueid} ended by hang-up in flow {flow}: {why}",
                 uniqueid=env.uniqueid,
                 flow=env.script_path,
-                why=str(failure.value),
+                why=mask_text(str(failure.value)),
             )
         else:
             self.log.failure(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from automat import NoTransition
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, TimeoutError as DeferredTimeoutError
@@ -40,6 +41,47 @@ class _QuietClientService(ClientService):
     _log = Logger(observer=FilteringLogObserver(globalLogPublisher, [_notRetryChatter]))
 
 
+class _DisconnectGuard:
+    """Stands between the transport and ClientService's protocol proxy.
+
+    ClientService (Twisted 26.10) has no transition for a connection that closes after its
+    ``prepareConnection`` failed: the machine is already waiting to retry, and the close
+    raises ``NoTransition`` out of ``connectionLost``. Asterisk does exactly that after a
+    refused Login (it answers, then closes), so the guard absorbs that one case; the failed
+    attempt has already been counted.
+    """
+
+    def __init__(self, proxy: object):
+        self._proxy = proxy
+
+    def makeConnection(self, transport: object) -> None:
+        self._proxy.makeConnection(transport)
+
+    def dataReceived(self, data: bytes) -> None:
+        self._proxy.dataReceived(data)
+
+    def connectionLost(self, reason: Failure) -> None:
+        try:
+            self._proxy.connectionLost(reason)
+        except NoTransition:
+            pass
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._proxy, name)
+
+
+class _GuardedFactory:
+    def __init__(self, factory: object):
+        self._factory = factory
+
+    def buildProtocol(self, addr: object) -> _DisconnectGuard | None:
+        protocol = self._factory.buildProtocol(addr)
+        return None if protocol is None else _DisconnectGuard(protocol)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._factory, name)
+
+
 class _ObservedEndpoint:
     """Passes connection attempts through and reports the ones that fail."""
 
@@ -48,13 +90,14 @@ class _ObservedEndpoint:
         self._onFailure = onFailure
 
     def connect(self, factory):  # IStreamClientEndpoint
-        d = self._endpoint.connect(factory)
+        d = self._endpoint.connect(_GuardedFactory(factory))
 
         def failed(failure: Failure) -> Failure:
             self._onFailure(failure)
             return failure
 
-        return d.addErrback(failed)
+        # The transport talks to the guard; ClientService gets the proxy it built.
+        return d.addCallbacks(lambda guard: guard._proxy, failed)
 
     def __repr__(self) -> str:
         return repr(self._endpoint)

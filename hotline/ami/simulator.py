@@ -219,6 +219,8 @@ class AsteriskManagerSimulator(ServerFactory):
         self.scripts: dict[str, OriginateScript] = {}
         self.calls: dict[str, _Call] = {}
         self.actions_received: list[Message] = []
+        self.frozen = False
+        """True makes every session read and never answer, like a hung Asterisk."""
         self._challenges = iter(challenges) if challenges is not None else (str(840310428 + 7919 * n) for n in itertools.count())
         self._uniqueCounter = itertools.count()
         self._localCounter = itertools.count(local_sequence_start)
@@ -561,7 +563,6 @@ class ManagerSession(ManagerFramer):
         self.session_id = f"0x{0x55C5CE960000 + id(self) % 0xFFFF:x}"
         self.session_tv: str | None = None
         self.closing = False
-        self._pendingSync: dict[str, Message] = {}
 
     def connectionMade(self) -> None:
         super().connectionMade()
@@ -614,6 +615,8 @@ class ManagerSession(ManagerFramer):
         if self.closing:
             return
         self.sim.actions_received.append(request)
+        if self.sim.frozen:
+            return
         action = request.get("Action")
         if not action:
             self.error(request, "Missing action in request")

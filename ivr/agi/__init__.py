@@ -3,8 +3,24 @@ flows use, the flow registry, and the listening service. Call flows live elsewhe
 
 from ivr.agi.channel import ALL_DIGITS, AGIChannel, RecordingResult, quote
 from ivr.agi.environment import AGIEnvironment
-from ivr.agi.errors import *  # noqa: F401,F403 - the exception tree is part of this API
-from ivr.agi.errors import __all__ as _errors
+from ivr.agi.errors import (
+    AGIAppError,
+    AGICommandTimeout,
+    AGIConnectionClosed,
+    AGIDBError,
+    AGIDeadChannel,
+    AGIError,
+    AGIException,
+    AGIHangup,
+    AGIInvalidCommand,
+    AGIResultHangup,
+    AGISIGHUPHangup,
+    AGISIGPIPEHangup,
+    AGISoundFileMissing,
+    AGIUnknownError,
+    AGIUsageError,
+    DuplicateFlowError,
+)
 from ivr.agi.protocol import FastAGIProtocol
 from ivr.agi.registry import Flow, FlowRegistry
 from ivr.agi.response import AGIResponse
@@ -23,5 +39,20 @@ __all__ = [
     "RecordingResult",
     "makeService",
     "quote",
-    *_errors,
+    "AGIException",
+    "AGIError",
+    "AGIUnknownError",
+    "AGIAppError",
+    "AGIHangup",
+    "AGISIGHUPHangup",
+    "AGISIGPIPEHangup",
+    "AGIResultHangup",
+    "AGIDBError",
+    "AGIUsageError",
+    "AGIInvalidCommand",
+    "AGIDeadChannel",
+    "AGISoundFileMissing",
+    "AGIConnectionClosed",
+    "AGICommandTimeout",
+    "DuplicateFlowError",
 ]

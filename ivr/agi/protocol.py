@@ -15,6 +15,7 @@ from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
 from hotline.masking import mask_phone, mask_text
+from ivr.agi.channel import AGIChannel
 from ivr.agi.environment import AGIEnvironment, HeaderError, parse_header_line
 from ivr.agi.errors import (
     AGICommandTimeout,
@@ -192,8 +193,6 @@ class FastAGIProtocol(LineReceiver):
 
     # -- flows ----------------------------------------------------------------------------
     def _startFlow(self, env: AGIEnvironment) -> None:
-        from ivr.agi.channel import AGIChannel
-
         flow = self.registry.lookup(env.script_path)
         if flow is None:
             self.log.warn(

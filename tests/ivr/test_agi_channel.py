@@ -2,7 +2,6 @@
 what it returns, and how hang-ups, dead channels and missing files surface."""
 
 import pytest
-from twisted.logger import LogLevel
 
 from ivr.agi import (
     AGIAppError,

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 DEFAULT_CATALOG = Path(__file__).with_name("catalog.toml")
-_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _FIELDS = {"id", "zh", "en"}
 _OPTIONAL = {"tts"}
 
@@ -76,8 +76,8 @@ def parse_catalog(text: str, source: str = "<catalogue>") -> PromptCatalog:
             raise PromptCatalogError(f"{where}: missing {sorted(missing)}")
         if unknown:
             raise PromptCatalogError(f"{where}: unknown keys {sorted(unknown)}")
-        if not isinstance(prompt_id, str) or not _ID.match(prompt_id):
-            raise PromptCatalogError(f"{where}: id must be lower_snake_case letters and digits")
+        if not isinstance(prompt_id, str) or len(prompt_id) > 64 or not _ID.match(prompt_id):
+            raise PromptCatalogError(f"{where}: id must be lower-case words joined by hyphens")
         if prompt_id in seen:
             raise PromptCatalogError(f"{where}: duplicate id")
         for language in ("zh", "en"):

@@ -17,7 +17,7 @@ from ivr.agi import (
 from ivr.simulator import CallSetup
 from tests.ivr.helpers import LogCapture, run_call
 
-SOUNDS = {"beep": 8000, "long": 40000, "hotline/menu": 48000, "hotline/enter_case": 16000}
+SOUNDS = {"beep": 8000, "long": 40000, "hotline/menu": 48000, "hotline/enter-case-number": 16000}
 
 
 def setup(**kw):
@@ -60,7 +60,7 @@ def test_missing_sound_file_raises_sound_file_missing_not_hangup_and_call_contin
             seen.append("hangup")
         except AGISoundFileMissing as error:
             seen.append(error.filename)
-        seen.append(await channel.get_data("hotline/enter_case", 3000, 4))
+        seen.append(await channel.get_data("hotline/enter-case-number", 3000, 4))
 
     call = run_call(flow, "12#", setup())
     assert seen == ["nosuchfile", "12"]
@@ -85,7 +85,7 @@ def test_typed_ahead_digits_reach_the_next_prompt():
 
     async def flow(channel, env):
         results.append(await channel.stream_file("hotline/menu", "12345*0"))
-        results.append(await channel.get_data("hotline/enter_case", 5000, 20))
+        results.append(await channel.get_data("hotline/enter-case-number", 5000, 20))
 
     run_call(flow, "42026112800001#", setup())
     assert results == ["4", "2026112800001"]

@@ -70,11 +70,11 @@ class LoopbackCallTests(unittest.TestCase):
 
         async def flow(channel, env):
             await channel.answer()
-            choice = await channel.stream_file("hotline/main_menu", "0123456789*#")
-            case_number = await channel.get_data("hotline/enter_case_number", 5000, 20)
+            choice = await channel.stream_file("hotline/main-menu", "0123456789*#")
+            case_number = await channel.get_data("hotline/enter-case-number", 5000, 20)
             seen.append((choice, case_number, env.callerid))
             await channel.say_digits(case_number)
-            await channel.stream_file("hotline/thanks_goodbye")
+            await channel.stream_file("hotline/thanks-goodbye")
             await channel.hangup()
 
         factory = FastAGIFactory(registry_with(flow), reactor)
@@ -91,11 +91,11 @@ class LoopbackCallTests(unittest.TestCase):
                 [str(h) for h in heard],
                 [
                     "keys 4",
-                    "play hotline/main_menu (interrupted by 4)",
-                    "play hotline/enter_case_number (interrupted by 2)",
+                    "play hotline/main-menu (interrupted by 4)",
+                    "play hotline/enter-case-number (interrupted by 2)",
                     "keys 2026112800001#",
                     "say-digits 2026112800001",
-                    "play hotline/thanks_goodbye",
+                    "play hotline/thanks-goodbye",
                     "hangup service",
                 ],
             )

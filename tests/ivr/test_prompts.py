@@ -16,11 +16,11 @@ from ivr.prompts import (
 )
 
 NEEDED = {
-    "greeting", "main_menu", "invalid_input", "no_input", "transfer_agent", "backend_fault",
-    "queue_long_callback", "callback_confirmed", "enter_case_number", "case_not_found",
-    "status_received", "status_assigned_to", "status_in_progress", "status_resolved_on",
-    "open_appeal_notice", "voicemail_after_hours", "thanks_goodbye", "survey_question",
-    "survey_thanks",
+    "greeting", "main-menu", "invalid-input", "no-input", "transfer-agent", "sorry-technical",
+    "queue-long-callback", "callback-confirmed", "enter-case-number", "case-not-found",
+    "status-received", "status-assigned", "status-in-progress", "status-resolved-on",
+    "open-appeal-notice", "after-hours", "leave-message", "message-saved", "thanks-goodbye",
+    "survey-question", "survey-thanks",
 }
 
 
@@ -28,10 +28,10 @@ def test_packaged_catalogue_loads_and_holds_every_prompt_the_hotline_needs():
     catalog = load_catalog()
     assert NEEDED <= prompt_ids()
     assert "110" in catalog["greeting"].zh and "dial 110" in catalog["greeting"].en
-    menu = catalog["main_menu"].zh
+    menu = catalog["main-menu"].zh
     for word in ("咨询", "求助", "投诉举报", "办理进度", "留言", "人工", "星号"):
         assert word in menu
-    survey = catalog["survey_question"].zh
+    survey = catalog["survey-question"].zh
     assert "满意请按1" in survey and "基本满意请按2" in survey and "不满意请按3" in survey
 
 
@@ -42,7 +42,8 @@ def test_packaged_catalogue_loads_and_holds_every_prompt_the_hotline_needs():
         ("", "no [[prompt]] entries"),
         ('[greeting]\nzh="x"\nen="y"\n', "unexpected top-level keys"),
         ('[[prompt]]\nid="greeting"\nzh="你好"\n', "missing ['en']"),
-        ('[[prompt]]\nid="Greeting!"\nzh="你好"\nen="hi"\n', "lower_snake_case"),
+        ('[[prompt]]\nid="Greeting!"\nzh="你好"\nen="hi"\n', "lower-case words joined by hyphens"),
+        ('[[prompt]]\nid="main_menu"\nzh="你好"\nen="hi"\n', "lower-case words joined by hyphens"),
         ('[[prompt]]\nid="a"\nzh="你好"\nen="hi"\n[[prompt]]\nid="a"\nzh="再见"\nen="bye"\n', "duplicate id"),
         ('[[prompt]]\nid="a"\nzh="  "\nen="hi"\n', "zh text must be a non-empty string"),
         ('[[prompt]]\nid="a"\nzh="你好"\nen="hi"\nvoice="x"\n', "unknown keys ['voice']"),
@@ -70,13 +71,13 @@ needs_tools = pytest.mark.skipif(
 
 def small_catalog():
     full = load_catalog()
-    return PromptCatalog("test", (full["invalid_input"], full["survey_thanks"]))
+    return PromptCatalog("test", (full["invalid-input"], full["survey-thanks"]))
 
 
 @needs_tools
 def test_builder_writes_8khz_16bit_mono_wav_files(tmp_path):
     report = build_prompts(small_catalog(), tmp_path / "sounds")
-    assert report.built == ["invalid_input", "survey_thanks"]
+    assert report.built == ["invalid-input", "survey-thanks"]
     for prompt_id in report.built:
         with wave.open(str(tmp_path / "sounds" / f"{prompt_id}.wav"), "rb") as wav:
             assert wav.getframerate() == 8000
@@ -89,20 +90,20 @@ def test_builder_writes_8khz_16bit_mono_wav_files(tmp_path):
 def test_builder_skips_up_to_date_files_and_keeps_site_recordings(tmp_path):
     sounds = tmp_path / "sounds"
     build_prompts(small_catalog(), sounds)
-    (sounds / "survey_thanks.wav").write_bytes(b"RIFF a site recording")
+    (sounds / "survey-thanks.wav").write_bytes(b"RIFF a site recording")
     report = build_prompts(small_catalog(), sounds)
     assert report.built == []
-    assert report.up_to_date == ["invalid_input"]
-    assert report.kept_site_recordings == ["survey_thanks"]
-    assert (sounds / "survey_thanks.wav").read_bytes() == b"RIFF a site recording"
+    assert report.up_to_date == ["invalid-input"]
+    assert report.kept_site_recordings == ["survey-thanks"]
+    assert (sounds / "survey-thanks.wav").read_bytes() == b"RIFF a site recording"
 
 
 @needs_tools
 def test_builder_rebuilds_a_prompt_whose_text_changed(tmp_path):
     sounds = tmp_path / "sounds"
     build_prompts(small_catalog(), sounds)
-    changed = parse_catalog('[[prompt]]\nid="invalid_input"\nzh="输入无效。"\nen="Invalid."\n')
-    assert build_prompts(changed, sounds).built == ["invalid_input"]
+    changed = parse_catalog('[[prompt]]\nid="invalid-input"\nzh="输入无效。"\nen="Invalid."\n')
+    assert build_prompts(changed, sounds).built == ["invalid-input"]
 
 
 def test_builder_reports_a_missing_tool_by_name(tmp_path):

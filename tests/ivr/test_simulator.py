@@ -105,7 +105,7 @@ def test_heard_transcript_reads_like_the_call():
     async def flow(channel, env):
         await channel.answer()
         await channel.stream_file("hotline/greeting")
-        choice = await channel.stream_file("hotline/main_menu", "0123456789*")
+        choice = await channel.stream_file("hotline/main-menu", "0123456789*")
         if choice == "0":
             await channel.set_variable("HOTLINE_CHOICE", "agent")
             await channel.exec_("Queue", "hotline,t,,,300")
@@ -114,6 +114,6 @@ def test_heard_transcript_reads_like_the_call():
     assert [str(h) for h in call.simulator.heard] == [
         "play hotline/greeting",
         "keys 0",
-        "play hotline/main_menu (interrupted by 0)",
+        "play hotline/main-menu (interrupted by 0)",
         "queue Queue hotline,t,,,300",
     ]

@@ -14,6 +14,7 @@ from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 
 from hotline.ami.message import Message
+from hotline.masking import mask_text
 
 BANNER_PREFIX = "Asterisk Call Manager/"
 _BANNER = re.compile(r"^Asterisk Call Manager/(?P<version>[0-9][0-9A-Za-z.\-]*)$")
@@ -108,7 +109,8 @@ class ManagerFramer(Protocol):
         self.dropReason = reason
         self._lines = []
         self._buffer = bytearray()
-        self.log.warn("Dropping AMI link to {peer}: {reason}", peer=self._peerText(), reason=reason)
+        # The reason may quote a received line, which may hold a caller's number.
+        self.log.warn("Dropping AMI link to {peer}: {reason}", peer=self._peerText(), reason=mask_text(reason))
         if self.transport is not None:
             self.transport.abortConnection()
 

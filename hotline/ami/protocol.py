@@ -7,6 +7,7 @@ business rules: the service above it decides when to connect and what to origina
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass, field
 
 from twisted.internet.defer import Deferred
@@ -121,7 +122,7 @@ class AMIClientProtocol(ManagerFramer):
     def whenLost(self) -> Deferred:
         """Fires with a reason text when this connection ends."""
         d: Deferred = Deferred()
-        if self.connected or not hasattr(self, "_buffer"):
+        if self.connected:
             self._lostWaiters.append(d)
         else:
             d.callback(self.dropReason or "closed")
@@ -382,13 +383,24 @@ class AMIClientProtocol(ManagerFramer):
 
 
 class AMIClientFactory(Factory):
-    """Builds one `AMIClientProtocol` per connection, each with its own ActionID prefix so
-    that an answer meant for a previous connection is never taken for a new one's."""
+    """Builds one `AMIClientProtocol` per connection, each with its own ActionID prefix
+    (``<name>-<instance>-<connection>-<counter>``) so that an answer meant for a previous
+    connection, or for another process, is never taken for this one's."""
 
-    def __init__(self, clock: IReactorTime, dispatcher: EventDispatcher, *, name: str = "hotline", **protocol_options: object):
+    def __init__(
+        self,
+        clock: IReactorTime,
+        dispatcher: EventDispatcher,
+        *,
+        name: str = "hotline",
+        instance: str | None = None,
+        **protocol_options: object,
+    ):
         self.clock = clock
         self.dispatcher = dispatcher
-        self.name = name
+        # Asterisk sends every OriginateResponse to every manager session, and several
+        # hotline processes share one Asterisk: the instance token keeps their ActionIDs apart.
+        self.name = f"{name}-{instance if instance is not None else secrets.token_hex(3)}"
         self.protocol_options = protocol_options
         self.connections = 0
 

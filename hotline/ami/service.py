@@ -14,7 +14,7 @@ from typing import TypeVar
 from automat import NoTransition
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import MultiService
-from twisted.internet.defer import Deferred, TimeoutError as DeferredTimeoutError
+from twisted.internet.defer import CancelledError, Deferred, TimeoutError as DeferredTimeoutError
 from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.logger import FilteringLogObserver, Logger, LogLevel, PredicateResult, globalLogPublisher
@@ -141,6 +141,7 @@ class AMIService(MultiService):
         retry_policy: Callable[[int], float] | None = None,
         events: str | None = "on",
         name: str = "hotline",
+        instance: str | None = None,
     ):
         super().__init__()
         if auth not in (AUTH_MD5, AUTH_PLAIN):
@@ -171,6 +172,7 @@ class AMIService(MultiService):
             clock,
             self.dispatcher,
             name=name,
+            instance=instance,
             action_timeout=action_timeout,
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
@@ -256,7 +258,7 @@ class AMIService(MultiService):
         d.addTimeout(seconds, self.clock)
 
         def notConnected(failure: Failure) -> Failure:
-            failure.trap(DeferredTimeoutError)
+            failure.trap(DeferredTimeoutError, CancelledError)
             raise AMINotConnected(f"no logged-in AMI connection to {self.host}:{self.port} within {seconds}s ({self.state})")
 
         return d.addErrback(notConnected)

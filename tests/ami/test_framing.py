@@ -83,6 +83,22 @@ def test_keys_are_looked_up_in_any_case_and_duplicates_keep_their_order():
     assert [k for k, _ in event] == ["Event", "ChanVariable", "chanvariable"]
 
 
+def test_caller_name_in_a_legacy_encoding_is_kept_not_dropped():
+    # Carriers here may send GBK caller names; they are not garbage.
+    name = "张三".encode("gbk")
+    collector, transport = parse([b"Asterisk Call Manager/12.0.0\r\nEvent: Newchannel\r\nCallerIDName: " + name + b"\r\n\r\n"])
+    assert not transport.disconnecting
+    assert collector.messages[0]["CallerIDName"] == name.decode("utf-8", errors="replace")
+
+
+def test_garbage_quoting_a_phone_number_is_logged_masked():
+    with capturedLogs() as events:
+        parse([b"Asterisk Call Manager/12.0.0\r\ncaller 13812345678 garbage\r\n"])
+    reasons = [e.get("reason", "") for e in events]
+    assert any("138****5678" in r for r in reasons)
+    assert not any("13812345678" in r for r in reasons)
+
+
 def test_stray_blank_lines_between_messages_are_ignored():
     collector, _ = parse([b"Asterisk Call Manager/12.0.0\r\n\r\n\r\nEvent: A\r\n\r\n\r\nEvent: B\r\n\r\n"])
     assert [m.event for m in collector.messages] == ["A", "B"]

@@ -24,6 +24,7 @@ def make(**kw):
     endpoint = SimulatorEndpoint(sim, clock)
     kw.setdefault("ping_interval", None)
     kw.setdefault("retry_policy", lambda attempt: min(2.0**attempt, 30.0))
+    kw.setdefault("instance", "p1")
     service = AMIService("127.0.0.1", 5038, "hotline", kw.pop("secret", "secret"), clock=clock, endpoint=endpoint, **kw)
     return service, sim, endpoint, clock
 
@@ -65,8 +66,8 @@ def test_cut_link_is_reconnected_and_logged_in_again_with_a_new_action_id_prefix
     second = result_of(service.when_logged_in())
     assert second is not first and second.logged_in
     assert len(logins(sim)) == 2
-    assert logins(sim)[0]["ActionID"].startswith("hotline-1-")
-    assert logins(sim)[1]["ActionID"].startswith("hotline-2-")
+    assert logins(sim)[0]["ActionID"].startswith("hotline-p1-1-")
+    assert logins(sim)[1]["ActionID"].startswith("hotline-p1-2-")
     lines = texts(events)
     assert sum("link lost" in t for t in lines) == 1
     assert sum("logged in" in t for t in lines) == 1
@@ -270,6 +271,22 @@ def test_stopping_the_service_closes_the_link_and_stops_retrying():
     clock.advance(120.0)
     assert endpoint.attempts == attempts
     assert sim.sessions == []
+
+
+def test_two_processes_get_distinct_action_ids_by_default():
+    clock = Clock()
+    one = AMIService("h", 5038, "u", "s", clock=clock, endpoint=object())
+    two = AMIService("h", 5038, "u", "s", clock=clock, endpoint=object())
+    assert one.factory.buildProtocol(None).action_id_prefix != two.factory.buildProtocol(None).action_id_prefix
+
+
+def test_waiting_for_a_connection_of_a_stopped_service_fails_with_not_connected():
+    service, sim, endpoint, clock = make()
+    endpoint.refuse = True
+    service.startService()
+    d = service.ping()
+    service.stopService()
+    assert result_of(d).check(AMINotConnected)
 
 
 def test_bad_constructor_values_are_refused_with_a_clear_message():

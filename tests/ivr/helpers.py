@@ -64,21 +64,29 @@ class Call:
     simulator_transport: StringTransport
     clock: Clock
     wire: list[bytes] = field(default_factory=list)  # every chunk the service wrote
+    asterisk_wire: list[bytes] = field(default_factory=list)  # every chunk the simulator wrote
 
     def commands(self) -> list[str]:
         return b"".join(self.wire).decode("utf-8").splitlines()
 
 
-def run_call(flow, script: str = "", setup: CallSetup | None = None, name: str = "hotline", **options: Any) -> Call:
+def run_call(
+    flow,
+    script: str = "",
+    setup: CallSetup | None = None,
+    name: str = "hotline",
+    simulator: AsteriskCallSimulator | None = None,
+    **options: Any,
+) -> Call:
     """Register `flow` as `name`, connect it to a simulated Asterisk call and pump bytes both
     ways until neither side has anything more to say."""
     registry = FlowRegistry()
     registry.register(name, flow)
     server, server_t, clock = server_protocol(registry, **options)
-    simulator = AsteriskCallSimulator(setup or CallSetup(script=name), script)
+    simulator = simulator or AsteriskCallSimulator(setup or CallSetup(script=name), script)
     sim_t = StringTransport(peerAddress=SERVICE, hostAddress=ASTERISK)
-    simulator.makeConnection(sim_t)
     call = Call(server, simulator, server_t, sim_t, clock)
+    simulator.makeConnection(sim_t)
     pump(call)
     return call
 
@@ -90,6 +98,7 @@ def pump(call: Call) -> None:
         to_server = call.simulator_transport.value()
         if to_server:
             call.simulator_transport.clear()
+            call.asterisk_wire.append(to_server)
             if not server_closed:
                 call.server.dataReceived(to_server)
             moved = True

@@ -7,8 +7,10 @@ of interrupted playback (README.txt: per-run)."""
 import pytest
 from twisted.internet.testing import StringTransport
 
+from ivr.agi import AGIConnectionClosed, AGIException
 from ivr.simulator import AsteriskCallSimulator, CallSetup
 from tests.ivr import golden
+from tests.ivr.helpers import run_call
 
 SOUNDS = {"beep": 8000, "long": 40000}
 
@@ -42,22 +44,32 @@ def setup_for(name: str, **options) -> CallSetup:
     )
 
 
-def replay(name: str) -> tuple[str, str, StringTransport]:
-    """Feed the probe's lines; return (expected A: stream, simulator output, transport)."""
+def simulator_for(name: str) -> AsteriskCallSimulator:
     options = dict(CALLERS[name])
-    simulator = AsteriskCallSimulator(setup_for(name, **{k: v for k, v in options.items() if k != "script"}), options["script"])
+    script = options.pop("script")
+    return AsteriskCallSimulator(setup_for(name, **options), script)
+
+
+def replay(name: str, idle_hangups: list[int] | None = None) -> tuple[str, str, StringTransport]:
+    """Feed the probe's lines; return (expected A: stream, simulator output, transport).
+    `idle_hangups` collects the index of each probe command the caller hung up before."""
+    simulator = simulator_for(name)
     transport = StringTransport()
     simulator.makeConnection(transport)
     expected = ""
+    sent = 0
     for event in golden.events(name):
         if event.kind == "S":
             simulator.dataReceived(event.text.encode("utf-8"))
+            sent += 1
         elif event.kind == "A":
             expected += event.text
             produced = transport.value().decode("utf-8")
             if event.text == "HANGUP\n" and len(produced) < len(expected):
                 # Nothing the probe sent explains this HANGUP: the caller hung up while idle.
                 simulator.caller_hangs_up()
+                if idle_hangups is not None:
+                    idle_hangups.append(sent)
         elif "closes its write side" in event.text:
             simulator.readConnectionLost()
         elif "EOF from Asterisk" in event.text:
@@ -86,3 +98,29 @@ def test_normalise_keeps_missing_file_endpos_and_full_playback_exact():
     assert golden.normalise("200 result=-1 endpos=0\n") == "200 result=-1 endpos=0\n"
     assert golden.normalise("200 result=0 endpos=8000\n") == "200 result=0 endpos=8000\n"
     assert golden.normalise("200 result=53 endpos=9760\n") == "200 result=53 endpos=<interrupted>\n"
+
+
+@pytest.mark.parametrize("name", golden.AGI_SCENARIOS)
+def test_server_and_simulator_together_reproduce_golden_transcript(name):
+    """The real FastAGI protocol sending the probe's commands to the simulator: the service's
+    bytes are the probe's, the simulator's are Asterisk's."""
+    idle_hangups: list[int] = []
+    replay(name, idle_hangups)
+    commands = [e.text.rstrip("\n") for e in golden.events(name) if e.kind == "S"]
+    simulator = simulator_for(name)
+
+    async def flow(channel, env):
+        for index, command in enumerate(commands):
+            if index in idle_hangups:
+                simulator.caller_hangs_up()
+            try:
+                await channel.command(command)
+            except AGIConnectionClosed:
+                return
+            except AGIException:
+                pass
+
+    call = run_call(flow, name=golden.headers(name)["agi_network_script"].partition("?")[0], simulator=simulator)
+    assert b"".join(call.wire) == golden.to_asterisk(name)
+    produced = b"".join(call.asterisk_wire).decode("utf-8")
+    assert golden.normalise(produced) == golden.normalise(golden.from_asterisk(name).decode("utf-8"))

@@ -64,6 +64,42 @@ class AgiConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class IvrConfig:
+    opening_time: str = _field("08:00", doc="agents answer from (Asia/Shanghai, HH:MM)")
+    closing_time: str = _field("21:00", doc="agents answer until")
+    open_on_holidays: bool = _field(False, doc="agents answer on public holidays and weekends")
+    prompt_prefix: str = _field("hotline/", doc="prompt file names in Asterisk's sounds dir")
+    menu_timeout_ms: int = _field(5000, min=1000, max=30000)
+    case_number_timeout_ms: int = _field(8000, min=1000, max=60000)
+    callback_offer_waiting: int = _field(5, min=0, max=1000,
+                                         doc="callers waiting before a callback is offered; 0 never")
+    voice_message_dir: str = _field("/var/spool/asterisk/hotline",
+                                    doc="where Asterisk writes voice messages (its filesystem)")
+    voice_message_max_s: int = _field(120, min=10, max=600)
+    voice_message_silence_s: int = _field(5, min=1, max=60)
+
+    def __post_init__(self) -> None:
+        for key in ("opening_time", "closing_time"):
+            _parse_hhmm(getattr(self, key), f"ivr.{key}")
+
+    @property
+    def opening(self) -> dt.time:
+        return _parse_hhmm(self.opening_time, "ivr.opening_time")
+
+    @property
+    def closing(self) -> dt.time:
+        return _parse_hhmm(self.closing_time, "ivr.closing_time")
+
+
+def _parse_hhmm(text: str, key: str) -> dt.time:
+    try:
+        hours, minutes = text.split(":")
+        return dt.time(int(hours), int(minutes))
+    except ValueError:
+        raise ConfigError(f"{key} must be a time HH:MM, got {text!r}") from None
+
+
+@dataclasses.dataclass(frozen=True)
 class AmiConfig:
     host: str = _field("127.0.0.1")
     port: int = _field(5038, min=0, max=65535)
@@ -111,6 +147,7 @@ class Config:
     database: DatabaseConfig = dataclasses.field(default_factory=DatabaseConfig)
     web: WebConfig = dataclasses.field(default_factory=WebConfig)
     agi: AgiConfig = dataclasses.field(default_factory=AgiConfig)
+    ivr: IvrConfig = dataclasses.field(default_factory=IvrConfig)
     ami: AmiConfig = dataclasses.field(default_factory=AmiConfig)
     appeals: AppealsConfig = dataclasses.field(default_factory=AppealsConfig)
     calendar: CalendarConfig = dataclasses.field(default_factory=CalendarConfig)

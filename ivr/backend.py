@@ -1,0 +1,138 @@
+"""What the call flows ask of the rest of the service, each answer bounded in time.
+
+Every method returns within the configured backend timeout or raises `BackendUnavailable`;
+the flows catch that and send the caller to an agent with an apology (a backend fault never
+drops a call). Work runs in the database's thread pool; the reactor thread never waits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from hotline.appeals import AppealNotFound, AppealRecord, AppealService, AppealValidationError, NewAppeal
+from hotline.clock import WallClock
+from hotline.db import Database
+from hotline.masking import mask_phone
+from hotline.phones import PhoneNumberError, normalise_phone
+from ivr import call_records
+from ivr.call_records import CallEnd, CallStart
+from schemas.enums import AppealChannel, AppealKind, AppealStatus
+from schemas.models import Appeal, Unit
+
+
+class BackendUnavailable(Exception):
+    """A lookup failed or took longer than the backend timeout."""
+
+
+@dataclass(frozen=True)
+class AppealView:
+    """What the IVR may tell a caller about an appeal."""
+
+    id: int
+    case_number: str
+    status: AppealStatus
+    unit_code: str | None
+    resolved_at: dt.datetime | None
+
+
+CallbackRequester = Callable[[str, str], Awaitable[None]]  # (phone, call_id)
+
+
+class HotlineBackend:
+    log = Logger()
+
+    def __init__(self, db: Database, appeals: AppealService, clock: WallClock,
+                 timers: IReactorTime, timeout_s: float, process: str | None = None,
+                 request_callback: CallbackRequester | None = None) -> None:
+        self._db = db
+        self._appeals = appeals
+        self._clock = clock
+        self._timers = timers
+        self._timeout = timeout_s
+        self._process = process
+        self.request_callback = request_callback
+
+    def now(self) -> dt.datetime:
+        return self._clock.now()
+
+    async def _bounded(self, deferred: defer.Deferred, what: str) -> Any:
+        deferred.addTimeout(self._timeout, self._timers)
+        try:
+            return await deferred
+        except (AppealNotFound, AppealValidationError):
+            raise
+        except defer.TimeoutError:
+            self.log.warn("Backend too slow: {what} took over {timeout}s", what=what,
+                          timeout=self._timeout)
+            raise BackendUnavailable(f"{what} timed out") from None
+        except Exception as error:
+            self.log.warn("Backend failed: {what}: {error!r}", what=what, error=error)
+            raise BackendUnavailable(f"{what} failed: {error}") from None
+
+    async def open_appeal(self, caller: str | None) -> AppealView | None:
+        """The caller's newest appeal that is not closed, if the number is a citizen's."""
+        phone = _phone_or_none(caller)
+        if phone is None:
+            return None
+        return await self._bounded(self._db.read(_newest_open, phone), "open appeal lookup")
+
+    async def appeal_by_case(self, case_number: str) -> AppealView | None:
+        return await self._bounded(self._db.read(_by_case, case_number), "case number lookup")
+
+    async def begin_call(self, start: CallStart) -> None:
+        await self._bounded(self._db.write(call_records.open_call, start), "call record")
+
+    async def end_call(self, start: CallStart, end: CallEnd) -> None:
+        await self._bounded(self._db.write(call_records.close_call, start, end), "call record")
+
+    async def leave_voice_message(self, caller: str | None, recording: str,
+                                  call_id: str) -> AppealRecord | None:
+        """A voice message becomes an appeal the agents work on the next opening; a caller
+        with no usable number still has the recording kept, with no appeal."""
+        phone = _phone_or_none(caller)
+        if phone is None:
+            self.log.warn("Voice message {recording} from an unusable number {caller}; no appeal",
+                          recording=recording, caller=mask_phone(caller))
+            return None
+        new = NewAppeal(channel=AppealChannel.VOICE_MESSAGE, kind=AppealKind.CONSULTATION,
+                        subject="语音留言（待坐席回听分类）", citizen_phone=phone,
+                        body=f"录音文件：{recording}", call_id=call_id, recording_path=recording)
+        return await self._bounded(self._appeals.create(new, actor="system:ivr"), "voice message")
+
+
+def _phone_or_none(caller: str | None) -> str | None:
+    if not caller:
+        return None
+    try:
+        return normalise_phone(caller)
+    except PhoneNumberError:
+        return None
+
+
+def _view(session: Session, appeal: Appeal | None) -> AppealView | None:
+    if appeal is None:
+        return None
+    unit_code = session.scalar(select(Unit.code).where(Unit.id == appeal.unit_id)) \
+        if appeal.unit_id else None
+    return AppealView(appeal.id, appeal.case_number, appeal.status, unit_code, appeal.resolved_at)
+
+
+def _newest_open(session: Session, phone: str) -> AppealView | None:
+    appeal = session.scalar(select(Appeal)
+                            .where(Appeal.citizen_phone == phone,
+                                   Appeal.status != AppealStatus.CLOSED)
+                            .order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(1))
+    return _view(session, appeal)
+
+
+def _by_case(session: Session, case_number: str) -> AppealView | None:
+    return _view(session, session.scalar(select(Appeal).where(Appeal.case_number == case_number)))

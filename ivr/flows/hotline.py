@@ -1,0 +1,348 @@
+"""The 9600110 call flow: what a caller meets, from greeting to agent, answer or message.
+
+One short menu (GB/T 33358-2016 advises against deep menus on an intake line): 1 consultation,
+2 help, 3 complaint or report, 4 progress of an appeal, 5 leave a voice message, 0 agent,
+* repeat. 0 works at every prompt; no input or a wrong key twice sends the caller to an
+agent; a backend that fails or is slow gets an apology and the agent queue, never a dropped
+call. Outside opening hours the caller can leave a voice message, which becomes an appeal.
+Every call leaves a record with its path through the menu and its outcome.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from twisted.logger import Logger
+
+from hotline.appeals.case_numbers import looks_like_case_number
+from hotline.config import IvrConfig
+from hotline.masking import mask_phone
+from ivr.agi.errors import AGIHangup, AGISoundFileMissing
+from ivr.backend import AppealView, BackendUnavailable, HotlineBackend
+from ivr.call_records import CallEnd, CallStart
+from ivr.flows import prompts as P
+from ivr.flows import variables as V
+from ivr.hours import ServiceHours
+from schemas.enums import AppealStatus, CallOutcome
+
+MENU_KEYS = "012345*"
+ANY_KEY = "0123456789*#"
+AGENT = "0"
+MENU_CHOICES = {"1": "consultation", "2": "help", "3": "complaint", "0": "agent"}
+STATUS_PROMPTS = {AppealStatus.RECEIVED: P.STATUS_RECEIVED,
+                  AppealStatus.ASSIGNED: P.STATUS_ASSIGNED,
+                  AppealStatus.IN_PROGRESS: P.STATUS_IN_PROGRESS,
+                  AppealStatus.RESOLVED: P.STATUS_RESOLVED_ON,
+                  AppealStatus.CLOSED: P.STATUS_CLOSED}
+
+
+@dataclass
+class CallState:
+    """What the flow learns about one call; it becomes the call record."""
+
+    start: CallStart
+    path: list[str] = field(default_factory=list)
+    step: str = "answer"
+    outcome: CallOutcome | None = None
+    menu_choice: str | None = None
+    appeal_id: int | None = None
+    queue_waiting: int | None = None
+    recorded: bool = False
+
+    def visit(self, step: str) -> None:
+        self.step = step
+        self.path.append(step)
+
+
+class _Done(Exception):
+    """The flow reached its outcome; unwinds to the top."""
+
+
+class HotlineFlow:
+    log = Logger()
+
+    def __init__(self, backend: HotlineBackend, hours: ServiceHours, config: IvrConfig,
+                 queue: str, new_call_id: Callable[[], str] = lambda: uuid.uuid4().hex) -> None:
+        self._backend = backend
+        self._hours = hours
+        self._config = config
+        self._queue = queue
+        self._new_call_id = new_call_id
+
+    async def __call__(self, channel, env) -> None:
+        start = CallStart(call_id=self._new_call_id(), flow="hotline", caller=env.callerid,
+                          dnid=env.dnid, asterisk_uniqueid=env.uniqueid,
+                          channel_name=env.channel, started_at=self._backend.now())
+        state = CallState(start)
+        self.log.info("Call {call_id} from {caller} on {channel}", call_id=start.call_id,
+                      caller=mask_phone(env.callerid), channel=env.channel)
+        try:
+            await self._record_start(state)
+            try:
+                await self._run(channel, state)
+            except _AgentRequested:
+                state.visit("pressed-0")
+                state.menu_choice = state.menu_choice or "agent"
+                await self._to_agents(channel, state)
+        except _Done:
+            pass
+        except AGIHangup:
+            if state.outcome is None:
+                state.outcome = CallOutcome.ABANDONED
+        except Exception:
+            self.log.failure("Call {call_id} failed at {step}", call_id=start.call_id,
+                             step=state.step)
+            await self._rescue(channel, state)
+        finally:
+            await self._record_end(state)
+
+    # The call, step by step ------------------------------------------------------------
+
+    async def _run(self, channel, state: CallState) -> None:
+        await channel.answer()
+        await channel.set_variable(V.CALL_ID, state.start.call_id)
+        if not self._hours.is_open(self._backend.now()):
+            await self._after_hours(channel, state)
+            return
+        state.visit("greeting")
+        pressed = await self._play(channel, P.GREETING, MENU_KEYS)
+        if not pressed:
+            pressed = await self._open_appeal_notice(channel, state)
+        await self._menu(channel, state, pressed)
+
+    async def _open_appeal_notice(self, channel, state: CallState) -> str:
+        """A caller with an open appeal hears so first, and may press 9 for its status."""
+        try:
+            view = await self._backend.open_appeal(state.start.caller)
+        except BackendUnavailable:
+            await self._apology_then_agents(channel, state)
+        if view is None:
+            return ""
+        state.visit("open-appeal")
+        state.appeal_id = view.id
+        await channel.set_variable(V.OPEN_APPEAL, view.case_number)
+        pressed = await self._play(channel, P.OPEN_APPEAL_NOTICE, MENU_KEYS + "9")
+        if not pressed:
+            pressed = await channel.wait_for_digit(2000)
+        if pressed == "9":
+            await self._say_status(channel, state, view)
+            return ""
+        if pressed == AGENT:
+            raise _AgentRequested()
+        return pressed
+
+    async def _menu(self, channel, state: CallState, pressed: str = "") -> None:
+        failures = 0
+        while True:
+            state.visit("menu")
+            choice = pressed or await channel.get_data(self._prompt(P.MAIN_MENU),
+                                                       self._config.menu_timeout_ms, 1)
+            pressed = ""
+            if choice == "*":
+                continue
+            if choice in MENU_CHOICES:
+                state.path[-1] = f"menu:{choice}"
+                state.menu_choice = MENU_CHOICES[choice]
+                await self._to_agents(channel, state)
+            if choice == "4":
+                state.path[-1] = "menu:4"
+                state.menu_choice = "approval_progress"
+                await self._progress_query(channel, state)
+                continue
+            if choice == "5":
+                state.path[-1] = "menu:5"
+                await self._voice_message(channel, state)
+            failures += 1
+            state.path[-1] = f"menu:{'timeout' if not choice else 'invalid'}"
+            if failures >= 2:
+                state.menu_choice = state.menu_choice or "agent"
+                await self._to_agents(channel, state)
+            pressed = await self._play(channel, P.NO_INPUT if not choice else P.INVALID_INPUT,
+                                       MENU_KEYS)
+
+    async def _progress_query(self, channel, state: CallState) -> None:
+        for attempt in (1, 2):
+            state.visit("case-number")
+            digits = await channel.get_data(self._prompt(P.ENTER_CASE_NUMBER),
+                                            self._config.case_number_timeout_ms, 20)
+            if digits == AGENT:
+                await self._to_agents(channel, state)
+            view = None
+            if looks_like_case_number(digits):
+                try:
+                    view = await self._backend.appeal_by_case(digits)
+                except BackendUnavailable:
+                    await self._apology_then_agents(channel, state)
+            if view is not None:
+                state.appeal_id = view.id
+                await self._say_status(channel, state, view)
+                state.outcome = CallOutcome.QUERY_ANSWERED
+                state.visit("after-status")
+                pressed = await self._play(channel, P.PROGRESS_MORE, "0*")
+                if not pressed:
+                    pressed = await channel.wait_for_digit(self._config.menu_timeout_ms)
+                if pressed == AGENT:
+                    raise _AgentRequested()
+                if pressed == "*":
+                    state.outcome = None
+                    return
+                await self._goodbye(channel, state)
+            state.path[-1] = "case-number:not-found"
+            if attempt == 1:
+                await self._play(channel, P.CASE_NOT_FOUND, AGENT)
+        await self._to_agents(channel, state)
+
+    async def _say_status(self, channel, state: CallState, view: AppealView) -> None:
+        state.visit(f"status:{view.status.value}")
+        await self._play(channel, STATUS_PROMPTS[view.status], AGENT)
+        if view.status in (AppealStatus.ASSIGNED, AppealStatus.IN_PROGRESS) and view.unit_code:
+            await self._play(channel, P.UNIT_PREFIX + view.unit_code.lower(), AGENT)
+        if view.status is AppealStatus.RESOLVED and view.resolved_at is not None:
+            await channel.say_date(int(view.resolved_at.timestamp()), AGENT)
+
+    async def _to_agents(self, channel, state: CallState, offer_callback: bool = True) -> None:
+        """Into the agents' queue with the screen-pop variables set; a callback instead when
+        the wait is long and the caller wants one. Never returns."""
+        state.visit("queue")
+        state.queue_waiting = await self._waiting_count(channel)
+        if offer_callback and await self._callback_instead(channel, state):
+            await self._goodbye(channel, state)
+        await self._play(channel, P.TRANSFER_AGENT)
+        await channel.set_variable(V.MENU_CHOICE, state.menu_choice or "agent")
+        state.outcome = CallOutcome.TO_QUEUE
+        # The record is closed before the caller waits: the IVR's part of the call is done.
+        await self._record_end(state)
+        await channel.exec_("Queue", self._queue)
+        raise _Done()
+
+    async def _waiting_count(self, channel) -> int | None:
+        text = await channel.get_full_variable(f"${{QUEUE_WAITING_COUNT({self._queue})}}")
+        try:
+            return int(text) if text is not None else None
+        except ValueError:
+            return None
+
+    async def _callback_instead(self, channel, state: CallState) -> bool:
+        threshold = self._config.callback_offer_waiting
+        request = self._backend.request_callback
+        if (request is None or not threshold or state.queue_waiting is None
+                or state.queue_waiting < threshold or not state.start.caller):
+            return False
+        state.visit("callback-offer")
+        pressed = await self._play(channel, P.QUEUE_LONG_CALLBACK, "1")
+        if not pressed:
+            pressed = await channel.wait_for_digit(3000)
+        if pressed != "1":
+            return False
+        try:
+            await request(state.start.caller, state.start.call_id)
+        except Exception as error:  # a failed request must still leave the caller a way in
+            self.log.warn("Callback request failed for call {call_id}: {error!r}",
+                          call_id=state.start.call_id, error=error)
+            await self._play(channel, P.SORRY_TECHNICAL)
+            return False
+        state.visit("callback-requested")
+        state.outcome = CallOutcome.CALLBACK_REQUESTED
+        await self._play(channel, P.CALLBACK_CONFIRMED)
+        return True
+
+    async def _after_hours(self, channel, state: CallState) -> None:
+        state.visit("after-hours")
+        await self._play(channel, P.AFTER_HOURS)
+        await self._voice_message(channel, state)
+
+    async def _voice_message(self, channel, state: CallState) -> None:
+        """RECORD FILE with a beep and a silence limit. Hanging up is how most callers end a
+        message, so a hang-up during the recording still leaves the message."""
+        state.visit("voice-message")
+        await self._play(channel, P.LEAVE_MESSAGE)
+        path = f"{self._config.voice_message_dir.rstrip('/')}/{state.start.call_id}"
+        hung_up = False
+        try:
+            await channel.record_file(path, "wav", "#", self._config.voice_message_max_s * 1000,
+                                      beep=True, silence_s=self._config.voice_message_silence_s)
+        except AGIHangup:
+            hung_up = True
+        state.outcome = CallOutcome.MESSAGE_LEFT
+        try:
+            appeal = await self._backend.leave_voice_message(state.start.caller, f"{path}.wav",
+                                                             state.start.call_id)
+            state.appeal_id = appeal.id if appeal else state.appeal_id
+        except Exception as error:
+            self.log.warn("Voice message {path} kept but no appeal made: {error!r}", path=path,
+                          error=error)
+        if hung_up:
+            raise _Done()
+        await self._play(channel, P.MESSAGE_SAVED)
+        await self._goodbye(channel, state)
+
+    # Helpers ----------------------------------------------------------------------------
+
+    async def _goodbye(self, channel, state: CallState) -> None:
+        state.visit("goodbye")
+        await self._play(channel, P.THANKS_GOODBYE)
+        await channel.hangup()
+        raise _Done()
+
+    async def _apology_then_agents(self, channel, state: CallState) -> None:
+        state.visit("backend-fault")
+        await self._play(channel, P.SORRY_TECHNICAL)
+        await self._to_agents(channel, state, offer_callback=False)
+
+    async def _rescue(self, channel, state: CallState) -> None:
+        """An unexpected error in the flow: still try to put the caller through to an agent."""
+        if getattr(channel, "hung_up", False) or state.outcome is CallOutcome.TO_QUEUE:
+            state.outcome = state.outcome or CallOutcome.FAILED
+            return
+        state.outcome = CallOutcome.FAILED
+        try:
+            await self._apology_then_agents(channel, state)
+        except _Done:
+            pass
+        except Exception:
+            self.log.failure("Could not hand call {call_id} to the agents",
+                             call_id=state.start.call_id)
+            state.outcome = CallOutcome.FAILED
+
+    def _prompt(self, prompt_id: str) -> str:
+        return self._config.prompt_prefix + prompt_id
+
+    async def _play(self, channel, prompt_id: str, escape: str = "") -> str:
+        """Play a prompt and return the key that interrupted it; 0 goes straight to an agent.
+        A missing sound file is logged and skipped: it is not a hang-up."""
+        try:
+            pressed = await channel.stream_file(self._prompt(prompt_id), escape)
+        except AGISoundFileMissing:
+            self.log.warn("Prompt {prompt} is missing from Asterisk's sounds", prompt=prompt_id)
+            return ""
+        if pressed == AGENT:
+            raise _AgentRequested()
+        return pressed
+
+    async def _record_start(self, state: CallState) -> None:
+        try:
+            await self._backend.begin_call(state.start)
+        except BackendUnavailable:
+            pass  # closing the record creates it if it is still missing
+
+    async def _record_end(self, state: CallState) -> None:
+        if state.recorded:
+            return
+        state.recorded = True
+        outcome = state.outcome or CallOutcome.ABANDONED
+        end = CallEnd(call_id=state.start.call_id, outcome=outcome, ended_at=self._backend.now(),
+                      path=tuple(state.path), menu_choice=state.menu_choice,
+                      abandoned_at=state.step if outcome is CallOutcome.ABANDONED else None,
+                      appeal_id=state.appeal_id, queue_waiting=state.queue_waiting)
+        try:
+            await self._backend.end_call(state.start, end)
+        except BackendUnavailable:
+            self.log.error("Call record {call_id} could not be written: {outcome} via {path}",
+                           call_id=state.start.call_id, outcome=outcome.value,
+                           path=">".join(state.path))
+
+
+class _AgentRequested(Exception):
+    """The caller pressed 0 during a prompt: straight to an agent."""

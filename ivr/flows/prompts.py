@@ -1,0 +1,30 @@
+"""The prompt ids the call flows play (each must be in the prompt catalogue)."""
+
+GREETING = "greeting"
+MAIN_MENU = "main-menu"
+INVALID_INPUT = "invalid-input"
+NO_INPUT = "no-input"
+TRANSFER_AGENT = "transfer-agent"
+SORRY_TECHNICAL = "sorry-technical"
+QUEUE_LONG_CALLBACK = "queue-long-callback"
+CALLBACK_CONFIRMED = "callback-confirmed"
+ENTER_CASE_NUMBER = "enter-case-number"
+CASE_NOT_FOUND = "case-not-found"
+STATUS_RECEIVED = "status-received"
+STATUS_ASSIGNED = "status-assigned"
+STATUS_IN_PROGRESS = "status-in-progress"
+STATUS_RESOLVED_ON = "status-resolved-on"
+STATUS_CLOSED = "status-closed"
+PROGRESS_MORE = "progress-more"
+OPEN_APPEAL_NOTICE = "open-appeal-notice"
+AFTER_HOURS = "after-hours"
+LEAVE_MESSAGE = "leave-message"
+MESSAGE_SAVED = "message-saved"
+THANKS_GOODBYE = "thanks-goodbye"
+UNIT_PREFIX = "unit-"  # + the unit's code in lower case; optional per unit
+
+USED = (GREETING, MAIN_MENU, INVALID_INPUT, NO_INPUT, TRANSFER_AGENT, SORRY_TECHNICAL,
+        QUEUE_LONG_CALLBACK, CALLBACK_CONFIRMED, ENTER_CASE_NUMBER, CASE_NOT_FOUND,
+        STATUS_RECEIVED, STATUS_ASSIGNED, STATUS_IN_PROGRESS, STATUS_RESOLVED_ON, STATUS_CLOSED,
+        PROGRESS_MORE, OPEN_APPEAL_NOTICE, AFTER_HOURS, LEAVE_MESSAGE, MESSAGE_SAVED,
+        THANKS_GOODBYE)

@@ -1,0 +1,34 @@
+"""The IVR's service: the FastAGI listener with the hotline flow registered."""
+
+from __future__ import annotations
+
+from twisted.application import service
+
+from hotline.core import Core
+from ivr.agi import FlowRegistry
+from ivr.agi import server as agi_server
+from ivr.backend import CallbackRequester, HotlineBackend
+from ivr.flows.hotline import HotlineFlow
+from ivr.hours import ServiceHours
+
+
+def make_registry(core: Core, request_callback: CallbackRequester | None = None) -> FlowRegistry:
+    config = core.config
+    backend = HotlineBackend(core.db, core.appeals, core.clock, core.reactor,
+                             config.agi.backend_timeout_s, process=config.service.name,
+                             request_callback=request_callback)
+    hours = ServiceHours(config.ivr, core.calendar, core.zone)
+    registry = FlowRegistry()
+    registry.register("hotline", HotlineFlow(backend, hours, config.ivr, config.agi.queue))
+    return registry
+
+
+def makeService(core: Core, registry: FlowRegistry | None = None) -> service.MultiService:
+    agi = core.config.agi
+    top = service.MultiService()
+    top.setName("ivr")
+    agi_server.makeService(registry or make_registry(core), core.reactor, interface=agi.host,
+                           port=agi.port, allowed_hosts=agi.allow,
+                           command_timeout=agi.command_timeout_s,
+                           reactor=core.reactor).setServiceParent(top)
+    return top

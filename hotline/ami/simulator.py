@@ -705,14 +705,10 @@ class ManagerSession(ManagerFramer):
         )
 
     def _refuse(self, request: Message) -> None:
-        if self.transport is None or not self.connected_:
-            return
+        if self not in self.sim.sessions:
+            return  # the client went away during the delay
         self.respond(request, "Error", "Authentication failed")
         self.transport.loseConnection()
-
-    @property
-    def connected_(self) -> bool:
-        return self in self.sim.sessions
 
     def action_logoff(self, request: Message) -> None:
         self.respond(request, "Goodbye", "Thanks for all the fish.")

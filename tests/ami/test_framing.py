@@ -158,3 +158,11 @@ def test_bytes_after_a_drop_are_ignored():
 def test_message_value_with_a_line_break_is_refused():
     with pytest.raises(ValueError, match="line break"):
         Message([("CallerID", "x\r\nAction: Hangup")])
+
+
+@pytest.mark.parametrize("name", AMI_STREAMS)
+def test_parsing_a_golden_stream_is_lossless_so_message_comparisons_are_byte_comparisons(name):
+    stream = from_asterisk(name)
+    collector, _ = parse([stream])
+    banner, _ = split_messages(stream)
+    assert banner + b"".join(m.to_bytes() for m in collector.messages) == stream

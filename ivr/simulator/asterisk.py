@@ -151,6 +151,20 @@ class Heard:
         return text + (f" (interrupted by {self.interrupted_by})" if self.interrupted_by else "")
 
 
+def render(heard: "list[Heard]", prompts: Mapping[str, str] | None = None) -> list[str]:
+    """One printable line per event; a played file whose last path part is a prompt id in
+    `prompts` (id -> text, e.g. the catalogue's Mandarin) is shown with its words."""
+    lines = []
+    for item in heard:
+        line = str(item)
+        if prompts and item.kind in ("play", "missing"):
+            text = prompts.get(item.value.rsplit("/", 1)[-1])
+            if text:
+                line += f": {text}"
+        lines.append(line)
+    return lines
+
+
 @dataclass
 class _Play:
     digit: str = ""  # the escape digit that stopped it

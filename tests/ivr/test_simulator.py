@@ -4,7 +4,8 @@ rules, `failure`, and what the caller heard."""
 import pytest
 from twisted.internet.testing import StringTransport
 
-from ivr.simulator import AsteriskCallSimulator, CallSetup, ScriptError, Turn, parse_args, parse_script
+from ivr.prompts import load_catalog
+from ivr.simulator import AsteriskCallSimulator, CallSetup, ScriptError, Turn, parse_args, parse_script, render
 from tests.ivr.helpers import LogCapture, run_call
 
 
@@ -117,3 +118,15 @@ def test_heard_transcript_reads_like_the_call():
         "play hotline/main-menu (interrupted by 0)",
         "queue Queue hotline,t,,,300",
     ]
+
+
+def test_render_shows_the_words_of_catalogued_prompts():
+    async def flow(channel, env):
+        await channel.stream_file("hotline/greeting")
+        await channel.say_digits("2026")
+
+    call = run_call(flow, "")
+    texts = {p.id: p.zh for p in load_catalog()}
+    lines = render(call.simulator.heard, texts)
+    assert lines[0].startswith("play hotline/greeting: 您好，这里是9600110")
+    assert lines[1] == "say-digits 2026"

@@ -7,6 +7,7 @@ from twisted.internet import reactor
 from twisted.logger import ILogObserver
 
 import agents
+import ivr.service
 from hotline.config import ConfigError, load_config
 from hotline.core import make_core
 from hotline.logs import make_observer
@@ -22,4 +23,5 @@ application = service.Application("hotline")
 application.setComponent(ILogObserver, make_observer(config.logging))
 top = service.IServiceCollection(application)
 core.db.setServiceParent(top)
+ivr.service.makeService(core).setServiceParent(top)
 agents.makeService(core).setServiceParent(top)

@@ -1,0 +1,63 @@
+"""`hotline call simulate` and `hotline prompts build`: the IVR's operator commands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hotline.config import Config
+
+
+def cmd_call_simulate(config: Config, args: argparse.Namespace) -> int:
+    """Runs until the service ends the call; `task.react` exits the process when it does."""
+    from dataclasses import replace
+
+    from twisted.internet import task
+
+    from ivr.simulator import CallSetup
+    from ivr.simulator.client import simulate_call
+
+    host = args.host or config.agi.host
+    port = args.port or config.agi.port
+    setup = replace(CallSetup(), callerid=args.caller or None,
+                    functions={f"QUEUE_WAITING_COUNT({config.agi.queue})": str(args.waiting)})
+
+    def show(heard) -> None:
+        for event in heard:
+            print(event)
+
+    task.react(lambda reactor: simulate_call(reactor, host, port, args.flow, args.digits,
+                                             setup).addCallback(show))
+    return 0
+
+
+def cmd_prompts_build(config: Config, args: argparse.Namespace) -> int:
+    from ivr.prompts.builder import build_prompts
+
+    report = build_prompts(args.catalogue, Path(args.sounds), voice=args.voice, force=args.force)
+    print(f"prompts: {len(report.built)} built, {len(report.up_to_date)} up to date, "
+          f"{len(report.kept_site_recordings)} site recordings kept, in {args.sounds}")
+    return 0
+
+
+def register(commands) -> None:
+    call = commands.add_parser("call", help="simulated calls").add_subparsers(required=True)
+    simulate = call.add_parser("simulate", help="call the running service as Asterisk would "
+                                                "and print what the caller hears")
+    simulate.add_argument("--digits", default="", help='what the caller presses, e.g. "4 2026112800001#"')
+    simulate.add_argument("--caller", default="13812345678", help="caller id ('' for unknown)")
+    simulate.add_argument("--flow", default="hotline")
+    simulate.add_argument("--waiting", type=int, default=0, help="callers already in the queue")
+    simulate.add_argument("--host")
+    simulate.add_argument("--port", type=int)
+    simulate.set_defaults(handler=cmd_call_simulate)
+
+    prompts = commands.add_parser("prompts", help="IVR prompts").add_subparsers(required=True)
+    build = prompts.add_parser("build", help="synthesise every prompt (espeak-ng + sox) into "
+                                             "8 kHz 16-bit mono WAV")
+    build.add_argument("--sounds", default="var/sounds/hotline",
+                       help="directory Asterisk plays from (its sounds dir + hotline/)")
+    build.add_argument("--catalogue", help="prompt catalogue (default: the shipped one)")
+    build.add_argument("--voice", default="cmn")
+    build.add_argument("--force", action="store_true")
+    build.set_defaults(handler=cmd_prompts_build)

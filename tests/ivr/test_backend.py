@@ -1,0 +1,83 @@
+"""The IVR backend's lookups and writes against the real database (SQLite and PostgreSQL)."""
+
+import datetime as dt
+
+from hotline.appeals import AppealService
+from hotline.clock import SystemClock
+from ivr import call_records
+from ivr.backend import HotlineBackend
+from ivr.call_records import CallEnd, CallStart
+from schemas.enums import AppealChannel, AppealStatus, CallOutcome
+from tests.support.appeals import add_unit, make_repository, new_appeal, utc
+
+NOW = utc(2026, 11, 27, 2, 0)
+REPO = make_repository()
+
+
+class FixedClock:
+    def now(self):
+        return NOW
+
+
+def backend_for(database, pumped_reactor):
+    from twisted.internet.task import Clock
+
+    return HotlineBackend(database, AppealService(database, REPO, FixedClock()), FixedClock(),
+                          Clock(), timeout_s=30)
+
+
+def run(pumped_reactor, coroutine):
+    from twisted.internet.defer import Deferred
+
+    return pumped_reactor.wait(Deferred.fromCoroutine(coroutine))
+
+
+def test_open_appeal_is_the_newest_not_closed_one(database, pumped_reactor):
+    def seed(session):
+        unit = add_unit(session)
+        old = REPO.create(session, new_appeal(), actor="a", now=NOW)
+        new = REPO.create(session, new_appeal(), actor="a", now=NOW + dt.timedelta(hours=1))
+        REPO.assign(session, new.id, unit, actor="a", now=NOW)
+        return old, new
+    _, newest = database.write_now(seed)
+    backend = backend_for(database, pumped_reactor)
+    view = run(pumped_reactor, backend.open_appeal("+8613812345678"))
+    assert (view.case_number, view.status, view.unit_code) == (newest.case_number,
+                                                              AppealStatus.ASSIGNED, "PS-LS")
+    assert run(pumped_reactor, backend.open_appeal("5551234")) is None
+    assert run(pumped_reactor, backend.open_appeal(None)) is None
+
+
+def test_case_lookup_finds_and_misses(database, pumped_reactor):
+    appeal = database.write_now(REPO.create, new_appeal(), actor="a", now=NOW)
+    backend = backend_for(database, pumped_reactor)
+    assert run(pumped_reactor, backend.appeal_by_case(appeal.case_number)).id == appeal.id
+    assert run(pumped_reactor, backend.appeal_by_case("2026010100001")) is None
+
+
+def test_call_record_is_opened_and_closed(database, pumped_reactor):
+    backend = backend_for(database, pumped_reactor)
+    start = CallStart("c1", "hotline", "13812345678", None, "1795887564.7", "Local/x", NOW)
+    run(pumped_reactor, backend.begin_call(start))
+    assert database.read_now(call_records.get_call, "c1").outcome is CallOutcome.IN_PROGRESS
+    end = CallEnd("c1", CallOutcome.ABANDONED, NOW + dt.timedelta(seconds=30),
+                  ("greeting", "menu"), abandoned_at="menu")
+    run(pumped_reactor, backend.end_call(start, end))
+    view = database.read_now(call_records.get_call, "c1")
+    assert (view.outcome, view.path, view.abandoned_at) == (CallOutcome.ABANDONED,
+                                                            "greeting>menu", "menu")
+
+
+def test_call_record_is_created_at_the_end_if_opening_failed(database, pumped_reactor):
+    backend = backend_for(database, pumped_reactor)
+    start = CallStart("c2", "hotline", None, None, None, None, NOW)
+    run(pumped_reactor, backend.end_call(start, CallEnd("c2", CallOutcome.TO_QUEUE, NOW, ("queue",))))
+    assert database.read_now(call_records.get_call, "c2").outcome is CallOutcome.TO_QUEUE
+
+
+def test_voice_message_becomes_an_appeal_with_its_recording(database, pumped_reactor):
+    backend = backend_for(database, pumped_reactor)
+    appeal = run(pumped_reactor, backend.leave_voice_message("13812345678", "/spool/c3.wav", "c3"))
+    assert appeal.channel is AppealChannel.VOICE_MESSAGE
+    assert appeal.recording_path == "/spool/c3.wav" and appeal.call_id == "c3"
+    assert run(pumped_reactor, backend.leave_voice_message("unknown", "/spool/c4.wav", "c4")) is None

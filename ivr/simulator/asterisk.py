@@ -385,7 +385,8 @@ class AsteriskCallSimulator(LineReceiver):
         offset = int(argv[4]) if len(argv) == 5 and argv[4].isdigit() else 0
         played = self._play(argv[2], argv[3], offset)
         if played is None:
-            return "200 result=-1 endpos=0\n"
+            # res_agi.c reports the requested offset as the end position of a file it cannot open
+            return f"200 result=-1 endpos={offset}\n"
         if played.hangup:
             return f"200 result=-1 endpos={played.endpos}\n"
         return f"200 result={ord(played.digit) if played.digit else 0} endpos={played.endpos}\n"

@@ -408,3 +408,49 @@ def test_command_after_connection_closed_fails_as_hangup():
     flow.gate.callback(None)
     assert len(outcomes) == 1
     assert transport.value() == b""
+
+
+@pytest.mark.parametrize(
+    "data, complaint",
+    [
+        (b"\n", "empty agi_* header block"),
+        (b"agi_network: yes\nagi_network: yes\n\n", "header agi_network sent twice"),
+    ],
+)
+def test_malformed_header_block_drops_the_connection(data, complaint):
+    registry = FlowRegistry()
+    with LogCapture() as logs:
+        protocol, transport, _ = server_protocol(registry)
+        protocol.dataReceived(data)
+    assert transport.disconnecting
+    assert complaint in dropped_reason(logs)
+
+
+def test_command_with_a_line_break_is_refused_before_anything_is_written():
+    errors = []
+
+    async def flow(channel, env):
+        try:
+            await channel.command("NOOP\nHANGUP")
+        except ValueError as error:
+            errors.append(error)
+
+    registry = FlowRegistry()
+    registry.register("hotline", flow)
+    protocol, transport, _ = server_protocol(registry)
+    protocol.dataReceived(header())
+    assert len(errors) == 1
+    assert transport.value() == b""
+
+
+def test_script_path_with_slashes_finds_the_flow():
+    seen = []
+
+    async def flow(channel, env):
+        seen.append(env.script_path)
+
+    registry = FlowRegistry()
+    registry.register("survey", flow)
+    protocol, _, _ = server_protocol(registry)
+    protocol.dataReceived(header("/survey/"))
+    assert seen == ["survey"]

@@ -90,6 +90,7 @@ class SmppLink(MultiService):
         self._available_waiters: list[Deferred] = []
         self._pump_call: IDelayedCall | None = None
         self._stopping = False
+        self._last_slowdown = float("-inf")
         policy = retry_policy or backoffPolicy(
             initialDelay=config.reconnect_initial_delay, maxDelay=config.reconnect_max_delay)
         commands = ("bind_transceiver",) if config.bind_mode == "transceiver" else (
@@ -253,6 +254,11 @@ class SmppLink(MultiService):
         return min(config.retry_max_delay, config.retry_initial_delay * 2 ** part.attempts)
 
     def _slowDown(self, status: int) -> None:
+        # A whole window of answers says "throttled" at once: halve once per second, not per answer.
+        now = self.clock.seconds()
+        if now - self._last_slowdown < 1.0:
+            return
+        self._last_slowdown = now
         bucket = self.bucket
         slower = max(self.config.throttle_min_rate, bucket.rate / 2)
         if slower < bucket.rate:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from twisted.internet.interfaces import IReactorTime
 
 
+_EPSILON = 1e-9  # float refills land a hair short of a whole token; count them as whole
+MIN_DELAY = 0.001  # never schedule a retry closer than a timer can tell apart
+
+
 class TokenBucket:
     """`rate` tokens per second, at most `depth` saved up; starts full."""
 
@@ -24,14 +28,14 @@ class TokenBucket:
     def consume(self) -> bool:
         """Take one token if there is one."""
         self._refill()
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        if self._tokens >= 1.0 - _EPSILON:
+            self._tokens = max(0.0, self._tokens - 1.0)
             return True
         return False
 
     def delay(self) -> float:
         """Seconds until a token is available (0 if one is)."""
         self._refill()
-        if self._tokens >= 1.0:
+        if self._tokens >= 1.0 - _EPSILON:
             return 0.0
-        return (1.0 - self._tokens) / self.rate
+        return max(MIN_DELAY, (1.0 - self._tokens) / self.rate)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from twisted.internet.defer import fail, succeed
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.interfaces import IStreamClientEndpoint
@@ -47,12 +49,13 @@ class MemoryEndpoint:
     def advance(self, seconds: float, step: float = 0.01) -> None:
         """Move the clock in small steps, moving bytes in between."""
         self.flush()
-        remaining = seconds
-        while remaining > 1e-9:
-            delta = min(step, remaining)
-            self.clock.advance(delta)
-            remaining -= delta
+        target = self.clock.seconds() + seconds
+        steps = max(1, math.ceil(seconds / step - 1e-9))
+        for _ in range(steps):
+            self.clock.advance(seconds / steps)
             self.flush()
+        self.clock.advance(max(0.0, target - self.clock.seconds()))
+        self.flush()
 
 
 class Inbox:

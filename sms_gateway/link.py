@@ -176,5 +176,11 @@ class ISmsLink(Interface):
     def when_available() -> Deferred:
         """Fires (with None) the next time the link can submit; at once if it already can."""
 
+    def submit_id_keys(message_id: str) -> frozenset:
+        """Keys to store for a part's message id (as `submit` gave it) to match receipts."""
+
+    def receipt_id_keys(receipt: DeliveryReceipt) -> frozenset:
+        """Keys to look a receipt up by: it belongs to the part whose stored keys meet these."""
+
     def pending() -> int:
         """Parts accepted by `submit` whose fate is not yet known (queued or in flight)."""

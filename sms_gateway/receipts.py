@@ -64,16 +64,24 @@ _HEX = re.compile(r"[0-9a-fA-F]+")
 _DEC = re.compile(r"[0-9]+")
 
 
-def message_id_keys(message_id: str) -> frozenset[str]:
+def message_id_keys(message_id: str, base: int | None = None) -> frozenset[str]:
     """Candidate keys of a message id; two ids denote the same message when their sets meet.
 
-    "s:" keys are the id as text (case-folded, leading zeros dropped); "n:" keys are the
-    number it denotes when read as decimal and when read as hex. Store the keys of each part's
-    id at submit time and look a receipt up by any of its keys.
+    With `base` (10 or 16: how this SMSC writes ids in this place, when known from
+    configuration) the id is read as that number: one key, exact. Without it, "s:" is the id as
+    text (case-folded, leading zeros dropped) and "n:" keys are the number it denotes read as
+    decimal and read as hex. The heuristic is ambiguous for short all-digit ids (hex "10" is
+    decimal "16"): configure the bases when an SMSC mixes them. Store the keys of each part's id
+    at submit time and look a receipt up by any of its keys.
     """
     text = message_id.strip().strip("\x00")
+    if base is not None:
+        try:
+            return frozenset({"n:%d" % int(text, base)})
+        except ValueError:
+            pass  # not a number in that base after all: fall back to the text
     keys = {"s:" + (text.lower().lstrip("0") or "0")}
-    if text and _HEX.fullmatch(text):
+    if base is None and text and _HEX.fullmatch(text):
         keys.add("n:%d" % int(text, 16))
         if _DEC.fullmatch(text):
             keys.add("n:%d" % int(text, 10))

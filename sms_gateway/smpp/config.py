@@ -38,6 +38,10 @@ class SmppBindConfig:
     reconnect_max_delay: float = 60.0
     mo_reassembly_timeout: float = 120.0
     max_pdu_length: int = 64 * 1024
+    # How this SMSC writes message ids: in submit_sm_resp and in receipts (10, 16, or None: as text
+    # with the hex/decimal heuristic of `receipts.message_id_keys`).
+    submit_id_base: int | None = None
+    receipt_id_base: int | None = None
 
     def __post_init__(self) -> None:
         def bad(name: str, expected: str) -> ConfigError:
@@ -68,6 +72,9 @@ class SmppBindConfig:
             raise bad("retry_limit", "0 or more")
         if not 0 < self.throttle_recovery <= 1:
             raise bad("throttle_recovery", "a fraction in (0, 1]")
+        for name in ("submit_id_base", "receipt_id_base"):
+            if getattr(self, name) not in (None, 10, 16):
+                raise bad(name, "10, 16 or none")
         if not 16 < self.max_pdu_length <= 1 << 20:
             raise bad("max_pdu_length", "17..1048576")
 

@@ -25,9 +25,10 @@ from zope.interface import implementer
 from hotline.masking import mask_phone
 from sms_gateway.encoding import EncodedMessage, ReferenceAllocator, encode_message
 from sms_gateway.link import (
-    CarrierBusy, ISmsLink, LinkUnavailable, MessageHandler, OutboundMessage,
+    CarrierBusy, DeliveryReceipt, ISmsLink, LinkUnavailable, MessageHandler, OutboundMessage,
     PermanentSubmitError, ReceiptHandler, ResponseTimeout, RetryableSubmitError, Submission,
 )
+from sms_gateway.receipts import message_id_keys
 from sms_gateway.smpp import codec
 from sms_gateway.smpp.config import SmppBindConfig
 from sms_gateway.smpp.protocol import EsmeProtocol
@@ -120,6 +121,12 @@ class SmppLink(MultiService):
     def pending(self) -> int:
         in_flight = self._transmitter.submits_outstanding if self._transmitter else 0
         return len(self._queue) + len(self._retrying) + in_flight
+
+    def submit_id_keys(self, message_id: str) -> frozenset[str]:
+        return message_id_keys(message_id, self.config.submit_id_base)
+
+    def receipt_id_keys(self, receipt: DeliveryReceipt) -> frozenset[str]:
+        return message_id_keys(receipt.message_id, self.config.receipt_id_base)
 
     def submit(self, message: OutboundMessage) -> Submission:
         destination = message.destination

@@ -162,3 +162,15 @@ def test_mo_part_number_out_of_range_is_rejected():
     with pytest.raises(ValueError, match="out of range"):
         mo_fragment(source="1", destination="2", esm_class=0x40, data_coding=0,
                     short_message=bytes((5, 0, 3, 1, 2, 3)) + b"x", tlvs={})
+
+
+def test_short_all_digit_ids_are_ambiguous_without_bases_and_exact_with_them():
+    # Hex "10" is decimal 16: the heuristic cannot tell which the SMSC meant.
+    assert ids_match("10", "16") and ids_match("10", "10")
+    assert message_id_keys("10", base=16) == message_id_keys("16", base=10) == {"n:16"}
+    assert not message_id_keys("10", base=16) & message_id_keys("10", base=10)
+    assert message_id_keys("0000000A", base=16) == message_id_keys("10", base=10)
+
+
+def test_id_that_is_not_a_number_in_its_configured_base_falls_back_to_text():
+    assert message_id_keys("msg-7", base=10) == {"s:msg-7"}

@@ -8,6 +8,7 @@ from twisted.logger import ILogObserver
 
 import agents
 import ivr.service
+import sms_gateway.service
 from hotline.config import ConfigError, load_config
 from hotline.core import make_core
 from hotline.logs import make_observer
@@ -24,4 +25,5 @@ application.setComponent(ILogObserver, make_observer(config.logging))
 top = service.IServiceCollection(application)
 core.db.setServiceParent(top)
 ivr.service.makeService(core).setServiceParent(top)
+sms_gateway.service.makeService(core).setServiceParent(top)
 agents.makeService(core).setServiceParent(top)

@@ -110,6 +110,26 @@ class AmiConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class SmsConfig:
+    sender: str = _field("9600110", doc="source address of every message")
+    max_parts: int = _field(6, min=1, max=20, doc="longest message, in SMS parts")
+    dispatch_batch: int = _field(200, min=1, max=10000, doc="messages claimed per round")
+    max_in_flight: int = _field(1000, min=1, max=100000, doc="messages submitted, not answered")
+    lease_s: float = _field(120.0, min=5, max=3600,
+                            doc="a claim not answered by then goes back to the queue")
+    poll_s: float = _field(0.5, min=0.01, max=60, doc="idle wait between outbox rounds")
+    max_attempts: int = _field(5, min=1, max=100)
+    retry_initial_s: float = _field(30.0, min=0.1, max=86400)
+    retry_max_s: float = _field(1800.0, min=1, max=86400)
+    simulator_port: int = _field(2775, min=1, max=65535,
+                                 doc="the built-in SMSC simulator's port when no bind is configured")
+    prefix_routes: dict[str, str] = _field({}, doc="number prefix -> bind name, before carriers")
+    fallback_bind: str = _field("", doc="bind for numbers no route matches; empty: the first")
+    binds: dict[str, dict] = _field({}, doc="[sms.binds.NAME] tables: host, port, system_id, "
+                                            "password, carriers, window, rate, ...")
+
+
+@dataclasses.dataclass(frozen=True)
 class AppealsConfig:
     deadline_working_days: dict[str, int] = _field(
         {"consultation": 2, "help": 5, "complaint": 15, "report": 15,
@@ -149,6 +169,7 @@ class Config:
     agi: AgiConfig = dataclasses.field(default_factory=AgiConfig)
     ivr: IvrConfig = dataclasses.field(default_factory=IvrConfig)
     ami: AmiConfig = dataclasses.field(default_factory=AmiConfig)
+    sms: SmsConfig = dataclasses.field(default_factory=SmsConfig)
     appeals: AppealsConfig = dataclasses.field(default_factory=AppealsConfig)
     calendar: CalendarConfig = dataclasses.field(default_factory=CalendarConfig)
     logging: LoggingConfig = dataclasses.field(default_factory=LoggingConfig)
@@ -217,6 +238,7 @@ def _describe(kind: Any) -> str:
         key, value = typing.get_args(kind)
         return f"a table of {_describe(key)} to {_describe(value)}"
     return {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+            dict: "a table",
             dt.date: "a date (YYYY-MM-DD)"}.get(kind, str(kind))
 
 
@@ -228,6 +250,10 @@ def _coerce(value: Any, kind: Any, source: str) -> Any:
         if not isinstance(value, list):
             raise wrong
         return tuple(_coerce(item, typing.get_args(kind)[0], source) for item in value)
+    if kind is dict:  # a nested table validated by the package that owns it
+        if not isinstance(value, dict):
+            raise wrong
+        return value
     if origin is dict:
         if not isinstance(value, dict):
             raise wrong

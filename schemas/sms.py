@@ -76,3 +76,14 @@ class SmsInbound(Base):
     state: Mapped[SmsInboundState] = mapped_column(_enum(SmsInboundState))
     appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
     handled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class SmsPartKey(Base):
+    """The lookup keys of a part's carrier message id (decimal, hex and zero-padded forms
+    denote one message at different SMSCs): a receipt is matched by any of its keys."""
+
+    __tablename__ = "sms_part_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("sms_parts.id"))
+    key: Mapped[str] = mapped_column(String(96), index=True)

@@ -1,0 +1,55 @@
+"""`hotline sms send NUMBER TEXT` and `hotline sms status ID`: queue a test message, read its fate."""
+
+from __future__ import annotations
+
+import argparse
+
+from hotline.config import Config
+
+
+def _db(config: Config):
+    from hotline.db import Database, make_engine
+
+    return Database(make_engine(config.database), reactor=None)
+
+
+def cmd_send(config: Config, args: argparse.Namespace) -> int:
+    from hotline.clock import SystemClock
+    from schemas.enums import SmsKind, SmsState
+    from sms_gateway import outbox
+
+    message = _db(config).write_now(outbox.enqueue, kind=SmsKind.TEST, destination=args.number,
+                                    text=args.text, now=SystemClock().now())
+    if message.state is SmsState.FAILED:
+        print(f"message {message.id} refused: {message.last_error}")
+        return 1
+    print(f"message {message.id} queued for {message.destination}; the running service sends it "
+          f"(hotline sms status {message.id})")
+    return 0
+
+
+def cmd_status(config: Config, args: argparse.Namespace) -> int:
+    from sms_gateway import outbox
+
+    db = _db(config)
+    message = db.read_now(outbox.get, args.id)
+    if message is None:
+        print(f"no message {args.id}")
+        return 1
+    print(f"message {message.id} to {message.destination}: {message.state.value}"
+          f" (attempts {message.attempts}, link {message.link or '-'})"
+          + (f"; last error: {message.last_error}" if message.last_error else ""))
+    for attempt, index, carrier_id, state in db.read_now(outbox.parts_of, args.id):
+        print(f"  attempt {attempt} part {index + 1}: id {carrier_id} {state.value}")
+    return 0
+
+
+def register(commands) -> None:
+    sms = commands.add_parser("sms", help="SMS outbox").add_subparsers(required=True)
+    send = sms.add_parser("send", help="queue a test SMS")
+    send.add_argument("number")
+    send.add_argument("text")
+    send.set_defaults(handler=cmd_send)
+    status = sms.add_parser("status", help="a message's state and its parts")
+    status.add_argument("id", type=int)
+    status.set_defaults(handler=cmd_status)

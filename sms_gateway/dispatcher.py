@@ -1,0 +1,206 @@
+"""The outbox dispatcher: claims due messages, submits them, records what the carrier said.
+
+Claims, results and lease renewals are each one transaction per round, not per message, so
+the database keeps up with a fast SMSC. Results of messages in flight are batched and written
+together; the leases of messages still in flight are renewed while they wait, so a slow link
+does not hand them to another process. Timers run on the injected `IReactorTime`; business
+time (lease expiry, retry times) comes from the wall clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from twisted.application import service
+from twisted.internet import defer
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from hotline.clock import WallClock
+from hotline.db import Database
+from hotline.masking import mask_phone
+from sms_gateway import outbox
+from sms_gateway.link import (MessageTooLong, OutboundMessage, PermanentSubmitError,
+                              RetryableSubmitError)
+from sms_gateway.outbox import Claimed
+from sms_gateway.routing import NoRoute, Router
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    owner: str
+    batch: int = 200
+    max_in_flight: int = 1000
+    lease: dt.timedelta = dt.timedelta(seconds=120)
+    poll_s: float = 0.5
+    max_attempts: int = 5
+    retry_initial: dt.timedelta = dt.timedelta(seconds=30)
+    retry_max: dt.timedelta = dt.timedelta(minutes=30)
+    flush_s: float = 0.02  # results wait at most this long to be written together
+
+
+class OutboxDispatcher(service.Service):
+    log = Logger()
+
+    def __init__(self, db: Database, links: Mapping[str, object], router: Router,
+                 timers: IReactorTime, wall: WallClock, settings: DispatchSettings) -> None:
+        self._db = db
+        self._links = links
+        self._router = router
+        self._timers = timers
+        self._wall = wall
+        self.settings = settings
+        self._in_flight: dict[int, Claimed] = {}
+        self._results: list[tuple] = []
+        self._round: IDelayedCall | None = None
+        self._flush_call: IDelayedCall | None = None
+        self._renew_call: IDelayedCall | None = None
+        self._claiming = False
+        self._flushing: defer.Deferred | None = None
+        self.submitted = 0  # counters for metrics and the benchmark
+        self.failed = 0
+        self.retried = 0
+
+    # Lifecycle ----------------------------------------------------------------------------
+
+    def startService(self) -> None:
+        super().startService()
+        self._schedule(0)
+        self._renew_call = self._timers.callLater(self._renew_every(), self._renew)
+
+    async def _stop(self) -> None:
+        for call in (self._round, self._renew_call):
+            if call is not None and call.active():
+                call.cancel()
+        await self._flush()
+        leased = list(self._in_flight)
+        if leased:
+            await self._db.write(outbox.release, leased, self.settings.owner)
+
+    def stopService(self) -> defer.Deferred:
+        super().stopService()
+        return defer.Deferred.fromCoroutine(self._stop())
+
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    # Rounds -------------------------------------------------------------------------------
+
+    def _schedule(self, delay: float) -> None:
+        if not self.running or (self._round is not None and self._round.active()):
+            return
+        self._round = self._timers.callLater(delay, self._run_round)
+
+    def _run_round(self) -> None:
+        self._round = None
+        defer.Deferred.fromCoroutine(self._claim_and_submit()).addErrback(self._round_failed)
+
+    def _round_failed(self, failure: Failure) -> None:
+        self.log.failure("Outbox round failed; retrying in {delay}s", failure,
+                         delay=self.settings.poll_s)
+        self._schedule(self.settings.poll_s)
+
+    def _any_link_available(self) -> bool:
+        return any(link.is_available() for link in self._links.values())
+
+    async def _claim_and_submit(self) -> None:
+        room = self.settings.max_in_flight - len(self._in_flight)
+        if not self.running or room <= 0 or not self._any_link_available():
+            self._schedule(self.settings.poll_s)
+            return
+        limit = min(self.settings.batch, room)
+        claimed = await self._db.write(outbox.claim_due, owner=self.settings.owner,
+                                       now=self._wall.now(), lease=self.settings.lease,
+                                       limit=limit)
+        for message in claimed:
+            self._submit(message)
+        # A full batch means more is due: go again at once; otherwise wait for new rows.
+        self._schedule(0 if len(claimed) == limit else self.settings.poll_s)
+
+    def _submit(self, message: Claimed) -> None:
+        self._in_flight[message.id] = message
+        try:
+            link = self._router.choose(message.destination, self._links)
+            submission = link.submit(OutboundMessage(message.destination, message.text))
+        except (MessageTooLong, NoRoute) as error:
+            self._result(("failed", message, str(error)))
+            return
+        submission.message_ids().addCallbacks(
+            lambda ids: self._result(("submitted", message, link.name, submission.encoding, ids)),
+            lambda failure: self._submit_failed(failure, message))
+
+    def _submit_failed(self, failure: Failure, message: Claimed) -> None:
+        if failure.check(PermanentSubmitError):
+            self._result(("failed", message, failure.value.status))
+        elif failure.check(RetryableSubmitError):
+            self._result(("retry", message, str(failure.value)))
+        else:
+            self.log.failure("Unexpected submit failure for message {id}", failure, id=message.id)
+            self._result(("retry", message, repr(failure.value)))
+
+    # Results ------------------------------------------------------------------------------
+
+    def _result(self, result: tuple) -> None:
+        self._results.append(result)
+        if self._flush_call is None or not self._flush_call.active():
+            self._flush_call = self._timers.callLater(self.settings.flush_s, self._start_flush)
+
+    def _start_flush(self) -> None:
+        defer.Deferred.fromCoroutine(self._flush()).addErrback(
+            lambda failure: self.log.failure("Writing outbox results failed", failure))
+
+    async def _flush(self) -> None:
+        while self._flushing is not None:
+            await self._flushing
+        if not self._results:
+            return
+        batch, self._results = self._results, []
+        self._flushing = self._db.write(self._write_results, batch, self._wall.now())
+        try:
+            await self._flushing
+        except Exception:
+            self._results[:0] = batch  # kept for the next flush; the leases still protect them
+            self._result_retry_later()
+            raise
+        finally:
+            self._flushing = None
+        for result in batch:
+            self._in_flight.pop(result[1].id, None)
+        self._schedule(0)
+
+    def _result_retry_later(self) -> None:
+        self._flush_call = self._timers.callLater(self.settings.poll_s, self._start_flush)
+
+    def _write_results(self, session, batch: list[tuple], now: dt.datetime) -> None:
+        settings = self.settings
+        for result in batch:
+            kind, message = result[0], result[1]
+            if kind == "submitted":
+                outbox.record_submitted(session, message, link=result[2], encoding=result[3],
+                                        part_ids=result[4], now=now)
+                self.submitted += 1
+            elif kind == "failed":
+                outbox.record_failed(session, message, error=result[2], now=now)
+                self.failed += 1
+                self.log.warn("SMS {id} to {to} failed: {error}", id=message.id,
+                              to=mask_phone(message.destination), error=result[2])
+            else:
+                delay = min(settings.retry_initial * 2 ** (message.attempt - 1), settings.retry_max)
+                outbox.record_retry(session, message, error=result[2], retry_at=now + delay,
+                                    max_attempts=settings.max_attempts, now=now)
+                self.retried += 1
+
+    # Leases -------------------------------------------------------------------------------
+
+    def _renew_every(self) -> float:
+        return max(1.0, self.settings.lease.total_seconds() / 3)
+
+    def _renew(self) -> None:
+        self._renew_call = self._timers.callLater(self._renew_every(), self._renew)
+        if self._in_flight:
+            self._db.write(outbox.renew_leases, list(self._in_flight), self.settings.owner,
+                           self._wall.now() + self.settings.lease).addErrback(
+                lambda failure: self.log.failure("Renewing outbox leases failed", failure))

@@ -1,0 +1,72 @@
+"""What comes back from the carriers: receipts settle outbox messages, replies are stored.
+
+Both handlers return Deferreds that fire once the row is committed; the link acknowledges
+to the SMSC only then, so a receipt or a reply is never acknowledged and then lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from hotline.clock import WallClock
+from hotline.db import Database
+from hotline.masking import mask_phone
+from hotline.phones import PhoneNumberError, normalise_phone
+from schemas.enums import SmsInboundState
+from schemas.sms import SmsInbound
+from sms_gateway import outbox
+from sms_gateway.link import DeliveryReceipt, MobileOriginated
+
+
+@dataclass(frozen=True)
+class StoredReply:
+    id: int
+    source: str
+    text: str
+    received_at: dt.datetime
+
+
+def store_reply(session: Session, message: MobileOriginated, now: dt.datetime) -> StoredReply:
+    try:
+        source = normalise_phone(message.source)
+    except PhoneNumberError:
+        source = message.source[:32]
+    row = SmsInbound(source=source, destination=message.destination[:32], text=message.text,
+                     parts=message.parts, received_at=message.received_at or now,
+                     state=SmsInboundState.RECEIVED)
+    session.add(row)
+    session.flush()
+    return StoredReply(row.id, row.source, row.text, row.received_at)
+
+
+class Inbox:
+    log = Logger()
+
+    def __init__(self, db: Database, wall: WallClock) -> None:
+        self._db = db
+        self._wall = wall
+        self.reply_listeners: list = []  # called with each StoredReply after it is committed
+
+    def on_receipt(self, receipt: DeliveryReceipt) -> defer.Deferred:
+        d = self._db.write(outbox.apply_receipt, receipt, self._wall.now())
+
+        def matched(found: bool) -> None:
+            if not found:
+                self.log.warn("Receipt for unknown message id {id} ({state})",
+                              id=receipt.message_id, state=receipt.state.value)
+        return d.addCallback(matched)
+
+    def on_message(self, message: MobileOriginated) -> defer.Deferred:
+        d = self._db.write(store_reply, message, self._wall.now())
+
+        def stored(reply: StoredReply) -> None:
+            self.log.info("Reply {id} from {source} stored", id=reply.id,
+                          source=mask_phone(reply.source))
+            for listener in self.reply_listeners:
+                listener(reply)
+        return d.addCallback(stored)

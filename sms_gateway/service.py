@@ -1,0 +1,109 @@
+"""The SMS gateway's services: one link per configured SMSC bind, the outbox dispatcher, and
+the built-in SMSC simulator when no SMSC is configured (embedded defaults and the demo)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+from twisted.application import internet, service
+from twisted.internet import endpoints
+
+from hotline.config import ConfigError, SmsConfig
+from hotline.core import Core
+from sms_gateway.dispatcher import DispatchSettings, OutboxDispatcher
+from sms_gateway.inbox import Inbox
+from sms_gateway.routing import Router
+from sms_gateway.simulator.smsc import SimulatedSmsc
+from sms_gateway.smpp.config import SmppBindConfig
+from sms_gateway.smpp.service import SmppLink
+
+SIMULATOR_BIND = "simulator"
+SIMULATOR_PASSWORD = "sim"  # the embedded simulator only listens on loopback
+
+
+@dataclass(frozen=True)
+class BindSettings:
+    name: str
+    smpp: SmppBindConfig
+    carriers: tuple[str, ...]
+
+
+def bind_settings(config: SmsConfig, environ=os.environ) -> list[BindSettings]:
+    """Validate the `[sms.binds.NAME]` tables. A bind's password may come from the
+    environment as HOTLINE_SMS_BIND_<NAME>_PASSWORD (secrets stay out of files)."""
+    known = {f.name for f in dataclasses.fields(SmppBindConfig)}
+    binds = []
+    for name, table in config.binds.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"sms.binds.{name} must be a table")
+        fields = dict(table)
+        carriers = fields.pop("carriers", [])
+        if not isinstance(carriers, list) or not all(isinstance(c, str) for c in carriers):
+            raise ConfigError(f"sms.binds.{name}.carriers must be a list of carrier names")
+        unknown = set(fields) - known
+        if unknown:
+            raise ConfigError(f"unknown key(s) in sms.binds.{name}: {', '.join(sorted(unknown))}")
+        secret = environ.get(f"HOTLINE_SMS_BIND_{name.upper()}_PASSWORD")
+        if secret is not None:
+            fields["password"] = secret
+        fields.setdefault("source_addr", config.sender)
+        fields.setdefault("max_parts", config.max_parts)
+        try:
+            smpp = SmppBindConfig(**fields)
+        except TypeError as error:
+            raise ConfigError(f"sms.binds.{name}: {error}") from None
+        except ConfigError as error:
+            raise ConfigError(f"sms.binds.{name}: {error}") from None
+        binds.append(BindSettings(name, smpp, tuple(carriers)))
+    return binds
+
+
+def makeService(core: Core) -> service.MultiService:
+    config = core.config.sms
+    top = service.MultiService()
+    top.setName("sms")
+    binds = bind_settings(config)
+    if not binds:
+        smsc = SimulatedSmsc(core.reactor, credentials={"hotline": SIMULATOR_PASSWORD})
+        listener = internet.StreamServerEndpointService(
+            endpoints.TCP4ServerEndpoint(core.reactor, config.simulator_port,
+                                         interface="127.0.0.1"), smsc.factory())
+        listener.setName("smsc-simulator")
+        listener.setServiceParent(top)
+        top.simulator = smsc
+        binds = [BindSettings(SIMULATOR_BIND,
+                              SmppBindConfig(port=config.simulator_port,
+                                             password=SIMULATOR_PASSWORD,
+                                             source_addr=config.sender,
+                                             max_parts=config.max_parts), ())]
+    inbox = Inbox(core.db, core.clock)
+    links = {}
+    for bind in binds:
+        endpoint = endpoints.TCP4ClientEndpoint(core.reactor, bind.smpp.host, bind.smpp.port)
+        link = SmppLink(bind.smpp, endpoint, core.reactor, on_receipt=inbox.on_receipt,
+                        on_message=inbox.on_message, name=bind.name)
+        link.setServiceParent(top)
+        links[bind.name] = link
+    fallback = config.fallback_bind or binds[0].name
+    if fallback not in links:
+        raise ConfigError(f"sms.fallback_bind {fallback!r} names no bind")
+    carriers = {carrier: bind.name for bind in binds for carrier in bind.carriers}
+    for prefix, name in config.prefix_routes.items():
+        if name not in links:
+            raise ConfigError(f"sms.prefix_routes.{prefix} names no bind {name!r}")
+    router = Router(carriers, config.prefix_routes, fallback)
+    settings = DispatchSettings(owner=f"{core.config.service.name}:{os.getpid()}",
+                                batch=config.dispatch_batch, max_in_flight=config.max_in_flight,
+                                lease=dt.timedelta(seconds=config.lease_s),
+                                poll_s=config.poll_s, max_attempts=config.max_attempts,
+                                retry_initial=dt.timedelta(seconds=config.retry_initial_s),
+                                retry_max=dt.timedelta(seconds=config.retry_max_s))
+    dispatcher = OutboxDispatcher(core.db, links, router, core.reactor, core.clock, settings)
+    dispatcher.setName("sms-dispatcher")
+    dispatcher.setServiceParent(top)
+    top.inbox, top.links, top.dispatcher = inbox, links, dispatcher
+    return top
+

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from collections.abc import Callable
 
 from sms_gateway.link import MessageTooLong
@@ -44,6 +45,10 @@ GSM_ESCAPE = 0x1B
 
 _ENCODE_BASIC = {ch: i for i, ch in enumerate(GSM_BASIC) if i != GSM_ESCAPE}
 _DECODE_EXTENSION = {v: k for k, v in GSM_EXTENSION.items()}
+# str.translate table: character -> its septet(s) as code points < 128, then encoded as Latin-1.
+_TRANSLATE = {ord(ch): chr(i) for ch, i in _ENCODE_BASIC.items()}
+_TRANSLATE.update({ord(ch): "\x1b" + chr(code) for ch, code in GSM_EXTENSION.items()})
+_NOT_GSM = re.compile("[^" + re.escape("".join(_ENCODE_BASIC) + "".join(GSM_EXTENSION)) + "]")
 
 
 def gsm_septets(ch: str) -> bytes | None:
@@ -58,18 +63,15 @@ def gsm_septets(ch: str) -> bytes | None:
 
 
 def fits_gsm(text: str) -> bool:
-    return all(ch in _ENCODE_BASIC or ch in GSM_EXTENSION for ch in text)
+    return _NOT_GSM.search(text) is None
 
 
 def gsm_encode(text: str) -> bytes:
     """Unpacked GSM 7-bit; raises ValueError naming the first character outside the alphabet."""
-    out = bytearray()
-    for ch in text:
-        septets = gsm_septets(ch)
-        if septets is None:
-            raise ValueError(f"character {ch!r} is not in the GSM 7-bit alphabet")
-        out += septets
-    return bytes(out)
+    outside = _NOT_GSM.search(text)
+    if outside is not None:
+        raise ValueError(f"character {outside.group()!r} is not in the GSM 7-bit alphabet")
+    return text.translate(_TRANSLATE).encode("latin-1")
 
 
 def gsm_decode(data: bytes) -> str:
@@ -153,12 +155,15 @@ def encode_message(
     if not 1 <= max_parts <= MAX_PARTS_LIMIT:
         raise ValueError(f"max_parts must be 1..{MAX_PARTS_LIMIT}, got {max_parts}")
     if fits_gsm(text):
-        units, coding, single, per_part, width = _gsm_units(text), DATA_CODING_GSM, GSM_SINGLE_LIMIT, GSM_PART_LIMIT, 1
+        whole = text.translate(_TRANSLATE).encode("latin-1")
+        coding, single, per_part, width = DATA_CODING_GSM, GSM_SINGLE_LIMIT, GSM_PART_LIMIT, 1
     else:
-        units, coding, single, per_part, width = _ucs2_units(text), DATA_CODING_UCS2, UCS2_SINGLE_LIMIT, UCS2_PART_LIMIT, 2
-    total = sum(len(u) for u in units) // width
-    if total <= single:
-        return EncodedMessage(coding, 0, (b"".join(units),), None)
+        whole = text.encode("utf-16-be")
+        coding, single, per_part, width = DATA_CODING_UCS2, UCS2_SINGLE_LIMIT, UCS2_PART_LIMIT, 2
+    if len(whole) // width <= single:
+        return EncodedMessage(coding, 0, (whole,), None)
+    # Split on whole characters: an escape pair or a surrogate pair is one indivisible unit.
+    units = _gsm_units(text) if coding == DATA_CODING_GSM else _ucs2_units(text)
     chunks = _split(units, per_part, octets_per_unit=width)
     if len(chunks) > max_parts:
         raise MessageTooLong(len(chunks), max_parts)

@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="seconds before a delivery receipt; negative: no receipts")
     parser.add_argument("--throttle-rate", type=float, default=None,
                         help="submit_sm per second above which ESME_RTHROTTLED is answered")
+    parser.add_argument("--response-delay", type=float, default=0.0,
+                        help="seconds before every response (an SMSC's latency)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     if args.verbose:
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         receipt_delay=None if args.receipt_delay < 0 else args.receipt_delay,
     )
     smsc.faults.throttle_rate = args.throttle_rate
+    smsc.faults.response_delay = args.response_delay
     endpoint = endpoints.TCP4ServerEndpoint(reactor, args.port, interface=args.host)
 
     def listening(port) -> None:

@@ -33,3 +33,19 @@ class PumpedReactor:
         if isinstance(result, Failure):
             result.raiseException()
         return result
+
+    def pump(self, until, timeout: float = 30.0, clock=None, step: float = 0.0) -> None:
+        """Run queued thread results (advancing `clock` by `step` when idle) until `until()`."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not until():
+            if time.monotonic() > deadline:
+                raise TimeoutError("condition not reached")
+            try:
+                function, args, kwargs = self._calls.get(timeout=0.01)
+            except queue.Empty:
+                if clock is not None:
+                    clock.advance(step)
+                continue
+            function(*args, **kwargs)

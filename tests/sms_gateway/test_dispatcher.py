@@ -1,0 +1,151 @@
+"""The dispatcher between the outbox rows and a link whose answers the test controls."""
+
+import datetime as dt
+
+import pytest
+from twisted.internet import defer
+from twisted.internet.task import Clock
+
+from schemas.enums import SmsKind, SmsState
+from sms_gateway import outbox
+from sms_gateway.dispatcher import DispatchSettings, OutboxDispatcher
+from sms_gateway.link import (LinkUnavailable, MessageTooLong, PermanentSubmitError, Submission)
+from sms_gateway.routing import Router
+from tests.support.appeals import utc
+
+
+class Wall:
+    def __init__(self):
+        self.time = utc(2026, 11, 28, 2, 0)
+
+    def now(self):
+        return self.time
+
+
+class ScriptedLink:
+    """An ISmsLink whose parts the test answers one by one."""
+
+    name = "mobile"
+
+    def __init__(self):
+        self.up = True
+        self.sent = []  # (text, [part deferreds])
+
+    def is_available(self):
+        return self.up
+
+    def submit(self, message):
+        if "超长" in message.text:
+            raise MessageTooLong(9, 6)
+        parts = tuple(defer.Deferred() for _ in range(2 if "两段" in message.text else 1))
+        self.sent.append((message.text, parts))
+        return Submission(parts, "ucs2")
+
+
+def make(database, **settings):
+    link, clock, wall = ScriptedLink(), Clock(), Wall()
+    dispatcher = OutboxDispatcher(database, {"mobile": link}, Router({}, {}, "mobile"), clock,
+                                  wall, DispatchSettings(owner="t", poll_s=1, flush_s=0.01,
+                                                         **settings))
+    return dispatcher, link, clock, wall
+
+
+def queue(database, text, now):
+    return database.write_now(outbox.enqueue, kind=SmsKind.TEST, destination="13812345678",
+                              text=text, now=now).id
+
+
+def state(database, message_id):
+    return database.read_now(outbox.get, message_id)
+
+
+def test_claimed_messages_are_submitted_and_their_ids_recorded(database, pumped_reactor):
+    dispatcher, link, clock, wall = make(database)
+    ids = [queue(database, f"第{n}条", wall.time) for n in range(3)] + [
+        queue(database, "两段长短信", wall.time)]
+    dispatcher.startService()
+    pumped_reactor.pump(lambda: len(link.sent) == 4, clock=clock, step=0.01)
+    for number, (_, parts) in enumerate(link.sent):
+        for index, part in enumerate(parts):
+            part.callback(f"ID{number}-{index}")
+    pumped_reactor.pump(lambda: dispatcher.submitted == 4, clock=clock, step=0.01)
+    assert [state(database, i).state for i in ids] == [SmsState.SUBMITTED] * 4
+    assert state(database, ids[3]).part_count == 2
+    assert dispatcher.in_flight() == 0
+    pumped_reactor.wait(dispatcher.stopService())
+
+
+def test_permanent_refusal_fails_the_message_with_the_status_name(database, pumped_reactor):
+    dispatcher, link, clock, wall = make(database)
+    message = queue(database, "号码不存在", wall.time)
+    dispatcher.startService()
+    pumped_reactor.pump(lambda: link.sent, clock=clock, step=0.01)
+    link.sent[0][1][0].errback(PermanentSubmitError("ESME_RINVDSTADR", 0x0B))
+    pumped_reactor.pump(lambda: dispatcher.failed == 1, clock=clock, step=0.01)
+    final = state(database, message)
+    assert (final.state, final.last_error) == (SmsState.FAILED, "ESME_RINVDSTADR")
+    pumped_reactor.wait(dispatcher.stopService())
+
+
+def test_too_long_text_fails_at_once(database, pumped_reactor):
+    dispatcher, link, clock, wall = make(database)
+    message = queue(database, "超长" * 10, wall.time)
+    dispatcher.startService()
+    pumped_reactor.pump(lambda: dispatcher.failed == 1, clock=clock, step=0.01)
+    assert "at most 6 allowed" in state(database, message).last_error
+    pumped_reactor.wait(dispatcher.stopService())
+
+
+def test_link_drop_requeues_with_backoff_and_the_resend_succeeds(database, pumped_reactor):
+    dispatcher, link, clock, wall = make(database, retry_initial=dt.timedelta(seconds=30))
+    message = queue(database, "重发", wall.time)
+    dispatcher.startService()
+    pumped_reactor.pump(lambda: link.sent, clock=clock, step=0.01)
+    link.sent[0][1][0].errback(LinkUnavailable("link lost"))
+    pumped_reactor.pump(lambda: dispatcher.retried == 1, clock=clock, step=0.01)
+    queued = state(database, message)
+    assert queued.state is SmsState.QUEUED and queued.last_error == "link lost"
+    clock.advance(5)
+    assert len(link.sent) == 1  # not before its retry time
+    wall.time += dt.timedelta(seconds=31)
+    pumped_reactor.pump(lambda: len(link.sent) == 2, clock=clock, step=0.5)
+    link.sent[1][1][0].callback("ABC")
+    pumped_reactor.pump(lambda: dispatcher.submitted == 1, clock=clock, step=0.01)
+    assert state(database, message).attempts == 2
+    pumped_reactor.wait(dispatcher.stopService())
+
+
+def test_nothing_is_claimed_while_no_link_is_up(database, pumped_reactor):
+    dispatcher, link, clock, wall = make(database)
+    link.up = False
+    queue(database, "等待", wall.time)
+    dispatcher.startService()
+    clock.advance(5)
+    assert link.sent == []
+    link.up = True
+    pumped_reactor.pump(lambda: link.sent, clock=clock, step=0.5)
+    pumped_reactor.wait(dispatcher.stopService())
+
+
+def test_in_flight_is_capped(database, pumped_reactor):
+    dispatcher, link, clock, wall = make(database, max_in_flight=3, batch=2)
+    for n in range(5):
+        queue(database, f"m{n}", wall.time)
+    dispatcher.startService()
+    pumped_reactor.pump(lambda: len(link.sent) == 3, clock=clock, step=0.01)
+    clock.advance(3)
+    assert len(link.sent) == 3
+    link.sent[0][1][0].callback("X0")
+    pumped_reactor.pump(lambda: len(link.sent) == 4, clock=clock, step=0.05)
+    pumped_reactor.wait(dispatcher.stopService())
+
+
+def test_stop_releases_the_leases_of_unanswered_messages(database, pumped_reactor):
+    dispatcher, link, clock, wall = make(database)
+    message = queue(database, "未答复", wall.time)
+    dispatcher.startService()
+    pumped_reactor.pump(lambda: link.sent, clock=clock, step=0.01)
+    pumped_reactor.wait(dispatcher.stopService())
+    claimed = database.write_now(outbox.claim_due, owner="other", now=wall.time,
+                                 lease=dt.timedelta(seconds=60), limit=5)
+    assert [(c.id, c.attempt) for c in claimed] == [(message, 1)]

@@ -4,7 +4,11 @@ Two processes: the SMSC simulator runs in a subprocess (`python -m sms_gateway.s
 the client in this one, on one core. Measured, in one run:
 - baseline: smpplib's own blocking `Client`, one submit_sm then its response, N messages;
 - `SmppLink` alone (no database) at window 1, 10 and 50, rate unlimited;
-- `SmppLink` at a configured rate (default 200/s): the rate achieved after the initial burst.
+- `SmppLink` at a configured rate (default 200/s): the rate achieved after the initial burst;
+- the same baseline and windows against a simulator that answers after `--latency` seconds
+  (default 5 ms), as an SMSC across a network does: there the window is what counts.
+
+The cpu columns are this process's CPU seconds and the simulator's, per run.
 
     .venv/bin/python bench/sms_link.py [--messages 20000] [--rate 200] [--rate-seconds 10]
 """
@@ -33,10 +37,10 @@ def destination(i: int) -> str:
     return "138%08d" % (i % 100_000_000)
 
 
-def start_simulator() -> tuple[subprocess.Popen, int]:
+def start_simulator(latency: float = 0.0) -> tuple[subprocess.Popen, int]:
     process = subprocess.Popen(
         [sys.executable, "-m", "sms_gateway.simulator", "--port", "0", "--receipt-delay", "-1",
-         "--system-id", SYSTEM_ID, "--password", PASSWORD],
+         "--system-id", SYSTEM_ID, "--password", PASSWORD, "--response-delay", str(latency)],
         stdout=subprocess.PIPE, text=True,
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
     )
@@ -45,6 +49,12 @@ def start_simulator() -> tuple[subprocess.Popen, int]:
         process.kill()
         raise SystemExit(f"simulator did not start: {line!r}")
     return process, int(line.split()[-1])
+
+
+def cpu_seconds(process: subprocess.Popen) -> float:
+    with open(f"/proc/{process.pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def baseline(port: int, count: int) -> dict:
@@ -100,9 +110,11 @@ async def link_run(reactor, port: int, *, window: int, count: int, rate: float) 
     return result
 
 
-def print_table(rows: list[dict], base: float, target_rate: float) -> None:
+def print_table(title: str, rows: list[dict], target_rate: float) -> None:
+    base = rows[0]["pdus"] / rows[0]["seconds"]
     print()
-    print(f"{'run':<36} {'PDUs':>7} {'seconds':>8} {'PDU/s':>9} {'x base':>7} {'cpu s':>6}  note")
+    print(title)
+    print(f"{'run':<36} {'PDUs':>7} {'seconds':>8} {'PDU/s':>9} {'x base':>7} {'cpu s':>6} {'sim cpu':>7}  note")
     for row in rows:
         per_second = row["pdus"] / row["seconds"]
         note = ""
@@ -110,7 +122,21 @@ def print_table(rows: list[dict], base: float, target_rate: float) -> None:
             deviation = (row["rate"] - target_rate) / target_rate * 100
             note = f"steady {row['rate']:.1f}/s ({deviation:+.2f}% of {target_rate:g}/s)"
         print(f"{row['name']:<36} {row['pdus']:>7} {row['seconds']:>8.2f} {per_second:>9.0f} "
-              f"{per_second / base:>7.1f} {row['cpu']:>6.2f}  {note}")
+              f"{per_second / base:>7.1f} {row['cpu']:>6.2f} {row['sim_cpu']:>7.2f}  {note}")
+
+
+def measured(simulator: subprocess.Popen, run):
+    before = cpu_seconds(simulator)
+    row = run()
+    row["sim_cpu"] = cpu_seconds(simulator) - before
+    return row
+
+
+async def measured_async(simulator: subprocess.Popen, run):
+    before = cpu_seconds(simulator)
+    row = await run()
+    row["sim_cpu"] = cpu_seconds(simulator) - before
+    return row
 
 
 def main() -> None:
@@ -119,26 +145,38 @@ def main() -> None:
     parser.add_argument("--baseline-messages", type=int, default=3000)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--rate-seconds", type=float, default=10.0)
+    parser.add_argument("--latency", type=float, default=0.005, help="simulated SMSC latency, seconds")
     args = parser.parse_args()
-    simulator, port = start_simulator()
+    fast, fast_port = start_simulator()
+    slow, slow_port = start_simulator(args.latency)
+    loopback: list[dict] = []
+    latency: list[dict] = []
     try:
-        rows = [baseline(port, args.baseline_messages)]
-        base = rows[0]["pdus"] / rows[0]["seconds"]
+        loopback.append(measured(fast, lambda: baseline(fast_port, args.baseline_messages)))
+        slow_count = max(100, int(0.5 / args.latency)) if args.latency else args.baseline_messages
+        latency.append(measured(slow, lambda: baseline(slow_port, slow_count)))
 
         async def runs(reactor):
             for window, count in ((1, args.messages // 4), (10, args.messages), (50, args.messages)):
-                rows.append(await link_run(reactor, port, window=window, count=count, rate=1e9))
+                loopback.append(await measured_async(fast, lambda: link_run(
+                    reactor, fast_port, window=window, count=count, rate=1e9)))
             count = int(args.rate * args.rate_seconds)
-            rows.append(await link_run(reactor, port, window=50, count=count, rate=args.rate))
+            loopback.append(await measured_async(fast, lambda: link_run(
+                reactor, fast_port, window=50, count=count, rate=args.rate)))
+            for window, count in ((1, slow_count), (10, args.messages // 4), (50, args.messages)):
+                latency.append(await measured_async(slow, lambda: link_run(
+                    reactor, slow_port, window=window, count=count, rate=1e9)))
 
         task.react(lambda reactor: defer.Deferred.fromCoroutine(runs(reactor)), [])
     except SystemExit as stop:
         if stop.code not in (0, None):
             raise
     finally:
-        simulator.terminate()
-        simulator.wait()
-    print_table(rows, base, args.rate)
+        for simulator in (fast, slow):
+            simulator.terminate()
+            simulator.wait()
+    print_table("Loopback, simulator answering at once:", loopback, args.rate)
+    print_table(f"Simulator answering after {args.latency * 1000:g} ms:", latency, args.rate)
 
 
 if __name__ == "__main__":

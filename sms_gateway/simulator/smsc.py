@@ -283,19 +283,23 @@ class SmscProtocol(SmppFramer):
         for delivery in awaiting.values():
             self.smsc.delivery_answered(delivery, None)
 
-    def _respond(self, command: str, pdu: codec.Pdu, data: bytes) -> None:
+    def _respond(self, command: str, pdu: codec.Pdu, data: bytes, *, close: bool = False) -> None:
         if command in self.smsc.faults.unanswered:
+            if close:
+                self.transport.loseConnection()
             return
         delay = self.smsc.faults.response_delay
         if delay > 0:
             self._delayed = [c for c in self._delayed if c.active()]
-            self._delayed.append(self.smsc.clock.callLater(delay, self._write, data))
+            self._delayed.append(self.smsc.clock.callLater(delay, self._write, data, close))
         else:
-            self.transport.write(data)
+            self._write(data, close)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, close: bool = False) -> None:
         if not self.closed:
             self.transport.write(data)
+            if close:
+                self.transport.loseConnection()
 
     def pduReceived(self, data: bytes) -> None:
         smsc = self.smsc
@@ -341,9 +345,8 @@ class SmscProtocol(SmppFramer):
         elif command == "enquire_link":
             self._respond(command, pdu, codec.encode("enquire_link_resp", pdu.sequence)[1])
         elif command == "unbind":
-            self._respond(command, pdu, codec.encode("unbind_resp", pdu.sequence)[1])
             self.bound_as = None
-            self.transport.loseConnection()
+            self._respond(command, pdu, codec.encode("unbind_resp", pdu.sequence)[1], close=True)
         elif pdu.is_response:
             pass
         else:

@@ -276,6 +276,8 @@ def test_shutdown_waits_for_outstanding_responses_then_unbinds():
     assert queued_after[0][1].check(LinkUnavailable)
     endpoint.advance(2.0)
     assert result == [("ok", "00000001")]
+    assert stopped == []  # unbind sent now; its answer is slow too
+    endpoint.advance(2.0)
     assert stopped == [("ok", None)]
     assert smsc.sessions == []
 

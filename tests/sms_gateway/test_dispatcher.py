@@ -149,3 +149,43 @@ def test_stop_releases_the_leases_of_unanswered_messages(database, pumped_reacto
     claimed = database.write_now(outbox.claim_due, owner="other", now=wall.time,
                                  lease=dt.timedelta(seconds=60), limit=5)
     assert [(c.id, c.attempt) for c in claimed] == [(message, 1)]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_dispatchers_on_postgresql_never_send_the_same_message(db_url, pumped_reactor):
+    from hotline.config import DatabaseConfig
+    from hotline.db import Database, make_engine
+
+    databases = [Database(make_engine(DatabaseConfig(url=db_url)), pumped_reactor, threads=4)
+                 for _ in range(2)]
+    for db in databases:
+        db.startService()
+    wall, clock = Wall(), Clock()
+    for n in range(300):
+        queue(databases[0], f"m{n}", wall.time)
+    pairs = []
+    for name, db in zip("ab", databases):
+        link = ScriptedLink()
+        dispatcher = OutboxDispatcher(db, {"mobile": link}, Router({}, {}, "mobile"), clock, wall,
+                                      DispatchSettings(owner=name, batch=7, poll_s=0.01,
+                                                       flush_s=0.001))
+        dispatcher.startService()
+        pairs.append((dispatcher, link))
+
+    def answer_all() -> bool:
+        for _, link in pairs:
+            for text, parts in link.sent:
+                for part in parts:
+                    if not part.called:
+                        part.callback(f"{text}-id")
+        return sum(d.submitted for d, _ in pairs) == 300
+
+    pumped_reactor.pump(answer_all, clock=clock, step=0.01, timeout=60)
+    texts = [[text for text, _ in link.sent] for _, link in pairs]
+    assert len(texts[0]) + len(texts[1]) == 300
+    assert not set(texts[0]) & set(texts[1])
+    assert texts[0] and texts[1]  # both took a share
+    for dispatcher, _ in pairs:
+        pumped_reactor.wait(dispatcher.stopService())
+    for db in databases:
+        db.stopService()

@@ -1,0 +1,49 @@
+"""Starting the real service (and the SMSC simulator) as processes, for crash tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TWISTD = str(Path(sys.executable).with_name("twistd"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_smsc(receipt_delay: float = 0.2, password: str = "secret") -> tuple[subprocess.Popen, int]:
+    process = subprocess.Popen([sys.executable, "-m", "sms_gateway.simulator", "--port", "0",
+                                "--password", password, "--receipt-delay", str(receipt_delay)],
+                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    if not line.startswith("listening on "):
+        process.kill()
+        raise RuntimeError(f"SMSC simulator did not start: {line!r}")
+    return process, int(line.split()[-1])
+
+
+def start_service(config_path: Path, db_url: str, log_path: Path, **env: str) -> subprocess.Popen:
+    environment = dict(os.environ, HOTLINE_CONFIG=str(config_path), HOTLINE_DATABASE_URL=db_url,
+                       HOTLINE_WEB_PORT=str(free_port()), HOTLINE_AGI_PORT=str(free_port()),
+                       HOTLINE_AMI_PORT=str(free_port()), **env)
+    return subprocess.Popen([TWISTD, "--pidfile=", "-n", "-y", "twisted_app.tac"], cwd=ROOT,
+                            env=environment, stdout=open(log_path, "ab"),
+                            stderr=subprocess.STDOUT)
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")

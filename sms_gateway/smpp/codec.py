@@ -145,6 +145,14 @@ class Pdu:
         return getattr(self.fields, name, None) or b""
 
 
+def _mandatory_order(command: str) -> tuple[str, ...]:
+    order = smpp.make_pdu(command, client=_PARSE_CLIENT).params_order
+    return order[:order.index("short_message") + 1]
+
+
+_MANDATORY_ORDER = {command: _mandatory_order(command) for command in ("submit_sm", "deliver_sm")}
+
+
 def encode(command: str, sequence: int | None = None, *, client: SequenceGenerator | None = None,
            status: int = ESME_ROK, tlvs: Mapping[int, bytes] | None = None, **fields) -> tuple[int, bytes]:
     """Build a PDU with smpplib: (sequence, bytes).
@@ -163,6 +171,11 @@ def encode(command: str, sequence: int | None = None, *, client: SequenceGenerat
     else:
         pdu = smpp.make_pdu(command, client=client or _PARSE_CLIENT, status=status, **fields)
     pdu.sequence = sequence
+    mandatory = _MANDATORY_ORDER.get(command)
+    if mandatory is not None and fields.keys().isdisjoint(consts.OPTIONAL_PARAMS):
+        # No TLV asked of smpplib: skip its walk over ~30 empty optional fields (half its
+        # generate time, which is the hot path of every submit).
+        pdu.params_order = mandatory
     data = pdu.generate()
     if tlvs:
         extra = b"".join(TLV_HEADER.pack(tag, len(value)) + value for tag, value in tlvs.items())

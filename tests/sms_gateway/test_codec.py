@@ -123,3 +123,13 @@ def test_status_names_come_from_smpplib_constants():
     assert codec.status_name(0x14) == "ESME_RMSGQFUL"
     assert codec.status_name(0x0D) == "ESME_RBINDFAIL"
     assert codec.status_name(0x400) == "0x00000400"
+
+
+def test_encode_gives_smpplib_bytes_and_still_encodes_an_optional_field_asked_for():
+    fields = dict(source_addr="9600110", destination_addr="13812345678", esm_class=0x40,
+                  data_coding=8, registered_delivery=1, short_message=b"\x05\x00\x03\x01\x02\x01ab")
+    plain = smpp.make_pdu("submit_sm", client=codec.SequenceGenerator(), **fields)
+    plain.sequence = 1
+    assert codec.encode("submit_sm", 1, **fields)[1] == plain.generate()
+    _, with_tlv = codec.encode("submit_sm", 1, user_message_reference=5, **fields)
+    assert codec.decode(with_tlv).tlvs == {0x0204: b"\x00\x05"}

@@ -91,6 +91,7 @@ class SimulatedSmsc:
         id_format: str = "hex",
         redeliver_delay: float = 5.0,
         max_delivery_attempts: int = 3,
+        pdus_per_turn: int | None = 8,
     ):
         self.clock = clock
         self.credentials = dict(credentials or {"hotline": "secret"})
@@ -102,6 +103,7 @@ class SimulatedSmsc:
         self.id_format = id_format
         self.redeliver_delay = redeliver_delay
         self.max_delivery_attempts = max_delivery_attempts
+        self.pdus_per_turn = pdus_per_turn
         self.faults = Faults()
         self.accepted: list[AcceptedSubmit] = []
         self.refused: list[tuple[str, int]] = []  # (destination, status)
@@ -268,12 +270,15 @@ class SmscProtocol(SmppFramer):
         self._awaiting: dict[int, _Delivery] = {}
         self._delayed: list[IDelayedCall] = []
         self.closed = False
+        self.clock = smsc.clock
+        self.pdusPerTurn = smsc.pdus_per_turn
 
     def connectionMade(self) -> None:
         self.smsc.sessions.append(self)
 
     def connectionLost(self, reason) -> None:
         self.closed = True
+        self.stopFraming()
         if self in self.smsc.sessions:
             self.smsc.sessions.remove(self)
         for call in self._delayed:

@@ -38,6 +38,7 @@ class SmppBindConfig:
     reconnect_max_delay: float = 60.0
     mo_reassembly_timeout: float = 120.0
     max_pdu_length: int = 64 * 1024
+    pdus_per_turn: int | None = 8  # PDUs handled per read before letting the reactor write
     # How this SMSC writes message ids: in submit_sm_resp and in receipts (10, 16, or None: as text
     # with the hex/decimal heuristic of `receipts.message_id_keys`).
     submit_id_base: int | None = None
@@ -72,6 +73,8 @@ class SmppBindConfig:
             raise bad("retry_limit", "0 or more")
         if not 0 < self.throttle_recovery <= 1:
             raise bad("throttle_recovery", "a fraction in (0, 1]")
+        if self.pdus_per_turn is not None and self.pdus_per_turn < 1:
+            raise bad("pdus_per_turn", "1 or more, or none")
         for name in ("submit_id_base", "receipt_id_base"):
             if getattr(self, name) not in (None, 10, 16):
                 raise bad(name, "10, 16 or none")

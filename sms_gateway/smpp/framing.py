@@ -19,13 +19,22 @@ _LENGTH = struct.Struct(">L")
 
 
 class SmppFramer(protocol.Protocol):
-    """Subclasses implement `pduReceived(data)`; `sendPdu` writes to the transport only."""
+    """Subclasses implement `pduReceived(data)`; `sendPdu` writes to the transport only.
+
+    With `pdusPerTurn` set (and a `clock`), at most that many PDUs of one read are handled
+    before yielding to the reactor for one turn: the responses to the first requests of a
+    window then go out while the rest are still being read, instead of the whole window
+    moving as one batch that each side handles while the other waits.
+    """
 
     log = Logger()
     MAX_LENGTH = 64 * 1024
+    pdusPerTurn: int | None = None
+    clock = None
     _buffer = b""
     _offset = 0
     _framingBroken = False
+    _resume = None
 
     def dataReceived(self, data: bytes) -> None:
         if self._framingBroken:
@@ -35,9 +44,16 @@ class SmppFramer(protocol.Protocol):
             self._offset = 0
         else:
             self._buffer += data
+        if self._resume is None:
+            self._drain()
+
+    def _drain(self) -> None:
+        self._resume = None
         buffer = self._buffer
         offset = 0
         end = len(buffer)
+        handled = 0
+        limit = self.pdusPerTurn
         while end - offset >= 4:
             (length,) = _LENGTH.unpack_from(buffer, offset)
             if length < codec.HEADER_LENGTH or length > self.MAX_LENGTH:
@@ -53,8 +69,19 @@ class SmppFramer(protocol.Protocol):
             if self._framingBroken or self._buffer is not buffer:
                 # The handler dropped the link or fed data re-entrantly: stop on this buffer.
                 return
+            handled += 1
+            if limit is not None and handled >= limit and end - offset >= 4:
+                self._resume = self.clock.callLater(0, self._drain)
+                break
         self._buffer = buffer[offset:] if offset else buffer
         self._offset = 0
+
+    def stopFraming(self) -> None:
+        """No more PDUs: the connection is gone (call from connectionLost)."""
+        self._framingBroken = True
+        if self._resume is not None and self._resume.active():
+            self._resume.cancel()
+        self._resume = None
 
     def lengthLimitExceeded(self, length: int, header: bytes) -> None:
         self._framingBroken = True

@@ -74,6 +74,7 @@ class EsmeProtocol(SmppFramer):
         self.on_bound = on_bound
         self.on_lost = on_lost
         self.MAX_LENGTH = config.max_pdu_length
+        self.pdusPerTurn = config.pdus_per_turn
         self.sequences = codec.SequenceGenerator()
         self.state = "new"  # open, binding, bound, unbinding, closed
         self.bound_once = False
@@ -177,6 +178,7 @@ class EsmeProtocol(SmppFramer):
     def connectionLost(self, reason: Failure) -> None:
         was = self.state
         self.state = "closed"
+        self.stopFraming()
         for call in (self._idle_call, self._expiry_call):
             if call is not None and call.active():
                 call.cancel()

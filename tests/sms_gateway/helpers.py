@@ -43,7 +43,7 @@ class MemoryEndpoint:
         while moved:
             moved = False
             for pump in list(self.pumps):
-                if pump.flush(advanceClock=False):
+                if pump.flush(advanceClock=True):
                     moved = True
 
     def advance(self, seconds: float, step: float = 0.01) -> None:

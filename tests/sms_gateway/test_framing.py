@@ -75,3 +75,35 @@ def test_garbage_text_on_the_link_is_refused_before_it_is_buffered():
     assert not transport.connected
     framer.dataReceived(SESSION_FROM_SMSC)
     assert framer.pdus == []
+
+
+def test_pdus_per_turn_yields_to_the_reactor_and_keeps_order_with_data_arriving_meanwhile():
+    from twisted.internet.task import Clock
+
+    framer = RecordingFramer()
+    framer.pdusPerTurn = 2
+    framer.clock = Clock()
+    framer, _ = connected(framer)
+    pdus = expected_pdus()
+    framer.dataReceived(SESSION_FROM_SMSC[:200])  # four whole PDUs and a piece of the fifth
+    assert framer.pdus == pdus[:2]
+    framer.dataReceived(SESSION_FROM_SMSC[200:])  # arrives while the rest waits its turn
+    assert framer.pdus == pdus[:2]
+    framer.clock.advance(0)
+    assert framer.pdus == pdus[:4]
+    framer.clock.advance(0)
+    assert framer.pdus == pdus
+    assert not framer.clock.getDelayedCalls()
+
+
+def test_stop_framing_cancels_a_pending_turn():
+    from twisted.internet.task import Clock
+
+    framer = RecordingFramer()
+    framer.pdusPerTurn = 1
+    framer.clock = Clock()
+    framer, _ = connected(framer)
+    framer.dataReceived(SESSION_FROM_SMSC)
+    framer.stopFraming()
+    framer.clock.advance(0)
+    assert len(framer.pdus) == 1 and not framer.clock.getDelayedCalls()

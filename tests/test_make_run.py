@@ -26,7 +26,8 @@ def test_make_run_serves_healthz_and_stops_on_sigterm(tmp_path):
     env = dict(os.environ,
                HOTLINE_DATABASE_URL=f"sqlite:///{tmp_path}/hotline.sqlite3",
                HOTLINE_WEB_PORT=str(web_port), HOTLINE_AGI_PORT=str(free_port()),
-               HOTLINE_AMI_PORT=str(free_port()), HOTLINE_CONFIG="")
+               HOTLINE_AMI_PORT=str(free_port()), HOTLINE_SMS_SIMULATOR_PORT=str(free_port()),
+               HOTLINE_CONFIG="")
     env.pop("MAKEFLAGS", None)
     process = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -44,7 +45,7 @@ def test_make_run_serves_healthz_and_stops_on_sigterm(tmp_path):
         assert body is not None, "the service never answered /healthz"
         assert body[0] == 200 and body[1]["status"] == "ok"
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)  # to make, as a supervisor would; make passes it on
         output, _ = process.communicate(timeout=30)
     assert "Received SIGTERM, shutting down." in output, output
     assert "Main loop terminated." in output, output

@@ -1,0 +1,53 @@
+"""The callback queue (回访): a follow-up call after every resolved appeal, queue and
+voice-message callbacks for the agents, and the compliance report.
+
+`makeService(core, ami)` builds the dispatcher and registers the resolve participant that
+creates each appeal's callback task in the resolving transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application import service
+
+from callback_queue.config import CallbacksConfig, opening_from_ivr
+from callback_queue.dispatcher import CallbackDispatcher
+from callback_queue.policy import CallbackPolicy
+from callback_queue.repository import CallbackRepository
+from callback_queue.service import CallbackQueue
+
+RESOLVE_PARTICIPANT = "callback_queue"
+
+__all__ = ["CallbackDispatcher", "CallbackPolicy", "CallbackQueue", "CallbackRepository",
+           "CallbacksConfig", "makeService", "build"]
+
+
+def build(core: Any, ami: Any, config: CallbacksConfig | None = None,
+          owner: str | None = None) -> tuple[CallbackQueue, CallbackDispatcher]:
+    """The queue and its dispatcher, without registering anything (tools and tests)."""
+    config = config or getattr(core.config, "callbacks", None) or CallbacksConfig()
+    policy = CallbackPolicy(config, core.calendar, core.zone,
+                            opening=opening_from_ivr(core.config.ivr))
+    repository = CallbackRepository(policy, core.appeals.repository)
+    queue = CallbackQueue(core.db, repository, ami, core.clock, config)
+    dispatcher = CallbackDispatcher(core.db, repository, ami, core.clock, core.reactor, config,
+                                    owner=owner)
+    return queue, dispatcher
+
+
+def makeService(core: Any, ami: Any, config: CallbacksConfig | None = None,
+                owner: str | None = None) -> service.MultiService:
+    """The callback queue's service (the dispatcher, unless `enabled = false`), with the
+    resolve participant registered on `core.resolve_hook`. The `CallbackQueue` facade is
+    the returned service's `.queue` (its `request_callback` for the IVR backend, its
+    `record_rating` for the survey flow)."""
+    queue, dispatcher = build(core, ami, config, owner)
+    core.resolve_hook.register(RESOLVE_PARTICIPANT, queue.repository.on_resolved)
+    top = service.MultiService()
+    top.setName("callback_queue")
+    top.queue = queue
+    top.dispatcher = dispatcher
+    if dispatcher._config.enabled:
+        dispatcher.setServiceParent(top)
+    return top

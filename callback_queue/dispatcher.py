@@ -1,0 +1,188 @@
+"""The dispatcher: claims due callback tasks and places their calls through AMI.
+
+Each poll (a `LoopingCall` on the injected `IReactorTime`) it claims, per trunk, as many
+due tasks as the trunk has free lines, and originates each (Async) into the survey context
+with the task id as a channel variable. The OriginateResponse reason decides what follows;
+no response in time counts as a failed attempt. Queue callbacks (a caller who chose to be
+called back) are placed only while nobody waits in the agents' queue and an agent is free.
+Rules read the wall clock; timers use the reactor's.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from typing import Any
+
+from twisted.application import service
+from twisted.internet import defer, task
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from callback_queue.config import CallbacksConfig
+from callback_queue.records import Claim
+from callback_queue.repository import CallbackRepository, Purpose
+from hotline.ami import (AMIActionError, AMIConnectionLost, AMIError, AMINotConnected,
+                         OriginateReason, OriginateTimeout, mask_channel)
+from hotline.clock import WallClock
+from hotline.db import Database
+from schemas.callbacks import AttemptResult, CallbackOrigin
+
+REASONS = {OriginateReason.ANSWERED: AttemptResult.ANSWERED,
+           OriginateReason.BUSY: AttemptResult.BUSY,
+           OriginateReason.NO_ANSWER: AttemptResult.NO_ANSWER,
+           OriginateReason.CONGESTION: AttemptResult.CONGESTION}
+# app_queue.c device states of a member that can take a call.
+FREE_MEMBER_STATES = {"1"}
+
+
+def default_owner(name: str = "hotline") -> str:
+    """A lease owner unique to this process run."""
+    return f"{name}:{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class CallbackDispatcher(service.Service):
+    log = Logger()
+
+    def __init__(self, db: Database, repository: CallbackRepository, ami: Any,
+                 clock: WallClock, timers: IReactorTime, config: CallbacksConfig,
+                 owner: str | None = None) -> None:
+        self.setName("callback-dispatcher")
+        self._db = db
+        self._repository = repository
+        self._policy = repository.policy
+        self._ami = ami
+        self._clock = clock
+        self._timers = timers
+        self._config = config
+        self.owner = owner or default_owner()
+        self._loop: task.LoopingCall | None = None
+        self._inflight: set[defer.Deferred] = set()
+
+    def startService(self) -> None:
+        super().startService()
+        self._loop = task.LoopingCall(self._poll)
+        self._loop.clock = self._timers
+        self._loop.start(self._config.poll_s, now=True)
+        self.log.info("Callback dispatcher {owner} started: trunks {trunks}, poll {poll}s",
+                      owner=self.owner, trunks=self._config.trunks, poll=self._config.poll_s)
+
+    def stopService(self) -> defer.Deferred | None:
+        super().stopService()
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+        # Calls in the air keep their leases; their results are written if they come while
+        # the process lives, and the lease brings the task back if not.
+        return None
+
+    def _poll(self) -> defer.Deferred:
+        d = self.tick()
+        d.addErrback(lambda f: self.log.failure("Callback dispatcher poll failed", f))
+        return d
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._inflight)
+
+    def idle(self) -> defer.Deferred:
+        """Fires when every call placed so far has its result written (tests, shutdown)."""
+        return defer.DeferredList(list(self._inflight), consumeErrors=True)
+
+    def tick(self) -> defer.Deferred:
+        """One poll: claim and place what is due. Fires when the calls are placed, not when
+        they end."""
+        return defer.Deferred.fromCoroutine(self._tick())
+
+    async def _tick(self) -> list[Claim]:
+        placed: list[Claim] = []
+        now = self._clock.now()
+        for trunk in self._config.trunks:
+            if self._policy.may_dial(CallbackOrigin.IVR_CALLBACK_REQUEST, now):
+                free = await self._free_agents()
+                if free:
+                    placed += await self._claim_and_place(trunk, Purpose.QUEUE, min(free, self._config.batch))
+            if self._policy.may_dial(CallbackOrigin.RESOLUTION, now):
+                placed += await self._claim_and_place(trunk, Purpose.SURVEY, self._config.batch)
+        return placed
+
+    async def _claim_and_place(self, trunk: str, purpose: str, limit: int) -> list[Claim]:
+        claims = await self._db.write(self._repository.claim, owner=self.owner,
+                                      now=self._clock.now(), trunk=trunk, limit=limit,
+                                      purpose=purpose)
+        for claim in claims:
+            d = defer.Deferred.fromCoroutine(self._call(claim, purpose))
+            self._inflight.add(d)
+            d.addBoth(self._landed, d)
+        return claims
+
+    def _landed(self, result: object, d: defer.Deferred) -> object:
+        self._inflight.discard(d)
+        return result
+
+    async def _free_agents(self) -> int:
+        """Agents free to take a queue callback, or 0 while any caller waits: a callback is
+        never placed ahead of callers already in the queue."""
+        try:
+            status = await self._ami.queue_status(queue=self._config.queue)
+        except AMIError as error:
+            self.log.warn("Queue callbacks held: no queue status ({error})", error=str(error))
+            return 0
+        params = status.of("QueueParams")
+        waiting = sum(int(p.get("Calls", "0") or 0) for p in params)
+        if waiting:
+            return 0
+        return sum(1 for m in status.of("QueueMember")
+                   if m.get("Paused", "0") == "0" and m.get("Status", "") in FREE_MEMBER_STATES
+                   and m.get("InCall", "0") == "0")
+
+    async def _call(self, claim: Claim, purpose: str) -> None:
+        config = self._config
+        channel = config.dial_string.format(number=claim.phone, trunk=claim.trunk)
+        if purpose == Purpose.SURVEY:
+            context, exten = config.survey_context, config.survey_exten
+        else:
+            context, exten = config.queue_context, config.queue_exten
+        action_id = None
+        try:
+            result = await self._ami.originate(
+                channel, context=context, exten=exten, priority=1, caller_id=config.caller_id,
+                timeout_ms=config.ring_timeout_s * 1000,
+                variables={config.task_variable: claim.task_id}, channel_id=claim.channel_id,
+                response_timeout=config.originate_response_s)
+            action_id = result.action_id
+            outcome = AttemptResult.ANSWERED if result.answered \
+                else REASONS.get(result.reason, AttemptResult.FAILED)
+        except OriginateTimeout as error:
+            action_id = error.action_id
+            outcome = AttemptResult.NO_RESPONSE
+            self.log.warn("Callback task {task_id}: no OriginateResponse for {action_id} within "
+                          "{seconds}s to {channel}; counted as a failed attempt",
+                          task_id=claim.task_id, action_id=error.action_id,
+                          seconds=error.seconds, channel=mask_channel(channel))
+        except AMIConnectionLost as error:
+            outcome = AttemptResult.CONNECTION_LOST
+            self.log.warn("Callback task {task_id}: AMI link lost during Originate ({error}); the "
+                          "call may still be placed, counted as a failed attempt",
+                          task_id=claim.task_id, error=str(error))
+        except AMINotConnected as error:
+            outcome = AttemptResult.NOT_PLACED
+            self.log.warn("Callback task {task_id} not placed: {error}", task_id=claim.task_id,
+                          error=str(error))
+        except AMIActionError as error:
+            outcome = AttemptResult.FAILED
+            self.log.warn("Callback task {task_id}: Originate refused: {error}",
+                          task_id=claim.task_id, error=str(error))
+        except Exception:
+            outcome = AttemptResult.FAILED
+            self.log.failure("Callback task {task_id}: Originate failed unexpectedly",
+                             task_id=claim.task_id)
+        self.log.info("Callback task {task_id} attempt {attempt} to {channel}: {outcome}",
+                      task_id=claim.task_id, attempt=claim.attempt_number,
+                      channel=mask_channel(channel), outcome=outcome.value)
+        try:
+            await self._db.write(self._repository.originate_result, claim.attempt_id,
+                                 self.owner, outcome, self._clock.now(), action_id)
+        except Exception:
+            self.log.failure("Callback task {task_id}: result {outcome} not written; the lease "
+                             "brings the task back", task_id=claim.task_id, outcome=outcome.value)

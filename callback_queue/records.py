@@ -1,0 +1,108 @@
+"""Plain, frozen values that leave the database thread (ORM objects never do)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+
+from schemas.callbacks import (CallbackMode, CallbackOrigin, CallbackOutcome, CallbackState,
+                               CallbackTask, AttemptResult, CallbackAttempt)
+from schemas.enums import AppealKind, Satisfaction
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    id: int
+    appeal_id: int | None
+    citizen_phone: str
+    origin: CallbackOrigin
+    mode: CallbackMode
+    state: CallbackState
+    appeal_kind: AppealKind | None
+    unit_id: int | None
+    assigned_agent_id: int | None
+    resolved_at: dt.datetime | None
+    call_id: str | None
+    window_start: dt.datetime
+    due_by: dt.datetime
+    next_attempt_at: dt.datetime
+    attempts: int
+    max_attempts: int
+    lease_owner: str | None
+    lease_until: dt.datetime | None
+    trunk: str | None
+    merged_into_id: int | None
+    outcome: CallbackOutcome | None
+    rating: Satisfaction | None
+    rating_reason: str | None
+    completed_at: dt.datetime | None
+    completed_by: str | None
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, task: CallbackTask) -> "TaskRecord":
+        return cls(**{f.name: getattr(task, f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    id: int
+    task_id: int
+    number: int
+    owner: str
+    trunk: str | None
+    agent_id: int | None
+    channel_id: str | None
+    action_id: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    result: AttemptResult | None
+
+    @classmethod
+    def of(cls, attempt: CallbackAttempt) -> "AttemptRecord":
+        return cls(**{f.name: getattr(attempt, f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A task a dispatcher took: dial `phone` now, under the lease of `owner`."""
+
+    task_id: int
+    attempt_id: int
+    attempt_number: int
+    phone: str
+    origin: CallbackOrigin
+    trunk: str
+    channel_id: str
+    appeal_ids: tuple[int, ...]  # the task's and those it absorbed
+
+
+@dataclass(frozen=True)
+class AgentDial:
+    """What click-to-call needs: the agent's interface to ring first, then the citizen."""
+
+    task_id: int
+    attempt_id: int
+    agent_id: int
+    owner: str
+    interface: str
+    phone: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class WorklistItem:
+    task_id: int
+    appeal_id: int | None
+    case_number: str | None
+    appeal_kind: AppealKind | None
+    subject: str | None
+    phone_masked: str
+    origin: CallbackOrigin
+    window_start: dt.datetime
+    due_by: dt.datetime
+    overdue: bool
+    attempts: int
+    max_attempts: int
+    assigned_agent_id: int | None
+    personal: bool  # still reserved for the appeal's own agent

@@ -1,0 +1,521 @@
+"""The callback queue's database work. Each function runs inside one transaction handed in
+by `Database` (in its thread pool) and returns plain records.
+
+Claiming takes rows with `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite serialises writers
+anyway) and a lease: a task whose dispatcher died comes back when `lease_until` passes. The
+calls in the air per trunk are counted under a transaction-scoped advisory lock on the
+trunk, so that several processes never exceed its limit together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from collections.abc import Iterable
+
+from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy.orm import Session
+from twisted.logger import Logger
+
+from callback_queue.errors import NotAllowed, TaskBusy, TaskNotFound
+from callback_queue.policy import CallbackPolicy, GiveUp
+from callback_queue.records import AgentDial, AttemptRecord, Claim, TaskRecord, WorklistItem
+from hotline import audit
+from hotline.appeals import AppealRecord, AppealRepository
+from hotline.masking import mask_phone
+from schemas.callbacks import (LEASED_STATES, OPEN_STATES, AttemptResult, CallbackAttempt,
+                               CallbackMode, CallbackOrigin, CallbackOutcome, CallbackState,
+                               CallbackTask)
+from schemas.enums import AppealStatus, Satisfaction, SmsKind, SmsLane, SmsState
+from schemas.models import Agent, Appeal
+from schemas.sms import SmsMessage
+
+SYSTEM = "system:callback-queue"
+SURVEY_ACTOR = "system:callback-survey"
+QUEUE_ORIGINS = (CallbackOrigin.IVR_CALLBACK_REQUEST, CallbackOrigin.VOICE_MESSAGE)
+RATINGS = {"1": Satisfaction.SATISFIED, "2": Satisfaction.BASICALLY_SATISFIED,
+           "3": Satisfaction.DISSATISFIED}
+# An Originate that never reached Asterisk is tried again after this, not counted.
+NOT_PLACED_DELAY = dt.timedelta(seconds=60)
+
+
+class Purpose:
+    """What a dispatcher claims: automated surveys, or queue callbacks for the agents."""
+
+    SURVEY = "survey"
+    QUEUE = "queue"
+
+
+class CallbackRepository:
+    log = Logger()
+
+    def __init__(self, policy: CallbackPolicy, appeals: AppealRepository) -> None:
+        self.policy = policy
+        self.appeals = appeals
+        self.config = policy.config
+
+    # Creating tasks -------------------------------------------------------------------------
+
+    def on_resolved(self, session: Session, appeal: AppealRecord) -> None:
+        """The resolve participant: the appeal's callback, in the resolving transaction."""
+        now = appeal.resolved_at or appeal.updated_at
+        self._cancel_open_for_appeal(session, appeal.id, now)
+        plan = self.policy.plan_resolution(appeal.kind, now)
+        task = CallbackTask(
+            appeal_id=appeal.id, citizen_phone=appeal.citizen_phone,
+            origin=CallbackOrigin.RESOLUTION, mode=plan.mode, state=CallbackState.PENDING,
+            appeal_kind=appeal.kind, unit_id=appeal.unit_id, assigned_agent_id=appeal.agent_id,
+            resolved_at=now, window_start=plan.window_start, due_by=plan.due_by,
+            next_attempt_at=plan.window_start, attempts=0, max_attempts=plan.max_attempts,
+            created_at=now, updated_at=now)
+        session.add(task)
+        session.flush()
+        self.log.info("Callback task {task_id} for appeal {case_number} ({mode}), window "
+                      "{window_start} due {due_by}", task_id=task.id,
+                      case_number=appeal.case_number, mode=plan.mode.value,
+                      window_start=plan.window_start.isoformat(), due_by=plan.due_by.isoformat())
+
+    def _cancel_open_for_appeal(self, session: Session, appeal_id: int, now: dt.datetime) -> None:
+        """A re-resolved appeal owes one callback, about its newest resolution."""
+        for task in session.scalars(select(CallbackTask)
+                                    .where(CallbackTask.appeal_id == appeal_id,
+                                           CallbackTask.state.in_(OPEN_STATES))
+                                    .with_for_update()):
+            task.state = CallbackState.CANCELLED
+            task.outcome = CallbackOutcome.CANCELLED
+            task.completed_at = now
+            task.completed_by = SYSTEM
+            task.lease_owner = task.lease_until = None
+            task.updated_at = now
+
+    def create_ivr_task(self, session: Session, phone: str, origin: CallbackOrigin,
+                        now: dt.datetime, *, call_id: str | None = None,
+                        appeal_id: int | None = None) -> TaskRecord:
+        """A caller's request to be called back, or a voice message's callback. One open
+        request per phone: asking twice does not queue two calls."""
+        if origin is CallbackOrigin.RESOLUTION:
+            raise ValueError("resolution callbacks are created by the resolve hook")
+        existing = session.scalar(select(CallbackTask)
+                                  .where(CallbackTask.citizen_phone == phone,
+                                         CallbackTask.origin.in_(QUEUE_ORIGINS),
+                                         CallbackTask.state.in_(OPEN_STATES))
+                                  .order_by(CallbackTask.id).limit(1))
+        if existing is not None:
+            return TaskRecord.of(existing)
+        plan = self.policy.plan_ivr(now)
+        kind = unit_id = agent_id = None
+        if appeal_id is not None:
+            appeal = session.get(Appeal, appeal_id)
+            if appeal is not None:
+                kind, unit_id, agent_id = appeal.kind, appeal.unit_id, appeal.agent_id
+        task = CallbackTask(
+            appeal_id=appeal_id, citizen_phone=phone, origin=origin, mode=plan.mode,
+            state=CallbackState.PENDING, appeal_kind=kind, unit_id=unit_id,
+            assigned_agent_id=agent_id, call_id=call_id, window_start=plan.window_start,
+            due_by=plan.due_by, next_attempt_at=plan.window_start, attempts=0,
+            max_attempts=plan.max_attempts, created_at=now, updated_at=now)
+        session.add(task)
+        session.flush()
+        return TaskRecord.of(task)
+
+    # Claiming --------------------------------------------------------------------------------
+
+    def claim(self, session: Session, *, owner: str, now: dt.datetime, trunk: str,
+              limit: int, purpose: str = Purpose.SURVEY) -> list[Claim]:
+        """Take up to `limit` due tasks for `trunk` (never above its configured calls in the
+        air), lease them to `owner`, and open an attempt for each."""
+        capacity = self.config.trunks[trunk]
+        if session.get_bind().dialect.name == "postgresql":
+            key = zlib.crc32(f"callback-trunk:{trunk}".encode()) & 0x7FFFFFFF
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        in_air = session.scalar(select(func.count()).select_from(CallbackTask)
+                                .where(CallbackTask.trunk == trunk,
+                                       CallbackTask.state.in_(LEASED_STATES),
+                                       CallbackTask.lease_until > now)) or 0
+        free = min(limit, capacity - in_air)
+        if free <= 0:
+            return []
+        if purpose == Purpose.SURVEY:
+            which = CallbackTask.mode == CallbackMode.AUTOMATED
+        else:
+            which = and_(CallbackTask.mode == CallbackMode.AGENT,
+                         CallbackTask.origin.in_(QUEUE_ORIGINS))
+        due = or_(and_(CallbackTask.state == CallbackState.PENDING,
+                       CallbackTask.next_attempt_at <= now),
+                  and_(CallbackTask.state.in_(LEASED_STATES), CallbackTask.lease_until < now))
+        rows = session.scalars(select(CallbackTask).where(which, due)
+                               .order_by(CallbackTask.next_attempt_at, CallbackTask.id)
+                               .limit(free).with_for_update(skip_locked=True)).all()
+        claims = []
+        for task in rows:
+            if task.state in LEASED_STATES:
+                self._expire_lease(session, task, now)
+                if task.attempts >= task.max_attempts:
+                    self._give_up(session, task, now)
+                    continue
+            claims.append(self._dial(session, task, owner, now, trunk))
+        return claims
+
+    def _expire_lease(self, session: Session, task: CallbackTask, now: dt.datetime) -> None:
+        self.log.warn("Callback task {task_id}: lease of {owner} ran out; taking it back",
+                      task_id=task.id, owner=task.lease_owner)
+        for attempt in self._open_attempts(session, task.id):
+            attempt.ended_at = now
+            attempt.result = AttemptResult.LEASE_EXPIRED
+
+    def _dial(self, session: Session, task: CallbackTask, owner: str, now: dt.datetime,
+              trunk: str) -> Claim:
+        appeal_ids = [task.appeal_id] if task.appeal_id is not None else []
+        if task.origin is CallbackOrigin.RESOLUTION:
+            appeal_ids += self._absorb(session, task, now)
+            appeal_ids += [c.appeal_id for c in self._children(session, task.id)
+                           if c.appeal_id not in appeal_ids]
+        task.state = CallbackState.DIALING
+        task.lease_owner = owner
+        task.lease_until = now + dt.timedelta(seconds=self.config.lease_s)
+        task.trunk = trunk
+        task.attempts += 1
+        task.updated_at = now
+        attempt = CallbackAttempt(task_id=task.id, number=task.attempts, owner=owner,
+                                  trunk=trunk, started_at=now)
+        session.add(attempt)
+        session.flush()
+        attempt.channel_id = f"callback-{task.id}-{attempt.id}"
+        return Claim(task_id=task.id, attempt_id=attempt.id, attempt_number=attempt.number,
+                     phone=task.citizen_phone, origin=task.origin, trunk=trunk,
+                     channel_id=attempt.channel_id,
+                     appeal_ids=tuple(a for a in appeal_ids if a is not None))
+
+    def _absorb(self, session: Session, task: CallbackTask, now: dt.datetime) -> list[int]:
+        """One call for all of a citizen's resolved appeals: the citizen's other pending
+        survey tasks whose window opens soon ride on this one and finish with it."""
+        others = session.scalars(
+            select(CallbackTask)
+            .where(CallbackTask.citizen_phone == task.citizen_phone,
+                   CallbackTask.id != task.id,
+                   CallbackTask.origin == CallbackOrigin.RESOLUTION,
+                   CallbackTask.mode == task.mode,
+                   CallbackTask.state == CallbackState.PENDING,
+                   CallbackTask.window_start <= self.policy.merge_horizon(now))
+            .order_by(CallbackTask.id).with_for_update(skip_locked=True)).all()
+        for other in others:
+            other.state = CallbackState.MERGED
+            other.merged_into_id = task.id
+            other.updated_at = now
+        if others:
+            self.log.info("Callback task {task_id} also covers tasks {others} of the same citizen",
+                          task_id=task.id, others=",".join(str(o.id) for o in others))
+        return [o.appeal_id for o in others if o.appeal_id is not None]
+
+    def _children(self, session: Session, task_id: int) -> list[CallbackTask]:
+        return list(session.scalars(select(CallbackTask)
+                                    .where(CallbackTask.merged_into_id == task_id,
+                                           CallbackTask.state == CallbackState.MERGED)
+                                    .order_by(CallbackTask.id).with_for_update()))
+
+    def _open_attempts(self, session: Session, task_id: int) -> list[CallbackAttempt]:
+        return list(session.scalars(select(CallbackAttempt)
+                                    .where(CallbackAttempt.task_id == task_id,
+                                           CallbackAttempt.ended_at.is_(None))
+                                    .order_by(CallbackAttempt.id)))
+
+    # Results ---------------------------------------------------------------------------------
+
+    def originate_result(self, session: Session, attempt_id: int, owner: str,
+                         result: AttemptResult, now: dt.datetime,
+                         action_id: str | None = None) -> TaskRecord:
+        """What the OriginateResponse (or its absence) said about one dial."""
+        attempt = session.get(CallbackAttempt, attempt_id, with_for_update=True)
+        if attempt is None:
+            raise TaskNotFound(f"attempt {attempt_id}")
+        task = self._locked(session, attempt.task_id)
+        if attempt.ended_at is None:
+            attempt.ended_at = now
+            attempt.result = result
+        attempt.action_id = action_id or attempt.action_id
+        if task.lease_owner != owner or task.state is not CallbackState.DIALING:
+            self.log.info("Callback task {task_id}: late result {result} of {owner} ignored "
+                          "(now {state})", task_id=task.id, result=result.value, owner=owner,
+                          state=task.state.value)
+            return TaskRecord.of(task)
+        task.updated_at = now
+        if result is AttemptResult.NOT_PLACED:
+            task.attempts -= 1
+            task.state = CallbackState.PENDING
+            task.next_attempt_at = now + NOT_PLACED_DELAY
+            task.lease_owner = task.lease_until = None
+        elif result is AttemptResult.ANSWERED:
+            if task.origin is CallbackOrigin.RESOLUTION:
+                task.state = CallbackState.IN_CALL
+                task.lease_until = now + dt.timedelta(seconds=self.config.survey_lease_s)
+            else:
+                self._complete(session, task, CallbackOutcome.REACHED, None, None, SYSTEM, now)
+        else:
+            self._failed(session, task, result, now)
+        return TaskRecord.of(task)
+
+    def record_survey(self, session: Session, task_id: int, digit: str,
+                      now: dt.datetime) -> TaskRecord:
+        """The survey flow's answer: 1/2/3 rates every appeal of the call; anything else
+        (no key, a hang-up) counts as an attempt without a rating."""
+        task = self._locked(session, task_id)
+        if task.state not in (CallbackState.PENDING, CallbackState.DIALING, CallbackState.IN_CALL):
+            self.log.info("Callback task {task_id}: survey answer ignored, task is {state}",
+                          task_id=task_id, state=task.state.value)
+            return TaskRecord.of(task)
+        for attempt in self._open_attempts(session, task.id):
+            attempt.ended_at = now
+            attempt.result = AttemptResult.ANSWERED
+        rating = RATINGS.get(digit)
+        if rating is not None:
+            self._complete(session, task, CallbackOutcome.RATED, rating, None, SURVEY_ACTOR, now)
+        else:
+            self._failed(session, task, AttemptResult.NO_RATING, now)
+        return TaskRecord.of(task)
+
+    def _locked(self, session: Session, task_id: int) -> CallbackTask:
+        task = session.get(CallbackTask, task_id, with_for_update=True)
+        if task is None:
+            raise TaskNotFound(task_id)
+        return task
+
+    def _failed(self, session: Session, task: CallbackTask, result: AttemptResult,
+                now: dt.datetime) -> None:
+        decision = self.policy.after_failure(task.origin, task.appeal_kind, task.attempts,
+                                             task.max_attempts, result, now)
+        task.lease_owner = task.lease_until = None
+        task.updated_at = now
+        if isinstance(decision, GiveUp):
+            self._give_up(session, task, now, decision.outcome)
+            return
+        task.state = CallbackState.PENDING
+        task.next_attempt_at = decision.at
+        self.log.info("Callback task {task_id}: attempt {attempt} {result}; next at {at}",
+                      task_id=task.id, attempt=task.attempts, result=result.value,
+                      at=decision.at.isoformat())
+
+    def _family(self, session: Session, task: CallbackTask) -> list[CallbackTask]:
+        return [task, *self._children(session, task.id)]
+
+    def _complete(self, session: Session, task: CallbackTask, outcome: CallbackOutcome,
+                  rating: Satisfaction | None, reason: str | None, actor: str,
+                  now: dt.datetime) -> None:
+        """The citizen was reached: the task and every task it absorbed are done, and a
+        rating applies to each of their appeals (不满意 reopens, the others close)."""
+        for member in self._family(session, task):
+            member.state = CallbackState.COMPLETED
+            member.outcome = outcome
+            member.rating = rating
+            member.rating_reason = reason
+            member.completed_at = now
+            member.completed_by = actor
+            member.attempts = task.attempts
+            member.lease_owner = member.lease_until = None
+            member.updated_at = now
+            if rating is not None and member.appeal_id is not None:
+                self._rate_appeal(session, member, rating, reason, actor, now)
+
+    def _rate_appeal(self, session: Session, task: CallbackTask, rating: Satisfaction,
+                     reason: str | None, actor: str, now: dt.datetime) -> None:
+        status = session.scalar(select(Appeal.status).where(Appeal.id == task.appeal_id))
+        if status is not AppealStatus.RESOLVED:
+            # Closed meanwhile (an SMS survey answer) or reopened by a supervisor: the
+            # callback's rating is kept on the task but does not move the appeal again.
+            self.log.info("Callback task {task_id}: appeal {appeal_id} is {status}; rating kept "
+                          "on the task only", task_id=task.id, appeal_id=task.appeal_id,
+                          status=status.value if status else None)
+            return
+        note = f"callback {task.id}" + (f": {reason}" if reason else "")
+        self.appeals.rate(session, task.appeal_id, rating, actor=actor, now=now, note=note)
+        if rating is Satisfaction.DISSATISFIED:
+            self.log.warn("Callback task {task_id}: citizen dissatisfied; appeal {appeal_id} "
+                          "reopened for rework and flagged to supervisors", task_id=task.id,
+                          appeal_id=task.appeal_id)
+
+    def _give_up(self, session: Session, task: CallbackTask, now: dt.datetime,
+                 outcome: CallbackOutcome | None = None) -> None:
+        if outcome is None:
+            outcome = self.policy.after_failure(task.origin, task.appeal_kind, task.attempts,
+                                                task.max_attempts, AttemptResult.FAILED,
+                                                now).outcome
+        family = self._family(session, task)
+        for member in family:
+            member.state = CallbackState.UNREACHABLE
+            member.outcome = outcome
+            member.completed_at = now
+            member.completed_by = SYSTEM
+            member.attempts = task.attempts
+            member.lease_owner = member.lease_until = None
+            member.updated_at = now
+        if outcome is CallbackOutcome.SMS_SURVEY:
+            self._queue_sms_surveys(session, family, now)
+        self.log.info("Callback task {task_id} to {phone}: unreachable after {attempts} "
+                      "attempts ({outcome})", task_id=task.id, phone=mask_phone(task.citizen_phone),
+                      attempts=task.attempts, outcome=outcome.value)
+
+    def _queue_sms_surveys(self, session: Session, tasks: Iterable[CallbackTask],
+                           now: dt.datetime) -> None:
+        """The fallback: one survey SMS per appeal, in this transaction; the SMS dispatcher
+        sends it and the reply rates the appeal through the same `AppealRepository.rate`."""
+        for task in tasks:
+            if task.appeal_id is None:
+                continue
+            case_number = session.scalar(select(Appeal.case_number)
+                                         .where(Appeal.id == task.appeal_id))
+            session.add(SmsMessage(
+                kind=SmsKind.SURVEY, lane=int(SmsLane.SERVICE), destination=task.citizen_phone,
+                text=self.config.sms_survey_text.format(case_number=case_number),
+                state=SmsState.QUEUED, attempts=0, not_before=now,
+                dedupe_key=f"callback-survey:{task.id}", appeal_id=task.appeal_id,
+                created_at=now))
+
+    # Agents ----------------------------------------------------------------------------------
+
+    def worklist(self, session: Session, agent_id: int, now: dt.datetime,
+                 limit: int = 200) -> list[WorklistItem]:
+        """Agent-mode callbacks this agent may make now: their own first, anyone's once the
+        personal delay has passed, ordered by due time (overdue first)."""
+        personal_cutoff = now - dt.timedelta(hours=self.config.personal_delay_h)
+        available = or_(CallbackTask.state == CallbackState.PENDING,
+                        and_(CallbackTask.state.in_(LEASED_STATES), CallbackTask.lease_until < now))
+        mine = or_(CallbackTask.assigned_agent_id == agent_id,
+                   CallbackTask.assigned_agent_id.is_(None),
+                   CallbackTask.window_start <= personal_cutoff)
+        rows = session.execute(
+            select(CallbackTask, Appeal.case_number, Appeal.subject)
+            .outerjoin(Appeal, Appeal.id == CallbackTask.appeal_id)
+            .where(CallbackTask.mode == CallbackMode.AGENT, available,
+                   CallbackTask.window_start <= now, mine)
+            .order_by(CallbackTask.due_by, CallbackTask.id).limit(limit)).all()
+        return [WorklistItem(
+            task_id=t.id, appeal_id=t.appeal_id, case_number=case, appeal_kind=t.appeal_kind,
+            subject=subject, phone_masked=mask_phone(t.citizen_phone), origin=t.origin,
+            window_start=t.window_start, due_by=t.due_by, overdue=t.due_by < now,
+            attempts=t.attempts, max_attempts=t.max_attempts,
+            assigned_agent_id=t.assigned_agent_id,
+            personal=t.assigned_agent_id is not None and t.window_start > personal_cutoff)
+            for t, case, subject in rows]
+
+    def claim_for_agent(self, session: Session, task_id: int, agent_id: int,
+                        now: dt.datetime) -> AgentDial:
+        """Click-to-call: the task is the agent's for the call (a lease), an attempt opens,
+        and the read of the citizen's number is audited."""
+        task = session.scalar(select(CallbackTask).where(CallbackTask.id == task_id)
+                              .with_for_update(skip_locked=True))
+        if task is None:
+            if session.get(CallbackTask, task_id) is None:
+                raise TaskNotFound(task_id)
+            raise TaskBusy(f"callback task {task_id} is being dialled by someone else")
+        agent = session.get(Agent, agent_id)
+        if agent is None or not agent.active:
+            raise NotAllowed(f"no active agent {agent_id}")
+        if not agent.interface:
+            raise NotAllowed(f"agent {agent.username} has no phone interface to ring")
+        if task.mode is not CallbackMode.AGENT:
+            raise NotAllowed(f"callback task {task_id} is an automated survey")
+        expired = task.state in LEASED_STATES and task.lease_until is not None \
+            and task.lease_until < now
+        if task.state is not CallbackState.PENDING and not expired:
+            raise TaskBusy(f"callback task {task_id} is {task.state.value}")
+        if expired:
+            self._expire_lease(session, task, now)
+        if (task.assigned_agent_id not in (None, agent_id)
+                and now < self.policy.personal_until(task.window_start)):
+            raise NotAllowed(f"callback task {task_id} is reserved for its own agent until "
+                             f"{self.policy.personal_until(task.window_start).isoformat()}")
+        owner = f"agent:{agent_id}"
+        task.state = CallbackState.DIALING
+        task.lease_owner = owner
+        task.lease_until = now + dt.timedelta(seconds=self.config.agent_lease_s)
+        task.attempts += 1
+        task.updated_at = now
+        attempt = CallbackAttempt(task_id=task.id, number=task.attempts, owner=owner,
+                                  agent_id=agent_id, started_at=now)
+        session.add(attempt)
+        session.flush()
+        attempt.channel_id = f"callback-{task.id}-{attempt.id}"
+        audit.record_access(session, at=now, actor=agent.username,
+                            entity_type="appeal" if task.appeal_id else "callback_task",
+                            entity_id=task.appeal_id or task.id,
+                            note=f"click-to-call for callback task {task.id}")
+        return AgentDial(task_id=task.id, attempt_id=attempt.id, agent_id=agent_id, owner=owner,
+                         interface=agent.interface, phone=task.citizen_phone,
+                         channel_id=attempt.channel_id)
+
+    def agent_leg_result(self, session: Session, dial: AgentDial, answered: bool,
+                         now: dt.datetime, action_id: str | None = None) -> TaskRecord:
+        """The agent's own phone answered (the dialplan now rings the citizen), or not: an
+        agent who did not pick up has not tried the citizen, so it is not an attempt."""
+        task = self._locked(session, dial.task_id)
+        attempt = session.get(CallbackAttempt, dial.attempt_id, with_for_update=True)
+        attempt.action_id = action_id or attempt.action_id
+        if task.lease_owner != dial.owner or task.state is not CallbackState.DIALING:
+            return TaskRecord.of(task)
+        task.updated_at = now
+        if answered:
+            task.state = CallbackState.IN_CALL
+            return TaskRecord.of(task)
+        attempt.ended_at = now
+        attempt.result = AttemptResult.NOT_PLACED
+        task.attempts -= 1
+        task.state = CallbackState.PENDING
+        task.lease_owner = task.lease_until = None
+        return TaskRecord.of(task)
+
+    def record_agent_outcome(self, session: Session, task_id: int, agent_id: int, *,
+                             reached: bool, rating: Satisfaction | None, reason: str | None,
+                             now: dt.datetime) -> TaskRecord:
+        """An agent's result, counted exactly like an automated one: reached with a rating
+        rates the appeals; not reached is a failed attempt under the same policy."""
+        agent = session.get(Agent, agent_id)
+        if agent is None:
+            raise NotAllowed(f"no agent {agent_id}")
+        reason = (reason or "").strip() or None
+        if not reached and rating is not None:
+            raise NotAllowed("a citizen who was not reached cannot have given a rating")
+        if rating is Satisfaction.DISSATISFIED and not reason:
+            raise NotAllowed("a 不满意 rating needs the citizen's reason (the appeal is reworked)")
+        task = self._locked(session, task_id)
+        if task.mode is not CallbackMode.AGENT:
+            raise NotAllowed(f"callback task {task_id} is an automated survey")
+        owner = f"agent:{agent_id}"
+        leased_to_other = task.state in LEASED_STATES and task.lease_owner != owner \
+            and task.lease_until is not None and task.lease_until >= now
+        if task.state not in (CallbackState.PENDING, *LEASED_STATES) or leased_to_other:
+            raise TaskBusy(f"callback task {task_id} is {task.state.value}"
+                           + (f" ({task.lease_owner})" if leased_to_other else ""))
+        result = AttemptResult.AGENT_REACHED if reached else AttemptResult.AGENT_NOT_REACHED
+        mine = [a for a in self._open_attempts(session, task.id) if a.owner == owner]
+        if mine:
+            for attempt in mine:
+                attempt.ended_at = now
+                attempt.result = result
+        else:  # dialled from the agent's own phone, without click-to-call
+            task.attempts += 1
+            session.add(CallbackAttempt(task_id=task.id, number=task.attempts, owner=owner,
+                                        agent_id=agent_id, started_at=now, ended_at=now,
+                                        result=result))
+        if reached:
+            outcome = CallbackOutcome.RATED if rating is not None else CallbackOutcome.REACHED
+            self._complete(session, task, outcome, rating, reason, agent.username, now)
+        else:
+            self._failed(session, task, result, now)
+        return TaskRecord.of(task)
+
+    # Lookups ---------------------------------------------------------------------------------
+
+    def get(self, session: Session, task_id: int) -> TaskRecord:
+        task = session.get(CallbackTask, task_id)
+        if task is None:
+            raise TaskNotFound(task_id)
+        return TaskRecord.of(task)
+
+    def for_appeal(self, session: Session, appeal_id: int) -> list[TaskRecord]:
+        return [TaskRecord.of(t) for t in session.scalars(
+            select(CallbackTask).where(CallbackTask.appeal_id == appeal_id)
+            .order_by(CallbackTask.id))]
+
+    def attempts(self, session: Session, task_id: int) -> list[AttemptRecord]:
+        return [AttemptRecord.of(a) for a in session.scalars(
+            select(CallbackAttempt).where(CallbackAttempt.task_id == task_id)
+            .order_by(CallbackAttempt.id))]

@@ -292,3 +292,30 @@ def test_when_available_fires_once_bound():
         smsc.credentials["hotline"] = "secret"
         endpoint.advance(1.0)
     assert ready == [("ok", None)]
+
+
+def test_bind_unanswered_times_out_drops_the_connection_and_retries_quietly():
+    clock = Clock()
+    smsc = SimulatedSmsc(clock, receipt_delay=None)
+    smsc.faults.unanswered = frozenset({"bind_transceiver"})
+    with capturedLogs() as events:
+        link, smsc, endpoint, inbox, clock = make_link(clock, smsc=smsc, response_timeout=5.0)
+        endpoint.advance(5.0)
+        assert smsc.sessions == [] and not link.is_available()
+        smsc.faults.unanswered = frozenset()
+        endpoint.advance(1.0)
+    assert link.is_available()
+    assert len(smsc.bind_attempts) == 2
+    assert not any(e.get("log_failure") for e in events)
+
+
+def test_smsc_closing_during_the_bind_is_a_failed_attempt_not_a_crash():
+    clock = Clock()
+    smsc = SimulatedSmsc(clock, receipt_delay=None)
+    smsc.faults.drop_after_pdus = 1  # the bind itself
+    with capturedLogs() as events:
+        link, smsc, endpoint, inbox, clock = make_link(clock, smsc=smsc)
+        assert not link.is_available()
+        endpoint.advance(1.0)
+    assert link.is_available()
+    assert not any(e.get("log_failure") for e in events)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hotline.ami.service import AMIService
 from hotline.appeals import AppealRepository, AppealService, ResolveHook
 from hotline.clock import SystemClock, WallClock
 from hotline.config import Config
@@ -24,6 +25,7 @@ class Core:
     calendar: WorkCalendar
     resolve_hook: ResolveHook
     appeals: AppealService
+    ami: AMIService | None = None  # the manager link; None when [ami] enabled = false
 
 
 def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> Core:
@@ -35,6 +37,12 @@ def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> C
     repository = AppealRepository(zone=zone, calendar=calendar,
                                   deadline_working_days=config.appeals.deadline_working_days,
                                   resolve_hook=hook)
+    ami = None
+    if config.ami.enabled:
+        ami = AMIService(config.ami.host, config.ami.port, config.ami.username, config.ami.secret,
+                         auth=config.ami.auth, reactor=reactor, clock=reactor,
+                         name=config.service.name)
+        ami.setName("ami")
     return Core(config=config, reactor=reactor, db=db, clock=clock, zone=zone,
                 calendar=calendar, resolve_hook=hook,
-                appeals=AppealService(db, repository, clock))
+                appeals=AppealService(db, repository, clock), ami=ami)

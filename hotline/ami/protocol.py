@@ -387,6 +387,8 @@ class AMIClientFactory(Factory):
     (``<name>-<instance>-<connection>-<counter>``) so that an answer meant for a previous
     connection, or for another process, is never taken for this one's."""
 
+    noisy = False  # reconnection attempts are logged once per state change by the service
+
     def __init__(
         self,
         clock: IReactorTime,

@@ -304,6 +304,7 @@ def _bind(protocol) -> Deferred:
 
 
 class _EsmeFactory(Factory):
+    noisy = False  # binds coming and going are logged by the protocol
     def __init__(self, link: SmppLink, bind_command: str):
         self.link = link
         self.bind_command = bind_command
@@ -338,6 +339,7 @@ class _BindGuardEndpoint:
 
 
 class _BindGuardFactory(Factory):
+    noisy = False
     def __init__(self, factory):
         self._factory = factory
 

@@ -106,7 +106,9 @@ def combine_part_states(states: Sequence[MessageState | None]) -> MessageState |
 # -- receipts ------------------------------------------------------------------------------------
 
 def is_receipt(esm_class: int) -> bool:
-    return bool(esm_class & (ESM_CLASS_RECEIPT | ESM_CLASS_INTERMEDIATE | 0x08 | 0x10))
+    """Any message type but "default" (bits 2-5): SMSC receipt, SME acknowledgements,
+    intermediate notification. Bits 6-7 (UDHI, reply path) do not make an MO a receipt."""
+    return bool(esm_class & ESM_CLASS_TYPE_MASK)
 
 
 def parse_receipt_text(text: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ import dataclasses
 
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import MultiService
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IDelayedCall, IProtocol, IReactorTime, IStreamClientEndpoint
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
@@ -23,7 +23,9 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from hotline.masking import mask_phone
-from sms_gateway.encoding import EncodedMessage, ReferenceAllocator, encode_message
+from sms_gateway.encoding import (
+    EncodedMessage, ReferenceAllocator, ReferencesExhausted, count_parts, encode_message,
+)
 from sms_gateway.link import (
     CarrierBusy, DeliveryReceipt, ISmsLink, LinkUnavailable, MessageHandler, OutboundMessage,
     PermanentSubmitError, ReceiptHandler, ResponseTimeout, RetryableSubmitError, Submission,
@@ -128,12 +130,20 @@ class SmppLink(MultiService):
     def receipt_id_keys(self, receipt: DeliveryReceipt) -> frozenset[str]:
         return message_id_keys(receipt.message_id, self.config.receipt_id_base)
 
+    def startService(self) -> None:
+        self._stopping = False
+        super().startService()
+
     def submit(self, message: OutboundMessage) -> Submission:
         destination = message.destination
-        encoded = encode_message(
-            message.text, max_parts=self.config.max_parts,
-            reference=lambda: self.references.allocate(destination),
-        )
+        try:
+            encoded = encode_message(
+                message.text, max_parts=self.config.max_parts,
+                reference=lambda: self.references.allocate(destination),
+            )
+        except ReferencesExhausted as e:
+            encoding, count = count_parts(message.text)
+            return Submission(tuple(fail(CarrierBusy(str(e))) for _ in range(count)), encoding)
         owner = _Message(message, encoded, len(encoded.parts))
         parts = [_Part(owner, i, data, Deferred()) for i, data in enumerate(encoded.parts)]
         for part in parts:

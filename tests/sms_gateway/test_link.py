@@ -319,3 +319,14 @@ def test_smsc_closing_during_the_bind_is_a_failed_attempt_not_a_crash():
         endpoint.advance(1.0)
     assert link.is_available()
     assert not any(e.get("log_failure") for e in events)
+
+
+def test_256_long_messages_in_flight_to_one_number_fail_the_next_as_busy_not_colliding():
+    link, smsc, endpoint, inbox, clock = make_link(window=1)
+    smsc.faults.unanswered = frozenset({"submit_sm"})
+    for _ in range(256):
+        link.submit(OutboundMessage(PHONE, "诉" * 100))
+    result = outcome(link.submit(OutboundMessage(PHONE, "诉" * 100)).message_ids())
+    assert result[0][1].check(CarrierBusy)
+    assert len(link.references.in_flight(PHONE)) == 256
+    assert outcome(link.submit(OutboundMessage("13900000000", "诉" * 100)).message_ids()) == []

@@ -31,6 +31,8 @@ MENU_KEYS = "012345*"
 ANY_KEY = "0123456789*#"
 AGENT = "0"
 MENU_CHOICES = {"1": "consultation", "2": "help", "3": "complaint", "0": "agent"}
+# Queue's QUEUESTATUS when it returned without connecting the caller to an agent.
+NOT_CONNECTED = {"JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL", "FULL", "TIMEOUT"}
 STATUS_PROMPTS = {AppealStatus.RECEIVED: P.STATUS_RECEIVED,
                   AppealStatus.ASSIGNED: P.STATUS_ASSIGNED,
                   AppealStatus.IN_PROGRESS: P.STATUS_IN_PROGRESS,
@@ -212,9 +214,15 @@ class HotlineFlow:
         await self._play(channel, P.TRANSFER_AGENT)
         await channel.set_variable(V.MENU_CHOICE, state.menu_choice or "agent")
         state.outcome = CallOutcome.TO_QUEUE
-        # The record is closed before the caller waits: the IVR's part of the call is done.
+        # The record is written before the caller waits: the IVR's part of the call is done.
         await self._record_end(state)
         await channel.exec_("Queue", self._queue)
+        status = await channel.get_variable("QUEUESTATUS")
+        if status in NOT_CONNECTED:
+            # Nobody could take the call (no agent logged in, queue full): a message instead.
+            state.recorded = False
+            state.visit(f"queue:{status.lower()}")
+            await self._voice_message(channel, state)
         raise _Done()
 
     async def _waiting_count(self, channel) -> int | None:

@@ -94,6 +94,7 @@ def commands(call, prefix):
 
 
 def citizen(**kw):
+    kw.setdefault("queue_status", "")  # the caller reached an agent
     return CallSetup(callerid=CITIZEN, **kw)
 
 
@@ -334,3 +335,15 @@ def test_every_prompt_the_flow_plays_is_in_the_catalogue():
     from ivr.prompts import prompt_ids
 
     assert set(P.USED) <= set(prompt_ids())
+
+
+@pytest.mark.parametrize("status", ["JOINEMPTY", "LEAVEEMPTY", "TIMEOUT"])
+def test_queue_with_nobody_to_answer_offers_a_voice_message(status):
+    backend = MemoryBackend()
+    call = run_call(make_flow(backend), "_ 2 _ #", citizen(queue_status=status))
+    assert commands(call, "EXEC Queue") == ["EXEC Queue hotline"]
+    assert commands(call, "RECORD FILE")
+    assert len(backend.voice_messages) == 1
+    record = backend.record
+    assert record.outcome is CallOutcome.MESSAGE_LEFT
+    assert f"queue:{status.lower()}" in record.path and record.menu_choice == "help"

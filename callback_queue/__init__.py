@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.application import service
+from twisted.application.service import MultiService
 
 from callback_queue.config import CallbacksConfig, opening_from_ivr
 from callback_queue.dispatcher import CallbackDispatcher
 from callback_queue.policy import CallbackPolicy
 from callback_queue.repository import CallbackRepository
-from callback_queue.service import CallbackQueue
+from callback_queue.queue import CallbackQueue
 
 RESOLVE_PARTICIPANT = "callback_queue"
 
@@ -37,14 +37,14 @@ def build(core: Any, ami: Any, config: CallbacksConfig | None = None,
 
 
 def makeService(core: Any, ami: Any, config: CallbacksConfig | None = None,
-                owner: str | None = None) -> service.MultiService:
+                owner: str | None = None) -> MultiService:
     """The callback queue's service (the dispatcher, unless `enabled = false`), with the
     resolve participant registered on `core.resolve_hook`. The `CallbackQueue` facade is
     the returned service's `.queue` (its `request_callback` for the IVR backend, its
     `record_rating` for the survey flow)."""
     queue, dispatcher = build(core, ami, config, owner)
     core.resolve_hook.register(RESOLVE_PARTICIPANT, queue.repository.on_resolved)
-    top = service.MultiService()
+    top = MultiService()
     top.setName("callback_queue")
     top.queue = queue
     top.dispatcher = dispatcher

@@ -148,6 +148,10 @@ class CallbackRepository:
                                .limit(free).with_for_update(skip_locked=True)).all()
         claims = []
         for task in rows:
+            if task.state is CallbackState.MERGED:
+                continue  # absorbed by a task claimed just before it in this batch
+            if self._phone_in_call(session, task, now):
+                continue  # one call at a time to a citizen; it is taken after that one
             if task.state in LEASED_STATES:
                 self._expire_lease(session, task, now)
                 if task.attempts >= task.max_attempts:
@@ -155,6 +159,13 @@ class CallbackRepository:
                     continue
             claims.append(self._dial(session, task, owner, now, trunk))
         return claims
+
+    def _phone_in_call(self, session: Session, task: CallbackTask, now: dt.datetime) -> bool:
+        return session.scalar(select(func.count()).select_from(CallbackTask)
+                              .where(CallbackTask.citizen_phone == task.citizen_phone,
+                                     CallbackTask.id != task.id,
+                                     CallbackTask.state.in_(LEASED_STATES),
+                                     CallbackTask.lease_until >= now)) > 0
 
     def _expire_lease(self, session: Session, task: CallbackTask, now: dt.datetime) -> None:
         self.log.warn("Callback task {task_id}: lease of {owner} ran out; taking it back",

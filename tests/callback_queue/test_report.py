@@ -1,0 +1,179 @@
+"""The compliance report on a hand-built set of callback tasks whose answers were worked
+out by hand (docs/callbacks.md has the definitions), by unit, agent and kind, and the
+`hotline report callbacks` command's CSV and XLSX."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+
+import pytest
+
+from callback_queue import cli
+from callback_queue.report import compliance_report, period
+from hotline.config import Config, DatabaseConfig
+from schemas.callbacks import CallbackMode, CallbackOrigin, CallbackOutcome, CallbackState, CallbackTask
+from schemas.enums import AgentRole, AppealKind as K, Satisfaction as R, UnitKind
+from schemas.models import Agent, Unit
+from tests.support.appeals import SHANGHAI
+
+S = CallbackState
+
+
+def sh(month, day, hour=12, minute=0):
+    return dt.datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(dt.timezone.utc)
+
+
+NOVEMBER = (sh(11, 1, 0), sh(12, 1, 0))
+
+# (unit, agent, kind, resolved, due, state, outcome, rating, completed, attempts, origin)
+TASKS = [
+    ("A", "li", K.HELP, sh(11, 5, 10), sh(11, 6), S.COMPLETED, "rated", R.SATISFIED, sh(11, 5, 14), 1),
+    ("A", "li", K.HELP, sh(11, 10), sh(11, 11), S.COMPLETED, "rated", R.DISSATISFIED, sh(11, 11, 15), 3),
+    ("A", "wang", K.COMPLAINT, sh(11, 12), sh(11, 13), S.COMPLETED, "reached", None, sh(11, 13, 9), 2),
+    ("A", "wang", K.CONSULTATION, sh(11, 20), sh(11, 21), S.UNREACHABLE, "sms_survey", None, sh(11, 21, 10), 3),
+    ("B", "li", K.HELP, sh(11, 29), sh(12, 1, 10), S.PENDING, None, None, None, 0),
+    ("B", None, K.DISPUTE, sh(10, 31, 20), sh(11, 2), S.COMPLETED, "rated", R.BASICALLY_SATISFIED, sh(11, 1, 9), 1),
+    ("B", "wang", K.HELP, sh(11, 25), sh(11, 26), S.PENDING, None, None, None, 1),
+    ("B", "wang", K.HELP, sh(11, 25), sh(11, 26), S.UNREACHABLE, "unreachable", None, sh(11, 26, 11), 3),
+    ("A", "li", K.HELP, sh(11, 3), sh(11, 4), S.CANCELLED, "cancelled", None, sh(11, 3, 13), 0),
+    (None, "li", K.REPORT, sh(11, 15), sh(11, 16), S.MERGED, None, None, None, 0),
+    ("A", "li", K.HELP, sh(11, 8), sh(11, 9), S.COMPLETED, "rated", R.SATISFIED, sh(11, 9), 2),
+]
+
+
+def build(session):
+    units = {}
+    for code, name in (("A", "甲派出所"), ("B", "乙派出所")):
+        unit = Unit(code=code, name=name, kind=UnitKind.STATION, active=True)
+        session.add(unit)
+        session.flush()
+        units[code] = unit.id
+    agents = {}
+    for username, name in (("li", "李警官"), ("wang", "王警官")):
+        agent = Agent(username=username, display_name=name, role=AgentRole.AGENT, active=True,
+                      created_at=sh(10, 1))
+        session.add(agent)
+        session.flush()
+        agents[username] = agent.id
+    for n, (unit, agent, kind, resolved, due, state, outcome, rating, completed, attempts) in enumerate(TASKS):
+        session.add(CallbackTask(
+            citizen_phone=f"139{n:08d}", origin=CallbackOrigin.RESOLUTION,
+            mode=CallbackMode.AUTOMATED, state=state, appeal_kind=kind,
+            unit_id=units.get(unit), assigned_agent_id=agents.get(agent), resolved_at=resolved,
+            window_start=resolved + dt.timedelta(hours=2), due_by=due, next_attempt_at=due,
+            attempts=attempts, max_attempts=3,
+            outcome=CallbackOutcome(outcome) if outcome else None, rating=rating,
+            completed_at=completed, created_at=resolved, updated_at=resolved))
+    # A queue callback in the period: not a satisfaction callback, not counted.
+    session.add(CallbackTask(
+        citizen_phone="13800000000", origin=CallbackOrigin.IVR_CALLBACK_REQUEST,
+        mode=CallbackMode.AGENT, state=S.COMPLETED, window_start=sh(11, 7), due_by=sh(11, 7, 13),
+        next_attempt_at=sh(11, 7), attempts=1, max_attempts=3, outcome=CallbackOutcome.REACHED,
+        completed_at=sh(11, 7, 12), created_at=sh(11, 7), updated_at=sh(11, 7)))
+
+
+def table(rows):
+    return {row.label: (row.resolved, row.due, row.within, row.late, row.unreachable,
+                        row.sms_fallback, row.pending, row.attempts_per_completed, row.satisfied,
+                        row.basically_satisfied, row.dissatisfied, row.unrated, row.compliance)
+            for row in rows}
+
+
+#        resolved due within late unreach sms pending att/compl sat basic dissat unrated rate
+BY_UNIT = {
+    "A 甲派出所": (5, 5, 3, 1, 1, 1, 0, 2.0, 2, 0, 1, 1, 0.6),
+    "B 乙派出所": (3, 3, 1, 0, 1, 0, 1, 1.0, 0, 1, 0, 0, 0.3333),
+    "（未指定）": (1, 1, 0, 0, 0, 0, 1, None, 0, 0, 0, 0, 0.0),
+    "合计": (9, 9, 4, 1, 2, 1, 2, 1.8, 2, 1, 1, 1, 0.4444),
+}
+BY_AGENT = {
+    "李警官（li）": (5, 4, 2, 1, 0, 0, 1, 2.0, 2, 0, 1, 0, 0.5),
+    "王警官（wang）": (4, 4, 1, 0, 2, 1, 1, 2.0, 0, 0, 0, 1, 0.25),
+    "（未指定）": (0, 1, 1, 0, 0, 0, 0, 1.0, 0, 1, 0, 0, 1.0),
+    "合计": (9, 9, 4, 1, 2, 1, 2, 1.8, 2, 1, 1, 1, 0.4444),
+}
+BY_KIND = {
+    "求助": (6, 5, 2, 1, 1, 0, 1, 2.0, 2, 0, 1, 0, 0.4),
+    "投诉": (1, 1, 1, 0, 0, 0, 0, 2.0, 0, 0, 0, 1, 1.0),
+    "咨询": (1, 1, 0, 0, 1, 1, 0, None, 0, 0, 0, 0, 0.0),
+    "纠纷": (0, 1, 1, 0, 0, 0, 0, 1.0, 0, 1, 0, 0, 1.0),
+    "举报": (1, 1, 0, 0, 0, 0, 1, None, 0, 0, 0, 0, 0.0),
+    "合计": (9, 9, 4, 1, 2, 1, 2, 1.8, 2, 1, 1, 1, 0.4444),
+}
+
+
+@pytest.mark.parametrize("by, expected", [("unit", BY_UNIT), ("agent", BY_AGENT), ("kind", BY_KIND)])
+def test_report_numbers_match_the_hand_computed_set(database, by, expected):
+    database.write_now(build)
+    rows = database.read_now(compliance_report, *NOVEMBER, by)
+    assert table(rows) == expected
+    assert rows[-1].label == "合计"
+
+
+def test_report_of_an_empty_period_has_only_a_zero_total(database):
+    database.write_now(build)
+    (total,) = database.read_now(compliance_report, sh(1, 1, 0), sh(2, 1, 0), "unit")
+    assert total.due == 0 and total.compliance is None and total.attempts_per_completed is None
+
+
+def test_report_rows_serialise_for_the_json_api(database):
+    database.write_now(build)
+    total = database.read_now(compliance_report, *NOVEMBER, "unit")[-1].as_dict()
+    assert total["compliance"] == 0.4444 and total["completed"] == 5 and total["group"] == "*"
+
+
+def test_bad_grouping_is_refused(database):
+    with pytest.raises(ValueError, match="grouping must be one of unit, agent, kind"):
+        database.read_now(compliance_report, *NOVEMBER, "area")
+
+
+def test_period_takes_whole_days_in_shanghai():
+    assert period(dt.date(2026, 11, 1), dt.date(2026, 11, 30), SHANGHAI) == NOVEMBER
+    with pytest.raises(ValueError, match="before --from"):
+        period(dt.date(2026, 11, 2), dt.date(2026, 11, 1), SHANGHAI)
+
+
+def run_cli(db_url, tmp_path, *argv):
+    parser = argparse.ArgumentParser(prog="hotline")
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["report", "callbacks", *argv])
+    config = Config(database=DatabaseConfig(url=db_url))
+    assert args.handler(config, args) == 0
+
+
+def test_cli_writes_csv_with_chinese_headers(database, db_url, tmp_path):
+    database.write_now(build)
+    out = tmp_path / "report.csv"
+    run_cli(db_url, tmp_path, "--from", "2026-11-01", "--to", "2026-11-30", "--by", "kind",
+            "--format", "csv", "--output", str(out))
+    raw = out.read_bytes()
+    assert raw.startswith("\ufeff".encode())
+    lines = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert lines[0][:4] == ["诉求类型", "办结数", "应回访数", "按时完成"]
+    assert lines[0][-1] == "按时回访率"
+    assert lines[-1] == ["合计", "9", "9", "4", "1", "2", "1", "2", "1.8", "2", "1", "1", "1", "0.4444"]
+
+
+def test_cli_writes_xlsx(database, db_url, tmp_path):
+    from openpyxl import load_workbook
+
+    database.write_now(build)
+    out = tmp_path / "report.xlsx"
+    run_cli(db_url, tmp_path, "--from", "2026-11-01", "--to", "2026-11-30", "--by", "agent",
+            "--format", "xlsx", "--output", str(out))
+    sheet = load_workbook(out).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "回访合规统计 2026-11-01 至 2026-11-30"
+    assert rows[1][0] == "坐席" and rows[1][1] == "办结数"
+    assert rows[-1][0] == "合计" and rows[-1][-1] == 0.4444
+    assert sheet.cell(row=3, column=len(rows[1])).number_format == "0.00%"
+
+
+def test_cli_refuses_a_bad_date():
+    parser = argparse.ArgumentParser(prog="hotline")
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["report", "callbacks", "--from", "2026-13-01", "--to", "2026-11-30"])

@@ -42,8 +42,13 @@ class DispatchSettings:
     flush_s: float = 0.02  # results wait at most this long to be written together
 
 
+def _claimed(result: tuple) -> Claimed:
+    return result[1].claimed if result[0] == "submitted" else result[1]
+
+
 class OutboxDispatcher(service.Service):
     log = Logger()
+    MAX_WRITE = 500  # results per transaction: short transactions keep other writers moving
 
     def __init__(self, db: Database, links: Mapping[str, object], router: Router,
                  timers: IReactorTime, wall: WallClock, settings: DispatchSettings) -> None:
@@ -129,7 +134,9 @@ class OutboxDispatcher(service.Service):
             self._result(("failed", message, str(error)))
             return
         submission.message_ids().addCallbacks(
-            lambda ids: self._result(("submitted", message, link.name, submission.encoding, ids)),
+            lambda ids: self._result(("submitted", outbox.Submitted(
+                message, link.name, submission.encoding, tuple(ids),
+                tuple(link.submit_id_keys(i) for i in ids)))),
             lambda failure: self._submit_failed(failure, message))
 
     def _submit_failed(self, failure: Failure, message: Claimed) -> None:
@@ -157,7 +164,7 @@ class OutboxDispatcher(service.Service):
             await self._flushing
         if not self._results:
             return
-        batch, self._results = self._results, []
+        batch, self._results = self._results[:self.MAX_WRITE], self._results[self.MAX_WRITE:]
         self._flushing = self._db.write(self._write_results, batch, self._wall.now())
         try:
             await self._flushing
@@ -168,7 +175,9 @@ class OutboxDispatcher(service.Service):
         finally:
             self._flushing = None
         for result in batch:
-            self._in_flight.pop(result[1].id, None)
+            self._in_flight.pop(_claimed(result).id, None)
+        if self._results:
+            self._start_flush()
         self._schedule(0)
 
     def _result_retry_later(self) -> None:
@@ -176,13 +185,14 @@ class OutboxDispatcher(service.Service):
 
     def _write_results(self, session, batch: list[tuple], now: dt.datetime) -> None:
         settings = self.settings
+        accepted = [result[1] for result in batch if result[0] == "submitted"]
+        outbox.record_submitted_many(session, accepted, now)
+        self.submitted += len(accepted)
         for result in batch:
             kind, message = result[0], result[1]
             if kind == "submitted":
-                outbox.record_submitted(session, message, link=result[2], encoding=result[3],
-                                        part_ids=result[4], now=now)
-                self.submitted += 1
-            elif kind == "failed":
+                continue
+            if kind == "failed":
                 outbox.record_failed(session, message, error=result[2], now=now)
                 self.failed += 1
                 self.log.warn("SMS {id} to {to} failed: {error}", id=message.id,

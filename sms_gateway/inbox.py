@@ -52,8 +52,10 @@ class Inbox:
         self._wall = wall
         self.reply_listeners: list = []  # called with each StoredReply after it is committed
 
-    def on_receipt(self, receipt: DeliveryReceipt) -> defer.Deferred:
-        d = self._db.write(outbox.apply_receipt, receipt, self._wall.now())
+    def on_receipt(self, receipt: DeliveryReceipt,
+                   keys: frozenset[str] | None = None) -> defer.Deferred:
+        """`keys`: the receiving link's `receipt_id_keys(receipt)` (its configured id bases)."""
+        d = self._db.write(outbox.apply_receipt, receipt, self._wall.now(), keys)
 
         def matched(found: bool) -> None:
             if not found:

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from hotline.phones import PhoneNumberError, is_mobile, normalise_phone
@@ -102,47 +102,71 @@ def _lane_of(kind: SmsKind) -> SmsLane:
 
 def claim_due(session: Session, *, owner: str, now: dt.datetime, lease: dt.timedelta,
               limit: int, max_lane: int | None = None) -> list[Claimed]:
-    """Lease up to `limit` due messages, lowest lane first, oldest first. Messages past their
-    expiry are expired instead of sent."""
+    """Lease up to `limit` due messages, lowest lane first, oldest first, in one statement.
+    Messages past their expiry are expired instead of sent."""
     session.execute(update(SmsMessage)
                     .where(SmsMessage.state == SmsState.QUEUED,
                            SmsMessage.expires_at.is_not(None), SmsMessage.expires_at <= now,
                            or_(SmsMessage.lease_until.is_(None), SmsMessage.lease_until <= now))
                     .values(state=SmsState.EXPIRED, finished_at=now,
                             last_error="expired before it could be sent"))
-    query = (select(SmsMessage)
-             .where(SmsMessage.state == SmsState.QUEUED, SmsMessage.not_before <= now,
-                    or_(SmsMessage.lease_until.is_(None), SmsMessage.lease_until <= now))
-             .order_by(SmsMessage.lane, SmsMessage.not_before, SmsMessage.id)
-             .limit(limit))
+    due = (select(SmsMessage.id)
+           .where(SmsMessage.state == SmsState.QUEUED, SmsMessage.not_before <= now,
+                  or_(SmsMessage.lease_until.is_(None), SmsMessage.lease_until <= now))
+           .order_by(SmsMessage.lane, SmsMessage.not_before, SmsMessage.id)
+           .limit(limit))
     if max_lane is not None:
-        query = query.where(SmsMessage.lane <= max_lane)
+        due = due.where(SmsMessage.lane <= max_lane)
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    claimed = []
-    for row in session.scalars(query):
-        row.lease_owner = owner
-        row.lease_until = now + lease
-        row.attempts += 1
-        claimed.append(Claimed(row.id, row.destination, row.text, row.attempts))
-    return claimed
+        due = due.with_for_update(skip_locked=True)
+    rows = session.execute(update(SmsMessage)
+                           .where(SmsMessage.id.in_(due.scalar_subquery()))
+                           .values(lease_owner=owner, lease_until=now + lease,
+                                   attempts=SmsMessage.attempts + 1)
+                           .returning(SmsMessage.id, SmsMessage.destination, SmsMessage.text,
+                                      SmsMessage.attempts, SmsMessage.lane,
+                                      SmsMessage.not_before),
+                           execution_options={"synchronize_session": False}).all()
+    rows.sort(key=lambda r: (r.lane, r.not_before, r.id))
+    return [Claimed(r.id, r.destination, r.text, r.attempts) for r in rows]
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What the carrier said of one message: its bind, encoding, and per part the id and the
+    keys a receipt will be matched by."""
+
+    claimed: Claimed
+    link: str
+    encoding: str
+    part_ids: tuple[str, ...]
+    part_keys: tuple[frozenset[str], ...]
+
+
+def record_submitted_many(session: Session, results: Sequence[Submitted],
+                          now: dt.datetime) -> None:
+    """Record a batch of accepted messages with bulk statements (this is the hot path)."""
+    if not results:
+        return
+    session.execute(update(SmsMessage), [
+        {"id": r.claimed.id, "state": SmsState.SUBMITTED, "link": r.link,
+         "encoding": r.encoding, "part_count": len(r.part_ids), "submitted_at": now,
+         "lease_owner": None, "lease_until": None, "last_error": None} for r in results])
+    part_rows = [{"message_id": r.claimed.id, "attempt": r.claimed.attempt, "part_index": index,
+                  "carrier_message_id": carrier_id, "state": SmsState.SUBMITTED,
+                  "submitted_at": now}
+                 for r in results for index, carrier_id in enumerate(r.part_ids)]
+    part_ids = session.scalars(insert(SmsPart).returning(SmsPart.id, sort_by_parameter_order=True),
+                               part_rows).all()
+    keys = iter(k for r in results for k in r.part_keys)
+    session.execute(insert(SmsPartKey), [{"part_id": part_id, "key": key}
+                                         for part_id in part_ids for key in next(keys)])
 
 
 def record_submitted(session: Session, claimed: Claimed, *, link: str, encoding: str,
                      part_ids: Sequence[str], now: dt.datetime) -> None:
-    row = session.get(SmsMessage, claimed.id, with_for_update=True)
-    row.state = SmsState.SUBMITTED
-    row.link, row.encoding, row.part_count = link, encoding, len(part_ids)
-    row.submitted_at = now
-    row.lease_owner = row.lease_until = None
-    row.last_error = None
-    for index, carrier_id in enumerate(part_ids):
-        part = SmsPart(message_id=row.id, attempt=claimed.attempt, part_index=index,
-                       carrier_message_id=carrier_id, state=SmsState.SUBMITTED,
-                       submitted_at=now)
-        session.add(part)
-        session.flush()
-        session.add_all(SmsPartKey(part_id=part.id, key=key) for key in message_id_keys(carrier_id))
+    record_submitted_many(session, [Submitted(claimed, link, encoding, tuple(part_ids),
+                                              tuple(message_id_keys(i) for i in part_ids))], now)
 
 
 def record_retry(session: Session, claimed: Claimed, *, error: str, retry_at: dt.datetime,
@@ -173,12 +197,15 @@ def release(session: Session, ids: Iterable[int], owner: str) -> None:
                     .values(lease_owner=None, lease_until=None, attempts=SmsMessage.attempts - 1))
 
 
-def apply_receipt(session: Session, receipt: DeliveryReceipt, now: dt.datetime) -> bool:
-    """Match a receipt to its part by any key of its id; settle the message once its parts
-    say so (delivered when every part is, failed when any part failed). False: no match."""
+def apply_receipt(session: Session, receipt: DeliveryReceipt, now: dt.datetime,
+                  keys: frozenset[str] | None = None) -> bool:
+    """Match a receipt to its part by any of its id's keys (the link's `receipt_id_keys`);
+    settle the message once its parts say so (delivered when every part is, failed when any
+    part failed). False: no match."""
+    keys = keys if keys is not None else message_id_keys(receipt.message_id)
     part = session.scalar(select(SmsPart)
                           .join(SmsPartKey, SmsPartKey.part_id == SmsPart.id)
-                          .where(SmsPartKey.key.in_(message_id_keys(receipt.message_id)))
+                          .where(SmsPartKey.key.in_(keys))
                           .order_by(SmsPart.id.desc()).limit(1))
     if part is None:
         return False

@@ -83,7 +83,8 @@ def makeService(core: Core) -> service.MultiService:
     links = {}
     for bind in binds:
         endpoint = endpoints.TCP4ClientEndpoint(core.reactor, bind.smpp.host, bind.smpp.port)
-        link = SmppLink(bind.smpp, endpoint, core.reactor, on_receipt=inbox.on_receipt,
+        link = SmppLink(bind.smpp, endpoint, core.reactor,
+                        on_receipt=_receipts_via(inbox, bind.name, links),
                         on_message=inbox.on_message, name=bind.name)
         link.setServiceParent(top)
         links[bind.name] = link
@@ -107,3 +108,8 @@ def makeService(core: Core) -> service.MultiService:
     top.inbox, top.links, top.dispatcher = inbox, links, dispatcher
     return top
 
+
+
+def _receipts_via(inbox: Inbox, name: str, links: dict):
+    """Receipts from one bind are matched with that bind's id conventions."""
+    return lambda receipt: inbox.on_receipt(receipt, links[name].receipt_id_keys(receipt))

@@ -34,6 +34,9 @@ class ScriptedLink:
     def is_available(self):
         return self.up
 
+    def submit_id_keys(self, message_id):
+        return frozenset({"s:" + message_id.lower()})
+
     def submit(self, message):
         if "超长" in message.text:
             raise MessageTooLong(9, 6)

@@ -44,6 +44,23 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate_reply(config: Config, args: argparse.Namespace) -> int:
+    """Ask the running service's embedded SMSC simulator to deliver a citizen's reply."""
+    import socket
+
+    port = config.sms.simulator_port + 1
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as control:
+            control.sendall(f"MO {args.number} {args.text}\n".encode("utf-8"))
+            answer = control.makefile("r", encoding="utf-8").readline().strip()
+    except OSError as error:
+        print(f"no SMSC simulator control on 127.0.0.1:{port} ({error}); is `make run` up "
+              f"with no SMSC configured?")
+        return 1
+    print(f"SMSC simulator: {answer} (0 = the service stored the reply and acknowledged it)")
+    return 0 if answer.startswith("OK") else 1
+
+
 def register(commands) -> None:
     sms = commands.add_parser("sms", help="SMS outbox").add_subparsers(required=True)
     send = sms.add_parser("send", help="queue a test SMS")
@@ -53,3 +70,8 @@ def register(commands) -> None:
     status = sms.add_parser("status", help="a message's state and its parts")
     status.add_argument("id", type=int)
     status.set_defaults(handler=cmd_status)
+    reply = sms.add_parser("simulate-reply", help="have the embedded SMSC simulator deliver a "
+                                                  "citizen's reply (no SMSC configured)")
+    reply.add_argument("number")
+    reply.add_argument("text")
+    reply.set_defaults(handler=cmd_simulate_reply)

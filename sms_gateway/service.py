@@ -16,6 +16,7 @@ from hotline.core import Core
 from sms_gateway.dispatcher import DispatchSettings, OutboxDispatcher
 from sms_gateway.inbox import Inbox
 from sms_gateway.routing import Router
+from sms_gateway.simulator.control import control_factory
 from sms_gateway.simulator.smsc import SimulatedSmsc
 from sms_gateway.smpp.config import SmppBindConfig
 from sms_gateway.smpp.service import SmppLink
@@ -73,6 +74,12 @@ def makeService(core: Core) -> service.MultiService:
                                          interface="127.0.0.1"), smsc.factory())
         listener.setName("smsc-simulator")
         listener.setServiceParent(top)
+        control = internet.StreamServerEndpointService(
+            endpoints.TCP4ServerEndpoint(core.reactor, config.simulator_port + 1,
+                                         interface="127.0.0.1"),
+            control_factory(smsc, config.sender))
+        control.setName("smsc-simulator-control")
+        control.setServiceParent(top)
         top.simulator = smsc
         binds = [BindSettings(SIMULATOR_BIND,
                               SmppBindConfig(port=config.simulator_port,

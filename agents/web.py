@@ -2,26 +2,70 @@
 
 from __future__ import annotations
 
+import os
+
 from twisted.application import internet, service
 from twisted.internet import endpoints
 from twisted.web import resource, server
 
+from agents.app import WebApp
+from agents.config import AuthConfig, load_auth_config
 from agents.health import HealthResource
+from agents.http import WebAdapter
 from hotline.core import Core
+from hotline.masking import mask_text
 
 
-def make_root(core: Core) -> resource.Resource:
-    root = resource.Resource()
+def _masked_access_log(timestamp: str, request) -> str:
+    # Paths carry phone numbers (/callers/138...); the access log masks them like any log.
+    return mask_text(server.combinedLogFormatter(timestamp, request))
+
+
+class _Root(resource.Resource):
+    """/healthz as its own resource; every other path to the application."""
+
+    def __init__(self, app_resource: resource.Resource) -> None:
+        super().__init__()
+        self._app = app_resource
+
+    def getChild(self, path: bytes, request) -> resource.Resource:
+        return self._app
+
+
+def make_app(core: Core, auth: AuthConfig | None = None) -> WebApp:
+    return WebApp(core, auth if auth is not None else load_auth_config(os.environ))
+
+
+def make_root(core: Core, app: WebApp | None = None) -> resource.Resource:
+    app = app or make_app(core)
+    root = _Root(WebAdapter(app.handle))
     root.putChild(b"healthz", HealthResource(core.db))
     return root
 
 
-def makeService(core: Core) -> service.MultiService:
+class _HubService(service.Service):
+    """Follows the AMI events for the terminals while the process runs."""
+
+    def __init__(self, app: WebApp) -> None:
+        self._app = app
+
+    def startService(self) -> None:
+        super().startService()
+        self._app.hub.start()
+
+    def stopService(self):
+        self._app.hub.stop()
+        return super().stopService()
+
+
+def makeService(core: Core, auth: AuthConfig | None = None) -> service.MultiService:
     web = core.config.web
     top = service.MultiService()
     top.setName("web")
+    app = make_app(core, auth)
+    _HubService(app).setServiceParent(top)
     endpoint = endpoints.TCP4ServerEndpoint(core.reactor, web.port, interface=web.host)
-    site = server.Site(make_root(core))
+    site = server.Site(make_root(core, app), logFormatter=_masked_access_log)
     site.displayTracebacks = False
     internet.StreamServerEndpointService(endpoint, site).setServiceParent(top)
     return top

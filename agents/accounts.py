@@ -1,0 +1,138 @@
+"""Logging in, in the database thread: lockout from the audit trail, Argon2 verification,
+and the agent behind a session.
+
+Failed and successful logins are audit rows (`entity_type` "login", the username as
+entity), so the lockout holds across processes and restarts and needs no table of its own:
+`lockout_failures` failures within `lockout_window_s` (none since a success) lock the
+username for `lockout_s` after the last one. The lockout applies to any name typed, known
+or not, so it does not tell which usernames exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agents.config import AuthConfig
+from hotline import audit
+from hotline.passwords import verify_password
+from schemas.enums import AgentRole
+from schemas.models import Agent, AuditEvent, Unit
+
+LOGIN_ENTITY = "login"
+USERNAME_MAX = 64
+
+_dummy_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The logged-in agent, re-read from its row on every request."""
+
+    agent_id: int
+    username: str
+    display_name: str
+    role: AgentRole
+    interface: str | None
+    unit_id: int | None
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    principal: Principal | None
+    locked_until: dt.datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.principal is not None
+
+
+def _principal(agent: Agent) -> Principal:
+    return Principal(agent.id, agent.username, agent.display_name, agent.role, agent.interface,
+                     agent.unit_id)
+
+
+def load_principal(session: Session, agent_id: int) -> Principal | None:
+    agent = session.get(Agent, agent_id)
+    if agent is None or not agent.active:
+        return None
+    return _principal(agent)
+
+
+def locked_until(session: Session, username: str, now: dt.datetime,
+                 policy: AuthConfig) -> dt.datetime | None:
+    horizon = now - dt.timedelta(seconds=policy.lockout_window_s + policy.lockout_s)
+    rows = session.execute(select(AuditEvent.action, AuditEvent.at)
+                           .where(AuditEvent.entity_type == LOGIN_ENTITY,
+                                  AuditEvent.entity_id == username,
+                                  AuditEvent.at >= horizon)
+                           .order_by(AuditEvent.id.desc()).limit(200)).all()
+    failures: list[dt.datetime] = []
+    for action, at in rows:
+        if action == "login":
+            break
+        if action == "login_failed":
+            failures.append(at)
+    if not failures:
+        return None
+    last = failures[0]
+    window_start = last - dt.timedelta(seconds=policy.lockout_window_s)
+    if sum(1 for at in failures if at >= window_start) < policy.lockout_failures:
+        return None
+    until = last + dt.timedelta(seconds=policy.lockout_s)
+    return until if until > now else None
+
+
+def attempt_login(session: Session, username: str, password: str, *, now: dt.datetime,
+                  client: str, policy: AuthConfig) -> LoginOutcome:
+    username = username.strip()[:USERNAME_MAX]
+    until = locked_until(session, username, now, policy)
+    if until is not None:
+        audit.record(session, at=now, actor=username or "-", action="login_locked",
+                     entity_type=LOGIN_ENTITY, entity_id=username, note=f"from {client}")
+        return LoginOutcome(None, until)
+    agent = session.scalar(select(Agent).where(Agent.username == username)) if username else None
+    if agent is not None and agent.active and verify_password(agent.password_hash, password):
+        audit.record(session, at=now, actor=username, action="login", entity_type=LOGIN_ENTITY,
+                     entity_id=username, note=f"from {client}")
+        return LoginOutcome(_principal(agent))
+    if agent is None:
+        verify_password(_dummy(), password)  # the same work, so timing does not tell
+    audit.record(session, at=now, actor=username or "-", action="login_failed",
+                 entity_type=LOGIN_ENTITY, entity_id=username, note=f"from {client}")
+    return LoginOutcome(None, locked_until(session, username, now, policy))
+
+
+def record_logout(session: Session, username: str, *, now: dt.datetime) -> None:
+    audit.record(session, at=now, actor=username, action="logout", entity_type=LOGIN_ENTITY,
+                 entity_id=username)
+
+
+def _dummy() -> str:
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = PasswordHasher().hash(secrets.token_urlsafe(16))
+    return _dummy_hash
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    id: int
+    username: str
+    display_name: str
+    role: AgentRole
+    unit_name: str | None
+    interface: str | None
+    active: bool
+
+
+def list_agents(session: Session) -> list[AgentRow]:
+    rows = session.execute(select(Agent, Unit.name).outerjoin(Unit, Agent.unit_id == Unit.id)
+                           .order_by(Agent.username)).all()
+    return [AgentRow(a.id, a.username, a.display_name, a.role, unit, a.interface, a.active)
+            for a, unit in rows]

@@ -1,0 +1,158 @@
+"""Who is asking: signed, expiring session cookies, CSRF tokens, the login throttle.
+
+Sessions live in the browser as a cookie signed with the configured key (itsdangerous), so
+every process sharing the key accepts them and no table is needed. A session carries when
+it was issued and last seen: it ends `session_lifetime_s` after login or `session_idle_s`
+after the last request, and each answered request re-signs it with the new time. Logging
+out clears the cookie and revokes its nonce in this process's memory (a copied cookie
+stays valid in other processes until it expires; the agent row is re-read on every request,
+so deactivating an agent or changing a role takes effect at once everywhere).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from agents.config import AuthConfig
+
+SESSION_COOKIE = "hotline_session"
+LOGIN_CSRF_COOKIE = "hotline_login_csrf"
+CSRF_FIELD = "_csrf"
+CSRF_HEADER = "x-csrf-token"
+
+
+@dataclass(frozen=True)
+class Session:
+    agent_id: int
+    issued: float  # epoch seconds
+    seen: float
+    csrf: str
+    nonce: str
+
+
+class SessionCodec:
+    def __init__(self, config: AuthConfig, now: Callable[[], float]) -> None:
+        self._config = config
+        self._now = now
+        self._sessions = URLSafeSerializer(config.signing_key, salt="hotline.session")
+        self._login = URLSafeSerializer(config.signing_key, salt="hotline.login-csrf")
+        self._revoked: dict[str, float] = {}  # nonce -> when it would have expired anyway
+
+    # Sessions -----------------------------------------------------------------------------
+
+    def issue(self, agent_id: int) -> Session:
+        now = self._now()
+        return Session(agent_id, now, now, secrets.token_urlsafe(32), secrets.token_urlsafe(12))
+
+    def read(self, cookies: dict[str, str]) -> Session | None:
+        raw = cookies.get(SESSION_COOKIE)
+        if not raw:
+            return None
+        try:
+            data = self._sessions.loads(raw)
+            session = Session(int(data["a"]), float(data["i"]), float(data["s"]), str(data["c"]),
+                              str(data["n"]))
+        except (BadSignature, KeyError, TypeError, ValueError):
+            return None
+        now = self._now()
+        if now - session.issued > self._config.session_lifetime_s:
+            return None
+        if now - session.seen > self._config.session_idle_s:
+            return None
+        if session.nonce in self._revoked:
+            return None
+        return session
+
+    def touched(self, session: Session) -> Session:
+        return Session(session.agent_id, session.issued, self._now(), session.csrf,
+                       session.nonce)
+
+    def cookie(self, session: Session) -> str:
+        value = self._sessions.dumps({"a": session.agent_id, "i": session.issued,
+                                      "s": session.seen, "c": session.csrf, "n": session.nonce})
+        return self._cookie(SESSION_COOKIE, value, self._config.session_lifetime_s)
+
+    def revoke(self, session: Session) -> str:
+        """Forget the session here and return the cookie that clears it in the browser."""
+        now = self._now()
+        self._revoked = {n: t for n, t in self._revoked.items() if t > now}
+        self._revoked[session.nonce] = session.issued + self._config.session_lifetime_s
+        return self._cookie(SESSION_COOKIE, "", 0)
+
+    # The login form's CSRF token (no session yet: a signed double-submit cookie) ----------
+
+    def login_token(self, cookies: dict[str, str]) -> tuple[str, str | None]:
+        """The token for the login form, and a cookie to set when the browser has none."""
+        existing = self._login_token_of(cookies)
+        if existing:
+            return existing, None
+        token = secrets.token_urlsafe(24)
+        return token, self._cookie(LOGIN_CSRF_COOKIE, self._login.dumps(token), 3600)
+
+    def login_token_valid(self, cookies: dict[str, str], submitted: str) -> bool:
+        expected = self._login_token_of(cookies)
+        return bool(expected and submitted) and hmac.compare_digest(expected, submitted)
+
+    def _login_token_of(self, cookies: dict[str, str]) -> str | None:
+        raw = cookies.get(LOGIN_CSRF_COOKIE)
+        if not raw:
+            return None
+        try:
+            return str(self._login.loads(raw))
+        except BadSignature:
+            return None
+
+    def _cookie(self, name: str, value: str, max_age: int) -> str:
+        parts = [f"{name}={value}", "Path=/", "HttpOnly", "SameSite=Strict", f"Max-Age={max_age}"]
+        if self._config.secure_cookies:
+            parts.append("Secure")
+        return "; ".join(parts)
+
+
+def csrf_valid(session: Session, form: dict[str, list[str]], headers: dict[str, str]) -> bool:
+    submitted = (form.get(CSRF_FIELD) or [headers.get(CSRF_HEADER, "")])[0]
+    return bool(submitted) and hmac.compare_digest(session.csrf, submitted)
+
+
+def same_origin(headers: dict[str, str]) -> bool:
+    """A browser sends Origin on a cross-site POST; when present it must be this host."""
+    origin = headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    host = headers.get("host", "")
+    return origin.split("://", 1)[-1] == host
+
+
+class LoginThrottle:
+    """At most `per_minute` login attempts per client address in any minute (this process)."""
+
+    def __init__(self, per_minute: int, now: Callable[[], float]) -> None:
+        self._limit = per_minute
+        self._now = now
+        self._attempts: dict[str, deque[float]] = {}
+
+    def allow(self, client: str) -> bool:
+        now = self._now()
+        attempts = self._attempts.setdefault(client, deque())
+        while attempts and attempts[0] <= now - 60:
+            attempts.popleft()
+        if len(attempts) >= self._limit:
+            return False
+        attempts.append(now)
+        if len(self._attempts) > 10_000:  # forget idle addresses; bounded memory
+            self._attempts = {k: v for k, v in self._attempts.items() if v}
+        return True
+
+
+def bearer_token_valid(expected: str, headers: dict[str, str]) -> bool:
+    if not expected:
+        return False
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(),
+                                                              expected.encode())

@@ -1,0 +1,208 @@
+"""Requests and responses of the web application as plain values, and the adapter that
+serves them from twisted.web.
+
+Handlers take a `WebRequest` and return a `WebResponse` (or an `EventStream` for server-sent
+events); neither knows twisted.web, so the whole application is tested by calling it, and
+the adapter below is the only code that touches `twisted.web.server.Request`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.web import resource, server
+
+MAX_BODY = 64 * 1024
+
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
+                           "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+                           "frame-ancestors 'none'; base-uri 'none'")
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cache-Control", "no-store"),
+)
+
+
+@dataclass(frozen=True)
+class WebRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]] = field(default_factory=dict)
+    form: dict[str, list[str]] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
+    cookies: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    client: str = ""
+
+    def arg(self, name: str, default: str = "") -> str:
+        values = self.form.get(name) or self.query.get(name)
+        return values[0] if values else default
+
+    def json(self) -> object:
+        return json.loads(self.body.decode("utf-8"))
+
+
+@dataclass
+class WebResponse:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/html; charset=utf-8"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    cookies: list[str] = field(default_factory=list)  # Set-Cookie values
+
+    @classmethod
+    def json(cls, document: object, status: int = 200) -> "WebResponse":
+        return cls(status, json.dumps(document, ensure_ascii=False).encode("utf-8"),
+                   "application/json; charset=utf-8")
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 303) -> "WebResponse":
+        return cls(status, b"", "text/plain; charset=utf-8", [("Location", location)])
+
+    @classmethod
+    def text(cls, text: str, status: int = 200) -> "WebResponse":
+        return cls(status, text.encode("utf-8"), "text/plain; charset=utf-8")
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+class EventStream:
+    """A server-sent events response: `open(send)` starts it with a function that writes
+    one event; `close()` runs when the browser goes away. `cookies` are set on the first
+    byte (a refreshed session)."""
+
+    def __init__(self, open: Callable[[Callable[[str, str], None]], None],
+                 close: Callable[[], None]) -> None:
+        self.open = open
+        self.close = close
+        self.cookies: list[str] = []
+
+
+def encode_event(event: str, data: str) -> bytes:
+    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
+    return f"event: {event}\n{lines}\n".encode("utf-8")
+
+
+Handler = Callable[[WebRequest], Awaitable["WebResponse | EventStream"]]
+
+
+class WebAdapter(resource.Resource):
+    """Serves an application (`handle(WebRequest)`) from twisted.web, every path."""
+
+    isLeaf = True
+    log = Logger()
+
+    def __init__(self, handle: Handler) -> None:
+        super().__init__()
+        self._handle = handle
+
+    def render(self, request: server.Request):
+        try:
+            web_request = to_web_request(request)
+        except ValueError as error:
+            self._write(request, WebResponse.text(str(error), 400))
+            return server.NOT_DONE_YET
+        gone: list[bool] = []
+        request.notifyFinish().addErrback(lambda _: gone.append(True))
+        d = defer.ensureDeferred(self._handle(web_request))
+        d.addCallback(self._respond, request, gone)
+        d.addErrback(self._failed, request, gone)
+        return server.NOT_DONE_YET
+
+    def _respond(self, result, request: server.Request, gone: list[bool]) -> None:
+        if gone:
+            return
+        if isinstance(result, EventStream):
+            self._stream(result, request)
+        else:
+            self._write(request, result)
+
+    def _failed(self, failure, request: server.Request, gone: list[bool]) -> None:
+        self.log.failure("Unhandled error serving {method} {path}", failure,
+                         method=request.method.decode("latin-1"),
+                         path=request.path.decode("latin-1", "replace"))
+        if not gone:
+            self._write(request, WebResponse.text("internal error", 500))
+
+    @staticmethod
+    def _headers(request: server.Request, response_headers: list[tuple[str, str]]) -> None:
+        for name, value in SECURITY_HEADERS:
+            request.setHeader(name, value)
+        for name, value in response_headers:
+            request.setHeader(name, value)
+
+    def _write(self, request: server.Request, response: WebResponse) -> None:
+        request.setResponseCode(response.status)
+        self._headers(request, response.headers)
+        request.setHeader("Content-Type", response.content_type)
+        for cookie in response.cookies:
+            request.responseHeaders.addRawHeader("Set-Cookie", cookie)
+        request.setHeader("Content-Length", str(len(response.body)))
+        if request.method != b"HEAD":
+            request.write(response.body)
+        request.finish()
+
+    def _stream(self, stream: EventStream, request: server.Request) -> None:
+        request.setResponseCode(200)
+        self._headers(request, [("X-Accel-Buffering", "no")])
+        request.setHeader("Content-Type", "text/event-stream; charset=utf-8")
+        for cookie in stream.cookies:
+            request.responseHeaders.addRawHeader("Set-Cookie", cookie)
+        request.write(b": open\n\n")
+        closed: list[bool] = []
+
+        def send(event: str, data: str) -> None:
+            if not closed:
+                request.write(encode_event(event, data))
+
+        def finished(_):
+            closed.append(True)
+            stream.close()
+
+        request.notifyFinish().addBoth(finished)
+        stream.open(send)
+
+
+def to_web_request(request: server.Request) -> WebRequest:
+    method = request.method.decode("ascii", "replace").upper()
+    path = request.path.decode("utf-8", "replace")
+    headers = {k.decode("latin-1").lower(): v[0].decode("latin-1")
+               for k, v in request.requestHeaders.getAllRawHeaders()}
+    content = getattr(request, "content", None)
+    body = content.read(MAX_BODY + 1) if content is not None else b""
+    if len(body) > MAX_BODY:
+        raise ValueError(f"request body longer than {MAX_BODY} bytes")
+    query = parse_qs(request.uri.partition(b"?")[2].decode("utf-8", "replace"),
+                     keep_blank_values=True)
+    form: dict[str, list[str]] = {}
+    if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        try:
+            form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        except UnicodeDecodeError:
+            raise ValueError("form body is not UTF-8") from None
+    cookies = parse_cookies(headers.get("cookie", ""))
+    client = request.getClientAddress()
+    return WebRequest(method, path, query, form, headers, cookies, body,
+                      getattr(client, "host", "") or "")
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    jar = SimpleCookie()
+    try:
+        jar.load(header)
+    except Exception:  # a malformed Cookie header is ignored, as browsers send what they like
+        return {}
+    return {key: morsel.value for key, morsel in jar.items()}

@@ -1,0 +1,230 @@
+"""What the pages read, in the database thread: appeal search, an appeal's detail with its
+audit trail, the caller's card. Reads of a citizen's record write their audit row in the
+same transaction, so a view that was shown was recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from hotline import audit
+from hotline.appeals import AppealNotFound, AppealRecord
+from hotline.audit import AuditRecord
+from hotline.phones import PhoneNumberError, normalise_phone
+from schemas.calls import CallRecord
+from schemas.enums import AppealStatus
+from schemas.models import Appeal, Unit
+from schemas.sms import SmsInbound, SmsMessage
+
+SEARCH_LIMIT = 50
+CARD_APPEALS = 20
+CARD_CALLS = 10
+CARD_SMS = 10
+
+
+class SearchError(ValueError):
+    """A search criterion is malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class AppealSearch:
+    case_number: str = ""
+    phone: str = ""
+    status: str = ""
+    unit_id: int | None = None
+    date_from: dt.date | None = None  # Asia/Shanghai days, inclusive
+    date_to: dt.date | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.case_number or self.phone or self.status or self.unit_id
+                    or self.date_from or self.date_to)
+
+
+def parse_search(args: dict[str, str]) -> AppealSearch:
+    case_number = args.get("case_number", "").strip()
+    if case_number and not case_number.isdigit():
+        raise SearchError("case_number: digits only")
+    phone = args.get("phone", "").strip()
+    if phone:
+        try:
+            phone = normalise_phone(phone)
+        except PhoneNumberError as error:
+            raise SearchError(f"phone: {error}") from None
+    status = args.get("status", "").strip()
+    if status and status not in {s.value for s in AppealStatus}:
+        raise SearchError(f"status: no status {status!r}")
+    unit_text = args.get("unit_id", "").strip()
+    if unit_text and not unit_text.isdigit():
+        raise SearchError("unit_id: a unit number")
+    dates = {}
+    for key in ("date_from", "date_to"):
+        text = args.get(key, "").strip()
+        try:
+            dates[key] = dt.date.fromisoformat(text) if text else None
+        except ValueError:
+            raise SearchError(f"{key}: a date YYYY-MM-DD") from None
+    return AppealSearch(case_number, phone, status, int(unit_text) if unit_text else None,
+                        dates["date_from"], dates["date_to"])
+
+
+@dataclass(frozen=True)
+class UnitOption:
+    id: int
+    code: str
+    name: str
+
+
+def units(session: Session) -> list[UnitOption]:
+    return [UnitOption(u.id, u.code, u.name)
+            for u in session.scalars(select(Unit).where(Unit.active).order_by(Unit.code))]
+
+
+def search_appeals(session: Session, criteria: AppealSearch,
+                   zone: ZoneInfo) -> list[AppealRecord]:
+    query = select(Appeal)
+    if criteria.case_number:
+        query = query.where(Appeal.case_number.startswith(criteria.case_number))
+    if criteria.phone:
+        query = query.where(Appeal.citizen_phone == criteria.phone)
+    if criteria.status:
+        query = query.where(Appeal.status == AppealStatus(criteria.status))
+    if criteria.unit_id is not None:
+        query = query.where(Appeal.unit_id == criteria.unit_id)
+    if criteria.date_from:
+        start = dt.datetime.combine(criteria.date_from, dt.time(), tzinfo=zone)
+        query = query.where(Appeal.created_at >= start.astimezone(dt.timezone.utc))
+    if criteria.date_to:
+        end = dt.datetime.combine(criteria.date_to + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+        query = query.where(Appeal.created_at < end.astimezone(dt.timezone.utc))
+    query = query.order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(SEARCH_LIMIT)
+    return [AppealRecord.of(a) for a in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class AppealDetail:
+    appeal: AppealRecord
+    unit_name: str | None
+    trail: list[AuditRecord]
+    units: list[UnitOption]
+
+
+def appeal_detail(session: Session, appeal_id: int, *, actor: str,
+                  now: dt.datetime) -> AppealDetail:
+    appeal = session.get(Appeal, appeal_id)
+    if appeal is None:
+        raise AppealNotFound(appeal_id)
+    audit.record_access(session, at=now, actor=actor, entity_type="appeal", entity_id=appeal.id)
+    session.flush()
+    unit = session.get(Unit, appeal.unit_id) if appeal.unit_id else None
+    return AppealDetail(AppealRecord.of(appeal), unit.name if unit else None,
+                        audit.trail(session, "appeal", appeal.id), units(session))
+
+
+@dataclass(frozen=True)
+class CallRow:
+    call_id: str
+    started_at: dt.datetime
+    menu_choice: str | None
+    outcome: str
+    appeal_id: int | None
+
+
+@dataclass(frozen=True)
+class SmsRow:
+    at: dt.datetime
+    direction: str  # "out" or "in"
+    text: str
+    state: str
+
+
+@dataclass(frozen=True)
+class CallerCard:
+    phone: str
+    call_id: str | None
+    menu_choice: str | None
+    open_appeals: list[AppealRecord]
+    past_appeals: list[AppealRecord]
+    calls: list[CallRow]
+    sms: list[SmsRow]
+    ratings: list[AppealRecord]
+
+
+@dataclass(frozen=True)
+class CallMatch:
+    phone: str
+    menu_choice: str | None
+
+
+def call_by_id(session: Session, call_id: str) -> CallMatch | None:
+    record = session.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
+    if record is None or not record.caller:
+        return None
+    try:
+        phone = normalise_phone(record.caller)
+    except PhoneNumberError:
+        phone = record.caller
+    return CallMatch(phone, record.menu_choice)
+
+
+def caller_card(session: Session, phone: str, *, actor: str, now: dt.datetime,
+                call_id: str | None = None) -> CallerCard:
+    """Everything the hall knows about the caller at `phone` (normalised), audited as a view.
+
+    With `call_id` (the IVR's HOTLINE_CALL_ID) the card also says what the caller chose in
+    the menu on this call."""
+    audit.record_access(session, at=now, actor=actor, entity_type="citizen", entity_id=phone,
+                        note=f"call {call_id}" if call_id else None)
+    menu_choice = None
+    if call_id:
+        current = session.scalar(select(CallRecord.menu_choice)
+                                 .where(CallRecord.call_id == call_id))
+        menu_choice = current
+    appeals = [AppealRecord.of(a) for a in session.scalars(
+        select(Appeal).where(Appeal.citizen_phone == phone)
+        .order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(CARD_APPEALS))]
+    open_statuses = {AppealStatus.RECEIVED, AppealStatus.ASSIGNED, AppealStatus.IN_PROGRESS}
+    callers = _caller_forms(phone)
+    calls = [CallRow(c.call_id, c.started_at, c.menu_choice, c.outcome.value, c.appeal_id)
+             for c in session.scalars(select(CallRecord)
+                                      .where(or_(*(CallRecord.caller == f for f in callers)))
+                                      .order_by(CallRecord.started_at.desc())
+                                      .limit(CARD_CALLS))]
+    sent = [SmsRow(m.created_at, "out", m.text, m.state.value)
+            for m in session.scalars(select(SmsMessage).where(SmsMessage.destination.in_(callers))
+                                     .order_by(SmsMessage.created_at.desc()).limit(CARD_SMS))]
+    received = [SmsRow(m.received_at, "in", m.text, m.state.value)
+                for m in session.scalars(select(SmsInbound).where(SmsInbound.source.in_(callers))
+                                         .order_by(SmsInbound.received_at.desc())
+                                         .limit(CARD_SMS))]
+    sms = sorted(sent + received, key=lambda row: row.at, reverse=True)[:CARD_SMS]
+    return CallerCard(
+        phone=phone, call_id=call_id, menu_choice=menu_choice,
+        open_appeals=[a for a in appeals if a.status in open_statuses],
+        past_appeals=[a for a in appeals if a.status not in open_statuses],
+        calls=calls, sms=sms, ratings=[a for a in appeals if a.satisfaction is not None])
+
+
+def _caller_forms(phone: str) -> list[str]:
+    """The forms a number is stored in by the IVR (raw caller id) and the SMS layer."""
+    forms = [phone]
+    if phone.startswith("1") and len(phone) == 11:
+        forms += ["86" + phone, "+86" + phone]
+    return forms
+
+
+def screen_pop_card(session: Session, phone: str | None, call_id: str | None, *, actor: str,
+                    now: dt.datetime) -> CallerCard | None:
+    """The card for a call just connected to `actor`: through the IVR's call id when the
+    call record has it, else by the caller's number; None when neither is known."""
+    if call_id:
+        match = call_by_id(session, call_id)
+        if match is not None:
+            phone = match.phone
+    if not phone:
+        return None
+    return caller_card(session, phone, actor=actor, now=now, call_id=call_id)

@@ -1,0 +1,48 @@
+// Hall terminal: the live queue state and the screen pop (server-sent events), and the
+// keyboard shortcuts. No inline script anywhere: the content security policy forbids it.
+(function () {
+  "use strict";
+
+  function stateLabel(state) {
+    var labels = document.getElementById("state-labels");
+    if (!labels) return state;
+    var span = labels.content.querySelector('[data-state="' + state + '"]');
+    return span ? span.textContent : state;
+  }
+
+  function follow(slot) {
+    var source = new EventSource(slot.dataset.events);
+    source.addEventListener("card", function (event) {
+      // The fragment is rendered and escaped on the server (Jinja2 autoescape).
+      slot.innerHTML = event.data;
+      slot.dataset.popped = String(Date.now());
+    });
+    source.addEventListener("state", function (event) {
+      var state = JSON.parse(event.data);
+      var label = document.getElementById("queue-state");
+      label.textContent = stateLabel(state.state);
+      label.dataset.state = state.state;
+      document.getElementById("queue-reason").textContent = state.reason || "";
+    });
+    source.addEventListener("open", function () { slot.dataset.connected = "1"; });
+  }
+
+  function shortcuts(event) {
+    var name = null;
+    if (event.altKey && (event.key === "p" || event.key === "P")) name = "pause";
+    if (event.altKey && (event.key === "n" || event.key === "N")) name = "new";
+    if ((event.ctrlKey || event.metaKey) && (event.key === "s" || event.key === "S")) name = "save";
+    if (!name) return;
+    var target = document.querySelector('[data-shortcut="' + name + '"]');
+    if (target) {
+      event.preventDefault();
+      target.click();
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var slot = document.getElementById("card-slot");
+    if (slot && window.EventSource) follow(slot);
+    document.addEventListener("keydown", shortcuts);
+  });
+})();

@@ -1,0 +1,100 @@
+"""Every route x every role (and anonymous): the status the route table promises.
+
+Statuses other than 401/403/303-to-login show the request got past authorisation and
+CSRF: 502 is the queue action with no AMI link in this test, 409 an invalid transition.
+"""
+
+import datetime as dt
+
+import pytest
+
+from agents.app import ROUTES
+from agents.http import WebRequest
+from schemas.enums import AgentRole
+from tests.agents.support import Browser, SettableClock, create_agent, make_app, make_core
+from tests.support.appeals import add_unit, new_appeal
+
+NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.timezone.utc)
+ROLES = ["anonymous", "agent", "supervisor", "admin"]
+NEW_APPEAL = {"channel": "phone", "kind": "help", "subject": "路灯不亮",
+              "citizen_phone": "13812345678"}
+
+#    method, path, form:                        anonymous, agent, supervisor, admin
+TABLE = [
+    ("GET", "/", None,                            (303, 303, 303, 303)),
+    ("GET", "/login", None,                       (200, 303, 303, 303)),
+    ("POST", "/login", {"username": "x", "password": "y"}, (401, 401, 401, 401)),
+    ("POST", "/logout", {},                       (401, 303, 303, 303)),
+    ("POST", "/language", {"lang": "en"},         (303, 303, 303, 303)),
+    ("GET", "/static/app.js", None,               (200, 200, 200, 200)),
+    ("GET", "/terminal", None,                    (303, 200, 200, 403)),
+    ("POST", "/terminal/queue", {"action": "login"}, (401, 502, 502, 403)),
+    ("GET", "/terminal/events", None,             (401, 200, 200, 403)),
+    ("GET", "/appeals", None,                     (303, 200, 200, 403)),
+    ("GET", "/appeals/new", None,                 (303, 200, 200, 403)),
+    ("POST", "/appeals", NEW_APPEAL,              (401, 303, 303, 403)),
+    ("GET", "/appeals/{id}", None,                (303, 200, 200, 403)),
+    ("POST", "/appeals/{id}/assign", {"unit_id": "{unit}"}, (401, 303, 303, 403)),
+    ("POST", "/appeals/{id}/start", {},           (401, 409, 409, 403)),
+    ("POST", "/appeals/{id}/resolve", {"resolution": "已修复"}, (401, 409, 409, 403)),
+    ("POST", "/appeals/{id}/reopen", {"reason": "未修好"}, (401, 403, 409, 403)),
+    ("GET", "/callers/13812345678", None,         (303, 200, 200, 403)),
+    ("GET", "/admin/agents", None,                (303, 403, 403, 200)),
+    ("GET", "/api/openapi.json", None,            (200, 200, 200, 200)),
+    ("POST", "/api/v1/appeals", {},               (401, 401, 401, 401)),
+    ("GET", "/api/v1/appeals/{case}", None,       (401, 401, 401, 401)),
+]
+
+
+def test_the_table_covers_every_route():
+    covered = set()
+    for method, path, _form, _expected in TABLE:
+        concrete = path.replace("{id}", "1").replace("{case}", "2026112800001")
+        for route, regex in ((r, r.regex) for r in ROUTES):
+            if route.method == method and regex.match(concrete):
+                covered.add(route)
+    assert covered == set(ROUTES)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_route_answers_each_role_as_the_table_says(role, database, pumped_reactor):
+    core = make_core(database, pumped_reactor, SettableClock(NOW))
+    app = make_app(core)
+    unit = database.write_now(add_unit)
+    for name in ("agent", "supervisor", "admin"):
+        create_agent(database, f"u_{name}", AgentRole(name), interface=f"PJSIP/{name}")
+    browser = Browser(app, pumped_reactor)
+    if role != "anonymous":
+        assert browser.login(f"u_{role}").status == 303
+    problems = []
+    for method, path, form, expected in TABLE:
+        appeal = pumped_reactor.wait(core.appeals.create(new_appeal(), actor="test"))
+        concrete = path.replace("{id}", str(appeal.id)).replace("{case}", appeal.case_number)
+        if form is not None:
+            form = {k: v.replace("{unit}", str(unit)) for k, v in form.items()}
+        if method == "GET":
+            result = browser.get(concrete)
+        else:
+            result = browser.post(concrete, form)
+        want = expected[ROLES.index(role)]
+        if result.status != want:
+            problems.append(f"{method} {concrete}: {result.status}, expected {want}")
+        if role != "anonymous" and path == "/logout":
+            browser.login(f"u_{role}")
+    assert not problems, "\n".join(problems)
+
+
+def test_an_unknown_path_is_404_and_a_wrong_method_405(database, pumped_reactor):
+    app = make_app(make_core(database, pumped_reactor, SettableClock(NOW)))
+    browser = Browser(app, pumped_reactor)
+    assert browser.get("/nowhere").status == 404
+    result = browser.request("DELETE", "/appeals")
+    assert result.status == 405 and result.header("Allow") == "GET, POST"
+
+
+def test_routes_are_matched_whole_so_a_suffix_does_not_slip_past(database, pumped_reactor):
+    app = make_app(make_core(database, pumped_reactor, SettableClock(NOW)))
+    browser = Browser(app, pumped_reactor)
+    assert browser.get("/admin/agents/../agents").status == 404
+    assert browser.get("/static/../app.py").status == 404
+    assert isinstance(WebRequest("GET", "/"), WebRequest)

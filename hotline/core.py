@@ -26,6 +26,7 @@ class Core:
     resolve_hook: ResolveHook
     appeals: AppealService
     ami: AMIService | None = None  # the manager link; None when [ami] enabled = false
+    create_hook: ResolveHook | None = None  # participants in the transaction opening an appeal
 
 
 def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> Core:
@@ -33,10 +34,10 @@ def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> C
     clock = clock or SystemClock()
     zone = ZoneInfo(config.service.timezone)
     calendar = WorkCalendar(config.calendar.extra_holidays, config.calendar.extra_workdays)
-    hook = ResolveHook()
+    hook, create_hook = ResolveHook(), ResolveHook()
     repository = AppealRepository(zone=zone, calendar=calendar,
                                   deadline_working_days=config.appeals.deadline_working_days,
-                                  resolve_hook=hook)
+                                  resolve_hook=hook, create_hook=create_hook)
     ami = None
     if config.ami.enabled:
         ami = AMIService(config.ami.host, config.ami.port, config.ami.username, config.ami.secret,
@@ -45,4 +46,5 @@ def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> C
         ami.setName("ami")
     return Core(config=config, reactor=reactor, db=db, clock=clock, zone=zone,
                 calendar=calendar, resolve_hook=hook,
-                appeals=AppealService(db, repository, clock), ami=ami)
+                appeals=AppealService(db, repository, clock), ami=ami,
+                create_hook=create_hook)

@@ -31,11 +31,13 @@ SUBJECT_MAX = 200
 
 class AppealRepository:
     def __init__(self, *, zone: ZoneInfo, calendar: WorkCalendar,
-                 deadline_working_days: dict[str, int], resolve_hook: ResolveHook) -> None:
+                 deadline_working_days: dict[str, int], resolve_hook: ResolveHook,
+                 create_hook: ResolveHook | None = None) -> None:
         self._zone = zone
         self._calendar = calendar
         self._deadline_days = deadline_working_days
         self._resolve_hook = resolve_hook
+        self.create_hook = create_hook or ResolveHook()
 
     # Opening ------------------------------------------------------------------------------
 
@@ -58,7 +60,9 @@ class AppealRepository:
         audit.record(session, at=now, actor=actor, action="create", entity_type=ENTITY,
                      entity_id=appeal.id, to_state=AppealStatus.RECEIVED.value,
                      note=f"{new.channel.value}/{new.kind.value} {appeal.case_number}")
-        return AppealRecord.of(appeal)
+        record = AppealRecord.of(appeal)
+        self.create_hook.run(session, record)  # e.g. the "appeal received" SMS, same transaction
+        return record
 
     def _validated(self, session: Session, new: NewAppeal) -> dict:
         subject = (new.subject or "").strip()

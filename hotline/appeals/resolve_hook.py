@@ -1,5 +1,6 @@
 """The resolve hook: what must happen when an appeal is resolved happens in the same
-transaction as the resolution.
+transaction as the resolution. (The same mechanism serves as the create hook: the "appeal
+received" SMS is queued in the transaction that opens the appeal.)
 
 The callback queue registers a participant that inserts the follow-up call task; the SMS
 layer one that queues the "resolved" message. A participant gets the open session and the
@@ -34,3 +35,6 @@ class ResolveHook:
     def run(self, session: Session, appeal: AppealRecord) -> None:
         for participant in self._participants.values():
             participant(session, appeal)
+
+
+TransactionHook = ResolveHook  # the general name, for hooks other than resolve

@@ -66,3 +66,21 @@ def test_participants_run_in_registration_order_and_names_are_unique():
     assert hook.names == ("callback", "sms")
     with pytest.raises(ValueError, match="already registered"):
         hook.register("sms", lambda s, a: None)
+
+
+def test_create_hook_participant_runs_in_the_opening_transaction(database):
+    seen = []
+    create_hook = ResolveHook()
+    create_hook.register("ack", lambda session, appeal: seen.append(appeal.case_number))
+    repo = make_repository()
+    repo.create_hook = create_hook
+    record = database.write_now(repo.create, new_appeal(), actor="a", now=NOW)
+    assert seen == [record.case_number]
+
+    def broken(session, appeal):
+        raise RuntimeError("outbox full")
+
+    create_hook.register("broken", broken)
+    with pytest.raises(RuntimeError):
+        database.write_now(repo.create, new_appeal(), actor="a", now=NOW)
+    assert database.read_now(lambda s: s.scalar(select(func.count()).select_from(AuditEvent))) == 1

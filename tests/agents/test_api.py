@@ -1,0 +1,159 @@
+"""The JSON API for the bureau's systems, checked against the OpenAPI document it serves."""
+
+import datetime as dt
+import json
+import re
+
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+from sqlalchemy import func, select
+
+from hotline.audit import trail
+from schemas.models import Appeal
+from tests.agents.support import API_TOKEN, Browser, SettableClock, make_app, make_core
+from tests.support.appeals import add_unit
+
+NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.timezone.utc)
+AUTH = {"authorization": f"Bearer {API_TOKEN}", "content-type": "application/json"}
+
+
+@pytest.fixture
+def core(database, pumped_reactor):
+    return make_core(database, pumped_reactor, SettableClock(NOW))
+
+
+@pytest.fixture
+def client(core, pumped_reactor):
+    return Browser(make_app(core), pumped_reactor)
+
+
+@pytest.fixture
+def document(client):
+    served = client.get("/api/openapi.json")
+    assert served.status == 200
+    assert served.response.content_type.startswith("application/json")
+    doc = json.loads(served.body)
+    assert doc["openapi"].startswith("3.1")
+    return doc
+
+
+def operation(document, method: str, path: str) -> dict:
+    for template, item in document["paths"].items():
+        pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"
+        if re.match(pattern, path) and method.lower() in item:
+            return item[method.lower()]
+    raise AssertionError(f"{method} {path} is not in the OpenAPI document")
+
+
+def check(document, method: str, path: str, result) -> dict:
+    """The status is one the document declares for the operation, and the body matches its
+    schema."""
+    responses = operation(document, method, path)["responses"]
+    assert str(result.status) in responses, (result.status, result.body)
+    schema = responses[str(result.status)]["content"]["application/json"]["schema"]
+    body = json.loads(result.body)
+    validator = Draft202012Validator({**schema, "components": document["components"]},
+                                     format_checker=FormatChecker())
+    errors = sorted(validator.iter_errors(body), key=str)
+    assert not errors, [e.message for e in errors]
+    return body
+
+
+def call(client, method, path, document=None, headers=AUTH):
+    body = json.dumps(document, ensure_ascii=False).encode() if document is not None else b""
+    return client.request(method, path, headers=headers, body=body)
+
+
+NEW = {"kind": "consultation", "subject": "户口迁移需要哪些材料", "citizen_phone": "13912345678",
+       "body": "从外省迁入本市", "channel": "web"}
+
+
+def test_the_document_is_a_valid_schema_set_and_the_example_request_matches(document):
+    for name, schema in document["components"]["schemas"].items():
+        Draft202012Validator.check_schema(schema)
+    new_schema = {**document["components"]["schemas"]["NewAppeal"],
+                  "components": document["components"]}
+    assert not list(Draft202012Validator(new_schema).iter_errors(NEW))
+
+
+def test_create_then_read_status_by_case_number(client, document, database):
+    created = call(client, "POST", "/api/v1/appeals", NEW)
+    assert created.status == 201
+    body = check(document, "POST", "/api/v1/appeals", created)
+    assert body["status"] == "received" and body["channel"] == "web"
+    assert re.fullmatch(r"2026112800001", body["case_number"])
+    assert created.header("Location") == f"/api/v1/appeals/{body['case_number']}"
+    read = call(client, "GET", f"/api/v1/appeals/{body['case_number']}")
+    assert read.status == 200
+    status = check(document, "GET", "/api/v1/appeals/1", read)
+    assert status == body
+    dt.datetime.fromisoformat(status["deadline_at"])
+    views = [e for e in database.read_now(trail, "appeal", 1) if e.action == "view"]
+    assert [(e.actor, e.note) for e in views] == [("api", "status by case number")]
+
+
+def test_status_follows_the_lifecycle(client, core, document, pumped_reactor):
+    body = json.loads(call(client, "POST", "/api/v1/appeals", NEW).body)
+    unit = core.db.write_now(add_unit)
+    pumped_reactor.wait(core.appeals.assign(1, unit, actor="li"))
+    pumped_reactor.wait(core.appeals.start(1, actor="li"))
+    pumped_reactor.wait(core.appeals.resolve(1, "已告知所需材料", actor="li"))
+    status = check(document, "GET", "/api/v1/appeals/1",
+                   call(client, "GET", f"/api/v1/appeals/{body['case_number']}"))
+    assert status["status"] == "resolved" and status["resolution"] == "已告知所需材料"
+    assert status["resolved_at"] is not None
+
+
+def test_unknown_case_number_is_404(client, document):
+    result = call(client, "GET", "/api/v1/appeals/2026112899999")
+    assert result.status == 404
+    check(document, "GET", "/api/v1/appeals/2026112899999", result)
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"authorization": "Bearer wrong-token-wrong-token-123"},
+    {"authorization": f"Basic {API_TOKEN}"},
+])
+def test_requests_without_the_token_are_401_and_change_nothing(client, document, headers,
+                                                               database):
+    created = call(client, "POST", "/api/v1/appeals", NEW, headers=headers)
+    assert created.status == 401
+    check(document, "POST", "/api/v1/appeals", created)
+    assert created.header("WWW-Authenticate") == 'Bearer realm="hotline"'
+    read = call(client, "GET", "/api/v1/appeals/2026112800001", headers=headers)
+    assert read.status == 401
+    check(document, "GET", "/api/v1/appeals/2026112800001", read)
+    assert database.read_now(lambda s: s.scalar(select(func.count()).select_from(Appeal))) == 0
+
+
+def test_api_refuses_everything_when_no_token_is_configured(core, pumped_reactor):
+    client = Browser(make_app(core, api_token=""), pumped_reactor)
+    assert call(client, "POST", "/api/v1/appeals", NEW,
+                headers={"authorization": "Bearer "}).status == 401
+
+
+@pytest.mark.parametrize("payload,status,field", [
+    (b"not json", 400, None),
+    ([1, 2], 400, None),
+    ({**NEW, "priority": "high"}, 400, "priority"),
+    ({**NEW, "kind": "murder"}, 422, "kind"),
+    ({**NEW, "channel": "phone"}, 422, "channel"),
+    ({k: v for k, v in NEW.items() if k != "subject"}, 422, "subject"),
+    ({**NEW, "citizen_phone": "12345"}, 422, "citizen_phone"),
+    ({**NEW, "citizen_id_number": "110101199003071234"}, 422, "citizen_id_number"),
+    ({**NEW, "subject": 5}, 422, "subject"),
+    ({**NEW, "subject": "长" * 201}, 422, "subject"),
+])
+def test_bad_input_is_refused_with_the_field_named(client, document, payload, status, field):
+    if isinstance(payload, bytes):
+        result = client.request("POST", "/api/v1/appeals", headers=AUTH, body=payload)
+    else:
+        result = call(client, "POST", "/api/v1/appeals", payload)
+    assert result.status == status, result.body
+    body = check(document, "POST", "/api/v1/appeals", result)
+    assert body["error"].get("field") == field
+
+
+def test_session_cookies_do_not_open_the_api_and_the_token_opens_no_page(client):
+    assert client.get("/appeals", headers={"authorization": f"Bearer {API_TOKEN}"}).status == 303

@@ -59,6 +59,7 @@ class CallbackDispatcher(service.Service):
         self.owner = owner or default_owner()
         self._loop: task.LoopingCall | None = None
         self._inflight: set[defer.Deferred] = set()
+        self._was_down = False
 
     def startService(self) -> None:
         super().startService()
@@ -96,15 +97,36 @@ class CallbackDispatcher(service.Service):
 
     async def _tick(self) -> list[Claim]:
         placed: list[Claim] = []
+        if self._ami_down():
+            return placed
         now = self._clock.now()
-        for trunk in self._config.trunks:
-            if self._policy.may_dial(CallbackOrigin.IVR_CALLBACK_REQUEST, now):
-                free = await self._free_agents()
-                if free:
-                    placed += await self._claim_and_place(trunk, Purpose.QUEUE, min(free, self._config.batch))
-            if self._policy.may_dial(CallbackOrigin.RESOLUTION, now):
+        if (self._policy.may_dial(CallbackOrigin.IVR_CALLBACK_REQUEST, now)
+                and await self._db.read(self._repository.queue_callbacks_due, now)):
+            free = await self._free_agents()
+            for trunk in self._config.trunks:
+                if free <= 0:
+                    break
+                claims = await self._claim_and_place(trunk, Purpose.QUEUE,
+                                                     min(free, self._config.batch))
+                free -= len(claims)
+                placed += claims
+        if self._policy.may_dial(CallbackOrigin.RESOLUTION, now):
+            for trunk in self._config.trunks:
                 placed += await self._claim_and_place(trunk, Purpose.SURVEY, self._config.batch)
         return placed
+
+    def _ami_down(self) -> bool:
+        """While Asterisk is unreachable nothing is claimed (a claim would only be released
+        again); the AMI service reports the link's state itself."""
+        state = getattr(self._ami, "state", None)
+        down = state in (getattr(self._ami, "UNREACHABLE", None), getattr(self._ami, "REFUSED", None))
+        if down != self._was_down:
+            self._was_down = down
+            if down:
+                self.log.warn("Callback dispatcher paused: AMI is {state}", state=state)
+            else:
+                self.log.info("Callback dispatcher resumed: AMI is {state}", state=state)
+        return down
 
     async def _claim_and_place(self, trunk: str, purpose: str, limit: int) -> list[Claim]:
         claims = await self._db.write(self._repository.claim, owner=self.owner,

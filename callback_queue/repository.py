@@ -160,6 +160,17 @@ class CallbackRepository:
             claims.append(self._dial(session, task, owner, now, trunk))
         return claims
 
+    def queue_callbacks_due(self, session: Session, now: dt.datetime) -> bool:
+        """Whether any queue or voice-message callback waits to be placed (before the
+        dispatcher asks Asterisk for the queue's state)."""
+        return session.scalar(
+            select(CallbackTask.id).where(
+                CallbackTask.mode == CallbackMode.AGENT, CallbackTask.origin.in_(QUEUE_ORIGINS),
+                or_(and_(CallbackTask.state == CallbackState.PENDING,
+                         CallbackTask.next_attempt_at <= now),
+                    and_(CallbackTask.state.in_(LEASED_STATES),
+                         CallbackTask.lease_until < now))).limit(1)) is not None
+
     def _phone_in_call(self, session: Session, task: CallbackTask, now: dt.datetime) -> bool:
         return session.scalar(select(func.count()).select_from(CallbackTask)
                               .where(CallbackTask.citizen_phone == task.citizen_phone,

@@ -263,3 +263,35 @@ def test_reresolving_an_appeal_replaces_its_open_callback(database, pumped_react
     tasks = database.read_now(world.repo.for_appeal, appeal_id)
     assert [t.id for t in tasks][0] == old
     assert tasks[0].state is CallbackState.CANCELLED and tasks[1].state is CallbackState.PENDING
+
+
+def test_nothing_is_claimed_while_asterisk_is_unreachable(database, pumped_reactor):
+    world = make_world(database, pumped_reactor)
+    task_id = world.task_for(world.resolved_appeal()).id
+    world.endpoint.refuse = True
+    world.endpoint.cut()
+    with capturedLogs() as events:
+        world.settle(3.0, wait=False)  # the reconnection attempt fails: unreachable
+        assert world.tick() == []
+        assert world.tick() == []
+    assert sum("dispatcher paused" in formatEvent(e) for e in events) == 1
+    assert world.task(task_id).state is CallbackState.PENDING and world.attempts(task_id) == []
+    world.endpoint.refuse = False
+    world.settle(60.0, wait=False)
+    assert len(world.tick()) == 1
+
+
+def test_link_lost_during_the_originate_is_a_failed_attempt_and_a_late_rating_still_counts(
+        database, pumped_reactor):
+    world = make_world(database, pumped_reactor)
+    appeal_id = world.resolved_appeal()
+    task_id = world.task_for(appeal_id).id
+    claims = world.pump.wait(world.dispatcher.tick())  # the Originate is written, not delivered
+    assert [c.task_id for c in claims] == [task_id]
+    world.endpoint.cut()
+    world.pump.wait(world.dispatcher.idle())
+    task = world.task(task_id)
+    assert task.state is CallbackState.PENDING and task.attempts == 1
+    assert world.attempts(task_id)[0].result is AttemptResult.CONNECTION_LOST
+    world.pump.wait(_d(world.queue.record_rating(str(task_id), "1")))  # it rang after all
+    assert world.task(task_id).rating is Satisfaction.SATISFIED

@@ -84,6 +84,7 @@ class Browser:
     csrf: str = ""
     client: str = "10.0.0.7"
     headers: dict[str, str] = field(default_factory=dict)
+    waiter: object = None  # how to wait for a Deferred; default: the pumped reactor's wait
 
     def request(self, method: str, path: str, form: dict | None = None,
                 headers: dict | None = None, body: bytes = b"") -> Result:
@@ -92,7 +93,8 @@ class Browser:
         request = WebRequest(method, parts.path, parse_qs(parts.query, keep_blank_values=True),
                              {k: [v] for k, v in (form or {}).items()}, all_headers,
                              dict(self.cookies), body, self.client)
-        response = self.pumped.wait(defer.Deferred.fromCoroutine(self.app.handle(request)))
+        wait = self.waiter or self.pumped.wait
+        response = wait(defer.Deferred.fromCoroutine(self.app.handle(request)))
         for raw in response.cookies:
             jar = SimpleCookie()
             jar.load(raw)

@@ -1,0 +1,227 @@
+"""The terminal's queue state through AMI and the screen pop, against the AMI peer
+simulator over an in-memory link (task.Clock) and a real database."""
+
+import datetime as dt
+import json
+
+import pytest
+from twisted.internet import defer
+from twisted.internet.task import Clock
+
+from agents.app import WebApp
+from agents.config import AuthConfig
+from agents.terminal import MemberState, QueueStates, TerminalHub, call_id_of
+from hotline.ami.message import Message
+from hotline.ami.service import AMIService
+from hotline.ami.simulator import DEVICE_INUSE, AsteriskManagerSimulator
+from hotline.audit import trail
+from schemas.calls import CallRecord
+from schemas.enums import AgentRole, CallOutcome
+from tests.agents.support import API_TOKEN, SECRET, Browser, SettableClock, create_agent, make_core
+from tests.ami.support import SimulatorEndpoint
+
+NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.timezone.utc)
+IFACE = "PJSIP/1001"
+
+
+class Rig:
+    """The web application with a live AMI link to the simulator."""
+
+    def __init__(self, database, pumped_reactor):
+        self.clock = Clock()
+        self.sim = AsteriskManagerSimulator(self.clock, wall=lambda: 1795887545.0 + self.clock.seconds())
+        self.endpoint = SimulatorEndpoint(self.sim, self.clock)
+        self.ami = AMIService("127.0.0.1", 5038, "hotline", "secret", clock=self.clock,
+                              endpoint=self.endpoint, ping_interval=None, instance="t")
+        self.pumped = pumped_reactor
+        self.core = make_core(database, pumped_reactor, SettableClock(NOW), ami=self.ami)
+        self.app = WebApp(self.core, AuthConfig(secret_key=SECRET, api_token=API_TOKEN))
+        self.app.hub = TerminalHub(self.ami, queue="hotline", clock=self.clock,
+                                   pop_card=self.app._pop_card,
+                                   render_card=self.app._render_card)
+        self.app.hub.start()
+        self.ami.startService()
+        self.endpoint.flush()
+        assert self.ami.state == self.ami.LOGGED_IN
+
+    def settle(self, d: defer.Deferred, timeout: float = 10.0):
+        results = []
+        d.addBoth(results.append)
+
+        def done():
+            self.endpoint.flush()
+            return bool(results)
+
+        self.pumped.pump(done, timeout=timeout)
+        outcome = results[0]
+        if hasattr(outcome, "raiseException"):
+            outcome.raiseException()
+        return outcome
+
+    def settle_until(self, predicate, timeout: float = 10.0):
+        def done():
+            self.endpoint.flush()
+            return predicate()
+
+        self.pumped.pump(done, timeout=timeout)
+
+    def browser(self, username: str) -> Browser:
+        browser = Browser(self.app, self.pumped, waiter=self.settle)
+        assert browser.login(username).status == 303
+        return browser
+
+    def listen(self, browser: Browser) -> list[tuple[str, str]]:
+        result = browser.get("/terminal/events")
+        events: list[tuple[str, str]] = []
+        result.response.open(lambda kind, data: events.append((kind, data)))
+        return events
+
+    def caller(self, number: str = "13812345678"):
+        return self.sim.new_channel("PJSIP/trunk-0001", caller_id_num=number)
+
+    def agent_leg(self):
+        return self.sim.new_channel(f"{IFACE}-00000002", caller_id_num="1001")
+
+
+@pytest.fixture
+def rig(database, pumped_reactor):
+    rig = Rig(database, pumped_reactor)
+    create_agent(database, "li", AgentRole.AGENT, interface=IFACE)
+    yield rig
+    rig.app.hub.stop()
+    rig.ami.stopService()
+
+
+def states(events):
+    return [json.loads(data)["state"] for kind, data in events if kind == "state"]
+
+
+def cards(events):
+    return [data for kind, data in events if kind == "card"]
+
+
+def test_queue_buttons_drive_asterisk_and_the_page_follows_its_events(rig):
+    li = rig.browser("li")
+    events = rig.listen(li)
+    assert states(events) == ["unknown"]
+    assert li.post("/terminal/queue", {"action": "login"}).status == 303
+    member = rig.sim.queues["hotline"].members[IFACE]
+    assert member.member_name == "li 警官" and not member.paused
+    assert li.post("/terminal/queue", {"action": "pause", "reason": "午饭"}).status == 303
+    assert member.paused and member.paused_reason == "午饭"
+    assert li.post("/terminal/queue", {"action": "unpause"}).status == 303
+    assert li.post("/terminal/queue", {"action": "logout"}).status == 303
+    assert IFACE not in rig.sim.queues["hotline"].members
+    assert states(events) == ["unknown", "available", "paused", "available", "logged_out"]
+    paused = [json.loads(d) for k, d in events if k == "state"][2]
+    assert paused == {"state": "paused", "reason": "午饭"}
+
+
+def test_terminal_page_asks_asterisk_for_the_state_on_first_paint(rig):
+    rig.settle(rig.ami.queue_add("hotline", IFACE, paused=True, reason="培训"))
+    rig.app.hub.states = QueueStates()  # a process that started after the agent logged in
+    page = rig.browser("li").get("/terminal")
+    assert 'data-state="paused"' in page.body and "培训" in page.body
+
+
+def test_state_follows_device_and_call_events_not_the_buttons(rig):
+    li = rig.browser("li")
+    events = rig.listen(li)
+    li.post("/terminal/queue", {"action": "login"})
+    rig.sim.set_device_state(IFACE, DEVICE_INUSE)  # an outbound call from the desk phone
+    rig.endpoint.flush()
+    caller, leg = rig.caller(), rig.agent_leg()
+    rig.sim.queue_caller_join("hotline", caller)
+    rig.sim.agent_connect("hotline", caller, leg, IFACE)
+    rig.sim.inject_event("AgentComplete", [*caller.fields(), ("Queue", "hotline"),
+                                           ("Interface", IFACE), ("Wrapuptime", 30),
+                                           ("TalkTime", 60), ("Reason", "agent")], "agent,all")
+    rig.endpoint.flush()
+    assert states(events)[-3:] == ["on_call", "on_call", "wrap_up"]
+    rig.clock.advance(30)
+    assert states(events)[-1] == "available"
+
+
+def test_agent_connect_pops_the_card_matched_by_the_call_id(rig, database):
+    def seed(session):
+        session.add(CallRecord(call_id="call-77", flow="hotline", caller="13812345678",
+                               started_at=NOW, path="menu:2", menu_choice="help",
+                               outcome=CallOutcome.TO_QUEUE))
+
+    database.write_now(seed)
+    li = rig.browser("li")
+    events = rig.listen(li)
+    li.post("/terminal/queue", {"action": "login"})
+    caller = rig.sim.new_channel("PJSIP/trunk-0001", caller_id_num="02112345678")  # a trunk's number
+    rig.sim.queue_caller_join("hotline", caller)
+    rig.sim.inject_event("AgentConnect", [*caller.fields(), ("ChanVariable", "HOTLINE_CALL_ID=call-77"),
+                                          *rig.agent_leg().fields("Dest"), ("Queue", "hotline"),
+                                          ("Interface", IFACE), ("MemberName", "li"),
+                                          ("HoldTime", 3), ("RingTime", 2)], "agent,all")
+    rig.settle_until(lambda: cards(events))
+    card = cards(events)[0]
+    assert 'id="card-phone">13812345678<' in card
+    assert 'id="card-menu-choice">求助<' in card
+    assert "call_id=call-77" in card and "kind=help" in card
+    views = database.read_now(trail, "citizen", "13812345678")
+    assert [(v.actor, v.note) for v in views] == [("li", "call call-77")]
+
+
+def test_agent_connect_without_a_call_id_pops_by_the_caller_number(rig, database):
+    li = rig.browser("li")
+    events = rig.listen(li)
+    caller = rig.caller("+8613900001111")
+    rig.sim.queue_caller_join("hotline", caller)
+    rig.sim.agent_connect("hotline", caller, rig.agent_leg(), IFACE)
+    rig.settle_until(lambda: cards(events))
+    assert 'id="card-phone">13900001111<' in cards(events)[0]
+
+
+def test_a_call_for_another_interface_pops_nothing_here(rig):
+    li = rig.browser("li")
+    events = rig.listen(li)
+    caller = rig.caller()
+    rig.sim.queue_caller_join("hotline", caller)
+    rig.sim.agent_connect("hotline", caller, rig.agent_leg(), "PJSIP/1002")
+    rig.endpoint.flush()
+    rig.pumped.pump(lambda: True)
+    assert cards(events) == [] and states(events) == ["unknown"]
+
+
+def test_a_closed_event_stream_stops_receiving(rig):
+    li = rig.browser("li")
+    result = li.get("/terminal/events")
+    events = []
+    result.response.open(lambda kind, data: events.append(kind))
+    assert rig.app.hub.listening(IFACE) == 1
+    result.response.close()
+    assert rig.app.hub.listening(IFACE) == 0
+
+
+def test_queue_action_with_asterisk_down_shows_the_error(rig):
+    li = rig.browser("li")
+    rig.ami.stopService()
+    result = li.post("/terminal/queue", {"action": "login"})
+    assert result.status == 502 and "与交换机的连接中断" in result.body
+
+
+def test_agent_without_an_interface_cannot_join_the_queue(rig, database):
+    create_agent(database, "zhou", AgentRole.AGENT)
+    zhou = rig.browser("zhou")
+    assert zhou.post("/terminal/queue", {"action": "login"}).status == 409
+    assert zhou.get("/terminal/events").status == 409
+
+
+def test_call_id_is_read_from_the_channel_variables_of_the_event():
+    event = Message([("Event", "AgentConnect"), ("ChanVariable", "OTHER=1"),
+                     ("ChanVariable", "HOTLINE_CALL_ID=abc"),
+                     ("DestChanVariable", "HOTLINE_CALL_ID=dest")])
+    assert call_id_of(event) == "abc"
+    assert call_id_of(Message([("Event", "AgentConnect")])) is None
+
+
+def test_member_state_names():
+    assert MemberState().state == "unknown"
+    assert MemberState(known=True).state == "logged_out"
+    assert MemberState(known=True, logged_in=True, paused=True, in_call=True).state == "on_call"
+    assert MemberState(known=True, logged_in=True, paused=True, wrap_up=True).state == "wrap_up"

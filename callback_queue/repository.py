@@ -146,19 +146,28 @@ class CallbackRepository:
         rows = session.scalars(select(CallbackTask).where(which, due)
                                .order_by(CallbackTask.next_attempt_at, CallbackTask.id)
                                .limit(free).with_for_update(skip_locked=True)).all()
-        claims = []
+        if not rows:
+            return []
+        # Set-based from here: a handful of statements per batch, not per task, because
+        # claims on one trunk queue behind its advisory lock.
+        busy = set(session.scalars(select(CallbackTask.citizen_phone).where(
+            CallbackTask.citizen_phone.in_({t.citizen_phone for t in rows}),
+            CallbackTask.state.in_(LEASED_STATES), CallbackTask.lease_until >= now)))
+        chosen: list[CallbackTask] = []
         for task in rows:
-            if task.state is CallbackState.MERGED:
-                continue  # absorbed by a task claimed just before it in this batch
-            if self._phone_in_call(session, task, now):
-                continue  # one call at a time to a citizen; it is taken after that one
-            if task.state in LEASED_STATES:
-                self._expire_lease(session, task, now)
-                if task.attempts >= task.max_attempts:
-                    self._give_up(session, task, now)
-                    continue
-            claims.append(self._dial(session, task, owner, now, trunk))
-        return claims
+            if task.citizen_phone in busy:
+                # One call at a time to a citizen; a task of the same phone later in
+                # this batch is absorbed by the first one below.
+                continue
+            busy.add(task.citizen_phone)
+            chosen.append(task)
+        expired = [t for t in chosen if t.state in LEASED_STATES]
+        if expired:
+            self._expire_leases(session, expired, now)
+            for task in [t for t in expired if t.attempts >= t.max_attempts]:
+                self._give_up(session, task, now)
+                chosen.remove(task)
+        return self._dial(session, chosen, owner, now, trunk)
 
     def queue_callbacks_due(self, session: Session, now: dt.datetime) -> bool:
         """Whether any queue or voice-message callback waits to be placed (before the
@@ -171,63 +180,78 @@ class CallbackRepository:
                     and_(CallbackTask.state.in_(LEASED_STATES),
                          CallbackTask.lease_until < now))).limit(1)) is not None
 
-    def _phone_in_call(self, session: Session, task: CallbackTask, now: dt.datetime) -> bool:
-        return session.scalar(select(func.count()).select_from(CallbackTask)
-                              .where(CallbackTask.citizen_phone == task.citizen_phone,
-                                     CallbackTask.id != task.id,
-                                     CallbackTask.state.in_(LEASED_STATES),
-                                     CallbackTask.lease_until >= now)) > 0
-
-    def _expire_lease(self, session: Session, task: CallbackTask, now: dt.datetime) -> None:
-        self.log.warn("Callback task {task_id}: lease of {owner} ran out; taking it back",
-                      task_id=task.id, owner=task.lease_owner)
-        for attempt in self._open_attempts(session, task.id):
+    def _expire_leases(self, session: Session, tasks: list[CallbackTask],
+                       now: dt.datetime) -> None:
+        for task in tasks:
+            self.log.warn("Callback task {task_id}: lease of {owner} ran out; taking it back",
+                          task_id=task.id, owner=task.lease_owner)
+        for attempt in session.scalars(select(CallbackAttempt).where(
+                CallbackAttempt.task_id.in_([t.id for t in tasks]),
+                CallbackAttempt.ended_at.is_(None))):
             attempt.ended_at = now
             attempt.result = AttemptResult.LEASE_EXPIRED
 
-    def _dial(self, session: Session, task: CallbackTask, owner: str, now: dt.datetime,
-              trunk: str) -> Claim:
-        appeal_ids = [task.appeal_id] if task.appeal_id is not None else []
-        if task.origin is CallbackOrigin.RESOLUTION:
-            appeal_ids += self._absorb(session, task, now)
-            appeal_ids += [c.appeal_id for c in self._children(session, task.id)
-                           if c.appeal_id not in appeal_ids]
-        task.state = CallbackState.DIALING
-        task.lease_owner = owner
-        task.lease_until = now + dt.timedelta(seconds=self.config.lease_s)
-        task.trunk = trunk
-        task.attempts += 1
-        task.updated_at = now
-        attempt = CallbackAttempt(task_id=task.id, number=task.attempts, owner=owner,
-                                  trunk=trunk, started_at=now)
-        session.add(attempt)
-        session.flush()
-        attempt.channel_id = f"callback-{task.id}-{attempt.id}"
-        return Claim(task_id=task.id, attempt_id=attempt.id, attempt_number=attempt.number,
-                     phone=task.citizen_phone, origin=task.origin, trunk=trunk,
-                     channel_id=attempt.channel_id,
-                     appeal_ids=tuple(a for a in appeal_ids if a is not None))
+    def _expire_lease(self, session: Session, task: CallbackTask, now: dt.datetime) -> None:
+        self._expire_leases(session, [task], now)
 
-    def _absorb(self, session: Session, task: CallbackTask, now: dt.datetime) -> list[int]:
+    def _dial(self, session: Session, tasks: list[CallbackTask], owner: str, now: dt.datetime,
+              trunk: str) -> list[Claim]:
+        if not tasks:
+            return []
+        appeals: dict[int, list[int]] = {t.id: [t.appeal_id] if t.appeal_id else [] for t in tasks}
+        surveys = [t for t in tasks if t.origin is CallbackOrigin.RESOLUTION]
+        if surveys:
+            for parent, appeal_id in self._absorb(session, surveys, now):
+                appeals[parent].append(appeal_id)
+        lease_until = now + dt.timedelta(seconds=self.config.lease_s)
+        attempts = []
+        for task in tasks:
+            task.state = CallbackState.DIALING
+            task.lease_owner = owner
+            task.lease_until = lease_until
+            task.trunk = trunk
+            task.attempts += 1
+            task.updated_at = now
+            attempt = CallbackAttempt(task_id=task.id, number=task.attempts, owner=owner,
+                                      trunk=trunk, started_at=now)
+            session.add(attempt)
+            attempts.append(attempt)
+        session.flush()
+        claims = []
+        for task, attempt in zip(tasks, attempts):
+            attempt.channel_id = f"callback-{task.id}-{attempt.id}"
+            claims.append(Claim(task_id=task.id, attempt_id=attempt.id,
+                                attempt_number=attempt.number, phone=task.citizen_phone,
+                                origin=task.origin, trunk=trunk, channel_id=attempt.channel_id,
+                                appeal_ids=tuple(dict.fromkeys(appeals[task.id]))))
+        return claims
+
+    def _absorb(self, session: Session, parents: list[CallbackTask],
+                now: dt.datetime) -> list[tuple[int, int]]:
         """One call for all of a citizen's resolved appeals: the citizen's other pending
-        survey tasks whose window opens soon ride on this one and finish with it."""
+        survey tasks whose window opens soon ride on the task being dialled and finish with
+        it. Returns (parent id, appeal id) of every task riding along, earlier ones too."""
+        by_phone = {t.citizen_phone: t for t in parents}
         others = session.scalars(
             select(CallbackTask)
-            .where(CallbackTask.citizen_phone == task.citizen_phone,
-                   CallbackTask.id != task.id,
+            .where(CallbackTask.citizen_phone.in_(by_phone),
+                   CallbackTask.id.not_in([t.id for t in parents]),
                    CallbackTask.origin == CallbackOrigin.RESOLUTION,
-                   CallbackTask.mode == task.mode,
+                   CallbackTask.mode == CallbackMode.AUTOMATED,
                    CallbackTask.state == CallbackState.PENDING,
                    CallbackTask.window_start <= self.policy.merge_horizon(now))
             .order_by(CallbackTask.id).with_for_update(skip_locked=True)).all()
         for other in others:
+            parent = by_phone[other.citizen_phone]
             other.state = CallbackState.MERGED
-            other.merged_into_id = task.id
+            other.merged_into_id = parent.id
             other.updated_at = now
-        if others:
-            self.log.info("Callback task {task_id} also covers tasks {others} of the same citizen",
-                          task_id=task.id, others=",".join(str(o.id) for o in others))
-        return [o.appeal_id for o in others if o.appeal_id is not None]
+            self.log.info("Callback task {task_id} also covers task {other} of the same citizen",
+                          task_id=parent.id, other=other.id)
+        riders = session.scalars(select(CallbackTask).where(
+            CallbackTask.merged_into_id.in_([t.id for t in parents]),
+            CallbackTask.state == CallbackState.MERGED).order_by(CallbackTask.id))
+        return [(r.merged_into_id, r.appeal_id) for r in riders if r.appeal_id is not None]
 
     def _children(self, session: Session, task_id: int) -> list[CallbackTask]:
         return list(session.scalars(select(CallbackTask)

@@ -153,14 +153,12 @@ class WebApp:
                 return self._page(ctx, "error.html", 403, status=403,
                                   error=ctx.t("error.forbidden"))
         if request.method not in SAFE_METHODS and route.access != API:
-            if not self._csrf_ok(ctx):
-                self.log.warn("CSRF check failed: {method} {path} by {actor}",
-                              method=request.method, path=request.path, actor=ctx.actor)
+            problem = self._csrf_problem(ctx)
+            if problem:
+                self.log.warn("CSRF check failed: {method} {path} by {actor}: {problem}",
+                              method=request.method, path=request.path, actor=ctx.actor,
+                              problem=problem)
                 return self._page(ctx, "error.html", 403, status=403, error=ctx.t("error.csrf"))
-        if ctx.principal is None and not ctx.csrf:
-            ctx.csrf, cookie = self.sessions.login_token(request.cookies)
-            if cookie:
-                ctx.cookies.append(cookie)
         result = await getattr(self, route.handler)(ctx)
         if ctx.session is not None and result is not None:
             result.cookies.insert(0, self.sessions.cookie(ctx.session))
@@ -179,15 +177,24 @@ class WebApp:
             allowed.add(route.method)
         return None, {}, allowed
 
-    def _csrf_ok(self, ctx: Context) -> bool:
+    def _csrf_problem(self, ctx: Context) -> str | None:
         request = ctx.request
         if not same_origin(request.headers):
-            return False
+            return (f"Origin {request.headers.get('origin')!r} is not "
+                    f"{request.headers.get('host')!r}")
         if ctx.session is not None:
-            return csrf_valid(ctx.session, request.form, request.headers)
-        return self.sessions.login_token_valid(request.cookies, request.arg(CSRF_FIELD))
+            valid = csrf_valid(ctx.session, request.form, request.headers)
+        else:
+            valid = self.sessions.login_token_valid(request.cookies, request.arg(CSRF_FIELD))
+        return None if valid else "the token is missing or wrong"
 
     def _page(self, ctx: Context, template: str, code: int = 200, /, **values) -> WebResponse:
+        if not ctx.csrf:
+            # No session: the page's forms (login, language) carry the signed double-submit
+            # token, minted here only, so a parallel request for a script cannot replace it.
+            ctx.csrf, cookie = self.sessions.login_token(ctx.request.cookies)
+            if cookie:
+                ctx.cookies.append(cookie)
         body = self.renderer.render(template, lang=ctx.lang, principal=ctx.principal,
                                     csrf=ctx.csrf, path=ctx.request.path, **values)
         return WebResponse(code, body)

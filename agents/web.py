@@ -6,7 +6,7 @@ import os
 
 from twisted.application import internet, service
 from twisted.internet import endpoints
-from twisted.web import resource, server
+from twisted.web import http, resource, server
 
 from agents.app import WebApp
 from agents.config import AuthConfig, load_auth_config
@@ -18,7 +18,7 @@ from hotline.masking import mask_text
 
 def _masked_access_log(timestamp: str, request) -> str:
     # Paths carry phone numbers (/callers/138...); the access log masks them like any log.
-    return mask_text(server.combinedLogFormatter(timestamp, request))
+    return mask_text(http.combinedLogFormatter(timestamp, request))
 
 
 class _Root(resource.Resource):

@@ -1,0 +1,102 @@
+"""The messages about an appeal: received, resolved, the satisfaction survey, and the
+confirmation of a callback the IVR promised.
+
+`on_created` and `on_resolved` are participants of the core's create and resolve hooks: they
+run inside the transaction that opens or resolves the appeal, so the appeal and its message
+commit together. A citizen without a mobile number gets no message (a landline cannot read
+one); a template that fails rolls the transaction back, like any participant that raises.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from twisted.logger import Logger
+
+from hotline.appeals import AppealRecord
+from hotline.masking import mask_phone
+from hotline.phones import PhoneNumberError, is_mobile, normalise_phone
+from schemas.enums import SmsKind
+from schemas.models import Appeal
+from sms_gateway.messages.sending import Outcome, Request, Sender
+from sms_gateway.messages.templates import Templates
+
+CREATE_PARTICIPANT = "sms-appeal-received"
+RESOLVE_PARTICIPANT = "sms-appeal-resolved"
+
+
+class AppealMessages:
+    log = Logger()
+
+    def __init__(self, sender: Sender, templates: Templates) -> None:
+        self.sender = sender
+        self.templates = templates
+
+    def on_created(self, session: Session, appeal: AppealRecord) -> Outcome | None:
+        text = self.templates.render(SmsKind.APPEAL_RECEIVED, case_number=appeal.case_number,
+                                     deadline=appeal.deadline_at)
+        return self._queue(session, SmsKind.APPEAL_RECEIVED, appeal.citizen_phone, text,
+                           appeal.created_at, appeal_id=appeal.id,
+                           dedupe_key=f"appeal-received:{appeal.id}")
+
+    def on_resolved(self, session: Session, appeal: AppealRecord) -> Outcome | None:
+        resolved_at = appeal.resolved_at or appeal.updated_at
+        text = self.templates.render(SmsKind.APPEAL_RESOLVED, case_number=appeal.case_number,
+                                     resolution=appeal.resolution or "")
+        # A reopened appeal resolved again is told again: the key carries the resolution time.
+        return self._queue(session, SmsKind.APPEAL_RESOLVED, appeal.citizen_phone, text,
+                           resolved_at, appeal_id=appeal.id,
+                           dedupe_key=f"appeal-resolved:{appeal.id}:{resolved_at.isoformat()}")
+
+    def queue_survey(self, session: Session, appeal_id: int, now: dt.datetime, *,
+                     dedupe_key: str | None = None) -> Outcome | None:
+        """The SMS satisfaction survey for an appeal (kind SURVEY with its appeal_id: the
+        reply is matched to it and rates the appeal)."""
+        case_number, phone = session.execute(select(Appeal.case_number, Appeal.citizen_phone)
+                                             .where(Appeal.id == appeal_id)).one()
+        text = self.templates.render(SmsKind.SURVEY, case_number=case_number,
+                                     valid_hours=_hours(self.templates.config.survey_valid_hours))
+        return self._queue(session, SmsKind.SURVEY, phone, text, now, appeal_id=appeal_id,
+                           dedupe_key=dedupe_key or f"survey:{appeal_id}:{now.isoformat()}")
+
+    def queue_callback_confirmation(self, session: Session, *, phone: str, now: dt.datetime,
+                                    case_number: str | None = None,
+                                    within_minutes: int | None = None,
+                                    appeal_id: int | None = None,
+                                    dedupe_key: str | None = None) -> Outcome | None:
+        """"We will call you back": for the IVR's callback offer and the callback queue."""
+        text = self.templates.render(SmsKind.CALLBACK_CONFIRMATION, case_number=case_number,
+                                     within_minutes=within_minutes)
+        return self._queue(session, SmsKind.CALLBACK_CONFIRMATION, phone, text, now,
+                           appeal_id=appeal_id, dedupe_key=dedupe_key)
+
+    def _queue(self, session: Session, kind: SmsKind, phone: str, text: str, now: dt.datetime,
+               **fields: Any) -> Outcome | None:
+        try:
+            number = normalise_phone(phone)
+        except PhoneNumberError:
+            number = None
+        if number is None or not is_mobile(number):
+            self.log.info("No {kind} SMS: {phone} is not a mobile number", kind=kind.value,
+                          phone=mask_phone(phone))
+            return None
+        outcome = self.sender.queue(session, Request(kind, number, text, **fields), now)
+        self.log.info("{kind} SMS {id} to {phone} queued, not before {not_before}",
+                      kind=kind.value, id=outcome.message_id, phone=mask_phone(number),
+                      not_before=outcome.not_before.isoformat() if outcome.not_before else None)
+        return outcome
+
+
+def _hours(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def register(core: Any, messages: AppealMessages) -> None:
+    """Join the core's transactions: "received" when an appeal opens, "resolved" when it is
+    resolved."""
+    if core.create_hook is not None:
+        core.create_hook.register(CREATE_PARTICIPANT, messages.on_created)
+    core.resolve_hook.register(RESOLVE_PARTICIPANT, messages.on_resolved)

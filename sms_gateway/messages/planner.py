@@ -1,0 +1,145 @@
+"""The reminder planner service: one process at a time plans reminders into the outbox.
+
+On PostgreSQL the planner that holds the session advisory lock `PLANNER_LOCK_KEY`
+(`pg_try_advisory_lock` on a connection of its own, kept while the service runs) is the one
+that plans; the others try again each round and take over when it goes (its connection
+closes, and the server releases the lock). On SQLite there is one process: it just plans.
+
+Rounds run on the injected `IReactorTime` every `planner_poll_s`; the rules read the wall
+clock. A round plans batches of `planner_batch` reminders, each batch its own transaction,
+until none is due.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from twisted.application import service
+from twisted.internet import defer, task
+from twisted.logger import Logger
+
+from hotline.clock import WallClock
+from hotline.db import Database
+from sms_gateway.messages.reminders import PlanRound, ReminderPlanner
+
+PLANNER_LOCK_KEY = zlib.crc32(b"hotline:reminder-planner")
+
+
+class SingletonLock:
+    """A PostgreSQL session advisory lock held on a dedicated connection (blocking calls:
+    run them in the database's thread pool). Always held on other databases."""
+
+    def __init__(self, engine: Engine, key: int = PLANNER_LOCK_KEY) -> None:
+        self._engine = engine
+        self._key = key
+        self._connection = None
+
+    @property
+    def needed(self) -> bool:
+        return self._engine.dialect.name == "postgresql"
+
+    def try_acquire(self) -> bool:
+        if not self.needed:
+            return True
+        if self._connection is not None:
+            try:
+                self._connection.exec_driver_sql("SELECT 1")
+                self._connection.commit()
+                return True
+            except DBAPIError:  # the server went away, and the lock with it
+                self._discard()
+        connection = self._engine.connect()
+        try:
+            held = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key})
+            connection.commit()
+        except BaseException:
+            connection.close()
+            raise
+        if held:
+            self._connection = connection
+            return True
+        connection.close()
+        return False
+
+    def release(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            self._connection.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
+            self._connection.commit()
+        except DBAPIError:
+            pass  # closing the connection releases it anyway
+        self._discard()
+
+    def _discard(self) -> None:
+        connection, self._connection = self._connection, None
+        try:
+            connection.close()
+        except DBAPIError:
+            pass
+
+
+class PlannerService(service.Service):
+    log = Logger()
+
+    def __init__(self, db: Database, planner: ReminderPlanner, *, wall: WallClock, clock: Any,
+                 poll_s: float, batch: int, lock: SingletonLock | None = None) -> None:
+        self._db = db
+        self._planner = planner
+        self._wall = wall
+        self._clock = clock
+        self._poll_s = poll_s
+        self._batch = batch
+        self._lock = lock or SingletonLock(db.engine)
+        self._loop: task.LoopingCall | None = None
+        self.leader = False
+        self.rounds = 0
+
+    def startService(self) -> None:
+        super().startService()
+        self._loop = task.LoopingCall(self._tick)
+        self._loop.clock = self._clock
+        self._loop.start(self._poll_s, now=True)
+
+    async def _release(self) -> None:
+        await self._db.read(lambda _session: self._lock.release())
+
+    def stopService(self) -> defer.Deferred:
+        super().stopService()
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+        self.leader = False
+        return defer.Deferred.fromCoroutine(self._release())
+
+    def _tick(self) -> defer.Deferred:
+        d = defer.Deferred.fromCoroutine(self.run_round())
+        d.addErrback(lambda failure: self.log.failure("Reminder planning round failed", failure))
+        return d
+
+    async def run_round(self) -> PlanRound | None:
+        """Plan everything due now, if this process holds the planner lock."""
+        leader = await self._db.read(lambda _session: self._lock.try_acquire())
+        if leader != self.leader:
+            self.log.info("Reminder planner: {role} in this process",
+                          role="planning" if leader else "another process plans")
+            self.leader = leader
+        if not leader:
+            return None
+        self.rounds += 1
+        total = PlanRound(0, 0, {}, 0)
+        while True:
+            result = await self._db.write(self._planner.plan_due, self._wall.now(), self._batch)
+            total = PlanRound(total.examined + result.examined, total.queued + result.queued,
+                              {k: total.skipped.get(k, 0) + result.skipped.get(k, 0)
+                               for k in {*total.skipped, *result.skipped}},
+                              total.expired + result.expired)
+            if result.examined < self._batch:
+                break
+        if total.examined:
+            self.log.info("Reminders planned: {queued} queued, {skipped} skipped, {expired} "
+                          "expired of {examined}", queued=total.queued, skipped=total.skipped,
+                          expired=total.expired, examined=total.examined)
+        return total

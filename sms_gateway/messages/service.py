@@ -1,0 +1,125 @@
+"""Wiring of the content layer into one process: the appeal hook participants, the reply
+listener, and the reminder planner service.
+
+    messaging = register(core)                  # hooks only (e.g. a command-line tool)
+    makeService(core, inbox)                    # hooks, reply listener, planner
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.application import service
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from sms_gateway.messages import appeal_messages
+from sms_gateway.messages.appeal_messages import AppealMessages
+from sms_gateway.messages.broadcasts import Broadcasts
+from sms_gateway.messages.config import MessagesConfig, messages_config
+from sms_gateway.messages.planner import PlannerService
+from sms_gateway.messages.reminders import ReminderPlan, ReminderPlanner
+from sms_gateway.messages.replies import ReplyHandler
+from sms_gateway.messages.sending import Sender
+from sms_gateway.messages.templates import TEMPLATED_KINDS, Templates
+from hotline.config import ConfigError
+
+
+@dataclass(frozen=True)
+class Messaging:
+    """The content layer's parts, built once from the configuration."""
+
+    config: MessagesConfig
+    templates: Templates
+    sender: Sender
+    appeals: AppealMessages
+    broadcasts: Broadcasts
+    plan: ReminderPlan
+    planner: ReminderPlanner
+
+
+def build(config: Any, zone) -> Messaging:
+    """From a loaded `hotline.config.Config`; every template is rendered once so that a
+    broken override stops start-up instead of a citizen's message."""
+    settings = messages_config(config)
+    templates = Templates(settings, hotline_number=config.service.hotline_number, zone=zone)
+    check_templates(templates)
+    sender = Sender(settings, zone)
+    plan = ReminderPlan(settings, zone)
+    return Messaging(settings, templates, sender, AppealMessages(sender, templates),
+                     Broadcasts(sender, templates), plan, ReminderPlanner(plan, sender, templates))
+
+
+SAMPLE_FIELDS = {
+    "appeal_received": {"case_number": "2026112800001",
+                        "deadline": dt.datetime(2026, 12, 5, 15, 59, tzinfo=dt.timezone.utc)},
+    "appeal_resolved": {"case_number": "2026112800001", "resolution": "已协调物业处理"},
+    "survey": {"case_number": "2026112800001", "valid_hours": "72"},
+    "reminder_vehicle": {"plate": "鲁Q12345", "due_date": dt.date(2026, 12, 31)},
+    "reminder_licence": {"due_date": dt.date(2026, 12, 31)},
+    "reminder_idcard": {"due_date": dt.date(2026, 12, 31), "station": "兰山派出所",
+                        "opening_hours": "工作日8:30-17:00"},
+    "early_warning": {"text": "警惕冒充公检法诈骗"},
+    "callback_confirmation": {"case_number": None, "within_minutes": 30},
+}
+
+
+def check_templates(templates: Templates) -> None:
+    for kind in TEMPLATED_KINDS:
+        try:
+            templates.render(kind, **SAMPLE_FIELDS[kind.value])
+        except ValueError as error:
+            raise ConfigError(f"messages: {templates.source_of(kind)}: {error}") from None
+
+
+def register(core: Any) -> Messaging:
+    """Build the content layer and join the core's create and resolve hooks."""
+    messaging = build(core.config, core.zone)
+    appeal_messages.register(core, messaging.appeals)
+    return messaging
+
+
+class _Replies(service.Service):
+    """Listens to the inbox; on start, handles replies stored while no listener ran."""
+
+    log = Logger()
+
+    def __init__(self, core: Any, inbox: Any, handler: ReplyHandler) -> None:
+        self._core, self._inbox, self.handler = core, inbox, handler
+
+    def startService(self) -> None:
+        super().startService()
+        if self.handler not in self._inbox.reply_listeners:
+            self._inbox.reply_listeners.append(self.handler)
+        d = self._core.db.write(self.handler.handle_pending, self._core.clock.now())
+        d.addCallback(lambda done: done and self.log.info(
+            "{count} reply(ies) stored earlier handled", count=len(done)))
+        d.addErrback(lambda failure: self.log.failure("Earlier replies not handled", failure))
+
+    def stopService(self) -> defer.Deferred | None:
+        super().stopService()
+        if self.handler in self._inbox.reply_listeners:
+            self._inbox.reply_listeners.remove(self.handler)
+        return None
+
+
+def makeService(core: Any, inbox: Any) -> service.MultiService:
+    messaging = register(core)
+    top = service.MultiService()
+    top.setName("messages")
+    handler = ReplyHandler(core.db, core.clock, core.appeals.repository,
+                           survey_valid=dt.timedelta(hours=messaging.config.survey_valid_hours))
+    replies = _Replies(core, inbox, handler)
+    replies.setName("sms-replies")
+    replies.setServiceParent(top)
+    if messaging.config.planner_enabled:
+        planner = PlannerService(core.db, messaging.planner, wall=core.clock, clock=core.reactor,
+                                 poll_s=messaging.config.planner_poll_s,
+                                 batch=messaging.config.planner_batch)
+        planner.setName("reminder-planner")
+        planner.setServiceParent(top)
+        top.planner = planner
+    top.messaging, top.replies = messaging, handler
+    return top

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.application.service import MultiService
+from twisted.logger import Logger
 
 from callback_queue.config import CallbacksConfig, opening_from_ivr
 from callback_queue.dispatcher import CallbackDispatcher
@@ -18,6 +19,7 @@ from callback_queue.repository import CallbackRepository
 from callback_queue.queue import CallbackQueue
 
 RESOLVE_PARTICIPANT = "callback_queue"
+log = Logger(namespace="callback_queue")
 
 __all__ = ["CallbackDispatcher", "CallbackPolicy", "CallbackQueue", "CallbackRepository",
            "CallbacksConfig", "makeService", "build"]
@@ -36,18 +38,26 @@ def build(core: Any, ami: Any, config: CallbacksConfig | None = None,
     return queue, dispatcher
 
 
-def makeService(core: Any, ami: Any, config: CallbacksConfig | None = None,
+def makeService(core: Any, ami: Any = None, config: CallbacksConfig | None = None,
                 owner: str | None = None) -> MultiService:
-    """The callback queue's service (the dispatcher, unless `enabled = false`), with the
-    resolve participant registered on `core.resolve_hook`. The `CallbackQueue` facade is
-    the returned service's `.queue` (its `request_callback` for the IVR backend, its
-    `record_rating` for the survey flow)."""
+    """The callback queue's service (the dispatcher, unless `enabled = false` or there is no
+    AMI link), with its participants registered: on `core.resolve_hook` the appeal's
+    satisfaction callback, on `core.create_hook` a voice message's agent callback. `ami`
+    defaults to `core.ami`. The `CallbackQueue` facade is the returned service's `.queue`
+    (its `request_callback` for the IVR backend, its `record_rating` for the survey flow)."""
+    ami = ami if ami is not None else getattr(core, "ami", None)
     queue, dispatcher = build(core, ami, config, owner)
     core.resolve_hook.register(RESOLVE_PARTICIPANT, queue.repository.on_resolved)
+    create_hook = getattr(core, "create_hook", None)
+    if create_hook is not None:
+        create_hook.register(RESOLVE_PARTICIPANT, queue.repository.on_created)
     top = MultiService()
     top.setName("callback_queue")
     top.queue = queue
     top.dispatcher = dispatcher
-    if dispatcher._config.enabled:
+    if dispatcher._config.enabled and ami is not None:
         dispatcher.setServiceParent(top)
+    else:
+        log.warn("Callback dispatcher not started: {why}; tasks are still created and kept",
+                 why="no AMI link" if ami is None else "[callbacks] enabled = false")
     return top

@@ -26,7 +26,8 @@ from hotline.masking import mask_phone
 from schemas.callbacks import (LEASED_STATES, OPEN_STATES, AttemptResult, CallbackAttempt,
                                CallbackMode, CallbackOrigin, CallbackOutcome, CallbackState,
                                CallbackTask)
-from schemas.enums import AppealStatus, Satisfaction, SmsKind, SmsLane, SmsState
+from schemas.enums import (AppealChannel, AppealStatus, Satisfaction, SmsKind, SmsLane,
+                           SmsState)
 from schemas.models import Agent, Appeal
 from schemas.sms import SmsMessage
 
@@ -74,6 +75,14 @@ class CallbackRepository:
                       "{window_start} due {due_by}", task_id=task.id,
                       case_number=appeal.case_number, mode=plan.mode.value,
                       window_start=plan.window_start.isoformat(), due_by=plan.due_by.isoformat())
+
+    def on_created(self, session: Session, appeal: AppealRecord) -> None:
+        """The create participant: a voice message (an appeal opened from a recording) gets
+        its agent callback in the transaction that opens it."""
+        if appeal.channel is not AppealChannel.VOICE_MESSAGE:
+            return
+        self.create_ivr_task(session, appeal.citizen_phone, CallbackOrigin.VOICE_MESSAGE,
+                             appeal.created_at, call_id=appeal.call_id, appeal_id=appeal.id)
 
     def _cancel_open_for_appeal(self, session: Session, appeal_id: int, now: dt.datetime) -> None:
         """A re-resolved appeal owes one callback, about its newest resolution."""
@@ -136,16 +145,24 @@ class CallbackRepository:
         if free <= 0:
             return []
         if purpose == Purpose.SURVEY:
-            which = CallbackTask.mode == CallbackMode.AUTOMATED
+            which = and_(CallbackTask.mode == CallbackMode.AUTOMATED,
+                         CallbackTask.origin == CallbackOrigin.RESOLUTION)
         else:
             which = and_(CallbackTask.mode == CallbackMode.AGENT,
                          CallbackTask.origin.in_(QUEUE_ORIGINS))
-        due = or_(and_(CallbackTask.state == CallbackState.PENDING,
-                       CallbackTask.next_attempt_at <= now),
-                  and_(CallbackTask.state.in_(LEASED_STATES), CallbackTask.lease_until < now))
-        rows = session.scalars(select(CallbackTask).where(which, due)
-                               .order_by(CallbackTask.next_attempt_at, CallbackTask.id)
-                               .limit(free).with_for_update(skip_locked=True)).all()
+        # Two statements, each a range of one index: first the tasks whose process died
+        # (lease run out), then the due ones, soonest first.
+        rows = list(session.scalars(
+            select(CallbackTask).where(which, CallbackTask.state.in_(LEASED_STATES),
+                                       CallbackTask.lease_until < now)
+            .order_by(CallbackTask.lease_until, CallbackTask.id).limit(free)
+            .with_for_update(skip_locked=True)))
+        if len(rows) < free:
+            rows += session.scalars(
+                select(CallbackTask).where(which, CallbackTask.state == CallbackState.PENDING,
+                                           CallbackTask.next_attempt_at <= now)
+                .order_by(CallbackTask.next_attempt_at, CallbackTask.id).limit(free - len(rows))
+                .with_for_update(skip_locked=True))
         if not rows:
             return []
         # Set-based from here: a handful of statements per batch, not per task, because

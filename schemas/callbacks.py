@@ -70,7 +70,7 @@ class CallbackTask(Base):
 
     __tablename__ = "callback_tasks"
     __table_args__ = (
-        Index("ix_callback_tasks_claim", "state", "mode", "next_attempt_at"),
+        Index("ix_callback_tasks_claim", "state", "mode", "origin", "next_attempt_at"),
         Index("ix_callback_tasks_lease", "state", "lease_until"),
         Index("ix_callback_tasks_phone_state", "citizen_phone", "state"),
         Index("ix_callback_tasks_report_due", "origin", "due_by"),

@@ -18,15 +18,15 @@ import callback_queue
 from callback_queue.config import CallbacksConfig
 from hotline.ami.service import AMIService
 from hotline.ami.simulator import AsteriskManagerSimulator
-from hotline.appeals import ResolveHook
-from hotline.config import Config
+from hotline.appeals import AppealRepository, ResolveHook
+from hotline.config import AppealsConfig, Config
 from hotline.workdays import WorkCalendar
 from schemas.callbacks import CallbackAttempt, CallbackTask
 from schemas.enums import AgentRole, AppealKind
 from schemas.models import Agent
 from schemas.sms import SmsMessage
 from tests.ami.support import SimulatorEndpoint
-from tests.support.appeals import SHANGHAI, add_unit, make_repository, new_appeal, utc
+from tests.support.appeals import SHANGHAI, add_unit, new_appeal, utc
 
 # Monday 30 November 2026, 10:00 in Shanghai: a working day, inside calling hours.
 MONDAY_10 = utc(2026, 11, 30, 2, 0)
@@ -157,11 +157,13 @@ def make_world(database, pumped_reactor, now=MONDAY_10, **config) -> World:
                      ping_interval=None, instance="t")
     ami.startService()
     endpoint.flush()
-    hook = ResolveHook()
-    appeals = make_repository(hook)
+    hook, create_hook = ResolveHook(), ResolveHook()
+    appeals = AppealRepository(zone=SHANGHAI, calendar=WorkCalendar(),
+                               deadline_working_days=AppealsConfig().deadline_working_days,
+                               resolve_hook=hook, create_hook=create_hook)
     core = SimpleNamespace(config=Config(), calendar=WorkCalendar(), zone=SHANGHAI,
                            appeals=SimpleNamespace(repository=appeals), db=database, clock=wall,
-                           reactor=clock, resolve_hook=hook)
+                           reactor=clock, resolve_hook=hook, create_hook=create_hook, ami=ami)
     top = callback_queue.makeService(core, ami, config, owner="test-dispatcher")
     return World(db=database, pump=pumped_reactor, wall=wall, clock=clock, sim=sim,
                  endpoint=endpoint, ami=ami, appeals=appeals, queue=top.queue,

@@ -15,7 +15,11 @@ from schemas.callbacks import (AttemptResult, CallbackMode, CallbackOrigin, Call
                                CallbackState)
 from schemas.enums import AppealKind, AppealStatus, Satisfaction
 from tests.callback_queue.support import CITIZEN, MONDAY_10, make_world
-from tests.support.appeals import utc
+from tests.support.appeals import SHANGHAI, new_appeal, utc
+from hotline.appeals import ResolveHook
+from hotline.config import Config
+from hotline.workdays import WorkCalendar
+from schemas.enums import AppealChannel
 
 
 def d(coroutine):
@@ -207,3 +211,30 @@ def test_voice_message_left_after_hours_is_called_back_after_opening(database, p
     world.wall.current = utc(2026, 12, 1, 0, 5)
     (item,) = world.pump.wait(world.queue.worklist(li))
     assert item.task_id == task.id and item.case_number is None
+
+
+def test_voice_message_appeal_gets_its_agent_callback_in_the_opening_transaction(database, pumped_reactor):
+    world = make_world(database, pumped_reactor)
+    new = new_appeal(channel=AppealChannel.VOICE_MESSAGE, kind=AppealKind.CONSULTATION,
+                     subject="语音留言（待坐席回听分类）", call_id="call-7",
+                     recording_path="/var/spool/asterisk/hotline/call-7.wav")
+    appeal = database.write_now(world.appeals.create, new, actor="system:ivr", now=MONDAY_10)
+    (task,) = database.read_now(world.repo.for_appeal, appeal.id)
+    assert task.origin is CallbackOrigin.VOICE_MESSAGE and task.mode is CallbackMode.AGENT
+    assert task.call_id == "call-7" and task.due_by == MONDAY_10 + dt.timedelta(minutes=30)
+    phone_appeal = database.write_now(world.appeals.create, new_appeal(), actor="li", now=MONDAY_10)
+    assert database.read_now(world.repo.for_appeal, phone_appeal.id) == []
+
+
+def test_without_an_ami_link_tasks_are_kept_and_no_dispatcher_runs(database, pumped_reactor):
+    from types import SimpleNamespace
+
+    import callback_queue
+
+    world = make_world(database, pumped_reactor)
+    hook = ResolveHook()
+    core = SimpleNamespace(config=Config(), calendar=WorkCalendar(), zone=SHANGHAI,
+                           appeals=SimpleNamespace(repository=world.appeals), db=database,
+                           clock=world.wall, reactor=world.clock, resolve_hook=hook, ami=None)
+    top = callback_queue.makeService(core)
+    assert list(top) == [] and hook.names == ("callback_queue",)

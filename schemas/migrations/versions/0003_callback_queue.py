@@ -57,7 +57,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('callback_tasks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_callback_tasks_appeal_id'), ['appeal_id'], unique=False)
-        batch_op.create_index('ix_callback_tasks_claim', ['state', 'mode', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_callback_tasks_claim', ['state', 'mode', 'origin', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_callback_tasks_lease', ['state', 'lease_until'], unique=False)
         batch_op.create_index('ix_callback_tasks_phone_state', ['citizen_phone', 'state'], unique=False)
         batch_op.create_index('ix_callback_tasks_report_due', ['origin', 'due_by'], unique=False)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
-from twisted.internet import defer
+from twisted.internet import defer, task
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web import resource, server
 
@@ -105,9 +106,14 @@ class WebAdapter(resource.Resource):
     isLeaf = True
     log = Logger()
 
-    def __init__(self, handle: Handler) -> None:
+    def __init__(self, handle: Handler, clock: IReactorTime | None = None,
+                 heartbeat_s: float = 15.0) -> None:
+        """`clock` times the comment line an event stream sends every `heartbeat_s` seconds
+        (proxies keep it open, and a vanished browser is noticed by the failed write)."""
         super().__init__()
         self._handle = handle
+        self._clock = clock
+        self._heartbeat_s = heartbeat_s
 
     def render(self, request: server.Request):
         try:
@@ -163,15 +169,26 @@ class WebAdapter(resource.Resource):
             request.responseHeaders.addRawHeader("Set-Cookie", cookie)
         request.write(b": open\n\n")
         closed: list[bool] = []
+        heartbeat = None
 
         def send(event: str, data: str) -> None:
             if not closed:
                 request.write(encode_event(event, data))
 
+        def beat() -> None:
+            if not closed:
+                request.write(b": keepalive\n\n")
+
         def finished(_):
             closed.append(True)
+            if heartbeat is not None and heartbeat.running:
+                heartbeat.stop()
             stream.close()
 
+        if self._clock is not None:
+            heartbeat = task.LoopingCall(beat)
+            heartbeat.clock = self._clock
+            heartbeat.start(self._heartbeat_s, now=False)
         request.notifyFinish().addBoth(finished)
         stream.open(send)
 

@@ -16,7 +16,7 @@ from hotline.core import Core
 from hotline.masking import mask_text
 
 
-def _masked_access_log(timestamp: str, request) -> str:
+def masked_access_log(timestamp: str, request) -> str:
     # Paths carry phone numbers (/callers/138...); the access log masks them like any log.
     return mask_text(http.combinedLogFormatter(timestamp, request))
 
@@ -38,7 +38,7 @@ def make_app(core: Core, auth: AuthConfig | None = None) -> WebApp:
 
 def make_root(core: Core, app: WebApp | None = None) -> resource.Resource:
     app = app or make_app(core)
-    root = _Root(WebAdapter(app.handle))
+    root = _Root(WebAdapter(app.handle, clock=core.reactor))
     root.putChild(b"healthz", HealthResource(core.db))
     return root
 
@@ -65,7 +65,7 @@ def makeService(core: Core, auth: AuthConfig | None = None) -> service.MultiServ
     app = make_app(core, auth)
     _HubService(app).setServiceParent(top)
     endpoint = endpoints.TCP4ServerEndpoint(core.reactor, web.port, interface=web.host)
-    site = server.Site(make_root(core, app), logFormatter=_masked_access_log)
+    site = server.Site(make_root(core, app), logFormatter=masked_access_log)
     site.displayTracebacks = False
     internet.StreamServerEndpointService(endpoint, site).setServiceParent(top)
     return top

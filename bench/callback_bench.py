@@ -98,14 +98,14 @@ def make_policy_repository():
     from hotline.workdays import WorkCalendar
 
     zone = ZoneInfo("Asia/Shanghai")
-    config = CallbacksConfig(trunks={"trunk": 1_000_000})
+    config = CallbacksConfig(trunks={f"trunk{n}": 1_000_000 for n in range(8)})
     appeals = AppealRepository(zone=zone, calendar=WorkCalendar(),
                                deadline_working_days=AppealsConfig().deadline_working_days,
                                resolve_hook=ResolveHook())
     return CallbackRepository(CallbackPolicy(config, WorkCalendar(), zone), appeals)
 
 
-def claimer(url: str, owner: str, batch: int, start, results) -> None:
+def claimer(url: str, owner: str, batch: int, trunk: str, start, results) -> None:
     from hotline.config import DatabaseConfig
     from hotline.db import Database, make_engine
 
@@ -116,12 +116,49 @@ def claimer(url: str, owner: str, batch: int, start, results) -> None:
     claimed: list[int] = []
     began = time.perf_counter()
     while True:
-        claims = db.write_now(repository.claim, owner=owner, now=NOW, trunk="trunk", limit=batch)
+        claims = db.write_now(repository.claim, owner=owner, now=NOW, trunk=trunk, limit=batch)
         if not claims:
             break
         claimed.extend(c.task_id for c in claims)
     results.put((owner, claimed, time.perf_counter() - began))
     db.engine.dispose()
+
+
+def claim_round(engine, url: str, args, trunks: int) -> bool:
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM callback_attempts"))
+        connection.execute(text("UPDATE callback_tasks SET state = 'completed', lease_owner = NULL, "
+                                "lease_until = NULL, trunk = NULL WHERE lease_owner LIKE 'bench-%'"))
+        made = connection.execute(text(MAKE_DUE), {"now": NOW, "n": args.due}).rowcount
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE callback_tasks"))
+    context = multiprocessing.get_context("spawn")
+    start_event = context.Event()
+    results = context.Queue()
+    processes = [context.Process(target=claimer, args=(url, f"bench-{n}", args.batch,
+                                                       f"trunk{n % trunks}", start_event, results))
+                 for n in range(args.dispatchers)]
+    for process in processes:
+        process.start()
+    time.sleep(2.0)  # let every process import and connect
+    t0 = time.perf_counter()
+    start_event.set()
+    outcomes = [results.get(timeout=600) for _ in processes]
+    elapsed = time.perf_counter() - t0
+    for process in processes:
+        process.join(60)
+    claimed = [task for _, tasks_, _ in outcomes for task in tasks_]
+    twice = len(claimed) - len(set(claimed))
+    with engine.connect() as connection:
+        attempt_dupes = connection.execute(text(
+            "SELECT count(*) FROM (SELECT task_id FROM callback_attempts GROUP BY task_id "
+            "HAVING count(*) > 1) AS d")).scalar()
+    per = ", ".join(f"{owner} {len(t):,}" for owner, t, _ in sorted(outcomes))
+    print(f"claim: {made:,} due tasks, {args.dispatchers} dispatcher processes on {trunks} "
+          f"trunk(s), batch {args.batch}: {len(claimed):,} claimed in {elapsed:.2f} s = "
+          f"{len(claimed) / elapsed:,.0f} tasks/s ({per}); claimed twice: {twice}; "
+          f"tasks with two attempts: {attempt_dupes}")
+    return twice == 0 and attempt_dupes == 0 and len(claimed) == made
 
 
 def main() -> int:
@@ -133,6 +170,9 @@ def main() -> int:
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--dispatchers", type=int, default=4)
     parser.add_argument("--batch", type=int, default=20)
+    parser.add_argument("--trunks", default="1,4",
+                        help="claim rounds: the dispatchers share this many trunks (each trunk's "
+                             "in-the-air count is kept under its own lock)")
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
     args = parser.parse_args()
 
@@ -183,38 +223,10 @@ def main() -> int:
                   f"compliance {total.compliance or 0:.2%}; best {min(timings) * 1000:.0f} ms, "
                   f"median {statistics.median(timings) * 1000:.0f} ms (goal < 1000 ms)")
 
-        with engine.begin() as connection:
-            made = connection.execute(text(MAKE_DUE), {"now": NOW, "n": args.due}).rowcount
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("ANALYZE callback_tasks"))
-        context = multiprocessing.get_context("spawn")
-        start_event = context.Event()
-        results = context.Queue()
-        processes = [context.Process(target=claimer, args=(url, f"bench-{n}", args.batch,
-                                                           start_event, results))
-                     for n in range(args.dispatchers)]
-        for process in processes:
-            process.start()
-        time.sleep(2.0)  # let every process import and connect
-        t0 = time.perf_counter()
-        start_event.set()
-        outcomes = [results.get(timeout=600) for _ in processes]
-        elapsed = time.perf_counter() - t0
-        for process in processes:
-            process.join(60)
-        claimed = [task for _, tasks_, _ in outcomes for task in tasks_]
-        twice = len(claimed) - len(set(claimed))
-        with engine.connect() as connection:
-            attempt_dupes = connection.execute(text(
-                "SELECT count(*) FROM (SELECT task_id FROM callback_attempts GROUP BY task_id "
-                "HAVING count(*) > 1) AS d")).scalar()
-        per = ", ".join(f"{owner} {len(t):,}" for owner, t, _ in sorted(outcomes))
-        print(f"claim: {made:,} due tasks, {args.dispatchers} dispatcher processes, batch "
-              f"{args.batch}: {len(claimed):,} claimed in {elapsed:.2f} s = "
-              f"{len(claimed) / elapsed:,.0f} tasks/s ({per}); claimed twice: {twice}; "
-              f"tasks with two attempts: {attempt_dupes}")
+        ok = True
+        for trunks in (int(t) for t in args.trunks.split(",")):
+            ok &= claim_round(engine, url, args, trunks)
         engine.dispose()
-        ok = twice == 0 and attempt_dupes == 0 and len(claimed) == made
         return 0 if ok else 1
     finally:
         if not args.keep:

@@ -10,6 +10,7 @@ trunk, so that several processes never exceed its limit together.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 import zlib
 from collections.abc import Iterable
 
@@ -230,13 +231,13 @@ class CallbackRepository:
             task.attempts += 1
             task.updated_at = now
             attempt = CallbackAttempt(task_id=task.id, number=task.attempts, owner=owner,
-                                      trunk=trunk, started_at=now)
+                                      trunk=trunk, started_at=now,
+                                      channel_id=_channel_id(task.id, task.attempts))
             session.add(attempt)
             attempts.append(attempt)
         session.flush()
         claims = []
         for task, attempt in zip(tasks, attempts):
-            attempt.channel_id = f"callback-{task.id}-{attempt.id}"
             claims.append(Claim(task_id=task.id, attempt_id=attempt.id,
                                 attempt_number=attempt.number, phone=task.citizen_phone,
                                 origin=task.origin, trunk=trunk, channel_id=attempt.channel_id,
@@ -493,10 +494,10 @@ class CallbackRepository:
         task.attempts += 1
         task.updated_at = now
         attempt = CallbackAttempt(task_id=task.id, number=task.attempts, owner=owner,
-                                  agent_id=agent_id, started_at=now)
+                                  agent_id=agent_id, started_at=now,
+                                  channel_id=_channel_id(task.id, task.attempts))
         session.add(attempt)
         session.flush()
-        attempt.channel_id = f"callback-{task.id}-{attempt.id}"
         audit.record_access(session, at=now, actor=agent.username,
                             entity_type="appeal" if task.appeal_id else "callback_task",
                             entity_id=task.appeal_id or task.id,
@@ -582,3 +583,9 @@ class CallbackRepository:
         return [AttemptRecord.of(a) for a in session.scalars(
             select(CallbackAttempt).where(CallbackAttempt.task_id == task_id)
             .order_by(CallbackAttempt.id))]
+
+
+def _channel_id(task_id: int, attempt: int) -> str:
+    """Asterisk's ChannelId for a dial: unique even when an attempt that never reached
+    Asterisk gives its number back."""
+    return f"callback-{task_id}-{attempt}-{uuid.uuid4().hex[:8]}"

@@ -98,7 +98,7 @@ class CallbackTask(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(96))
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     trunk: Mapped[str | None] = mapped_column(String(32))
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("callback_tasks.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("callback_tasks.id"), index=True)
     outcome: Mapped[CallbackOutcome | None] = mapped_column(_enum(CallbackOutcome))
     rating: Mapped[Satisfaction | None] = mapped_column(_enum(Satisfaction))
     rating_reason: Mapped[str | None] = mapped_column(Text)

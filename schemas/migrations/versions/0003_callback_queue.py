@@ -57,6 +57,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('callback_tasks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_callback_tasks_appeal_id'), ['appeal_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_callback_tasks_merged_into_id'), ['merged_into_id'], unique=False)
         batch_op.create_index('ix_callback_tasks_claim', ['state', 'mode', 'origin', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_callback_tasks_lease', ['state', 'lease_until'], unique=False)
         batch_op.create_index('ix_callback_tasks_phone_state', ['citizen_phone', 'state'], unique=False)
@@ -100,6 +101,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_callback_tasks_phone_state')
         batch_op.drop_index('ix_callback_tasks_lease')
         batch_op.drop_index('ix_callback_tasks_claim')
+        batch_op.drop_index(batch_op.f('ix_callback_tasks_merged_into_id'))
         batch_op.drop_index(batch_op.f('ix_callback_tasks_appeal_id'))
 
     op.drop_table('callback_tasks')

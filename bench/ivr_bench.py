@@ -1,39 +1,42 @@
 """The IVR's progress query under load: the Twisted service against pyst2's forking model.
 
 N scripted callers (ivr.simulator, FastAGI exactly as Asterisk sends it) run the progress
-query on loopback against a database of 100,000 appeals, closed loop: each caller that ends is
-replaced at once, so N calls stay in flight for the whole window. Every caller dials with a
-valid mobile number that has no appeal (so the service looks the number up and finds nothing),
-stays silent at the greeting, presses 4, keys a random existing case number and #, and lets the
-status, the "more?" prompt and the goodbye play out; the service hangs up.
+query on loopback against a database of 100,000 appeals. Every caller dials with a valid
+mobile number that has no appeal (so the service looks the number up and finds nothing),
+stays silent at the greeting, presses 4, keys a random existing case number and #, and lets
+the status, the "anything else?" prompt and the goodbye play out; the server hangs up.
 
 Two servers, each alone on core 0 while the load generator runs on core 1:
 - twisted service: the real `twistd -n -y twisted_app.tac` on a migrated SQLite file;
 - pyst2 forking baseline: `socketserver.ForkingTCPServer`, one forked child per call that
-  builds `asterisk.agi.AGI` on the socket and sends the commands the hotline flow sends for
-  this path, with the same two lookups (caller's open appeal, appeal by case number) through
-  sqlite3 on the same file. It does not write the call record the service opens and closes on
-  every call (two writes per call), so the ratio errs in the baseline's favour.
+  builds `asterisk.agi.AGI` on the socket and sends the commands the hotline flow sends on
+  this path, with the same two lookups (the caller's open appeal, the appeal by case number)
+  through sqlite3 on the same file. It does not write the call record that the service opens
+  and closes on every call (two writes a call), so the ratio errs in the baseline's favour.
 
-Measured in the load generator, per model and N:
-- calls/s: calls that ended with the service's HANGUP after the status was read, per second;
-- gap p50/p99: from the moment the caller's response (or the agi_ header block, for the first
-  command) is handed to the socket to the arrival of the next command line, in ms;
-- memory per call: the server's memory with N calls in flight minus its idle memory, over N:
-  the service's VmRSS; for the baseline the PSS (proportional set size, so pages the forked
-  children share are counted once) of the parent and all its children;
-- errors: calls refused, reset, timed out, or that did not hear their status;
-- cpu: the server's CPU (children included) and the load generator's, per wall second.
+Each model and N (100, 1,000) is driven three ways:
+- closed: N callers that answer every command at once; each call that ends is replaced at
+  once, so the server is never idle: its capacity (calls/s) and what latency costs there;
+- paced: N calls open, each command taking --think seconds (+-50%) on the caller's side as a
+  prompt playing would: the latency at N concurrent calls below saturation;
+- held: N callers parked at once at WAIT FOR DIGIT: memory per call with N calls open.
 
-    .venv/bin/python bench/ivr_bench.py [--seconds 20] [--warmup 4] [--calls 100,1000]
-                                        [--appeals 100000]
+Gaps are timed in the load generator from the caller's response handed to its socket to the
+next command line's arrival; the first command (after the agi_ header block) is reported
+apart, as the time to answer a call. The load generator reads /proc for the server's CPU and
+memory and for what other processes took of both cores during each window.
 
-It stops by itself, kills what it started and removes its temporary directory.
+    .venv/bin/python bench/ivr_bench.py [--seconds 15] [--calls 100,1000] [--think 1.0]
+                                        [--models service,baseline] [--appeals 100000]
+
+It stops by itself (about 4 to 5 minutes), kills what it started and removes its temporary
+directory.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import dataclasses
 import datetime as dt
 import os
@@ -334,9 +337,12 @@ def cpu_seconds(pid: int) -> float:
 class Run:
     """One closed-loop run: N callers in flight, gaps and completions counted in the window."""
 
-    def __init__(self, concurrency: int, appeals: int) -> None:
+    def __init__(self, concurrency: int, appeals: int, reactor=None, think: float = 0.0) -> None:
         self.concurrency = concurrency
         self.appeals = appeals
+        self.reactor = reactor
+        self.think = think  # mean seconds each command takes on the caller's side (0: none)
+        self.rng = random.Random(concurrency)
         self.measuring = False
         self.stopping = False
         self.gaps: list[float] = []
@@ -348,6 +354,7 @@ class Run:
         self.in_flight = 0
         self.serial = 0
         self.all_done = None
+        self.hold: list | None = None  # callers parked at WAIT FOR DIGIT, for the memory count
 
     def gap(self, seconds: float, first: bool) -> None:
         if self.measuring:
@@ -377,6 +384,22 @@ def make_caller_class():
         def lineReceived(self, raw: bytes) -> None:
             if self.last_write is not None and not self.ended:
                 self.run.gap(time.perf_counter() - self.last_write, first=self.commands == 0)
+            self.last_write = None
+            # A caller who takes their time at "anything else?": the call stays open on the
+            # server until released, so N calls are held at once whatever the server's speed.
+            if self.run.hold is not None and raw[:14].upper() == b"WAIT FOR DIGIT":
+                self.run.hold.append(lambda: self.answer(raw))
+                return
+            if self.run.think and not self.run.stopping:
+                # paced: the prompt "plays" for a while before Asterisk answers the command
+                delay = self.run.think * self.run.rng.uniform(0.5, 1.5)
+                self.run.reactor.callLater(delay, self.answer, raw)
+                return
+            self.answer(raw)
+
+        def answer(self, raw: bytes) -> None:
+            if self.ended:
+                return
             super().lineReceived(raw)
             self.last_write = time.perf_counter()
 
@@ -390,7 +413,7 @@ def status_heard(heard) -> bool:
 
 
 async def closed_loop(reactor, port: int, run: Run, warmup: float, seconds: float,
-                      on_window_end, held=None) -> dict:
+                      server_cpu=lambda: 0.0, held=None) -> dict:
     from twisted.internet import defer, task
     from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
@@ -440,13 +463,14 @@ async def closed_loop(reactor, port: int, run: Run, warmup: float, seconds: floa
         else:
             place()
 
-    # Ramp up over a second so N connections do not all land in the same instant.
+    # Ramp up over a second (paced: over the warm-up) so N calls do not move in step.
+    ramp = warmup * 0.8 if run.think else 1.0
     for i in range(run.concurrency):
-        reactor.callLater(i / run.concurrency, place)
+        reactor.callLater(ramp * i / run.concurrency, place)
     await sleep(reactor, warmup)
     run.measuring = True
     started, cpu, cores = time.perf_counter(), time.process_time(), core_busy()
-    server_cpu = on_window_end("start")
+    server_began = server_cpu()
     counting = task.LoopingCall(lambda: run.held.append(held())) if held else None
     if counting:
         counting.clock = reactor
@@ -457,15 +481,64 @@ async def closed_loop(reactor, port: int, run: Run, warmup: float, seconds: floa
         counting.stop()
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     cores = {core: busy - cores[core] for core, busy in core_busy().items()}
-    server = on_window_end("end")  # memory sampled with the calls still in flight
+    server_used = server_cpu() - server_began
     run.stopping = True
     drain = reactor.callLater(CALL_TIMEOUT_S + 5, lambda: None if run.all_done.called else run.all_done.callback(None))
     await run.all_done
     if drain.active():
         drain.cancel()
-    return {"elapsed": elapsed, "loadgen_cpu": cpu, "server_cpu": server["cpu"] - server_cpu["cpu"],
-            "memory_kib": server["memory_kib"], "in_flight": server["in_flight"],
+    return {"elapsed": elapsed, "loadgen_cpu": cpu, "server_cpu": server_used,
             "server_core_busy": cores[SERVER_CORE], "load_core_busy": cores[LOAD_CORE]}
+
+
+async def hold_memory(reactor, model: str, pid: int, port: int, n: int, args, idle_kib: int) -> dict:
+    """N calls parked at the same point at once (the caller thinking at "anything else?"):
+    the server's memory then, minus idle, over the calls it holds."""
+    from twisted.internet import defer
+    from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+
+    from ivr.simulator.asterisk import CallSetup
+
+    TimedCaller = make_caller_class()
+    run = Run(n, args.appeals)
+    run.hold = []
+    base = CallSetup(script="hotline", host=HOST, port=port)
+    endpoint = TCP4ClientEndpoint(reactor, HOST, port, timeout=30)
+    rng = random.Random(n + 1)
+    calls, callers = [], []
+    began = time.perf_counter()
+    for i in range(n):
+        setup = dataclasses.replace(base, callerid="139%08d" % (90_000_000 + i),
+                                    uniqueid=f"{int(time.time())}.h{i}")
+        caller = TimedCaller(setup, f"_ 4 {case_number(rng.randrange(args.appeals))}#", run)
+        callers.append(caller)
+        d = connectProtocol(endpoint, caller)
+        d.addCallback(lambda _, c=caller: c.finished)
+        calls.append(d)
+        if i % 100 == 99:
+            await sleep(reactor, 0.01)
+    failed = []
+    for d in calls:
+        d.addErrback(lambda failure: failed.append(failure.type.__name__))
+    deadline = time.monotonic() + args.hold_timeout
+    while len(run.hold) + len(failed) < n and time.monotonic() < deadline:
+        await sleep(reactor, 0.1)
+    reached = time.perf_counter() - began
+    await sleep(reactor, 0.5)
+    if model == "baseline":
+        memory, held = tree_pss_kib(pid)
+    else:
+        memory, held = status_kib(pid, "VmRSS"), len(run.hold)
+    for release in run.hold:
+        release()
+    run.hold = None
+    aborter = reactor.callLater(CALL_TIMEOUT_S, lambda: [c.transport.abortConnection() for c in callers
+                                                         if c.transport is not None and not c.ended])
+    await defer.DeferredList(calls)
+    if aborter.active():
+        aborter.cancel()
+    return {"hold_held": held, "hold_kib": memory, "hold_seconds": reached,
+            "kib_call": (memory - idle_kib) / max(1, held), "hold_failed": len(failed)}
 
 
 def sleep(reactor, seconds: float):
@@ -485,19 +558,12 @@ def open_fds(pid: int) -> int:
 
 
 async def measure(reactor, model: str, process: subprocess.Popen, port: int, concurrency: int,
-                  args, idle_kib: int) -> dict:
+                  args, think: float = 0.0) -> dict:
     pid = process.pid
-    run = Run(concurrency, args.appeals)
+    run = Run(concurrency, args.appeals, reactor, think)
 
-    def sample(moment: str) -> dict:
-        cpu = cpu_seconds(pid)
-        if moment == "start":
-            return {"cpu": cpu}
-        if model == "baseline":
-            memory, live = tree_pss_kib(pid)
-        else:
-            memory, live = status_kib(pid, "VmRSS"), run.in_flight
-        return {"cpu": cpu, "memory_kib": memory, "in_flight": live}
+    def server_cpu() -> float:
+        return cpu_seconds(pid)
 
     if model == "baseline":
         def held() -> int:
@@ -508,19 +574,20 @@ async def measure(reactor, model: str, process: subprocess.Popen, port: int, con
         def held() -> int:  # one socket per call the service has accepted
             return open_fds(pid) - idle_fds
 
-    result = await closed_loop(reactor, port, run, args.warmup, args.seconds, sample, held)
-    live = max(1, result["in_flight"])
+    warmup = max(args.warmup, 10 * think)  # a paced call runs ~12 commands: ramp over most of one
+    result = await closed_loop(reactor, port, run, warmup, args.seconds, server_cpu, held)
     return {
-        "model": model, "n": concurrency, "calls_s": run.completed / result["elapsed"],
+        "model": model, "n": concurrency, "think": think,
+        "calls_s": run.completed / result["elapsed"],
         "p50_ms": percentile(run.gaps, 50) * 1000, "p99_ms": percentile(run.gaps, 99) * 1000,
         "answer_p50_ms": percentile(run.answers, 50) * 1000,
         "answer_p99_ms": percentile(run.answers, 99) * 1000,
         "held": sum(run.held) / len(run.held) if run.held else float("nan"),
-        "kib_call": (result["memory_kib"] - idle_kib) / live, "errors": run.errors,
+        "errors": run.errors,
         "error_kinds": run.error_kinds, "completed": run.completed, "gaps": len(run.gaps),
         "server_cpu": result["server_cpu"] / result["elapsed"],
         "cpu_ms_call": result["server_cpu"] * 1000 / run.completed if run.completed else float("nan"),
-        "loadgen_cpu": result["loadgen_cpu"] / result["elapsed"], "live": result["in_flight"],
+        "loadgen_cpu": result["loadgen_cpu"] / result["elapsed"],
         # what other processes on the machine took from the two cores meanwhile
         "server_core_others": max(0.0, result["server_core_busy"] - result["server_cpu"]) / result["elapsed"],
         "load_core_others": max(0.0, result["load_core_busy"] - result["loadgen_cpu"]) / result["elapsed"],
@@ -530,12 +597,21 @@ async def measure(reactor, model: str, process: subprocess.Popen, port: int, con
 async def warm(reactor, port: int, args) -> None:
     """A few hundred calls at low concurrency so idle memory is measured after first use."""
     run = Run(10, args.appeals)
-    await closed_loop(reactor, port, run, 1.5, 0.1, lambda moment: {"cpu": 0, "memory_kib": 0, "in_flight": 0})
+    await closed_loop(reactor, port, run, 1.5, 0.1)
+
+
+def clean_up(processes: list[subprocess.Popen], tmp: Path) -> None:
+    for process in processes:
+        if process.poll() is None:
+            kill_children(process.pid)
+            stop(process)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 async def main(reactor, args) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ivr_bench."))
     processes: list[subprocess.Popen] = []
+    atexit.register(clean_up, processes, tmp)  # also when interrupted with ^C
     results: list[dict] = []
     try:
         db_path = tmp / "bench.sqlite3"
@@ -556,28 +632,33 @@ async def main(reactor, args) -> None:
             idle = (status_kib(process.pid, "VmRSS") if model == "service"
                     else tree_pss_kib(process.pid)[0])
             for n in levels:
-                row = await measure(reactor, model, process, port, n, args, idle)
-                row["idle_kib"] = idle
-                results.append(row)
-                if process.poll() is not None:
-                    log = tmp / ("service.log" if model == "service" else "baseline.log")
-                    raise SystemExit(f"{model} exited with {process.returncode} during N={n}:\n"
-                                     + log.read_text(errors="replace")[-3000:])
-                print(f"  {model:8} N={n:<5} {row['calls_s']:8.1f} calls/s  gap p50 {row['p50_ms']:.2f} ms"
-                      f"  p99 {row['p99_ms']:.2f} ms  answer p99 {row['answer_p99_ms']:.1f} ms"
-                      f"  held {row['held']:.0f}  errors {row['errors']} {row['error_kinds'] or ''}",
-                      flush=True)
-                await sleep(reactor, 1.0)
+                memory = None
+                for think in (0.0, args.think) if args.think else (0.0,):
+                    row = await measure(reactor, model, process, port, n, args, think)
+                    await sleep(reactor, 1.0)
+                    if memory is None:
+                        memory = await hold_memory(reactor, model, process.pid, port, n, args, idle)
+                    row.update(memory, idle_kib=idle)
+                    results.append(row)
+                    if process.poll() is not None:
+                        log = tmp / ("service.log" if model == "service" else "baseline.log")
+                        raise SystemExit(f"{model} exited with {process.returncode} during N={n}:\n"
+                                         + log.read_text(errors="replace")[-3000:])
+                    print(f"  {model:8} N={n:<5} {load_name(think):8} {row['calls_s']:8.1f} calls/s"
+                          f"  gap p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms"
+                          f"  answer p99 {row['answer_p99_ms']:.1f} ms  held {row['held']:.0f}"
+                          f"  errors {row['errors']} {row['error_kinds'] or ''}", flush=True)
+                    await sleep(reactor, 1.0)
             if model == "baseline":
                 kill_children(process.pid)
             stop(process)
         print_table(results, args)
     finally:
-        for process in processes:
-            if process.poll() is None:
-                kill_children(process.pid)
-                stop(process)
-        shutil.rmtree(tmp, ignore_errors=True)
+        clean_up(processes, tmp)
+
+
+def load_name(think: float) -> str:
+    return f"paced {think:g}s" if think else "closed"
 
 
 NAMES = {"service": "twisted service", "baseline": "pyst2 forking baseline"}
@@ -585,41 +666,60 @@ NAMES = {"service": "twisted service", "baseline": "pyst2 forking baseline"}
 
 def print_table(results: list[dict], args) -> None:
     print()
-    print(f"Progress query, closed loop, {args.seconds:g}s measured per row after {args.warmup:g}s "
-          f"warm-up; {args.appeals:,} appeals in SQLite (WAL); loopback {HOST} only.")
+    print(f"IVR progress query; {args.appeals:,} appeals in SQLite (WAL); loopback {HOST} only; "
+          f"{args.seconds:g}s measured per row after a warm-up.")
     print(f"Server pinned to core {SERVER_CORE}, load generator to core {LOAD_CORE} "
           f"(os.sched_setaffinity); {os.cpu_count()} cores on this machine.")
-    header = (f"{'model':23} {'N':>5} {'calls/s':>8} {'gap p50':>8} {'gap p99':>8} {'ans p99':>8} "
-              f"{'KiB/call':>9} {'held':>5} {'errors':>6} {'srv cpu':>7} {'ms cpu':>6} {'gen cpu':>7} {'others':>9} {'x base':>7}")
+    header = (f"{'model':23} {'N':>5} {'load':>10} {'calls/s':>8} {'gap p50':>8} {'gap p99':>8} "
+              f"{'ans p99':>8} {'KiB/call':>9} {'held':>5} {'errors':>6} {'srv cpu':>7} "
+              f"{'ms/call':>7} {'gen cpu':>7} {'others':>9} {'x base':>6}")
     print(header)
     print("-" * len(header))
-    base = {r["n"]: r["calls_s"] for r in results if r["model"] == "baseline"}
+    base = {(r["n"], r["think"]): r["calls_s"] for r in results if r["model"] == "baseline"}
     for r in results:
-        ratio = r["calls_s"] / base[r["n"]] if base.get(r["n"]) else float("nan")
-        print(f"{NAMES[r['model']]:23} {r['n']:>5} {r['calls_s']:>8.1f} {r['p50_ms']:>8.2f} "
-              f"{r['p99_ms']:>8.2f} {r['answer_p99_ms']:>8.1f} {r['kib_call']:>9.1f} "
-              f"{r['held']:>5.0f} {r['errors']:>6} {r['server_cpu']:>7.0%} {r['cpu_ms_call']:>6.2f} "
-              f"{r['loadgen_cpu']:>7.0%} {r['server_core_others']:>4.0%}/{r['load_core_others']:<4.0%} {ratio:>6.1f}x")
+        ratio = r["calls_s"] / base[r["n"], r["think"]] if base.get((r["n"], r["think"])) else float("nan")
+        print(f"{NAMES[r['model']]:23} {r['n']:>5} {load_name(r['think']):>10} {r['calls_s']:>8.1f} "
+              f"{r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['answer_p99_ms']:>8.1f} "
+              f"{r['kib_call']:>9.1f} {r['held']:>5.0f} {r['errors']:>6} {r['server_cpu']:>7.0%} "
+              f"{r['cpu_ms_call']:>7.2f} {r['loadgen_cpu']:>7.0%} "
+              f"{r['server_core_others']:>4.0%}/{r['load_core_others']:<4.0%} {ratio:>5.1f}x")
     print()
+    print("load: closed = each caller answers at once and a new call replaces each one that ends")
+    print("     (capacity: the server is always busy); paced Xs = each command takes X s +-50% on")
+    print("     the caller's side, as a prompt playing would (~12 commands a call), N calls open.")
     print("gap: ms from the caller's response handed to the socket to the next command's arrival.")
     print("ans: ms from the agi_ header block (call connected) to the first command: accept, fork")
-    print("     (baseline) or the call record's first write (service), and any queueing before.")
-    print("held: mean calls the server held open during the window (service: its sockets; baseline:")
+    print("     (baseline) or the call record's first write (service), and queueing before them.")
+    print("held: mean calls the server had open in the window (service: its sockets; baseline:")
     print("     live forked children); the other N - held callers waited in the listen backlog.")
-    print("KiB/call: server memory at the window's end minus idle, over the calls it held then:")
-    print("     service VmRSS; baseline PSS of parent and children (shared pages counted once).")
-    print("cpu: share of one core per wall second (server: reaped children included); ms cpu: the")
-    print("     server's CPU ms per completed call, which other load on the machine disturbs least;")
-    print("     others:")
-    print(f"     what other processes on this machine took of core {SERVER_CORE} / core {LOAD_CORE} meanwhile.")
+    print("KiB/call: N callers parked at once at WAIT FOR DIGIT (one sample per model and N):")
+    print("     server memory then minus idle, over the calls held (service VmRSS; baseline PSS of")
+    print("     parent and children, so pages the children share after fork count once).")
+    print("srv cpu / gen cpu: share of one core per wall second (server: reaped children")
+    print("     included); ms/call: server CPU per completed call, least disturbed by other load;")
+    print(f"     others: what other processes on the machine took of core {SERVER_CORE} / core "
+          f"{LOAD_CORE} meanwhile.")
     print("idle memory: " + ", ".join(f"{NAMES[m]} {k:,} KiB" for m, k in
                                       dict((r["model"], r["idle_kib"]) for r in results).items()))
+    noted = set()
     for r in results:
+        name, n = NAMES[r["model"]], r["n"]
         if r["error_kinds"]:
-            print(f"errors {NAMES[r['model']]} N={r['n']}: {r['error_kinds']}")
-        if r["held"] < 0.9 * r["n"]:
-            print(f"note: {NAMES[r['model']]} held only {r['held']:.0f} of N={r['n']} calls on "
-                  f"average; the rest waited to be accepted (counted in 'ans').")
+            print(f"errors {name} N={n} {load_name(r['think'])}: {r['error_kinds']}")
+        if (r["hold_held"] < n or r["hold_failed"]) and (name, n) not in noted:
+            noted.add((name, n))
+            print(f"note: {name} held {r['hold_held']} of N={n} parked calls "
+                  f"({r['hold_failed']} failed) when its memory was sampled")
+        if r["held"] < 0.9 * n:
+            print(f"note: {name} N={n} {load_name(r['think'])}: held {r['held']:.0f} calls on "
+                  f"average; the rest waited to be accepted (in 'ans', not in 'gap').")
+    goal = [r for r in results if r["model"] == "service" and r["n"] == 1000]
+    for r in goal:
+        ratio = r["calls_s"] / base[1000, r["think"]] if base.get((1000, r["think"])) else float("nan")
+        verdict = "met" if r["p99_ms"] < 20 and r["errors"] == 0 else "NOT met"
+        print(f"goal, N=1000 {load_name(r['think'])}: gap p99 {r['p99_ms']:.1f} ms < 20 ms: {verdict}"
+              + (f"; calls/s {ratio:.1f}x the baseline (goal 10x): "
+                 f"{'met' if ratio >= 10 else 'NOT met'}" if not r["think"] else ""))
 
 
 def cli() -> None:
@@ -627,11 +727,15 @@ def cli() -> None:
         baseline_server(sys.argv[2])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=20.0, help="measured window per row")
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured window per row")
     parser.add_argument("--warmup", type=float, default=4.0, help="ramp-up before each window")
     parser.add_argument("--calls", default="100,1000", help="concurrency levels, comma-separated")
     parser.add_argument("--appeals", type=int, default=100_000)
     parser.add_argument("--models", default="service,baseline", help="service, baseline or both")
+    parser.add_argument("--think", type=float, default=1.0,
+                        help="mean seconds per command in the paced rows (0: no paced rows)")
+    parser.add_argument("--hold-timeout", type=float, default=60.0,
+                        help="longest wait for N calls to be held at once for the memory count")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 1,000 calls need 2,000+ sockets

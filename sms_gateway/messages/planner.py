@@ -95,7 +95,7 @@ class PlannerService(service.Service):
         self._batch = batch
         self._lock = lock or SingletonLock(db.engine)
         self._loop: task.LoopingCall | None = None
-        self.leader = False
+        self.leader: bool | None = None  # not known before the first round
         self.rounds = 0
 
     def startService(self) -> None:

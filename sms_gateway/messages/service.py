@@ -40,10 +40,11 @@ class Messaging:
     planner: ReminderPlanner
 
 
-def build(config: Any, zone) -> Messaging:
-    """From a loaded `hotline.config.Config`; every template is rendered once so that a
-    broken override stops start-up instead of a citizen's message."""
-    settings = messages_config(config)
+def build(config: Any, zone, settings: MessagesConfig | None = None) -> Messaging:
+    """From a loaded `hotline.config.Config` (its `[messages]` section unless `settings` is
+    given); every template is rendered once so that a broken override stops start-up
+    instead of a citizen's message."""
+    settings = settings or messages_config(config)
     templates = Templates(settings, hotline_number=config.service.hotline_number, zone=zone)
     check_templates(templates)
     sender = Sender(settings, zone)
@@ -74,9 +75,9 @@ def check_templates(templates: Templates) -> None:
             raise ConfigError(f"messages: {templates.source_of(kind)}: {error}") from None
 
 
-def register(core: Any) -> Messaging:
+def register(core: Any, settings: MessagesConfig | None = None) -> Messaging:
     """Build the content layer and join the core's create and resolve hooks."""
-    messaging = build(core.config, core.zone)
+    messaging = build(core.config, core.zone, settings)
     appeal_messages.register(core, messaging.appeals)
     return messaging
 
@@ -105,8 +106,11 @@ class _Replies(service.Service):
         return None
 
 
-def makeService(core: Any, inbox: Any) -> service.MultiService:
-    messaging = register(core)
+def makeService(core: Any, inbox: Any, *, settings: MessagesConfig | None = None,
+                clock: Any = None) -> service.MultiService:
+    """`inbox`: the SMS gateway's (`sms_gateway.service.makeService(core).inbox`); `clock`:
+    the planner's timer (default: the core's reactor)."""
+    messaging = register(core, settings)
     top = service.MultiService()
     top.setName("messages")
     handler = ReplyHandler(core.db, core.clock, core.appeals.repository,
@@ -115,7 +119,8 @@ def makeService(core: Any, inbox: Any) -> service.MultiService:
     replies.setName("sms-replies")
     replies.setServiceParent(top)
     if messaging.config.planner_enabled:
-        planner = PlannerService(core.db, messaging.planner, wall=core.clock, clock=core.reactor,
+        planner = PlannerService(core.db, messaging.planner, wall=core.clock,
+                                 clock=clock if clock is not None else core.reactor,
                                  poll_s=messaging.config.planner_poll_s,
                                  batch=messaging.config.planner_batch)
         planner.setName("reminder-planner")

@@ -98,7 +98,8 @@ def make_policy_repository():
     from hotline.workdays import WorkCalendar
 
     zone = ZoneInfo("Asia/Shanghai")
-    config = CallbacksConfig(trunks={f"trunk{n}": 1_000_000 for n in range(8)})
+    config = CallbacksConfig(trunks=tuple(f"trunk{n}" for n in range(8)),
+                             calls_per_trunk=100_000)  # claims, not calls, are measured
     appeals = AppealRepository(zone=zone, calendar=WorkCalendar(),
                                deadline_working_days=AppealsConfig().deadline_working_days,
                                resolve_hook=ResolveHook())

@@ -57,8 +57,9 @@ class CallbacksConfig:
     merge_ahead_h: float = _field(24.0, min=0, max=720,
                                   doc="a call also covers the citizen's tasks due this much later")
     dial_string: str = _field("PJSIP/{number}@{trunk}", doc="Originate channel template")
-    trunks: dict[str, int] = _field({"trunk": 4}, min=1, max=500,
-                                    doc="trunk name -> calls in the air at most (all processes)")
+    trunks: tuple[str, ...] = _field(("trunk",), doc="trunk names, for {trunk} in dial_string")
+    calls_per_trunk: int = _field(4, min=1, max=500,
+                                  doc="calls in the air at most on each trunk, all processes together")
     caller_id: str = _field("9600110")
     survey_context: str = _field("hotline-survey")
     survey_exten: str = _field("s")
@@ -110,9 +111,8 @@ class CallbacksConfig:
             raise ConfigError(f"callbacks.dial_string must contain {{number}}, got {self.dial_string!r}")
         if not self.trunks:
             raise ConfigError("callbacks.trunks must name at least one trunk")
-        for name, calls in self.trunks.items():
-            if not isinstance(calls, int) or calls < 1:
-                raise ConfigError(f"callbacks.trunks.{name} must be a positive integer, got {calls!r}")
+        if len(set(self.trunks)) != len(self.trunks) or not all(self.trunks):
+            raise ConfigError(f"callbacks.trunks must be distinct non-empty names, got {self.trunks!r}")
         if not self.task_variable.replace("_", "").isalnum():
             raise ConfigError(f"callbacks.task_variable must be a channel variable name, "
                               f"got {self.task_variable!r}")

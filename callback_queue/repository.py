@@ -134,7 +134,9 @@ class CallbackRepository:
               limit: int, purpose: str = Purpose.SURVEY) -> list[Claim]:
         """Take up to `limit` due tasks for `trunk` (never above its configured calls in the
         air), lease them to `owner`, and open an attempt for each."""
-        capacity = self.config.trunks[trunk]
+        if trunk not in self.config.trunks:
+            raise ValueError(f"no trunk {trunk!r} in callbacks.trunks")
+        capacity = self.config.calls_per_trunk
         if session.get_bind().dialect.name == "postgresql":
             key = zlib.crc32(f"callback-trunk:{trunk}".encode()) & 0x7FFFFFFF
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

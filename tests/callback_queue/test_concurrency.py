@@ -44,7 +44,7 @@ def test_eight_claimers_on_two_engines_never_take_the_same_task(db_url):
     engines = [Database(make_engine(DatabaseConfig(url=db_url)), reactor=None, threads=4)
                for _ in range(2)]
     engines[0].write_now(due_tasks, 400)
-    repo = repository(trunks={"trunk": 1000})
+    repo = repository(calls_per_trunk=500)
     claimed: list[int] = []
     lock = threading.Lock()
     start = threading.Barrier(8)
@@ -77,7 +77,7 @@ def test_trunk_limit_holds_across_concurrent_claimers(db_url):
     engines = [Database(make_engine(DatabaseConfig(url=db_url)), reactor=None, threads=4)
                for _ in range(2)]
     engines[0].write_now(due_tasks, 100)
-    repo = repository(trunks={"trunk": 10})
+    repo = repository(calls_per_trunk=10)
     start = threading.Barrier(6)
     claimed: list[int] = []
     lock = threading.Lock()
@@ -102,7 +102,7 @@ def test_trunk_limit_holds_across_concurrent_claimers(db_url):
 
 @PG
 def test_two_dispatcher_services_polling_together_dial_each_task_once(database, db_url, pumped_reactor):
-    world = make_world(database, pumped_reactor, trunks={"trunk": 50})
+    world = make_world(database, pumped_reactor, calls_per_trunk=50)
     database.write_now(due_tasks, 40)
     other_db = Database(make_engine(DatabaseConfig(url=db_url)), pumped_reactor, threads=4)
     other_db.startService()

@@ -197,7 +197,7 @@ def test_absorbed_tasks_share_the_fallback(database, pumped_reactor):
 
 
 def test_calls_in_the_air_per_trunk_never_exceed_its_limit(database, pumped_reactor):
-    world = make_world(database, pumped_reactor, trunks={"trunk": 2})
+    world = make_world(database, pumped_reactor, calls_per_trunk=2)
     for n in range(5):
         world.resolved_appeal(phone=f"1390000000{n}")
     world.sim.default_outcome = type(world.sim.default_outcome)(OriginateReason.ANSWERED, 1.0)

@@ -149,7 +149,8 @@ def test_whole_day_calling_hours():
     ({"mode": {"help": "robot"}}, "callbacks.mode.help must be one of automated, agent"),
     ({"fallback": {"help": "email"}}, "callbacks.fallback.help must be one of sms, unreachable"),
     ({"dial_string": "PJSIP/trunk"}, "callbacks.dial_string must contain {number}"),
-    ({"trunks": {}}, "callbacks.trunks must name at least one trunk"),
+    ({"trunks": ()}, "callbacks.trunks must name at least one trunk"),
+    ({"trunks": ("a", "a")}, "callbacks.trunks must be distinct non-empty names"),
 ])
 def test_bad_configuration_is_refused_with_the_key_named(config, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")

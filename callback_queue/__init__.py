@@ -46,6 +46,7 @@ def makeService(core: Any, ami: Any = None, config: CallbacksConfig | None = Non
     defaults to `core.ami`. The `CallbackQueue` facade is the returned service's `.queue`
     (its `request_callback` for the IVR backend, its `record_rating` for the survey flow)."""
     ami = ami if ami is not None else getattr(core, "ami", None)
+    config = config or getattr(core.config, "callbacks", None) or CallbacksConfig()
     queue, dispatcher = build(core, ami, config, owner)
     core.resolve_hook.register(RESOLVE_PARTICIPANT, queue.repository.on_resolved)
     create_hook = getattr(core, "create_hook", None)
@@ -55,7 +56,7 @@ def makeService(core: Any, ami: Any = None, config: CallbacksConfig | None = Non
     top.setName("callback_queue")
     top.queue = queue
     top.dispatcher = dispatcher
-    if dispatcher._config.enabled and ami is not None:
+    if config.enabled and ami is not None:
         dispatcher.setServiceParent(top)
     else:
         log.warn("Callback dispatcher not started: {why}; tasks are still created and kept",

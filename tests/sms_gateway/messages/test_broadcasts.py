@@ -9,12 +9,12 @@ import datetime as dt
 import pytest
 
 from hotline.config import Config, DatabaseConfig
-from schemas.enums import SmsKind, SmsLane, SmsState
+from schemas.enums import SmsKind, SmsLane
 from schemas.messaging import BroadcastState, OptAction
 from sms_gateway import outbox
-from sms_gateway.messages import cli, optout
+from sms_gateway.messages import appeal_messages, cli, optout
 from sms_gateway.messages.broadcasts import BroadcastNotFound, read_numbers
-from tests.sms_gateway.messages.support import (core_with_hooks, messages, messaging, resolved,
+from tests.sms_gateway.messages.support import (core_with_hooks, messages, messaging,
                                                 shanghai)
 from tests.support.appeals import new_appeal
 
@@ -59,7 +59,6 @@ def test_an_urgent_warning_goes_at_night_and_another_waits_for_the_morning(datab
 def test_a_broadcast_never_starves_appeal_messages(database):
     parts = messaging(broadcast_rate=1000)
     core, repository = core_with_hooks()
-    from sms_gateway.messages import appeal_messages
     appeal_messages.register(core, parts.appeals)
     database.write_now(parts.broadcasts.create, text=TEXT, recipients=numbers(50), urgent=True,
                        audience="numbers", actor="supervisor:li", now=NOW)

@@ -14,16 +14,16 @@ import time
 
 import pytest
 from sqlalchemy import func, select
-from twisted.internet import task
+from twisted.internet import defer, task
 
 from hotline.clock import SystemClock
 from hotline.config import DatabaseConfig
-from hotline.db import Database, make_engine
+from hotline.db import make_engine
 from schemas.messaging import ReminderKind
 from schemas.sms import SmsMessage
 from sms_gateway.messages.planner import PlannerService, SingletonLock
 from sms_gateway.messages.reminders import ReminderRow, insert_reminders
-from tests.sms_gateway.messages.support import messages, messaging, shanghai
+from tests.sms_gateway.messages.support import messaging, shanghai
 from tests.support.processes import ROOT
 
 PG = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -75,7 +75,6 @@ def test_a_planner_without_the_lock_plans_nothing_until_it_is_free(database, pum
     assert holder.try_acquire()
     planner = PlannerService(database, parts.planner, wall=FixedClock(NOW), clock=task.Clock(),
                              poll_s=60, batch=50)
-    from twisted.internet import defer
     assert pumped_reactor.wait(defer.Deferred.fromCoroutine(planner.run_round())) is None
     assert database.read_now(message_count) == 0 and planner.leader is False
     holder.release()

@@ -7,13 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete
 from twisted.logger import LogLevel, capturedLogs
 
 from hotline import audit
-from hotline.clock import SystemClock
 from schemas.enums import AppealStatus, Satisfaction, SmsInboundState, SmsKind, SmsState
-from schemas.messaging import OptAction, ReminderKind
+from schemas.messaging import OptAction, ReminderKind, SmsOptOutEvent
 from schemas.models import Appeal
 from schemas.sms import SmsInbound, SmsMessage
 from sms_gateway.inbox import Inbox, store_reply
@@ -180,8 +179,6 @@ def test_opt_out_stops_reminders_but_not_acknowledgements_and_opt_in_restores_th
 def test_the_opt_out_history_cannot_be_rewritten(database, world, pumped_reactor):
     _, _, handler, clock = world
     reply(database, handler, "退订", clock.value, pumped_reactor)
-    from schemas.messaging import SmsOptOutEvent
-    from sqlalchemy import delete
     with pytest.raises(Exception, match="append-only"):
         database.write_now(lambda s: s.execute(delete(SmsOptOutEvent)))
 
@@ -204,3 +201,25 @@ def test_a_reply_through_the_inbox_is_handled_once_and_a_stored_backlog_on_start
                                                               text="TD", received_at=T0), T0)
     results = database.write_now(handler.handle_pending, T0)
     assert [(r.reply_id, r.state) for r in results] == [(stored.id, SmsInboundState.OPT_OUT)]
+
+
+def test_a_survey_the_callback_queue_queued_is_matched_the_same_way(database, world,
+                                                                    pumped_reactor):
+    """The callback queue's fallback writes its own SURVEY row (its text, its dedupe key):
+    the two meet in the outbox table, by kind, destination and appeal."""
+    repository, _, handler, clock = world
+    appeal = resolved(database, repository, T0)
+    sent_at = T0 + dt.timedelta(hours=26)
+
+    def callback_queue_fallback(session):
+        session.add(SmsMessage(kind=SmsKind.SURVEY, lane=0, destination=PHONE,
+                               text="【9600110】您的诉求已办结。请回复数字评价：1满意，2基本满意，3不满意。",
+                               state=SmsState.SUBMITTED, attempts=1, not_before=sent_at,
+                               submitted_at=sent_at, dedupe_key="callback-survey:17",
+                               appeal_id=appeal.id, created_at=sent_at))
+    database.write_now(callback_queue_fallback)
+    clock.value = sent_at + dt.timedelta(hours=5)
+    result = reply(database, handler, "３", clock.value, pumped_reactor)
+    assert (result.state, result.appeal_id) == (SmsInboundState.RATED, appeal.id)
+    assert database.read_now(appeal_state, appeal.id) == (AppealStatus.IN_PROGRESS,
+                                                          Satisfaction.DISSATISFIED)

@@ -313,6 +313,13 @@ def tree_pss_kib(pid: int) -> tuple[int, int]:
     return pss_kib(pid) + sum(pss_kib(k) for k in kids), len(kids)
 
 
+def thread_cpu(pid: int, tid: int) -> float:
+    """utime + stime of one thread (the main thread: tid == pid), children not included."""
+    with open(f"/proc/{pid}/task/{tid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def core_busy() -> dict[int, float]:
     """Busy seconds of each core so far (all processes on the machine), from /proc/stat."""
     busy = {}
@@ -562,7 +569,10 @@ async def measure(reactor, model: str, process: subprocess.Popen, port: int, con
     pid = process.pid
     run = Run(concurrency, args.appeals, reactor, think)
 
+    main_thread: list[float] = []
+
     def server_cpu() -> float:
+        main_thread.append(thread_cpu(pid, pid))
         return cpu_seconds(pid)
 
     if model == "baseline":
@@ -587,6 +597,8 @@ async def measure(reactor, model: str, process: subprocess.Popen, port: int, con
         "error_kinds": run.error_kinds, "completed": run.completed, "gaps": len(run.gaps),
         "server_cpu": result["server_cpu"] / result["elapsed"],
         "cpu_ms_call": result["server_cpu"] * 1000 / run.completed if run.completed else float("nan"),
+        # the service's reactor thread (the rest: database threads); the baseline's parent
+        "main_share": (main_thread[1] - main_thread[0]) / result["server_cpu"] if result["server_cpu"] else float("nan"),
         "loadgen_cpu": result["loadgen_cpu"] / result["elapsed"],
         # what other processes on the machine took from the two cores meanwhile
         "server_core_others": max(0.0, result["server_core_busy"] - result["server_cpu"]) / result["elapsed"],
@@ -672,7 +684,7 @@ def print_table(results: list[dict], args) -> None:
           f"(os.sched_setaffinity); {os.cpu_count()} cores on this machine.")
     header = (f"{'model':23} {'N':>5} {'load':>10} {'calls/s':>8} {'gap p50':>8} {'gap p99':>8} "
               f"{'ans p99':>8} {'KiB/call':>9} {'held':>5} {'errors':>6} {'srv cpu':>7} "
-              f"{'ms/call':>7} {'gen cpu':>7} {'others':>9} {'x base':>6}")
+              f"{'ms/call':>7} {'main':>5} {'gen cpu':>7} {'others':>9} {'x base':>6}")
     print(header)
     print("-" * len(header))
     base = {(r["n"], r["think"]): r["calls_s"] for r in results if r["model"] == "baseline"}
@@ -681,7 +693,7 @@ def print_table(results: list[dict], args) -> None:
         print(f"{NAMES[r['model']]:23} {r['n']:>5} {load_name(r['think']):>10} {r['calls_s']:>8.1f} "
               f"{r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['answer_p99_ms']:>8.1f} "
               f"{r['kib_call']:>9.1f} {r['held']:>5.0f} {r['errors']:>6} {r['server_cpu']:>7.0%} "
-              f"{r['cpu_ms_call']:>7.2f} {r['loadgen_cpu']:>7.0%} "
+              f"{r['cpu_ms_call']:>7.2f} {r['main_share']:>5.0%} {r['loadgen_cpu']:>7.0%} "
               f"{r['server_core_others']:>4.0%}/{r['load_core_others']:<4.0%} {ratio:>5.1f}x")
     print()
     print("load: closed = each caller answers at once and a new call replaces each one that ends")
@@ -697,6 +709,8 @@ def print_table(results: list[dict], args) -> None:
     print("     parent and children, so pages the children share after fork count once).")
     print("srv cpu / gen cpu: share of one core per wall second (server: reaped children")
     print("     included); ms/call: server CPU per completed call, least disturbed by other load;")
+    print("     main: the share of that CPU spent in the server's main thread (service: the")
+    print("     reactor, the rest is its database threads; baseline: the accepting, forking parent);")
     print(f"     others: what other processes on the machine took of core {SERVER_CORE} / core "
           f"{LOAD_CORE} meanwhile.")
     print("idle memory: " + ", ".join(f"{NAMES[m]} {k:,} KiB" for m, k in

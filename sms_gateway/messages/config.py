@@ -30,8 +30,9 @@ class MessagesConfig:
                                                  "(Asia/Shanghai, HH:MM-HH:MM, may cross midnight)")
     daily_cap: int = _field(3, min=1, max=100, doc="reminders and warnings per number per day; "
                                                    "more wait for the next day")
+    # Bounds checked in __post_init__: the core loader compares min/max with whole values.
     reminder_offsets_days: tuple[int, ...] = _field(
-        (30, 7), min=1, max=365, doc="vehicle and licence reminders: days before the due date")
+        (30, 7), doc="vehicle and licence reminders: days before the due date (1-365)")
     survey_valid_hours: float = _field(72.0, min=1, max=24 * 60,
                                        doc="a survey answer later than this is not a rating")
     broadcast_rate: float = _field(20.0, min=0.1, max=10_000,
@@ -56,6 +57,10 @@ class MessagesConfig:
         if not self.signature.strip():
             raise ConfigError("messages.signature must not be empty (operators refuse unsigned "
                               "messages)")
+        for offset in self.reminder_offsets_days:
+            if isinstance(offset, bool) or not isinstance(offset, int) or not 1 <= offset <= 365:
+                raise ConfigError(f"messages.reminder_offsets_days must be days 1-365, "
+                                  f"got {offset!r}")
         if not self.reminder_offsets_days:
             raise ConfigError("messages.reminder_offsets_days must name at least one offset")
         if len(set(self.reminder_offsets_days)) != len(self.reminder_offsets_days):

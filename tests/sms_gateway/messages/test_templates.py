@@ -109,6 +109,7 @@ def test_a_broken_override_stops_start_up_naming_the_file(tmp_path):
     ({"quiet_hours": "21-8"}, "messages.quiet_hours must be HH:MM-HH:MM"),
     ({"reminder_offsets_days": [30, 30]}, "messages.reminder_offsets_days has a repeated"),
     ({"reminder_offsets_days": 30}, "messages.reminder_offsets_days must be a list"),
+    ({"reminder_offsets_days": [0, 7]}, "messages.reminder_offsets_days must be days 1-365"),
     ({"signature": " "}, "messages.signature must not be empty"),
     ({"templates_dir": "/no/such/dir"}, "messages.templates_dir '/no/such/dir' is not a dir"),
     ({"quiet": "21:00-08:00"}, r"unknown key\(s\) in \[messages\]: quiet"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from twisted.application import internet, service
@@ -32,8 +33,18 @@ class _Root(resource.Resource):
         return self._app
 
 
+def auth_settings(core: Core) -> AuthConfig:
+    """From an `[auth]` section of the configuration once it has one (same key names),
+    else from the `HOTLINE_AUTH_*` environment variables."""
+    section = getattr(core.config, "auth", None)
+    if section is None:
+        return load_auth_config(os.environ)
+    return AuthConfig(**{f.name: getattr(section, f.name) for f in dataclasses.fields(AuthConfig)
+                         if hasattr(section, f.name)})
+
+
 def make_app(core: Core, auth: AuthConfig | None = None) -> WebApp:
-    return WebApp(core, auth if auth is not None else load_auth_config(os.environ))
+    return WebApp(core, auth if auth is not None else auth_settings(core))
 
 
 def make_root(core: Core, app: WebApp | None = None) -> resource.Resource:

@@ -168,13 +168,13 @@ def test_card_pops_and_the_agent_opens_and_resolves_an_appeal_from_it(tmp_path):
             expect(page.locator("#queue-state")).to_have_attribute("data-state", "on_call")
             page.screenshot(path=str(ARTIFACTS / "02-screen-pop.png"), full_page=True)
 
-            page.click("#card-new-appeal")
+            page.keyboard.press("Alt+N")  # the shortcut for "new appeal from this call"
             expect(page.locator("#citizen_phone")).to_have_value("13812345678")
             expect(page.locator("#kind")).to_have_value("complaint")
             page.fill("#subject", "<b>出租车拒载</b>")
             page.fill("#body", "晚上九点在火车站东广场")
             page.screenshot(path=str(ARTIFACTS / "03-new-appeal.png"), full_page=True)
-            page.click("#create-appeal")
+            page.keyboard.press("Control+S")  # the shortcut for "save"
             expect(page.locator("#notice")).to_contain_text("已受理，工单编号")
             case_number = page.locator("#case-number").inner_text()
             expect(page.locator("#subject")).to_have_text("<b>出租车拒载</b>")  # shown, not markup

@@ -182,3 +182,15 @@ def test_read_rows_validates_each_kind(database):
     assert rows[0].station == "兰山派出所" and rows[0].record_key == "SL-001"
     assert rows[1].reason == "station: is required" and rows[1].line == 3
     assert rows[2].reason.startswith("application_no: '!' must be")
+
+
+def test_a_large_file_shows_a_progress_bar_and_a_small_one_none(database, db_url, tmp_path,
+                                                               capsys, monkeypatch):
+    path = tmp_path / "vehicles.csv"
+    path.write_text(VEHICLES, "utf-8")
+    run(["reminders", "import", str(path), "--kind", "vehicle"], db_url, capsys)
+    _, _, err = run(["reminders", "import", str(path), "--kind", "vehicle"], db_url, capsys)
+    assert err == ""
+    monkeypatch.setattr(cli, "LARGE_FILE_ROWS", 2)  # "large" from two rows, for the test
+    _, _, err = run(["reminders", "import", str(path), "--kind", "vehicle"], db_url, capsys)
+    assert "100%" in err and "2/2" in err

@@ -40,6 +40,8 @@ SUPERVISORS = frozenset({AgentRole.SUPERVISOR})
 ADMINS = frozenset({AgentRole.ADMIN})
 EVERYONE = frozenset(AgentRole)
 SAFE_METHODS = {"GET", "HEAD"}
+# Requests a script makes: a missing session is a 401 for the script, not a login page.
+SCRIPT_HANDLERS = {"terminal_events", "keepalive"}
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 
@@ -70,6 +72,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/terminal", STAFF, "terminal"),
     Route("POST", "/terminal/queue", STAFF, "queue_action"),
     Route("GET", "/terminal/events", STAFF, "terminal_events"),
+    Route("GET", "/session/keepalive", STAFF, "keepalive"),
     Route("GET", "/appeals", STAFF, "search"),
     Route("GET", "/appeals/new", STAFF, "new_appeal_form"),
     Route("POST", "/appeals", STAFF, "create_appeal"),
@@ -146,7 +149,7 @@ class WebApp:
                 return response
         elif route.access != PUBLIC:
             if ctx.principal is None:
-                if request.method in SAFE_METHODS and route.handler != "terminal_events":
+                if request.method in SAFE_METHODS and route.handler not in SCRIPT_HANDLERS:
                     return WebResponse.redirect("/login?next=" + quote(request.path, safe="/"))
                 return WebResponse.text("login required", 401)
             if ctx.principal.role not in route.access:
@@ -428,8 +431,17 @@ class WebApp:
 
         stream = EventStream(open_, close)
         stream.cookies = [self.sessions.cookie(ctx.session)]
+        # The stream ends with the session's lifetime; the page's keepalive then finds the
+        # session gone and sends the agent to the login page.
+        stream.expires_in = max(1.0, ctx.session.issued + self.auth.session_lifetime_s
+                                - self._now())
         ctx.session = None  # set on the stream itself, above
         return stream
+
+    async def keepalive(self, ctx: Context) -> WebResponse:
+        """The terminal page calls this while it waits for calls, so that an agent who is
+        only listening is not logged out for idleness (the session's lifetime still ends)."""
+        return WebResponse(204, b"", "text/plain; charset=utf-8")
 
     def _pop_card(self, username: str, phone: str | None,
                   call_id: str | None) -> defer.Deferred:

@@ -90,6 +90,7 @@ class EventStream:
         self.open = open
         self.close = close
         self.cookies: list[str] = []
+        self.expires_in: float | None = None  # seconds until the server ends the stream
 
 
 def encode_event(event: str, data: str) -> bytes:
@@ -185,10 +186,17 @@ class WebAdapter(resource.Resource):
                 heartbeat.stop()
             stream.close()
 
+        def expire() -> None:
+            if not closed:
+                request.finish()
+
         if self._clock is not None:
             heartbeat = task.LoopingCall(beat)
             heartbeat.clock = self._clock
             heartbeat.start(self._heartbeat_s, now=False)
+            if stream.expires_in is not None:
+                expiry = self._clock.callLater(stream.expires_in, expire)
+                request.notifyFinish().addBoth(lambda _: expiry.cancel() if expiry.active() else None)
         request.notifyFinish().addBoth(finished)
         stream.open(send)
 

@@ -2,6 +2,7 @@
 // keyboard shortcuts. No inline script anywhere: the content security policy forbids it.
 (function () {
   "use strict";
+  var KEEPALIVE_MS = 60 * 1000;
 
   function stateLabel(state) {
     var labels = document.getElementById("state-labels");
@@ -25,6 +26,16 @@
       document.getElementById("queue-reason").textContent = state.reason || "";
     });
     source.addEventListener("open", function () { slot.dataset.connected = "1"; });
+    // Waiting for calls is not idleness: keep the session alive while this page is open,
+    // and go to the login page once the session has ended (its lifetime, or a logout).
+    window.setInterval(function () {
+      fetch("/session/keepalive", {credentials: "same-origin"}).then(function (response) {
+        if (response.status === 401) {
+          source.close();
+          window.location.assign("/login?next=/terminal");
+        }
+      });
+    }, KEEPALIVE_MS);
   }
 
   function shortcuts(event) {

@@ -255,3 +255,14 @@ def test_no_template_has_inline_script_or_style():
     for name, data in _files("templates").items():
         text = data.decode("utf-8")
         assert "<script>" not in text and " onclick=" not in text and "style=" not in text, name
+
+
+def test_keepalive_holds_an_idle_terminal_session_until_its_lifetime(browser, clock):
+    browser.login("li")
+    for _ in range(7):
+        clock.advance(500)
+        assert browser.get("/session/keepalive").status == 204
+    stream = browser.get("/terminal/events").response
+    assert stream.expires_in == pytest.approx(100)  # the stream ends with the session
+    clock.advance(101)
+    assert browser.get("/session/keepalive").status == 401

@@ -139,3 +139,20 @@ def test_auth_settings_come_from_an_auth_section_when_the_configuration_has_one(
     monkeypatch.setenv("HOTLINE_AUTH_LOCKOUT_FAILURES", "7")
     from_env = auth_settings(SimpleNamespace(config=SimpleNamespace()))
     assert from_env.lockout_failures == 7 and dataclasses.is_dataclass(from_env)
+
+
+def test_event_stream_is_ended_by_the_server_when_it_expires():
+    clock = Clock()
+    closed = []
+
+    async def handle(_):
+        stream = EventStream(lambda send: None, lambda: closed.append(True))
+        stream.expires_in = 100
+        return stream
+
+    r = serve(WebAdapter(handle, clock=clock, heartbeat_s=15), request())
+    clock.advance(99)
+    assert r.finished == 0
+    clock.advance(1)
+    assert r.finished == 1 and closed == [True]
+    assert not clock.getDelayedCalls()

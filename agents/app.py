@@ -280,7 +280,9 @@ class WebApp:
             criteria, error = None, str(problem)
         if criteria is not None and not criteria.empty:
             searched = True
-            results = await self.core.db.read(queries.search_appeals, criteria, self.core.zone)
+            run = self.core.db.write if criteria.phone else self.core.db.read
+            results = await run(queries.search_appeals, criteria, self.core.zone,
+                                actor=ctx.actor, now=self.core.clock.now())
         units = await self.core.db.read(queries.units)
         return self._page(ctx, "appeals.html", 422 if error else 200, q=args, results=results,
                           searched=searched, units=units, error=error,

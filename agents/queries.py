@@ -84,8 +84,13 @@ def units(session: Session) -> list[UnitOption]:
             for u in session.scalars(select(Unit).where(Unit.active).order_by(Unit.code))]
 
 
-def search_appeals(session: Session, criteria: AppealSearch,
-                   zone: ZoneInfo) -> list[AppealRecord]:
+def search_appeals(session: Session, criteria: AppealSearch, zone: ZoneInfo, *,
+                   actor: str, now: dt.datetime) -> list[AppealRecord]:
+    """Newest first, at most SEARCH_LIMIT. A search by phone lists one citizen's appeals,
+    so it is audited as a view of that citizen's record."""
+    if criteria.phone:
+        audit.record_access(session, at=now, actor=actor, entity_type="citizen",
+                            entity_id=criteria.phone, note="appeal search")
     query = select(Appeal)
     if criteria.case_number:
         query = query.where(Appeal.case_number.startswith(criteria.case_number))

@@ -214,3 +214,12 @@ def test_pages_in_english_when_chosen(agent, core, pumped_reactor):
     agent.post("/language", {"lang": "en", "next": "/"})
     page = agent.get(f"/appeals/{appeal.id}")
     assert "Audit trail" in page.body and "Received" in page.body and 'lang="en"' in page.body
+
+
+def test_a_search_by_phone_is_audited_as_a_view_of_the_citizen(agent, database, core,
+                                                               pumped_reactor):
+    create(core, pumped_reactor)
+    agent.get("/appeals?status=received")
+    agent.get("/appeals?phone=13812345678")
+    views = database.read_now(trail, "citizen", "13812345678")
+    assert [(v.action, v.actor, v.note) for v in views] == [("view", "li", "appeal search")]

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import sys
 import time
-from types import SimpleNamespace
 
 
 def peer() -> None:
     from twisted.internet import reactor
-    from twisted.logger import Logger
 
-    from hotline.ami.simulator import AsteriskManagerSimulator, OriginateScript
     from hotline.ami.actions import OriginateReason
+    from hotline.ami.simulator import AsteriskManagerSimulator, OriginateScript
 
     class Recording(AsteriskManagerSimulator):
         def originate(self, session, request):
@@ -26,7 +24,6 @@ def peer() -> None:
     sim = Recording(reactor, default_outcome=OriginateScript(OriginateReason.ANSWERED, respond=False))
     port = reactor.listenTCP(0, sim, interface="127.0.0.1")
     print(f"port {port.getHost().port}", flush=True)
-    Logger()  # keep the logger machinery imported; the simulator logs nothing we need
     reactor.run()
 
 

@@ -11,15 +11,14 @@ from twisted.internet.defer import Deferred
 from callback_queue.errors import NotAllowed, TaskBusy
 from hotline import audit
 from hotline.ami import OriginateReason
-from schemas.callbacks import (AttemptResult, CallbackMode, CallbackOrigin, CallbackOutcome,
-                               CallbackState)
-from schemas.enums import AppealKind, AppealStatus, Satisfaction
-from tests.callback_queue.support import CITIZEN, MONDAY_10, make_world
-from tests.support.appeals import SHANGHAI, new_appeal, utc
 from hotline.appeals import ResolveHook
 from hotline.config import Config
 from hotline.workdays import WorkCalendar
-from schemas.enums import AppealChannel
+from schemas.callbacks import (AttemptResult, CallbackMode, CallbackOrigin, CallbackOutcome,
+                               CallbackState)
+from schemas.enums import AppealChannel, AppealKind, AppealStatus, Satisfaction
+from tests.callback_queue.support import CITIZEN, MONDAY_10, make_world
+from tests.support.appeals import SHANGHAI, new_appeal, utc
 
 
 def d(coroutine):

@@ -9,11 +9,10 @@ import datetime as dt
 import pytest
 from freezegun import freeze_time
 
-from callback_queue.config import CallbacksConfig
+from callback_queue.config import CallbacksConfig, opening_from_ivr
 from callback_queue.policy import CallbackPolicy, GiveUp, Retry
 from hotline.clock import SystemClock
 from hotline.config import ConfigError, IvrConfig
-from callback_queue.config import opening_from_ivr
 from hotline.workdays import WorkCalendar
 from schemas.callbacks import AttemptResult, CallbackMode, CallbackOrigin, CallbackOutcome
 from schemas.enums import AppealKind

@@ -23,9 +23,12 @@ core = make_core(config, reactor)
 application = service.Application("hotline")
 application.setComponent(ILogObserver, make_observer(config.logging))
 top = service.IServiceCollection(application)
-core.db.setServiceParent(top)
-if core.ami is not None:
-    core.ami.setServiceParent(top)  # retried quietly with backoff while Asterisk is absent
-ivr.service.makeService(core).setServiceParent(top)
-sms_gateway.service.makeService(core).setServiceParent(top)
-agents.makeService(core).setServiceParent(top)
+try:
+    core.db.setServiceParent(top)
+    if core.ami is not None:
+        core.ami.setServiceParent(top)  # retried quietly with backoff while Asterisk is absent
+    ivr.service.makeService(core).setServiceParent(top)
+    sms_gateway.service.makeService(core).setServiceParent(top)
+    agents.makeService(core).setServiceParent(top)
+except ConfigError as error:  # a value only a package can judge (an SMSC bind, a secret)
+    sys.exit(f"hotline: configuration error: {error}")

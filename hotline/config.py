@@ -64,6 +64,24 @@ class AgiConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class AuthSection:
+    """The web application's sessions, lockout and API token (checked again, with their
+    length rules, by `agents.config.AuthConfig`)."""
+
+    secret_key: str = _field("", doc="signs sessions and CSRF tokens; HOTLINE_AUTH_SECRET_KEY, "
+                                     "32+ characters; empty: random per process")
+    session_lifetime_s: int = _field(8 * 3600, min=1, max=7 * 86400)
+    session_idle_s: int = _field(30 * 60, min=1, max=86400)
+    lockout_failures: int = _field(5, min=1, max=100)
+    lockout_window_s: int = _field(15 * 60, min=1, max=86400)
+    lockout_s: int = _field(15 * 60, min=1, max=86400)
+    login_attempts_per_minute: int = _field(20, min=1, max=10000)
+    api_token: str = _field("", doc="bearer token for /api/v1 (HOTLINE_AUTH_API_TOKEN, 24+ "
+                                    "characters); empty: the API refuses every request")
+    secure_cookies: bool = _field(False, doc="true when served over HTTPS")
+
+
+@dataclasses.dataclass(frozen=True)
 class IvrConfig:
     opening_time: str = _field("08:00", doc="agents answer from (Asia/Shanghai, HH:MM)")
     closing_time: str = _field("21:00", doc="agents answer until")
@@ -166,6 +184,7 @@ class Config:
     service: ServiceConfig = dataclasses.field(default_factory=ServiceConfig)
     database: DatabaseConfig = dataclasses.field(default_factory=DatabaseConfig)
     web: WebConfig = dataclasses.field(default_factory=WebConfig)
+    auth: AuthSection = dataclasses.field(default_factory=AuthSection)
     agi: AgiConfig = dataclasses.field(default_factory=AgiConfig)
     ivr: IvrConfig = dataclasses.field(default_factory=IvrConfig)
     ami: AmiConfig = dataclasses.field(default_factory=AmiConfig)

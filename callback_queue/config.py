@@ -113,6 +113,11 @@ class CallbacksConfig:
             raise ConfigError("callbacks.trunks must name at least one trunk")
         if len(set(self.trunks)) != len(self.trunks) or not all(self.trunks):
             raise ConfigError(f"callbacks.trunks must be distinct non-empty names, got {self.trunks!r}")
+        if self.lease_s <= self.originate_response_s:
+            # Otherwise a live dispatcher's claim could run out while it still waits for the
+            # OriginateResponse, and another process would dial the same citizen.
+            raise ConfigError(f"callbacks.lease_s ({self.lease_s}) must be longer than "
+                              f"callbacks.originate_response_s ({self.originate_response_s})")
         if not self.task_variable.replace("_", "").isalnum():
             raise ConfigError(f"callbacks.task_variable must be a channel variable name, "
                               f"got {self.task_variable!r}")

@@ -42,7 +42,8 @@ def dispatcher(url: str, port: str, owner: str, lease_s: str) -> None:
     from tests.support.appeals import SHANGHAI, make_repository
 
     config = CallbacksConfig(calling_hours="00:00-24:00", call_on_holidays=True,
-                             lease_s=float(lease_s), poll_s=0.2, originate_response_s=120)
+                             lease_s=float(lease_s), poll_s=0.2,
+                             originate_response_s=float(lease_s) - 1.0)
     db = Database(make_engine(DatabaseConfig(url=url, pool_threads=2)), reactor, threads=2)
     ami = AMIService("127.0.0.1", int(port), "hotline", "secret", auth="plain", reactor=reactor,
                      ping_interval=None)

@@ -21,7 +21,7 @@ from schemas.callbacks import (AttemptResult, CallbackAttempt, CallbackMode, Cal
                                CallbackState, CallbackTask)
 
 ROOT = Path(__file__).resolve().parents[2]
-LEASE_S = 3.0
+LEASE_S = 4.0
 
 
 def start(*args) -> subprocess.Popen:

@@ -150,6 +150,8 @@ def test_whole_day_calling_hours():
     ({"dial_string": "PJSIP/trunk"}, "callbacks.dial_string must contain {number}"),
     ({"trunks": ()}, "callbacks.trunks must name at least one trunk"),
     ({"trunks": ("a", "a")}, "callbacks.trunks must be distinct non-empty names"),
+    ({"lease_s": 60, "originate_response_s": 90},
+     "callbacks.lease_s (60) must be longer than callbacks.originate_response_s (90)"),
 ])
 def test_bad_configuration_is_refused_with_the_key_named(config, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")

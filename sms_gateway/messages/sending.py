@@ -156,14 +156,19 @@ class Sender:
         _, until = local_day_bounds(last, self.zone)
         counts: Counter = Counter()
         destinations = list({o.request.destination for o in capped})
+        # By (destination, created_at), the outbox's index for it; a message counted by its
+        # not_before in the window was created at most the cap's deferral before it. Filtering
+        # not_before here instead would let a planner with stale statistics scan the window.
+        created_since = since - dt.timedelta(days=CAP_DEFER_DAYS + 1)
         for start in range(0, len(destinations), CHUNK):
             for destination, not_before in session.execute(
                     select(SmsMessage.destination, SmsMessage.not_before)
                     .where(SmsMessage.destination.in_(destinations[start:start + CHUNK]),
+                           SmsMessage.created_at >= created_since,
                            SmsMessage.kind.in_(OPTIONAL_KINDS),
-                           SmsMessage.state.not_in((SmsState.CANCELLED, SmsState.FAILED)),
-                           SmsMessage.not_before >= since, SmsMessage.not_before < until)):
-                counts[destination, not_before.astimezone(self.zone).date()] += 1
+                           SmsMessage.state.not_in((SmsState.CANCELLED, SmsState.FAILED)))):
+                if since <= not_before < until:
+                    counts[destination, not_before.astimezone(self.zone).date()] += 1
         result = []
         for outcome in planned:
             if not (outcome.skipped is None and outcome.request.kind in OPTIONAL_KINDS

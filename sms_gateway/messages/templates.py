@@ -15,11 +15,14 @@ from pathlib import Path
 import jinja2
 
 from schemas.enums import SmsKind
-from sms_gateway.encoding import count_parts
+from sms_gateway.encoding import UCS2_PART_LIMIT, count_parts
 from sms_gateway.messages.config import MessagesConfig
 
 SHIPPED = Path(__file__).resolve().parent / "templates"
 TEMPLATED_KINDS = tuple(kind for kind in SmsKind if kind is not SmsKind.TEST)
+# UTF-16 units a part surely holds: 67 per UCS2 part, less one when a surrogate pair would
+# straddle the boundary; a GSM text fits its 153 septets per part in fewer parts still.
+SURELY_FITS_UNITS = UCS2_PART_LIMIT - 1
 
 
 class MessageError(ValueError):
@@ -78,6 +81,8 @@ class Templates:
         except jinja2.TemplateError as error:
             raise MessageError(f"the {kind.value} template: {error}") from None
         text = self.config.signature + "".join(line.strip() for line in body.splitlines())
+        if len(text.encode("utf-16-le")) // 2 <= SURELY_FITS_UNITS * self.config.max_parts:
+            return text  # the planner renders thousands a second: skip the exact count
         _, parts = count_parts(text)
         if parts > self.config.max_parts:
             raise MessageTooLong(kind, parts, self.config.max_parts, text)

@@ -127,3 +127,15 @@ def test_the_messages_table_is_validated_into_typed_settings():
     assert config.quiet == (dt.time(22), dt.time(7, 30))
     assert config.reminder_offsets_days == (30, 7, 1)
     assert config.survey_valid_hours == 48.0 and config.broadcast_rate == 5.0
+
+
+@pytest.mark.parametrize("length", [184, 185, 186, 187, 188, 189])  # 13 characters around
+def test_the_length_check_agrees_with_count_parts_at_the_boundary(length):
+    templates = Templates(MessagesConfig(), zone=SHANGHAI)
+    text = "警" * length  # with the six-character signature
+    fits = count_parts("【临沂公安】" + text + "。回复TD退订")[1] <= 3
+    if fits:
+        templates.render(SmsKind.EARLY_WARNING, text=text)
+    else:
+        with pytest.raises(MessageTooLong):
+            templates.render(SmsKind.EARLY_WARNING, text=text)

@@ -9,14 +9,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from twisted.application.service import MultiService
 from twisted.logger import Logger
 
 from callback_queue.config import CallbacksConfig, opening_from_ivr
-from callback_queue.dispatcher import CallbackDispatcher
-from callback_queue.policy import CallbackPolicy
-from callback_queue.repository import CallbackRepository
-from callback_queue.queue import CallbackQueue
+
+if TYPE_CHECKING:
+    from callback_queue.dispatcher import CallbackDispatcher
+    from callback_queue.queue import CallbackQueue
+
+# The package's import stays light (config only), so that the core's configuration loader
+# can import `callback_queue.config` without pulling in the database and AMI layers.
+_LAZY = {"CallbackDispatcher": "callback_queue.dispatcher",
+         "CallbackPolicy": "callback_queue.policy",
+         "CallbackQueue": "callback_queue.queue",
+         "CallbackRepository": "callback_queue.repository"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'callback_queue' has no attribute {name!r}")
+
 
 RESOLVE_PARTICIPANT = "callback_queue"
 log = Logger(namespace="callback_queue")
@@ -26,8 +43,13 @@ __all__ = ["CallbackDispatcher", "CallbackPolicy", "CallbackQueue", "CallbackRep
 
 
 def build(core: Any, ami: Any, config: CallbacksConfig | None = None,
-          owner: str | None = None) -> tuple[CallbackQueue, CallbackDispatcher]:
+          owner: str | None = None) -> tuple["CallbackQueue", "CallbackDispatcher"]:
     """The queue and its dispatcher, without registering anything (tools and tests)."""
+    from callback_queue.dispatcher import CallbackDispatcher
+    from callback_queue.policy import CallbackPolicy
+    from callback_queue.queue import CallbackQueue
+    from callback_queue.repository import CallbackRepository
+
     config = config or getattr(core.config, "callbacks", None) or CallbacksConfig()
     policy = CallbackPolicy(config, core.calendar, core.zone,
                             opening=opening_from_ivr(core.config.ivr))

@@ -41,6 +41,7 @@ import dataclasses
 import datetime as dt
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -341,6 +342,17 @@ def cpu_seconds(pid: int) -> float:
 
 # -- the load generator ---------------------------------------------------------------------
 
+_VARYING = re.compile(r"(status|unit)-[\w-]+")
+
+
+def command_key(line: bytes) -> str:
+    """The command a gap ended with, prompts kept and statuses folded: 'STREAM FILE status-*'."""
+    words = line.decode("utf-8", "replace").split()
+    if words[:2] in (["STREAM", "FILE"], ["GET", "DATA"]) and len(words) > 2:
+        return " ".join(words[:2]) + " " + _VARYING.sub(r"\1-*", words[2].rsplit("/", 1)[-1])
+    return " ".join(w for w in words[:3] if w.isalpha() and w.isupper())
+
+
 class Run:
     """One closed-loop run: N callers in flight, gaps and completions counted in the window."""
 
@@ -354,6 +366,7 @@ class Run:
         self.stopping = False
         self.gaps: list[float] = []
         self.answers: list[float] = []
+        self.by_command: dict[str, list[float]] = {}
         self.held: list[int] = []
         self.completed = 0
         self.errors = 0
@@ -363,9 +376,10 @@ class Run:
         self.all_done = None
         self.hold: list | None = None  # callers parked at WAIT FOR DIGIT, for the memory count
 
-    def gap(self, seconds: float, first: bool) -> None:
+    def gap(self, seconds: float, first: bool, line: bytes) -> None:
         if self.measuring:
             (self.answers if first else self.gaps).append(seconds)
+            self.by_command.setdefault(command_key(line), []).append(seconds)
 
     def error(self, kind: str) -> None:
         if self.measuring:
@@ -390,7 +404,7 @@ def make_caller_class():
 
         def lineReceived(self, raw: bytes) -> None:
             if self.last_write is not None and not self.ended:
-                self.run.gap(time.perf_counter() - self.last_write, first=self.commands == 0)
+                self.run.gap(time.perf_counter() - self.last_write, self.commands == 0, raw)
             self.last_write = None
             # A caller who takes their time at "anything else?": the call stays open on the
             # server until released, so N calls are held at once whatever the server's speed.
@@ -593,6 +607,8 @@ async def measure(reactor, model: str, process: subprocess.Popen, port: int, con
         "answer_p50_ms": percentile(run.answers, 50) * 1000,
         "answer_p99_ms": percentile(run.answers, 99) * 1000,
         "held": sum(run.held) / len(run.held) if run.held else float("nan"),
+        "by_command": {key: (percentile(v, 50) * 1000, percentile(v, 99) * 1000, len(v))
+                       for key, v in run.by_command.items()},
         "errors": run.errors,
         "error_kinds": run.error_kinds, "completed": run.completed, "gaps": len(run.gaps),
         "server_cpu": result["server_cpu"] / result["elapsed"],
@@ -673,6 +689,10 @@ def load_name(think: float) -> str:
     return f"paced {think:g}s" if think else "closed"
 
 
+FLOW_ORDER = ("ANSWER", "SET VARIABLE", "STREAM FILE greeting", "GET DATA main-menu",
+              "GET DATA enter-case-number", "STREAM FILE status-*", "STREAM FILE unit-*", "SAY DATE",
+              "STREAM FILE progress-more", "WAIT FOR DIGIT", "STREAM FILE thanks-goodbye", "HANGUP")
+SHORT = {"service": "service", "baseline": "pyst2"}
 NAMES = {"service": "twisted service", "baseline": "pyst2 forking baseline"}
 
 
@@ -727,6 +747,23 @@ def print_table(results: list[dict], args) -> None:
         if r["held"] < 0.9 * n:
             print(f"note: {name} N={n} {load_name(r['think'])}: held {r['held']:.0f} calls on "
                   f"average; the rest waited to be accepted (in 'ans', not in 'gap').")
+    big = [r for r in results if r["n"] == max(x["n"] for x in results)]
+    if big:
+        print()
+        print(f"gap by the command that ended it, N={big[0]['n']} (p50 / p99 ms); the service looks up "
+              "the caller before GET DATA main-menu and the case before STREAM FILE status-*:")
+        keys = [k for k in FLOW_ORDER if any(k in r["by_command"] for r in big)]
+        keys += sorted({k for r in big for k in r["by_command"]} - set(keys))
+        print(f"{'next command':28}" + "".join(f"{SHORT[r['model']] + ' ' + load_name(r['think']):>21}"
+                                               for r in big))
+        for key in keys:
+            cells = []
+            for r in big:
+                p50, p99, _ = r["by_command"].get(key, (float("nan"),) * 3)
+                cells.append(f"{p50:>8.1f} / {p99:>7.1f}")
+            label = key + " (first)" if key == "ANSWER" else key
+            print(f"{label[:28]:28}" + "".join(f"{c:>21}" for c in cells))
+        print()
     goal = [r for r in results if r["model"] == "service" and r["n"] == 1000]
     for r in goal:
         ratio = r["calls_s"] / base[1000, r["think"]] if base.get((1000, r["think"])) else float("nan")

@@ -128,7 +128,6 @@ class PlannerService(service.Service):
             self.leader = leader
         if not leader:
             return None
-        self.rounds += 1
         total = PlanRound(0, 0, {}, 0)
         while True:
             result = await self._db.write(self._planner.plan_due, self._wall.now(), self._batch)
@@ -138,6 +137,7 @@ class PlannerService(service.Service):
                               total.expired + result.expired)
             if result.examined < self._batch:
                 break
+        self.rounds += 1  # rounds completed as the planning process
         if total.examined:
             self.log.info("Reminders planned: {queued} queued, {skipped} skipped, {expired} "
                           "expired of {examined}", queued=total.queued, skipped=total.skipped,

@@ -55,14 +55,14 @@ def test_the_planner_plans_at_start_and_every_poll_on_the_reactor_clock(database
     database.write_now(insert_reminders, reminders(120), parts.plan, NOW)
     planner = PlannerService(database, parts.planner, wall=wall, clock=clock, poll_s=60, batch=50)
     planner.startService()
-    pumped_reactor.pump(lambda: database.read_now(message_count) == 120)
-    assert planner.rounds == 1 and planner.leader
+    pumped_reactor.pump(lambda: planner.rounds == 1)
+    assert database.read_now(message_count) == 120 and planner.leader
     database.write_now(insert_reminders, reminders(5, start=200), parts.plan, NOW)
     clock.advance(59)
     assert planner.rounds == 1
     clock.advance(1)
-    pumped_reactor.pump(lambda: database.read_now(message_count) == 125)
-    assert planner.rounds == 2
+    pumped_reactor.pump(lambda: planner.rounds == 2)
+    assert database.read_now(message_count) == 125
     pumped_reactor.wait(planner.stopService())
 
 
@@ -125,7 +125,12 @@ class Process:
     def stop(self, sig=signal.SIGTERM):
         if self.process.poll() is None:
             self.process.send_signal(sig)
-            self.process.wait(15)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(15)
+                raise AssertionError(f"{self.name} did not stop on {sig!r}") from None
 
 
 def wait_until(predicate, what, timeout=30):

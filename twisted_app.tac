@@ -7,6 +7,7 @@ from twisted.internet import reactor
 from twisted.logger import ILogObserver
 
 import agents
+import callback_queue
 import ivr.service
 import sms_gateway.service
 from hotline.config import ConfigError, load_config
@@ -27,7 +28,11 @@ try:
     core.db.setServiceParent(top)
     if core.ami is not None:
         core.ami.setServiceParent(top)  # retried quietly with backoff while Asterisk is absent
-    ivr.service.makeService(core).setServiceParent(top)
+    callbacks = callback_queue.makeService(core)  # registers its resolve/create participants
+    callbacks.setServiceParent(top)
+    flows = ivr.service.make_registry(core, request_callback=callbacks.queue.request_callback,
+                                      record_rating=callbacks.queue.record_rating)
+    ivr.service.makeService(core, flows).setServiceParent(top)
     sms_gateway.service.makeService(core).setServiceParent(top)
     agents.makeService(core).setServiceParent(top)
 except ConfigError as error:  # a value only a package can judge (an SMSC bind, a secret)

@@ -16,6 +16,7 @@ import tomllib
 import typing
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 
@@ -192,9 +193,32 @@ class Config:
     appeals: AppealsConfig = dataclasses.field(default_factory=AppealsConfig)
     calendar: CalendarConfig = dataclasses.field(default_factory=CalendarConfig)
     logging: LoggingConfig = dataclasses.field(default_factory=LoggingConfig)
+    # Sections the packages define (entry-point group `hotline.config_sections`), by name.
+    extensions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        """`config.callbacks` reads a package's section like a core one."""
+        extensions = self.__dict__.get("extensions", {})
+        if name in extensions:
+            return extensions[name]
+        raise AttributeError(name)
 
 
-SECTIONS: dict[str, type] = typing.get_type_hints(Config)
+SECTIONS: dict[str, type] = {name: kind for name, kind in typing.get_type_hints(Config).items()
+                             if name != "extensions"}
+
+
+def extension_sections() -> dict[str, type]:
+    """Configuration sections owned by the packages, found through their entry points so
+    that the core never imports a package."""
+    from importlib.metadata import entry_points
+
+    found = {}
+    for entry_point in entry_points(group="hotline.config_sections"):
+        if entry_point.name in SECTIONS:
+            raise ConfigError(f"section [{entry_point.name}] is defined twice")
+        found[entry_point.name] = entry_point.load()
+    return found
 
 
 def load_config(path: str | os.PathLike | None = None,
@@ -213,13 +237,16 @@ def load_config(path: str | os.PathLike | None = None,
             raise ConfigError(f"configuration file {path} does not exist") from None
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"configuration file {path} is not valid TOML: {error}") from None
-    unknown = set(document) - set(SECTIONS)
+    extensions = extension_sections()
+    unknown = set(document) - set(SECTIONS) - set(extensions)
     if unknown:
         raise ConfigError(f"unknown configuration section(s): {', '.join(sorted(unknown))}; "
-                          f"expected one of {', '.join(SECTIONS)}")
+                          f"expected one of {', '.join([*SECTIONS, *extensions])}")
     sections = {name: _load_section(name, cls, document.get(name, {}), environ)
                 for name, cls in SECTIONS.items()}
-    return Config(**sections)
+    loaded = {name: _load_section(name, cls, document.get(name, {}), environ)
+              for name, cls in extensions.items()}
+    return Config(**sections, extensions=MappingProxyType(loaded))
 
 
 def _load_section(name: str, cls: type, table: Any, environ: Mapping[str, str]) -> Any:

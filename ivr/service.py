@@ -9,10 +9,15 @@ from ivr.agi import FlowRegistry
 from ivr.agi import server as agi_server
 from ivr.backend import CallbackRequester, HotlineBackend
 from ivr.flows.hotline import HotlineFlow
+from ivr.flows.survey import SurveyFlow
 from ivr.hours import ServiceHours
 
 
-def make_registry(core: Core, request_callback: CallbackRequester | None = None) -> FlowRegistry:
+def make_registry(core: Core, request_callback: CallbackRequester | None = None,
+                  record_rating=None) -> FlowRegistry:
+    """The flows by name: `hotline` always; `survey` when a rating sink is given (the
+    callback queue's `record_rating(task_id, digit)`). The sinks are injected so that the
+    IVR never imports the callback queue."""
     config = core.config
     backend = HotlineBackend(core.db, core.appeals, core.clock, core.reactor,
                              config.agi.backend_timeout_s, process=config.service.name,
@@ -20,6 +25,8 @@ def make_registry(core: Core, request_callback: CallbackRequester | None = None)
     hours = ServiceHours(config.ivr, core.calendar, core.zone)
     registry = FlowRegistry()
     registry.register("hotline", HotlineFlow(backend, hours, config.ivr, config.agi.queue))
+    if record_rating is not None:
+        registry.register("survey", SurveyFlow(record_rating, prompt_prefix=config.ivr.prompt_prefix))
     return registry
 
 

@@ -15,6 +15,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 from twisted.internet import defer, task
+from twisted.logger import capturedLogs, formatEvent
 
 from hotline.clock import SystemClock
 from hotline.config import DatabaseConfig
@@ -54,14 +55,19 @@ def test_the_planner_plans_at_start_and_every_poll_on_the_reactor_clock(database
     wall, clock = FixedClock(NOW), task.Clock()
     database.write_now(insert_reminders, reminders(120), parts.plan, NOW)
     planner = PlannerService(database, parts.planner, wall=wall, clock=clock, poll_s=60, batch=50)
-    planner.startService()
-    pumped_reactor.pump(lambda: planner.rounds == 1)
-    assert database.read_now(message_count) == 120 and planner.leader
-    database.write_now(insert_reminders, reminders(5, start=200), parts.plan, NOW)
-    clock.advance(59)
-    assert planner.rounds == 1
-    clock.advance(1)
-    pumped_reactor.pump(lambda: planner.rounds == 2)
+    with capturedLogs() as events:
+        planner.startService()
+        try:
+            pumped_reactor.pump(lambda: planner.rounds == 1)
+            assert database.read_now(message_count) == 120 and planner.leader
+            database.write_now(insert_reminders, reminders(5, start=200), parts.plan, NOW)
+            clock.advance(59)
+            assert planner.rounds == 1
+            clock.advance(1)
+            pumped_reactor.pump(lambda: planner.rounds == 2)
+        except TimeoutError:
+            raise AssertionError(f"rounds {planner.rounds}, calls {clock.getDelayedCalls()}, "
+                                 f"logged {[formatEvent(e) for e in events]}") from None
     assert database.read_now(message_count) == 125
     pumped_reactor.wait(planner.stopService())
 

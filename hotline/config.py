@@ -142,6 +142,8 @@ class SmsConfig:
     retry_max_s: float = _field(1800.0, min=1, max=86400)
     simulator_port: int = _field(2775, min=1, max=65535,
                                  doc="the built-in SMSC simulator's port when no bind is configured")
+    simulator_control_port: int = _field(2776, min=1, max=65535,
+                                         doc="its control line (hotline sms simulate-reply)")
     prefix_routes: dict[str, str] = _field({}, doc="number prefix -> bind name, before carriers")
     fallback_bind: str = _field("", doc="bind for numbers no route matches; empty: the first")
     binds: dict[str, dict] = _field({}, doc="[sms.binds.NAME] tables: host, port, system_id, "

@@ -48,7 +48,7 @@ def cmd_simulate_reply(config: Config, args: argparse.Namespace) -> int:
     """Ask the running service's embedded SMSC simulator to deliver a citizen's reply."""
     import socket
 
-    port = config.sms.simulator_port + 1
+    port = config.sms.simulator_control_port
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as control:
             control.sendall(f"MO {args.number} {args.text}\n".encode("utf-8"))

@@ -75,7 +75,7 @@ def makeService(core: Core) -> service.MultiService:
         listener.setName("smsc-simulator")
         listener.setServiceParent(top)
         control = internet.StreamServerEndpointService(
-            endpoints.TCP4ServerEndpoint(core.reactor, config.simulator_port + 1,
+            endpoints.TCP4ServerEndpoint(core.reactor, config.simulator_control_port,
                                          interface="127.0.0.1"),
             control_factory(smsc, config.sender))
         control.setName("smsc-simulator-control")

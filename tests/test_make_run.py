@@ -27,6 +27,7 @@ def test_make_run_serves_healthz_and_stops_on_sigterm(tmp_path):
                HOTLINE_DATABASE_URL=f"sqlite:///{tmp_path}/hotline.sqlite3",
                HOTLINE_WEB_PORT=str(web_port), HOTLINE_AGI_PORT=str(free_port()),
                HOTLINE_AMI_PORT=str(free_port()), HOTLINE_SMS_SIMULATOR_PORT=str(free_port()),
+               HOTLINE_SMS_SIMULATOR_CONTROL_PORT=str(free_port()),
                HOTLINE_CONFIG="")
     env.pop("MAKEFLAGS", None)
     process = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env,

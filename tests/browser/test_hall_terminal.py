@@ -22,7 +22,7 @@ from hotline.db import Database, make_engine, upgrade
 from schemas.calls import CallRecord
 from schemas.enums import AgentRole, CallOutcome
 from tests.support.appeals import add_unit
-from tests.support.processes import ROOT, TWISTD, free_port, wait_for
+from tests.support.processes import ROOT, TWISTD, free_port, service_environment, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -89,14 +89,10 @@ def prepare_database(path: Path) -> str:
 
 
 def start_service(tmp_path: Path, db_url: str, ami_port: int) -> tuple[subprocess.Popen, int]:
-    # tests.support.processes.start_service picks the AMI port itself; this test needs its
-    # peer's, so it builds the same environment with that one port given.
-    web_port = free_port()
-    env = dict(os.environ, HOTLINE_CONFIG="", HOTLINE_DATABASE_URL=db_url,
-               HOTLINE_WEB_PORT=str(web_port), HOTLINE_AGI_PORT=str(free_port()),
-               HOTLINE_AMI_PORT=str(ami_port), HOTLINE_AMI_SECRET="secret",
-               HOTLINE_SMS_SIMULATOR_PORT=str(free_port()),
-               HOTLINE_AUTH_SECRET_KEY="k" * 48, HOTLINE_AUTH_API_TOKEN=API_TOKEN)
+    env = service_environment(HOTLINE_CONFIG="", HOTLINE_DATABASE_URL=db_url,
+                              HOTLINE_AMI_PORT=str(ami_port), HOTLINE_AMI_SECRET="secret",
+                              HOTLINE_AUTH_SECRET_KEY="k" * 48, HOTLINE_AUTH_API_TOKEN=API_TOKEN)
+    web_port = int(env["HOTLINE_WEB_PORT"])
     log = open(tmp_path / "service.log", "ab")
     process = subprocess.Popen([TWISTD, "--pidfile=", "-n", "-y", "twisted_app.tac"], cwd=ROOT,
                                env=env, stdout=log, stderr=subprocess.STDOUT)

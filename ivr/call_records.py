@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from schemas.calls import CallRecord
@@ -50,28 +51,33 @@ class CallRecordView:
     appeal_id: int | None
 
 
+def _insert(session: Session):
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(CallRecord)
+
+
+def _start_values(start: CallStart) -> dict:
+    return dict(call_id=start.call_id, flow=start.flow, caller=start.caller, dnid=start.dnid,
+                asterisk_uniqueid=start.asterisk_uniqueid, channel_name=start.channel_name,
+                started_at=start.started_at, process=start.process)
+
+
 def open_call(session: Session, start: CallStart) -> None:
-    session.add(CallRecord(call_id=start.call_id, flow=start.flow, caller=start.caller,
-                           dnid=start.dnid, asterisk_uniqueid=start.asterisk_uniqueid,
-                           channel_name=start.channel_name, started_at=start.started_at,
-                           path="", outcome=CallOutcome.IN_PROGRESS, process=start.process))
+    """One statement; a no-op if the call was already closed (the two may run in either
+    order, as the flow does not wait for the opening write)."""
+    session.execute(_insert(session)
+                    .values(**_start_values(start), path="", outcome=CallOutcome.IN_PROGRESS)
+                    .on_conflict_do_nothing(index_elements=["call_id"]))
 
 
 def close_call(session: Session, start: CallStart, end: CallEnd) -> None:
-    """Close the record; create it first if opening it had failed (a slow database at the
-    start of the call must not lose the record at its end)."""
-    record = session.scalar(select(CallRecord).where(CallRecord.call_id == end.call_id))
-    if record is None:
-        open_call(session, start)
-        session.flush()
-        record = session.scalar(select(CallRecord).where(CallRecord.call_id == end.call_id))
-    record.ended_at = end.ended_at
-    record.outcome = end.outcome
-    record.path = ">".join(end.path)
-    record.menu_choice = end.menu_choice
-    record.abandoned_at = end.abandoned_at
-    record.appeal_id = end.appeal_id
-    record.queue_waiting = end.queue_waiting
+    """One statement: the record with its outcome, whether or not opening it got through."""
+    closing = dict(ended_at=end.ended_at, outcome=end.outcome, path=">".join(end.path),
+                   menu_choice=end.menu_choice, abandoned_at=end.abandoned_at,
+                   appeal_id=end.appeal_id, queue_waiting=end.queue_waiting)
+    session.execute(_insert(session)
+                    .values(**_start_values(start), **closing)
+                    .on_conflict_do_update(index_elements=["call_id"], set_=closing))
 
 
 def get_call(session: Session, call_id: str) -> CallRecordView | None:

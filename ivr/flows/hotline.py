@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from twisted.internet import defer
 from twisted.logger import Logger
 
 from hotline.appeals.case_numbers import looks_like_case_number
@@ -330,10 +331,14 @@ class HotlineFlow:
         return pressed
 
     async def _record_start(self, state: CallState) -> None:
-        try:
-            await self._backend.begin_call(state.start)
-        except BackendUnavailable:
-            pass  # closing the record creates it if it is still missing
+        """Written beside the call, not before it: the caller is answered at once, and the
+        closing write creates the record if this one has not got through."""
+        async def write() -> None:
+            try:
+                await self._backend.begin_call(state.start)
+            except BackendUnavailable:
+                pass
+        defer.Deferred.fromCoroutine(write())
 
     async def _record_end(self, state: CallState) -> None:
         if state.recorded:

@@ -81,3 +81,14 @@ def test_voice_message_becomes_an_appeal_with_its_recording(database, pumped_rea
     assert appeal.channel is AppealChannel.VOICE_MESSAGE
     assert appeal.recording_path == "/spool/c3.wav" and appeal.call_id == "c3"
     assert run(pumped_reactor, backend.leave_voice_message("unknown", "/spool/c4.wav", "c4")) is None
+
+
+def test_a_late_opening_write_does_not_undo_the_closed_record(database, pumped_reactor):
+    """The flow does not wait for the opening write, so it may land after the closing one."""
+    backend = backend_for(database, pumped_reactor)
+    start = CallStart("c5", "hotline", "13812345678", None, None, None, NOW)
+    end = CallEnd("c5", CallOutcome.QUERY_ANSWERED, NOW, ("greeting", "menu:4"))
+    run(pumped_reactor, backend.end_call(start, end))
+    run(pumped_reactor, backend.begin_call(start))
+    view = database.read_now(call_records.get_call, "c5")
+    assert (view.outcome, view.path) == (CallOutcome.QUERY_ANSWERED, "greeting>menu:4")

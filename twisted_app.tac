@@ -9,6 +9,7 @@ from twisted.logger import ILogObserver
 
 import agents
 import callback_queue
+import callback_queue.report
 import ivr.service
 import sms_gateway.service
 from hotline.config import ConfigError, load_config
@@ -35,7 +36,8 @@ try:
                                       record_rating=callbacks.queue.record_rating)
     ivr.service.makeService(core, flows).setServiceParent(top)
     sms_gateway.service.makeService(core).setServiceParent(top)
-    agents.makeService(core).setServiceParent(top)
+    agents.makeService(core, reports={"callbacks": callback_queue.report.compliance_report}
+                       ).setServiceParent(top)
 except ConfigError as error:  # a value only a package can judge (an SMSC bind, a secret)
     sys.exit(f"hotline: configuration error: {error}")
 

@@ -34,6 +34,31 @@ OPENAPI: dict[str, Any] = {
     "components": {
         "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
         "schemas": {
+            "CallbackReport": {
+                "type": "object", "required": ["from", "to", "by", "rows"],
+                "additionalProperties": False,
+                "properties": {
+                    "from": {"type": "string", "format": "date"},
+                    "to": {"type": "string", "format": "date"},
+                    "by": {"type": "string", "enum": ["unit", "agent", "kind"]},
+                    "rows": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["group", "label", "resolved", "due", "within", "late",
+                                     "unreachable", "pending", "completed", "compliance"],
+                        "properties": {
+                            "group": {"type": ["string", "null"]},
+                            "label": {"type": "string"},
+                            **{name: {"type": "integer", "minimum": 0} for name in (
+                                "resolved", "due", "within", "late", "unreachable",
+                                "sms_fallback", "pending", "completed_attempts", "satisfied",
+                                "basically_satisfied", "dissatisfied", "unrated", "completed")},
+                            "attempts_per_completed": {"type": ["number", "null"]},
+                            "compliance": {"type": ["number", "null"], "minimum": 0,
+                                           "maximum": 1},
+                        },
+                    }},
+                },
+            },
             "Error": _ERROR,
             "NewAppeal": {
                 "type": "object", "additionalProperties": False,
@@ -73,6 +98,33 @@ OPENAPI: dict[str, Any] = {
     },
     "security": [{"token": []}],
     "paths": {
+        "/api/v1/reports/callbacks": {
+            "get": {
+                "operationId": "getCallbackReport",
+                "summary": "Callback (回访) compliance for a period, by unit, agent or kind",
+                "parameters": [
+                    {"name": "from", "in": "query", "required": True,
+                     "schema": {"type": "string", "format": "date"},
+                     "description": "first day (Asia/Shanghai)"},
+                    {"name": "to", "in": "query", "required": True,
+                     "schema": {"type": "string", "format": "date"},
+                     "description": "last day, included"},
+                    {"name": "by", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["unit", "agent", "kind"]}},
+                ],
+                "responses": {
+                    "200": {"description": "One row per group, then the total (group \"*\")",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/CallbackReport"}}}},
+                    "400": {"description": "A parameter is invalid; `field` names it",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "401": {"description": "Missing or wrong token",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Error"}}}},
+                },
+            },
+        },
         "/api/v1/appeals": {
             "post": {
                 "operationId": "createAppeal",
@@ -185,3 +237,21 @@ def read_status(session, repository, case_number: str, *, now: dt.datetime) -> A
 
 __all__ = ["OPENAPI", "ApiError", "parse_new_appeal", "status_document", "read_status",
            "validation_error", "AppealNotFound"]
+
+
+def report_period(args: dict[str, str], zone) -> tuple[dt.datetime, dt.datetime, str]:
+    """`from` and `to` are local days (both included); the report takes UTC instants."""
+    by = args.get("by") or "unit"
+    if by not in ("unit", "agent", "kind"):
+        raise ApiError(400, "by must be unit, agent or kind", "by")
+    days = {}
+    for name in ("from", "to"):
+        try:
+            days[name] = dt.date.fromisoformat(args.get(name) or "")
+        except ValueError:
+            raise ApiError(400, f"{name} must be a date YYYY-MM-DD", name) from None
+    if days["to"] < days["from"]:
+        raise ApiError(400, "to must not be before from", "to")
+    start = dt.datetime.combine(days["from"], dt.time(), tzinfo=zone)
+    end = dt.datetime.combine(days["to"] + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    return start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc), by

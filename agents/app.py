@@ -85,6 +85,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/openapi.json", PUBLIC, "openapi"),
     Route("POST", "/api/v1/appeals", API, "api_create"),
     Route("GET", "/api/v1/appeals/{case_number:digits}", API, "api_status"),
+    Route("GET", "/api/v1/reports/callbacks", API, "api_callback_report"),
+    Route("GET", "/reports/callbacks.json", SUPERVISORS, "callback_report"),
 )
 
 
@@ -111,8 +113,12 @@ class WebApp:
     log = Logger()
 
     def __init__(self, core: Core, auth: AuthConfig, *, hub: TerminalHub | None = None,
-                 now: Callable[[], float] | None = None) -> None:
+                 now: Callable[[], float] | None = None,
+                 reports: dict[str, Callable] | None = None) -> None:
         self.core = core
+        # Report queries other packages own, injected at wiring: {"callbacks": fn(session,
+        # start, end, by) -> rows with .as_dict()}. The web app imports no package of theirs.
+        self.reports = reports or {}
         self.auth = auth
         self._now = now or (lambda: core.clock.now().timestamp())
         self.sessions = SessionCodec(auth, self._now)
@@ -486,6 +492,27 @@ class WebApp:
             return WebResponse.json(api.ApiError(404, "no appeal with this case number")
                                     .document(), 404)
         return WebResponse.json(api.status_document(appeal))
+
+
+    async def api_callback_report(self, ctx: Context) -> WebResponse:
+        return await self._callback_report(ctx)
+
+    async def callback_report(self, ctx: Context) -> WebResponse:
+        return await self._callback_report(ctx)
+
+    async def _callback_report(self, ctx: Context) -> WebResponse:
+        report = self.reports.get("callbacks")
+        if report is None:
+            return WebResponse.json(api.ApiError(404, "the callback report is not available "
+                                                      "in this process").document(), 404)
+        args = {name: ctx.request.arg(name) for name in ("from", "to", "by")}
+        try:
+            start, end, by = api.report_period(args, self.core.zone)
+        except api.ApiError as error:
+            return WebResponse.json(error.document(), error.status)
+        rows = await self.core.db.read(report, start, end, by)
+        return WebResponse.json({"from": args["from"], "to": args["to"], "by": by,
+                                 "rows": [row.as_dict() for row in rows]})
 
 
 def _local_path(candidate: str) -> str:

@@ -43,8 +43,8 @@ def auth_settings(core: Core) -> AuthConfig:
                          if hasattr(section, f.name)})
 
 
-def make_app(core: Core, auth: AuthConfig | None = None) -> WebApp:
-    return WebApp(core, auth if auth is not None else auth_settings(core))
+def make_app(core: Core, auth: AuthConfig | None = None, reports=None) -> WebApp:
+    return WebApp(core, auth if auth is not None else auth_settings(core), reports=reports)
 
 
 def make_root(core: Core, app: WebApp | None = None) -> resource.Resource:
@@ -69,11 +69,14 @@ class _HubService(service.Service):
         return super().stopService()
 
 
-def makeService(core: Core, auth: AuthConfig | None = None) -> service.MultiService:
+def makeService(core: Core, auth: AuthConfig | None = None,
+                reports=None) -> service.MultiService:
+    """`reports`: report queries by name, injected by the wiring (e.g. the callback queue's
+    compliance report) so that the web app imports no other package."""
     web = core.config.web
     top = service.MultiService()
     top.setName("web")
-    app = make_app(core, auth)
+    app = make_app(core, auth, reports)
     _HubService(app).setServiceParent(top)
     endpoint = endpoints.TCP4ServerEndpoint(core.reactor, web.port, interface=web.host)
     site = server.Site(make_root(core, app), logFormatter=masked_access_log)

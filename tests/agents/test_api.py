@@ -157,3 +157,41 @@ def test_bad_input_is_refused_with_the_field_named(client, document, payload, st
 
 def test_session_cookies_do_not_open_the_api_and_the_token_opens_no_page(client):
     assert client.get("/appeals", headers={"authorization": f"Bearer {API_TOKEN}"}).status == 303
+
+
+@pytest.fixture
+def reporting_client(core, pumped_reactor):
+    from callback_queue.report import compliance_report
+
+    from agents.app import WebApp
+    from agents.config import AuthConfig
+    from tests.agents.support import SECRET
+
+    app = WebApp(core, AuthConfig(secret_key=SECRET, api_token=API_TOKEN),
+                 reports={"callbacks": compliance_report})
+    return Browser(app, pumped_reactor)
+
+
+def test_callback_report_is_served_as_documented(reporting_client, document):
+    path = "/api/v1/reports/callbacks"
+    result = reporting_client.get(f"{path}?from=2026-11-01&to=2026-11-30&by=kind", headers=AUTH)
+    body = check(document, "GET", path, result)
+    assert body["by"] == "kind" and body["rows"][-1]["group"] == "*"
+    assert body["rows"][-1]["due"] == 0 and body["rows"][-1]["compliance"] is None
+
+
+@pytest.mark.parametrize("query, field", [("from=2026-11-01", "to"), ("from=x&to=2026-11-30", "from"),
+                                          ("from=2026-11-02&to=2026-11-01", "to"),
+                                          ("from=2026-11-01&to=2026-11-30&by=day", "by")])
+def test_callback_report_names_the_bad_parameter(reporting_client, document, query, field):
+    path = "/api/v1/reports/callbacks"
+    result = reporting_client.get(f"{path}?{query}", headers=AUTH)
+    assert result.status == 400
+    assert check(document, "GET", path, result)["error"]["field"] == field
+
+
+def test_callback_report_needs_the_token(reporting_client, document):
+    path = "/api/v1/reports/callbacks"
+    result = reporting_client.get(f"{path}?from=2026-11-01&to=2026-11-30")
+    assert result.status == 401
+    check(document, "GET", path, result)

@@ -44,6 +44,8 @@ TABLE = [
     ("GET", "/api/openapi.json", None,            (200, 200, 200, 200)),
     ("POST", "/api/v1/appeals", {},               (401, 401, 401, 401)),
     ("GET", "/api/v1/appeals/{case}", None,       (401, 401, 401, 401)),
+    ("GET", "/api/v1/reports/callbacks", None,    (401, 401, 401, 401)),
+    ("GET", "/reports/callbacks.json", None,      (303, 403, 404, 403)),  # 404: none injected
 ]
 
 

@@ -32,6 +32,7 @@ from hotline.appeals import AppealRepository
 from hotline.clock import WallClock
 from hotline.db import Database
 from hotline.masking import mask_phone
+from hotline.phones import is_mobile
 from schemas.enums import AppealStatus, Satisfaction, SmsInboundState, SmsKind, SmsState
 from schemas.messaging import OptAction
 from schemas.models import Appeal
@@ -97,6 +98,8 @@ class ReplyHandler:
         if reply is None or reply.state is not SmsInboundState.RECEIVED:
             return None  # handled already (by another process, or before a restart)
         meaning = interpret(reply.text)
+        if meaning.kind in (ReplyKind.OPT_OUT, ReplyKind.OPT_IN) and not is_mobile(reply.source):
+            return self._settle(reply, SmsInboundState.UNMATCHED, None, now)  # no list to be on
         if meaning.kind in (ReplyKind.OPT_OUT, ReplyKind.OPT_IN):
             action = OptAction.OPT_OUT if meaning.kind is ReplyKind.OPT_OUT else OptAction.OPT_IN
             optout.set_opt(session, reply.source, action, now=now, actor=CITIZEN,

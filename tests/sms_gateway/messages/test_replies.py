@@ -223,3 +223,10 @@ def test_a_survey_the_callback_queue_queued_is_matched_the_same_way(database, wo
     assert (result.state, result.appeal_id) == (SmsInboundState.RATED, appeal.id)
     assert database.read_now(appeal_state, appeal.id) == (AppealStatus.IN_PROGRESS,
                                                           Satisfaction.DISSATISFIED)
+
+
+def test_an_opt_out_from_a_number_that_is_not_a_mobile_is_unmatched(database, world,
+                                                                    pumped_reactor):
+    _, _, handler, clock = world
+    result = reply(database, handler, "TD", clock.value, pumped_reactor, source="10086")
+    assert result.state is SmsInboundState.UNMATCHED

@@ -58,3 +58,5 @@ def test_messages_settings_come_from_the_config_section_when_the_loader_has_one(
     assert messages_config(WithMessages({"daily_cap": 5})).daily_cap == 5
     settings = MessagesConfig(signature="【兰山公安】")
     assert messages_config(WithMessages(settings)) is settings
+    # The core loader's way: a package section under `hotline.config_sections`.
+    assert messages_config(Config(extensions={"messages": settings})) is settings

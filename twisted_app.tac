@@ -11,6 +11,7 @@ import agents
 import callback_queue
 import callback_queue.report
 import ivr.service
+import sms_gateway.messages.service
 import sms_gateway.service
 from hotline.config import ConfigError, load_config
 from hotline.core import make_core
@@ -35,7 +36,10 @@ try:
     flows = ivr.service.make_registry(core, request_callback=callbacks.queue.request_callback,
                                       record_rating=callbacks.queue.record_rating)
     ivr.service.makeService(core, flows).setServiceParent(top)
-    sms_gateway.service.makeService(core).setServiceParent(top)
+    sms = sms_gateway.service.makeService(core)
+    sms.setServiceParent(top)
+    # Templates, quiet hours, opt-out, reminders, warnings, and the replies the link stores.
+    sms_gateway.messages.service.makeService(core, sms.inbox).setServiceParent(top)
     agents.makeService(core, reports={"callbacks": callback_queue.report.compliance_report}
                        ).setServiceParent(top)
 except ConfigError as error:  # a value only a package can judge (an SMSC bind, a secret)

@@ -32,17 +32,26 @@ class CallbackQueue:
         self._ami = ami
         self._clock = clock
         self._config = config
+        # The core's callback-requested hook, set by makeService: its participants (the
+        # confirmation SMS) write in the transaction that records the request.
+        self.requested_hook = None
 
     # From the IVR ------------------------------------------------------------------------
 
     async def request_callback(self, phone: str, call_id: str) -> TaskRecord:
         """A caller chose to be called back rather than wait (the IVR's CallbackRequester)."""
         number = _phone(phone)
-        record = await self._db.write(self.repository.create_ivr_task, number,
-                                      CallbackOrigin.IVR_CALLBACK_REQUEST, self._clock.now(),
-                                      call_id=call_id)
+        record = await self._db.write(self._create_request, number, self._clock.now(), call_id)
         self.log.info("Queue callback {task_id} requested by {phone} in call {call_id}",
                       task_id=record.id, phone=mask_phone(number), call_id=call_id)
+        return record
+
+    def _create_request(self, session, number: str, now, call_id: str) -> TaskRecord:
+        record = self.repository.create_ivr_task(session, number,
+                                                 CallbackOrigin.IVR_CALLBACK_REQUEST, now,
+                                                 call_id=call_id)
+        if self.requested_hook is not None:
+            self.requested_hook.run(session, number, call_id, now, record.due_by)
         return record
 
     async def request_voice_message_callback(self, phone: str, call_id: str,

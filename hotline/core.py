@@ -27,6 +27,9 @@ class Core:
     appeals: AppealService
     ami: AMIService | None = None  # the manager link; None when [ami] enabled = false
     create_hook: ResolveHook | None = None  # participants in the transaction opening an appeal
+    # Participants in the transaction that records a caller's callback request:
+    # fn(session, phone, call_id, now, due_by) — e.g. the "we will call you back" SMS.
+    callback_requested_hook: ResolveHook | None = None
 
 
 def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> Core:
@@ -47,4 +50,4 @@ def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> C
     return Core(config=config, reactor=reactor, db=db, clock=clock, zone=zone,
                 calendar=calendar, resolve_hook=hook,
                 appeals=AppealService(db, repository, clock), ami=ami,
-                create_hook=create_hook)
+                create_hook=create_hook, callback_requested_hook=ResolveHook())

@@ -32,9 +32,10 @@ class ResolveHook:
     def names(self) -> tuple[str, ...]:
         return tuple(self._participants)
 
-    def run(self, session: Session, appeal: AppealRecord) -> None:
+    def run(self, session: Session, *args) -> None:
+        """Each participant gets the session and what the hook's owner passes (the appeal)."""
         for participant in self._participants.values():
-            participant(session, appeal)
+            participant(session, *args)
 
 
 TransactionHook = ResolveHook  # the general name, for hooks other than resolve

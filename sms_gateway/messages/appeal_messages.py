@@ -73,6 +73,15 @@ class AppealMessages:
         return self._queue(session, SmsKind.CALLBACK_CONFIRMATION, phone, text, now,
                            appeal_id=appeal_id, dedupe_key=dedupe_key)
 
+    def on_callback_requested(self, session: Session, phone: str, call_id: str,
+                              now: dt.datetime, due_by: dt.datetime | None) -> None:
+        """The IVR's callback offer was taken: confirm it, with the promised delay."""
+        within = None
+        if due_by is not None:
+            within = max(1, int((due_by - now).total_seconds() // 60))
+        self.queue_callback_confirmation(session, phone=phone, now=now, within_minutes=within,
+                                         dedupe_key=f"callback-confirmation:{call_id}")
+
     def _queue(self, session: Session, kind: SmsKind, phone: str, text: str, now: dt.datetime,
                **fields: Any) -> Outcome | None:
         try:
@@ -100,3 +109,6 @@ def register(core: Any, messages: AppealMessages) -> None:
     if core.create_hook is not None:
         core.create_hook.register(CREATE_PARTICIPANT, messages.on_created)
     core.resolve_hook.register(RESOLVE_PARTICIPANT, messages.on_resolved)
+    requested = getattr(core, "callback_requested_hook", None)
+    if requested is not None:
+        requested.register(CREATE_PARTICIPANT, messages.on_callback_requested)

@@ -75,6 +75,29 @@ def cmd_agents_add(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts_list(config: Config, args: argparse.Namespace) -> int:
+    from hotline.alerts import open_alerts
+    from hotline.clock import local_zone
+
+    zone = local_zone(config.service.timezone)
+    alerts = _database(config).read_now(open_alerts)
+    for alert in alerts:
+        print(f"{alert.id:>6}  {alert.at.astimezone(zone):%Y-%m-%d %H:%M}  {alert.kind:<13} "
+              f"appeal {alert.case_number or '-':<14} {alert.source:<16} {alert.note or ''}")
+    print(f"{len(alerts)} open alert(s)")
+    return 0
+
+
+def cmd_alerts_ack(config: Config, args: argparse.Namespace) -> int:
+    from hotline.alerts import acknowledge
+    from hotline.clock import SystemClock
+
+    done = _database(config).write_now(acknowledge, args.id, actor=f"cli:{getpass.getuser()}",
+                                       now=SystemClock().now())
+    print(f"alert {args.id} acknowledged" if done else f"no open alert {args.id}")
+    return 0 if done else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="9600110 hotline operations")
     parser.add_argument("--config", help="TOML configuration (default: $HOTLINE_CONFIG)")
@@ -105,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--unit", help="unit code")
     add.add_argument("--interface", help="queue member interface, e.g. PJSIP/1001")
     add.set_defaults(handler=cmd_agents_add)
+
+    alerts = commands.add_parser("alerts", help="supervisor alerts (不满意 ratings, ...)") \
+        .add_subparsers(required=True)
+    alerts.add_parser("list", help="open alerts, newest first").set_defaults(handler=cmd_alerts_list)
+    ack = alerts.add_parser("ack", help="acknowledge an alert (audited)")
+    ack.add_argument("id", type=int)
+    ack.set_defaults(handler=cmd_alerts_ack)
 
     for entry_point in entry_points(group="hotline.commands"):
         entry_point.load()(commands)

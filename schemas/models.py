@@ -132,3 +132,21 @@ class AuditEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(32))
     to_state: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class SupervisorAlert(Base):
+    """Something a supervisor must look at: a 不满意 rating (from a callback or an SMS
+    survey), later an overdue appeal or an unusual spike. Written in the transaction of the
+    event that raises it; acknowledged by a supervisor (audited)."""
+
+    __tablename__ = "supervisor_alerts"
+    __table_args__ = (Index("ix_supervisor_alerts_open", "acknowledged_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(32))  # dissatisfied, ...
+    source: Mapped[str] = mapped_column(String(64))  # who raised it: callback:12, sms:reply
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))

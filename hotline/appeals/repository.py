@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import audit
+from hotline import alerts, audit
 from hotline.appeals.case_numbers import next_case_number
 from hotline.appeals.errors import AppealNotFound, AppealValidationError
 from hotline.appeals.lifecycle import Action, target_of
@@ -156,7 +156,10 @@ class AppealRepository:
         appeal.satisfaction = satisfaction
         label = f"rated {satisfaction.value}" + (f": {note}" if note else "")
         if satisfaction is Satisfaction.DISSATISFIED:
-            return self.reopen(session, appeal_id, label, actor=actor, now=now)
+            record = self.reopen(session, appeal_id, label, actor=actor, now=now)
+            alerts.raise_alert(session, kind=alerts.DISSATISFIED, source=actor, at=now,
+                               appeal_id=appeal_id, note=note)
+            return record
         return self.close(session, appeal_id, actor=actor, now=now, note=label)
 
     def _locked(self, session: Session, appeal_id: int) -> Appeal:

@@ -139,6 +139,30 @@ def test_rating_closes_or_reopens(database, rating, status):
     assert rating.value in database.read_now(audit.trail, "appeal", appeal_id)[-1].note
 
 
+def test_dissatisfied_rating_alerts_supervisors_and_an_acknowledgement_is_audited(database):
+    from hotline import alerts
+
+    appeal_id = drive_to(database, AppealStatus.RESOLVED)
+    database.write_now(REPO.rate, appeal_id, Satisfaction.DISSATISFIED, actor="sms:reply",
+                       now=NOW, note="民警没来")
+    alert, = database.read_now(alerts.open_alerts)
+    assert (alert.kind, alert.source, alert.appeal_id, alert.note) == (
+        "dissatisfied", "sms:reply", appeal_id, "民警没来")
+    assert alert.case_number is not None
+    assert database.write_now(alerts.acknowledge, alert.id, actor="supervisor:wang", now=NOW)
+    assert not database.write_now(alerts.acknowledge, alert.id, actor="supervisor:wang", now=NOW)
+    assert database.read_now(alerts.open_alerts) == []
+    assert database.read_now(audit.trail, "alert", alert.id)[0].actor == "supervisor:wang"
+
+
+def test_satisfied_rating_raises_no_alert(database):
+    from hotline import alerts
+
+    appeal_id = drive_to(database, AppealStatus.RESOLVED)
+    database.write_now(REPO.rate, appeal_id, Satisfaction.SATISFIED, actor="a", now=NOW)
+    assert database.read_now(alerts.open_alerts) == []
+
+
 def test_rating_an_unresolved_appeal_changes_nothing(database):
     appeal_id = drive_to(database, AppealStatus.IN_PROGRESS)
     with pytest.raises(InvalidTransition):

@@ -1,0 +1,46 @@
+"""The core's operator commands, run as an operator runs them."""
+
+import os
+import subprocess
+import sys
+
+from tests.support.appeals import add_unit, make_repository, new_appeal, utc
+from schemas.enums import Satisfaction
+
+HOTLINE = os.path.join(os.path.dirname(sys.executable), "hotline")
+
+
+def hotline(db_url, *args, env=None):
+    environment = dict(os.environ, HOTLINE_DATABASE_URL=db_url, HOTLINE_CONFIG="", **(env or {}))
+    return subprocess.run([HOTLINE, *args], env=environment, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_alerts_list_and_acknowledge(database, db_url):
+    repo = make_repository()
+    now = utc(2026, 11, 27, 2, 0)
+
+    def dissatisfied(session):
+        unit = add_unit(session)
+        appeal = repo.create(session, new_appeal(), actor="a", now=now)
+        repo.assign(session, appeal.id, unit, actor="a", now=now)
+        repo.start(session, appeal.id, actor="a", now=now)
+        repo.resolve(session, appeal.id, "已处理", actor="a", now=now)
+        repo.rate(session, appeal.id, Satisfaction.DISSATISFIED, actor="callback:1", now=now,
+                  note="没解决")
+        return appeal.case_number
+    case_number = database.write_now(dissatisfied)
+    listed = hotline(db_url, "alerts", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert case_number in listed.stdout and "dissatisfied" in listed.stdout
+    assert "1 open alert(s)" in listed.stdout
+    alert_id = listed.stdout.split()[0]
+    assert hotline(db_url, "alerts", "ack", alert_id).returncode == 0
+    assert "0 open alert(s)" in hotline(db_url, "alerts", "list").stdout
+    assert hotline(db_url, "alerts", "ack", alert_id).returncode == 1
+
+
+def test_bad_configuration_value_is_reported_by_name(db_url):
+    result = hotline(db_url, "db", "current", env={"HOTLINE_WEB_PORT": "eighty"})
+    assert result.returncode == 2
+    assert "HOTLINE_WEB_PORT must be an integer, got 'eighty'" in result.stderr

@@ -71,6 +71,7 @@ def makeService(core: Any, ami: Any = None, config: CallbacksConfig | None = Non
     config = config or getattr(core.config, "callbacks", None) or CallbacksConfig()
     queue, dispatcher = build(core, ami, config, owner)
     queue.requested_hook = getattr(core, "callback_requested_hook", None)
+    queue.repository.survey_sms_hook = getattr(core, "survey_sms_hook", None)
     core.resolve_hook.register(RESOLVE_PARTICIPANT, queue.repository.on_resolved)
     create_hook = getattr(core, "create_hook", None)
     if create_hook is not None:

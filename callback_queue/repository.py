@@ -55,6 +55,9 @@ class CallbackRepository:
         self.policy = policy
         self.appeals = appeals
         self.config = policy.config
+        # The core's survey-SMS hook, set by makeService: the SMS content layer writes the
+        # survey with its template and signature. Without participants, `sms_survey_text`.
+        self.survey_sms_hook = None
 
     # Creating tasks -------------------------------------------------------------------------
 
@@ -423,8 +426,12 @@ class CallbackRepository:
                            now: dt.datetime) -> None:
         """The fallback: one survey SMS per appeal, in this transaction; the SMS dispatcher
         sends it and the reply rates the appeal through the same `AppealRepository.rate`."""
+        hook = self.survey_sms_hook
         for task in tasks:
             if task.appeal_id is None:
+                continue
+            if hook is not None and hook.names:
+                hook.run(session, task.appeal_id, now, f"callback-survey:{task.id}")
                 continue
             case_number = session.scalar(select(Appeal.case_number)
                                          .where(Appeal.id == task.appeal_id))

@@ -30,6 +30,9 @@ class Core:
     # Participants in the transaction that records a caller's callback request:
     # fn(session, phone, call_id, now, due_by) — e.g. the "we will call you back" SMS.
     callback_requested_hook: ResolveHook | None = None
+    # Participants that write an appeal's SMS satisfaction survey (the callback queue's
+    # fallback): fn(session, appeal_id, now, dedupe_key). The SMS content layer joins it.
+    survey_sms_hook: ResolveHook | None = None
 
 
 def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> Core:
@@ -50,4 +53,5 @@ def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> C
     return Core(config=config, reactor=reactor, db=db, clock=clock, zone=zone,
                 calendar=calendar, resolve_hook=hook,
                 appeals=AppealService(db, repository, clock), ami=ami,
-                create_hook=create_hook, callback_requested_hook=ResolveHook())
+                create_hook=create_hook, callback_requested_hook=ResolveHook(),
+                survey_sms_hook=ResolveHook())

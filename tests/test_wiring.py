@@ -9,6 +9,7 @@ from twisted.internet.defer import Deferred
 
 import callback_queue
 import sms_gateway.messages.service
+from sms_gateway.messages.config import MessagesConfig
 from hotline.config import AmiConfig, Config, DatabaseConfig
 from hotline.core import make_core
 from schemas.callbacks import CallbackTask
@@ -55,3 +56,18 @@ def test_appeal_opened_and_resolved_brings_its_sms_and_its_callback(wired, pumpe
                                                      SmsKind.APPEAL_RESOLVED]
     tasks = core.db.read_now(lambda s: [t.appeal_id for t in s.scalars(select(CallbackTask))])
     assert tasks == [record.id]
+
+
+@freeze_time("2026-11-27T02:00:00Z")
+def test_callback_fallback_survey_sms_uses_the_template_and_signature(wired, pumped_reactor):
+    core, queue = wired
+    assert queue.repository.survey_sms_hook is core.survey_sms_hook
+    record = pumped_reactor.wait(core.appeals.create(new_appeal(), actor="agent:li"))
+    now = core.clock.now()
+    core.db.write_now(core.survey_sms_hook.run, record.id, now, "callback-survey:1")
+    core.db.write_now(core.survey_sms_hook.run, record.id, now, "callback-survey:1")  # once
+    surveys = core.db.read_now(lambda s: [m.text for m in s.scalars(
+        select(SmsMessage).where(SmsMessage.kind == SmsKind.SURVEY))])
+    assert len(surveys) == 1
+    assert surveys[0].startswith(MessagesConfig().signature)
+    assert record.case_number in surveys[0] and "满意" in surveys[0]

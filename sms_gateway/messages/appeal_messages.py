@@ -111,4 +111,8 @@ def register(core: Any, messages: AppealMessages) -> None:
     core.resolve_hook.register(RESOLVE_PARTICIPANT, messages.on_resolved)
     requested = getattr(core, "callback_requested_hook", None)
     if requested is not None:
-        requested.register(CREATE_PARTICIPANT, messages.on_callback_requested)
+        requested.register("sms-callback-confirmation", messages.on_callback_requested)
+    surveys = getattr(core, "survey_sms_hook", None)
+    if surveys is not None:
+        surveys.register("sms-survey", lambda session, appeal_id, now, dedupe_key:
+                         messages.queue_survey(session, appeal_id, now, dedupe_key=dedupe_key))

@@ -60,6 +60,7 @@ class HotlineBackend:
         self._timeout = timeout_s
         self._process = process
         self.request_callback = request_callback
+        self._records = call_records.CallRecordWriter(db)
 
     def now(self) -> dt.datetime:
         return self._clock.now()
@@ -89,10 +90,10 @@ class HotlineBackend:
         return await self._bounded(self._db.read(_by_case, case_number), "case number lookup")
 
     async def begin_call(self, start: CallStart) -> None:
-        await self._bounded(self._db.write(call_records.open_call, start), "call record")
+        await self._bounded(self._records.submit(("open", start)), "call record")
 
     async def end_call(self, start: CallStart, end: CallEnd) -> None:
-        await self._bounded(self._db.write(call_records.close_call, start, end), "call record")
+        await self._bounded(self._records.submit(("close", start, end)), "call record")
 
     async def leave_voice_message(self, caller: str | None, recording: str,
                                   call_id: str) -> AppealRecord | None:

@@ -92,3 +92,40 @@ def test_a_late_opening_write_does_not_undo_the_closed_record(database, pumped_r
     run(pumped_reactor, backend.begin_call(start))
     view = database.read_now(call_records.get_call, "c5")
     assert (view.outcome, view.path) == (CallOutcome.QUERY_ANSWERED, "greeting>menu:4")
+
+
+def test_call_records_written_while_one_is_in_flight_go_together(database, pumped_reactor):
+    from twisted.internet import defer
+
+    class CountingDatabase:
+        def __init__(self, db):
+            self.db, self.transactions = db, 0
+
+        def write(self, work, *args):
+            self.transactions += 1
+            return self.db.write(work, *args)
+
+    counting = CountingDatabase(database)
+    writer = call_records.CallRecordWriter(counting)
+    starts = [CallStart(f"b{n}", "hotline", None, None, None, None, NOW) for n in range(20)]
+    done = [writer.submit(("open", start)) for start in starts]
+    done += [writer.submit(("close", start, CallEnd(start.call_id, CallOutcome.TO_QUEUE, NOW,
+                                                    ("queue",)))) for start in starts]
+    pumped_reactor.wait(defer.gatherResults(done))
+    assert counting.transactions == 2  # the first alone, then the 39 that waited for it
+    assert all(database.read_now(call_records.get_call, s.call_id).outcome is CallOutcome.TO_QUEUE
+               for s in starts)
+
+
+def test_a_failed_batch_fails_each_of_its_writes(database, pumped_reactor):
+    class BrokenDatabase:
+        def write(self, work, *args):
+            from twisted.internet import defer
+
+            return defer.fail(RuntimeError("disk full"))
+
+    writer = call_records.CallRecordWriter(BrokenDatabase())
+    done = writer.submit(("open", CallStart("x", "hotline", None, None, None, None, NOW)))
+    failures = []
+    done.addErrback(failures.append)
+    assert failures and failures[0].check(RuntimeError)

@@ -25,6 +25,7 @@ from agents.http import EventStream, WebRequest, WebResponse
 from agents.i18n import LANG_COOKIE, LANGUAGES, choose_language, translator
 from agents.rendering import Renderer, load_static
 from agents.terminal import Listener, TerminalHub
+from hotline import alerts as supervisor_alerts
 from hotline.ami.errors import AMIError
 from hotline.appeals import (AppealNotFound, AppealValidationError, InvalidTransition,
                              NewAppeal)
@@ -87,6 +88,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/appeals/{case_number:digits}", API, "api_status"),
     Route("GET", "/api/v1/reports/callbacks", API, "api_callback_report"),
     Route("GET", "/reports/callbacks.json", SUPERVISORS, "callback_report"),
+    Route("GET", "/supervisor/alerts", SUPERVISORS, "alerts"),
+    Route("POST", "/supervisor/alerts/{alert_id:int}/ack", SUPERVISORS, "acknowledge_alert"),
 )
 
 
@@ -381,6 +384,24 @@ class WebApp:
     async def agents(self, ctx: Context) -> WebResponse:
         rows = await self.core.db.read(accounts.list_agents)
         return self._page(ctx, "agents.html", agents=rows)
+
+    # Supervisor's desk --------------------------------------------------------------------
+
+    async def alerts(self, ctx: Context) -> WebResponse:
+        rows = await self.core.db.read(supervisor_alerts.open_alerts)
+        notice = ctx.t("alerts.gone") if ctx.request.arg("gone") else None
+        return self._page(ctx, "alerts.html", alerts=rows, notice=notice)
+
+    async def acknowledge_alert(self, ctx: Context) -> WebResponse:
+        alert_id = int(ctx.params["alert_id"])
+        done = await self.core.db.write(supervisor_alerts.acknowledge, alert_id,
+                                        actor=ctx.actor, now=self.core.clock.now())
+        if not done:
+            # Another supervisor got there first, or a stale page: nothing left to do.
+            return WebResponse.redirect("/supervisor/alerts?gone=1")
+        self.log.info("{actor} acknowledged alert {alert_id}", actor=ctx.actor,
+                      alert_id=alert_id)
+        return WebResponse.redirect("/supervisor/alerts")
 
     # Terminal -----------------------------------------------------------------------------
 

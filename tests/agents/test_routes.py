@@ -46,6 +46,8 @@ TABLE = [
     ("GET", "/api/v1/appeals/{case}", None,       (401, 401, 401, 401)),
     ("GET", "/api/v1/reports/callbacks", None,    (401, 401, 401, 401)),
     ("GET", "/reports/callbacks.json", None,      (303, 403, 404, 403)),  # 404: none injected
+    ("GET", "/supervisor/alerts", None,           (303, 403, 200, 403)),
+    ("POST", "/supervisor/alerts/{id}/ack", {},   (401, 403, 303, 403)),
 ]
 
 

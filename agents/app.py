@@ -90,6 +90,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/reports/callbacks.json", SUPERVISORS, "callback_report"),
     Route("GET", "/supervisor/alerts", SUPERVISORS, "alerts"),
     Route("POST", "/supervisor/alerts/{alert_id:int}/ack", SUPERVISORS, "acknowledge_alert"),
+    Route("GET", "/supervisor/replies", SUPERVISORS, "replies"),
 )
 
 
@@ -402,6 +403,11 @@ class WebApp:
         self.log.info("{actor} acknowledged alert {alert_id}", actor=ctx.actor,
                       alert_id=alert_id)
         return WebResponse.redirect("/supervisor/alerts")
+
+    async def replies(self, ctx: Context) -> WebResponse:
+        rows = await self.core.db.write(queries.unmatched_replies, actor=ctx.actor,
+                                        now=self.core.clock.now())
+        return self._page(ctx, "replies.html", replies=rows)
 
     # Terminal -----------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """What the pages read, in the database thread: appeal search, an appeal's detail with its
-audit trail, the caller's card. Reads of a citizen's record write their audit row in the
+audit trail, the caller's card, the unmatched SMS replies. Reads of a citizen's record write their audit row in the
 same transaction, so a view that was shown was recorded."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hotline.appeals import AppealNotFound, AppealRecord
 from hotline.audit import AuditRecord
 from hotline.phones import PhoneNumberError, normalise_phone
 from schemas.calls import CallRecord
-from schemas.enums import AppealStatus
+from schemas.enums import AppealStatus, SmsInboundState
 from schemas.models import Appeal, Unit
 from schemas.sms import SmsInbound, SmsMessage
 
@@ -24,6 +24,7 @@ SEARCH_LIMIT = 50
 CARD_APPEALS = 20
 CARD_CALLS = 10
 CARD_SMS = 10
+REPLIES_LIMIT = 200
 
 
 class SearchError(ValueError):
@@ -233,3 +234,36 @@ def screen_pop_card(session: Session, phone: str | None, call_id: str | None, *,
     if not phone:
         return None
     return caller_card(session, phone, actor=actor, now=now, call_id=call_id)
+
+
+@dataclass(frozen=True)
+class ReplyRow:
+    id: int
+    received_at: dt.datetime
+    phone: str  # as received; the page shows it masked
+    text: str
+    parts: int
+
+
+def unmatched_replies(session: Session, *, actor: str, now: dt.datetime,
+                      limit: int = REPLIES_LIMIT) -> list[ReplyRow]:
+    """Replies the message layer could not attach to an appeal, newest first. The list
+    shows what citizens wrote, so each citizen on it gets an audited view."""
+    rows = [ReplyRow(m.id, m.received_at, m.source, m.text, m.parts)
+            for m in session.scalars(select(SmsInbound)
+                                     .where(SmsInbound.state == SmsInboundState.UNMATCHED)
+                                     .order_by(SmsInbound.received_at.desc(),
+                                               SmsInbound.id.desc())
+                                     .limit(limit))]
+    for phone in dict.fromkeys(_citizen(row.phone) for row in rows):
+        audit.record_access(session, at=now, actor=actor, entity_type="citizen",
+                            entity_id=phone, note="unmatched SMS replies")
+    return rows
+
+
+def _citizen(source: str) -> str:
+    """The citizen key the other views audit under (the normalised number) when it is one."""
+    try:
+        return normalise_phone(source)
+    except PhoneNumberError:
+        return source

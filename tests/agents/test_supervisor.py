@@ -7,7 +7,8 @@ import re
 import pytest
 
 from hotline.audit import trail
-from schemas.enums import AgentRole, Satisfaction
+from schemas.enums import AgentRole, Satisfaction, SmsInboundState
+from schemas.sms import SmsInbound
 from tests.agents.support import Browser, SettableClock, create_agent, make_app, make_core
 from tests.support.appeals import add_unit, new_appeal
 
@@ -97,3 +98,39 @@ def test_an_agent_has_no_alerts_link_and_may_not_open_the_page(core, database, p
     agent = login(make_app(core), pumped_reactor, "li")
     assert "/supervisor/alerts" not in agent.get("/appeals").body
     assert agent.get("/supervisor/alerts").status == 403
+
+
+# Unmatched SMS replies ---------------------------------------------------------------------
+
+def inbound(source: str, text: str, at: dt.datetime, state=SmsInboundState.UNMATCHED):
+    return SmsInbound(source=source, destination="9600110", text=text, parts=1,
+                      received_at=at, state=state)
+
+
+def test_unmatched_replies_newest_first_masked_escaped_and_audited(supervisor, database):
+    def seed(session):
+        session.add(inbound("13812345678", "谁在管<script>alert(1)</script>",
+                            NOW - dt.timedelta(hours=2)))
+        session.add(inbound("13900001111", "你好，我的事怎样了", NOW - dt.timedelta(hours=1)))
+        session.add(inbound("13700002222", "1", NOW, state=SmsInboundState.RATED))
+
+    database.write_now(seed)
+    page = supervisor.get("/supervisor/replies")
+    assert page.status == 200
+    rows = re.findall(r'<tr id="reply-\d+">(.*?)</tr>', page.body, re.S)
+    assert len(rows) == 2
+    assert "139****1111" in rows[0] and "2026-11-28 09:00" in rows[0]
+    assert "138****5678" in rows[1]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rows[1] and "<script>alert" not in page.body
+    for clear in ("13812345678", "13900001111", "13700002222", "137****2222"):
+        assert clear not in page.body
+    assert 'href="/supervisor/replies"' in page.body
+    for phone in ("13812345678", "13900001111"):
+        views = database.read_now(trail, "citizen", phone)
+        assert [(v.action, v.actor, v.note) for v in views] == \
+            [("view", "wang", "unmatched SMS replies")]
+    assert database.read_now(trail, "citizen", "13700002222") == []
+
+
+def test_no_unmatched_replies_says_so(supervisor):
+    assert 'id="no-replies"' in supervisor.get("/supervisor/replies").body

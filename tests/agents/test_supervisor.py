@@ -7,7 +7,8 @@ import re
 import pytest
 
 from hotline.audit import trail
-from schemas.enums import AgentRole, Satisfaction, SmsInboundState
+from agents.app import WebApp
+from schemas.enums import AgentRole, AppealKind, Satisfaction, SmsInboundState
 from schemas.sms import SmsInbound
 from tests.agents.support import Browser, SettableClock, create_agent, make_app, make_core
 from tests.support.appeals import add_unit, new_appeal
@@ -134,3 +135,85 @@ def test_unmatched_replies_newest_first_masked_escaped_and_audited(supervisor, d
 
 def test_no_unmatched_replies_says_so(supervisor):
     assert 'id="no-replies"' in supervisor.get("/supervisor/replies").body
+
+
+# Callback compliance report ----------------------------------------------------------------
+
+@pytest.fixture
+def callbacks(core):
+    import callback_queue
+
+    queue, _dispatcher = callback_queue.build(core, ami=None, config=None)
+    core.resolve_hook.register(callback_queue.RESOLVE_PARTICIPANT, queue.repository.on_resolved)
+    return queue
+
+
+@pytest.fixture
+def reporting(core, database, pumped_reactor, unit, callbacks):
+    from callback_queue.report import compliance_report
+
+    create_agent(database, "zhao", AgentRole.SUPERVISOR)
+    app = WebApp(core, make_app(core).auth, reports={"callbacks": compliance_report})
+    return login(app, pumped_reactor, "zhao")
+
+
+def report_cells(body: str) -> dict[str, dict[str, str]]:
+    rows = re.findall(r"<tr(?: class=\"total\")?><th>(.*?)</th>(.*?)</tr>", body, re.S)
+    return {label: dict(re.findall(r'<td data-col="(\w+)">(.*?)</td>', cells))
+            for label, cells in rows}
+
+
+def test_the_report_page_shows_this_month_by_unit_by_default(reporting, core, pumped_reactor,
+                                                             unit):
+    resolved_appeal(core, pumped_reactor, unit)
+    page = reporting.get("/supervisor/callbacks")
+    assert page.status == 200
+    assert 'value="2026-11-01"' in page.body and 'value="2026-11-28"' in page.body
+    cells = report_cells(page.body)
+    assert cells["PS-LS 兰山派出所"]["resolved"] == "1" and cells["合计"]["resolved"] == "1"
+    assert cells["合计"]["compliance"] in ("—", "0.0%")
+    assert 'href="/supervisor/callbacks"' in page.body  # in the navigation
+    assert ('href="/supervisor/callbacks.csv?from=2026-11-01&amp;to=2026-11-28&amp;by=unit"'
+            in page.body)
+
+
+def test_the_report_page_groups_by_kind_for_a_period(reporting, core, pumped_reactor, unit):
+    resolved_appeal(core, pumped_reactor, unit, kind=AppealKind.COMPLAINT)
+    page = reporting.get("/supervisor/callbacks?from=2026-11-01&to=2026-11-30&by=kind")
+    assert page.status == 200 and "诉求类型" in page.body
+    assert report_cells(page.body)["投诉"]["resolved"] == "1"
+    page = reporting.get("/supervisor/callbacks?from=2026-10-01&to=2026-10-31&by=kind")
+    assert report_cells(page.body).get("投诉") is None
+
+
+def test_the_report_page_names_a_bad_field(reporting):
+    result = reporting.get("/supervisor/callbacks?from=2026-11-30&to=2026-11-01")
+    assert result.status == 400 and "to must not be before from" in result.body
+    result = reporting.get("/supervisor/callbacks?from=someday")
+    assert result.status == 400 and "from must be a date" in result.body
+
+
+def test_the_report_csv_has_chinese_headers_and_a_bom(reporting, core, pumped_reactor, unit):
+    resolved_appeal(core, pumped_reactor, unit)
+    reporting.post("/language", {"lang": "en", "next": "/"})  # the file stays in Chinese
+    result = reporting.get("/supervisor/callbacks.csv?from=2026-11-01&to=2026-11-30&by=unit")
+    assert result.status == 200
+    assert result.response.content_type == "text/csv; charset=utf-8"
+    assert "attachment" in result.header("Content-Disposition")
+    raw = result.response.body
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = raw.decode("utf-8-sig").split("\r\n")
+    assert lines[0].split(",")[:4] == ["单位", "办结数", "应回访数", "按时完成"]
+    assert lines[0].endswith("按时回访率")
+    assert lines[1].startswith("PS-LS 兰山派出所,1,") and lines[2].startswith("合计,1,")
+
+
+def test_the_report_csv_with_a_bad_period_is_400(reporting):
+    result = reporting.get("/supervisor/callbacks.csv?from=2026-11-01&to=x")
+    assert result.status == 400 and "to must be a date" in result.body
+
+
+def test_without_an_injected_report_the_page_says_it_is_unavailable(supervisor):
+    result = supervisor.get("/supervisor/callbacks")
+    assert result.status == 404 and "回访统计在本系统中不可用" in result.body
+    assert supervisor.get("/supervisor/callbacks.csv").status == 404

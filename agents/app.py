@@ -35,7 +35,8 @@ from hotline.appeals import (AppealNotFound, AppealValidationError, InvalidTrans
 from hotline.core import Core
 from hotline.masking import mask_phone
 from hotline.phones import PhoneNumberError, normalise_phone
-from schemas.enums import AgentRole, AppealChannel, AppealKind, AppealStatus
+from schemas.callbacks import CallbackState
+from schemas.enums import AgentRole, AppealChannel, AppealKind, AppealStatus, Satisfaction
 
 PUBLIC = "public"
 API = "api"
@@ -52,6 +53,9 @@ REPORT_COLUMNS = ("resolved", "due", "within", "late", "unreachable", "sms_fallb
                   "attempts_per_completed", "satisfied", "basically_satisfied", "dissatisfied",
                   "unrated", "compliance")
 REPORT_GROUPINGS = ("unit", "agent", "kind")
+# The outcome form's rating, as the survey's keys: 1 满意, 2 基本满意, 3 不满意.
+RATINGS = {"1": Satisfaction.SATISFIED, "2": Satisfaction.BASICALLY_SATISFIED,
+           "3": Satisfaction.DISSATISFIED}
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 
@@ -102,6 +106,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/supervisor/replies", SUPERVISORS, "replies"),
     Route("GET", "/supervisor/callbacks", SUPERVISORS, "callbacks_report_page"),
     Route("GET", "/supervisor/callbacks.csv", SUPERVISORS, "callbacks_report_csv"),
+    Route("GET", "/callbacks", STAFF, "worklist"),
+    Route("POST", "/callbacks/{task_id:int}/call", STAFF, "click_to_call"),
+    Route("POST", "/callbacks/{task_id:int}/outcome", STAFF, "callback_outcome"),
 )
 
 
@@ -129,11 +136,14 @@ class WebApp:
 
     def __init__(self, core: Core, auth: AuthConfig, *, hub: TerminalHub | None = None,
                  now: Callable[[], float] | None = None,
-                 reports: dict[str, Callable] | None = None) -> None:
+                 reports: dict[str, Callable] | None = None, callbacks=None) -> None:
         self.core = core
         # Report queries other packages own, injected at wiring: {"callbacks": fn(session,
         # start, end, by) -> rows with .as_dict()}. The web app imports no package of theirs.
         self.reports = reports or {}
+        # The callback queue's facade (worklist, click_to_call, record_agent_outcome), injected
+        # at wiring like the reports; None where the process runs no callback queue.
+        self.callbacks = callbacks
         self.auth = auth
         self._now = now or (lambda: core.clock.now().timestamp())
         self.sessions = SessionCodec(auth, self._now)
@@ -468,6 +478,72 @@ class WebApp:
         rows = await self.core.db.read(report, start, end, by)
         return form, None, [(row.label, row.as_dict()) for row in rows]
 
+    # Callbacks ----------------------------------------------------------------------------
+
+    async def worklist(self, ctx: Context, *, status: int = 200, error: str | None = None,
+                       notice: str | None = None) -> WebResponse:
+        if self.callbacks is None:
+            return self._page(ctx, "error.html", 404, status=404,
+                              error=ctx.t("callbacks.unavailable"))
+        items = await self.callbacks.worklist(ctx.principal.agent_id)
+        if notice is None and ctx.request.arg("done"):
+            notice = ctx.t("callbacks.recorded")
+        return self._page(ctx, "callbacks.html", status, items=items, error=error,
+                          notice=notice, me=ctx.principal.agent_id)
+
+    async def click_to_call(self, ctx: Context) -> WebResponse:
+        if self.callbacks is None:
+            return await self.worklist(ctx)
+        task_id = int(ctx.params["task_id"])
+        # The queue's AMI link is the core's (the wiring gives it no other). Without it the
+        # agent's phone cannot ring, so the task is not claimed at all.
+        ami = self.core.ami
+        if ami is None or ami.state != ami.LOGGED_IN:
+            return await self.worklist(ctx, status=502, error=ctx.t("callbacks.no_ami"))
+        try:
+            record = await self.callbacks.click_to_call(task_id, ctx.principal.agent_id)
+        except Exception as error:
+            if not _is_callback_error(error):
+                raise
+            return await self._callback_refused(ctx, task_id, "call", error)
+        if record.state is not CallbackState.IN_CALL:
+            self.log.warn("Click-to-call for task {task_id}: {actor}'s phone did not answer",
+                          task_id=task_id, actor=ctx.actor)
+            return await self.worklist(ctx, status=502, error=ctx.t("callbacks.not_rung"))
+        self.log.info("{actor} calling back task {task_id}", actor=ctx.actor, task_id=task_id)
+        return await self.worklist(ctx, notice=ctx.t("callbacks.calling"))
+
+    async def callback_outcome(self, ctx: Context) -> WebResponse:
+        if self.callbacks is None:
+            return await self.worklist(ctx)
+        task_id = int(ctx.params["task_id"])
+        arg = ctx.request.arg
+        reached = {"yes": True, "no": False}.get(arg("reached"))
+        rating_key = arg("rating")
+        if reached is None or (rating_key and rating_key not in RATINGS):
+            return await self.worklist(ctx, status=422, error=ctx.t(
+                "callbacks.rejected", error="reached: yes or no; rating: 1, 2, 3 or none"))
+        try:
+            await self.callbacks.record_agent_outcome(
+                task_id, ctx.principal.agent_id, reached=reached,
+                rating=RATINGS.get(rating_key), reason=arg("reason").strip() or None)
+        except Exception as error:
+            if not _is_callback_error(error):
+                raise
+            return await self._callback_refused(ctx, task_id, "outcome", error)
+        self.log.info("{actor} recorded the outcome of callback task {task_id}: reached "
+                      "{reached}, rating {rating}", actor=ctx.actor, task_id=task_id,
+                      reached=reached, rating=rating_key or "-")
+        return WebResponse.redirect("/callbacks?done=1")
+
+    async def _callback_refused(self, ctx: Context, task_id: int, what: str,
+                                error: Exception) -> WebResponse:
+        self.log.info("Callback {what} for task {task_id} by {actor} refused: {error}",
+                      what=what, task_id=task_id, actor=ctx.actor, error=str(error))
+        status = 404 if type(error).__name__ == "TaskNotFound" else 409
+        return await self.worklist(ctx, status=status,
+                                   error=ctx.t("callbacks.rejected", error=str(error)))
+
     # Terminal -----------------------------------------------------------------------------
 
     async def terminal(self, ctx: Context, *, status: int = 200,
@@ -599,6 +675,12 @@ class WebApp:
         rows = await self.core.db.read(report, start, end, by)
         return WebResponse.json({"from": args["from"], "to": args["to"], "by": by,
                                  "rows": [row.as_dict() for row in rows]})
+
+
+def _is_callback_error(error: Exception) -> bool:
+    """The callback queue's own refusals (its `CallbackError` tree), told apart from a bug
+    without importing the package, which is injected."""
+    return any(kind.__name__ == "CallbackError" for kind in type(error).__mro__)
 
 
 def _csv_cell(text: str) -> str:

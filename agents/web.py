@@ -43,8 +43,10 @@ def auth_settings(core: Core) -> AuthConfig:
                          if hasattr(section, f.name)})
 
 
-def make_app(core: Core, auth: AuthConfig | None = None, reports=None) -> WebApp:
-    return WebApp(core, auth if auth is not None else auth_settings(core), reports=reports)
+def make_app(core: Core, auth: AuthConfig | None = None, reports=None,
+             callbacks=None) -> WebApp:
+    return WebApp(core, auth if auth is not None else auth_settings(core), reports=reports,
+                  callbacks=callbacks)
 
 
 def make_root(core: Core, app: WebApp | None = None) -> resource.Resource:
@@ -70,13 +72,14 @@ class _HubService(service.Service):
 
 
 def makeService(core: Core, auth: AuthConfig | None = None,
-                reports=None) -> service.MultiService:
+                reports=None, callbacks=None) -> service.MultiService:
     """`reports`: report queries by name, injected by the wiring (e.g. the callback queue's
-    compliance report) so that the web app imports no other package."""
+    compliance report) so that the web app imports no other package; `callbacks`: the
+    callback queue's facade for the agents' worklist (its service's `.queue`)."""
     web = core.config.web
     top = service.MultiService()
     top.setName("web")
-    app = make_app(core, auth, reports)
+    app = make_app(core, auth, reports, callbacks)
     _HubService(app).setServiceParent(top)
     endpoint = endpoints.TCP4ServerEndpoint(core.reactor, web.port, interface=web.host)
     site = server.Site(make_root(core, app), logFormatter=masked_access_log)

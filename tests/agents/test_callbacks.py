@@ -226,3 +226,16 @@ def test_without_an_injected_queue_the_worklist_is_unavailable(database, pumped_
     browser.login("li")
     result = browser.get("/callbacks")
     assert result.status == 404 and "回访队列在本系统中不可用" in result.body
+
+
+def test_make_service_hands_the_queue_to_the_web_app(database, pumped_reactor, clock):
+    from agents.web import makeService
+
+    core = make_core(database, pumped_reactor, clock)
+    queue, _dispatcher = callback_queue.build(core, ami=None, config=None)
+    auth = AuthConfig(secret_key=SECRET, api_token=API_TOKEN)
+    top = makeService(core, auth, reports={}, callbacks=queue)
+    (app,) = [child._app for child in top if hasattr(child, "_app")]
+    assert app.callbacks is queue
+    (plain,) = [child._app for child in makeService(core, auth) if hasattr(child, "_app")]
+    assert plain.callbacks is None and plain.reports == {}

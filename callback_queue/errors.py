@@ -17,3 +17,7 @@ class TaskBusy(CallbackError):
 
 class NotAllowed(CallbackError):
     """The agent may not act on this task (another agent's, not agent mode, bad input)."""
+
+
+class NoManagerLink(CallbackError):
+    """There is no AMI link to place the call with; nothing was claimed."""

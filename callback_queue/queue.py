@@ -10,7 +10,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from callback_queue.config import CallbacksConfig
-from callback_queue.errors import NotAllowed
+from callback_queue.errors import NoManagerLink, NotAllowed
 from callback_queue.records import AgentDial, TaskRecord, WorklistItem
 from callback_queue.repository import CallbackRepository
 from hotline.ami import AMIError, mask_channel
@@ -81,6 +81,8 @@ class CallbackQueue:
     async def click_to_call(self, task_id: int, agent_id: int) -> TaskRecord:
         """Ring the agent's phone first; when the agent answers, the dialplan
         (`agent_context`) dials the citizen, with the task id on the channel for the screen."""
+        if self._ami is None:  # refuse before claiming: a claim would hold the task for the lease
+            raise NoManagerLink("no AMI link in this process: the call cannot be placed")
         dial: AgentDial = await self._db.write(self.repository.claim_for_agent, task_id,
                                                agent_id, self._clock.now())
         config = self._config

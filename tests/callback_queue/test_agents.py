@@ -237,3 +237,20 @@ def test_without_an_ami_link_tasks_are_kept_and_no_dispatcher_runs(database, pum
                            clock=world.wall, reactor=world.clock, resolve_hook=hook, ami=None)
     top = callback_queue.makeService(core)
     assert list(top) == [] and hook.names == ("callback_queue",)
+
+
+def test_click_to_call_without_an_ami_link_refuses_before_claiming(database, pumped_reactor):
+    import callback_queue
+    from callback_queue.errors import NoManagerLink
+    from twisted.internet.defer import Deferred
+
+    from hotline.config import AmiConfig, Config, DatabaseConfig
+    from hotline.core import make_core
+
+    core = make_core(Config(database=DatabaseConfig(url=str(database.engine.url
+                                                            .render_as_string(False))),
+                            ami=AmiConfig(enabled=False)), pumped_reactor)
+    queue, _ = callback_queue.build(core, None)
+    with pytest.raises(NoManagerLink):
+        pumped_reactor.wait(Deferred.fromCoroutine(queue.click_to_call(1, 1)))
+    core.db.engine.dispose()

@@ -1,8 +1,17 @@
-"""`GET /healthz`: is the database reachable and migrated to head; which version runs."""
+"""`GET /metrics`: the process's Prometheus metrics.
+
+`GET /healthz`: is the database reachable and migrated to head; which version runs; each
+link (database, AMI, each SMSC bind) up or down, and since when.
+
+Only the database decides the status code: a down AMI or SMSC link is reported, but the
+service still answers calls, so it stays 200."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hmac
 import json
+from collections.abc import Callable, Mapping
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -11,15 +20,24 @@ from twisted.web import resource, server
 import hotline
 from hotline import db as database
 from hotline.db import Database
+from hotline.metrics import CONTENT_TYPE, Metrics
 
 
 class HealthResource(resource.Resource):
     isLeaf = True
     log = Logger()
 
-    def __init__(self, db: Database, head_revision: str | None = None) -> None:
+    def __init__(self, db: Database, head_revision: str | None = None, *,
+                 links: Mapping[str, Callable[[], tuple[bool, float]]] | None = None,
+                 clock=None) -> None:
+        """`links`: name -> fn() -> (up, since in `clock` seconds), read at each request (a
+        live mapping: packages may register after this is built); `clock`: an IReactorTime
+        that dates the database's changes of state as this resource observes them."""
         super().__init__()
         self._db = db
+        self._links = links if links is not None else {}
+        self._clock = clock
+        self._database_state: tuple[bool, float] | None = None
         # Read once here: the migration scripts are files, and the reactor thread reads none.
         self._head = head_revision or database.head_revision()
 
@@ -38,6 +56,7 @@ class HealthResource(resource.Resource):
         except Exception as error:  # any driver error means "down", named in the report
             self.log.warn("Health check: database unreachable: {error}", error=error)
             report["database"]["error"] = type(error).__name__
+        report["links"] = self._link_report(report["database"]["up"])
         healthy = report["database"].get("migrated", False)
         report["status"] = "ok" if healthy else "unhealthy"
         request.setResponseCode(200 if healthy else 503)
@@ -48,6 +67,47 @@ class HealthResource(resource.Resource):
             request.finish()
 
 
+    def _link_report(self, database_up: bool) -> dict:
+        links = {}
+        if self._clock is not None:
+            now = self._clock.seconds()
+            if self._database_state is None or self._database_state[0] != database_up:
+                self._database_state = (database_up, now)
+            links["database"] = {"up": database_up, "since": _iso(self._database_state[1])}
+        for name, state in sorted(self._links.items()):
+            up, since = state()
+            links[name] = {"up": bool(up), "since": _iso(since)}
+        return links
+
+
+def _iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat()
+
+
 def _current_revision(session):
     database.ping(session)
     return database.current_revision(session)
+
+
+class MetricsResource(resource.Resource):
+    """The Prometheus text exposition. Needs no login: firewall it to the monitoring host,
+    or give a `token` that each scrape must send as `Authorization: Bearer <token>`.
+    Rendering only reads memory (the database counts are a snapshot refreshed elsewhere)."""
+
+    isLeaf = True
+
+    def __init__(self, metrics: Metrics, token: str | None = None) -> None:
+        super().__init__()
+        self._metrics = metrics
+        self._token = token.encode() if token else None
+
+    def render_GET(self, request):
+        request.setHeader(b"cache-control", b"no-store")
+        if self._token is not None:
+            given = request.getHeader(b"authorization") or b""
+            if not hmac.compare_digest(given, b"Bearer " + self._token):
+                request.setResponseCode(401)
+                request.setHeader(b"www-authenticate", b"Bearer")
+                return b""
+        request.setHeader(b"content-type", CONTENT_TYPE.encode())
+        return self._metrics.render()

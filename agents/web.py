@@ -11,10 +11,13 @@ from twisted.web import http, resource, server
 
 from agents.app import WebApp
 from agents.config import AuthConfig, load_auth_config
-from agents.health import HealthResource
+from agents.health import HealthResource, MetricsResource
 from agents.http import WebAdapter
 from hotline.core import Core
 from hotline.masking import mask_text
+from hotline.metrics import SnapshotRefresher
+
+METRICS_REFRESH_S = 15.0  # database counts behind /metrics: refreshed this often
 
 
 def masked_access_log(timestamp: str, request) -> str:
@@ -23,7 +26,7 @@ def masked_access_log(timestamp: str, request) -> str:
 
 
 class _Root(resource.Resource):
-    """/healthz as its own resource; every other path to the application."""
+    """/healthz and /metrics as resources of their own; every other path to the application."""
 
     def __init__(self, app_resource: resource.Resource) -> None:
         super().__init__()
@@ -52,7 +55,14 @@ def make_app(core: Core, auth: AuthConfig | None = None, reports=None,
 def make_root(core: Core, app: WebApp | None = None) -> resource.Resource:
     app = app or make_app(core)
     root = _Root(WebAdapter(app.handle, clock=core.reactor))
-    root.putChild(b"healthz", HealthResource(core.db))
+    root.putChild(b"healthz", HealthResource(core.db, links=getattr(core, "links", None),
+                                             clock=core.reactor))
+    metrics = getattr(core, "metrics", None)
+    if metrics is not None:
+        # No login: firewall it to the monitoring host, or set HOTLINE_METRICS_TOKEN and
+        # have Prometheus send it as a bearer token.
+        token = os.environ.get("HOTLINE_METRICS_TOKEN")
+        root.putChild(b"metrics", MetricsResource(metrics, token))
     return root
 
 
@@ -81,6 +91,12 @@ def makeService(core: Core, auth: AuthConfig | None = None,
     top.setName("web")
     app = make_app(core, auth, reports, callbacks)
     _HubService(app).setServiceParent(top)
+    metrics = getattr(core, "metrics", None)
+    if metrics is not None:
+        refresher = SnapshotRefresher(metrics.snapshot, core.db, core.reactor, core.clock,
+                                      interval=METRICS_REFRESH_S)
+        refresher.setName("metrics-refresh")
+        refresher.setServiceParent(top)
     endpoint = endpoints.TCP4ServerEndpoint(core.reactor, web.port, interface=web.host)
     site = server.Site(make_root(core, app), logFormatter=masked_access_log)
     site.displayTracebacks = False

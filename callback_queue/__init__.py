@@ -76,6 +76,9 @@ def makeService(core: Any, ami: Any = None, config: CallbacksConfig | None = Non
     create_hook = getattr(core, "create_hook", None)
     if create_hook is not None:
         create_hook.register(RESOLVE_PARTICIPANT, queue.repository.on_created)
+    metrics = getattr(core, "metrics", None)
+    if metrics is not None:
+        metrics.snapshot.add_query("callbacks", callback_counts)
     top = MultiService()
     top.setName("callback_queue")
     top.queue = queue
@@ -86,3 +89,23 @@ def makeService(core: Any, ami: Any = None, config: CallbacksConfig | None = Non
         log.warn("Callback dispatcher not started: {why}; tasks are still created and kept",
                  why="no AMI link" if ami is None else "[callbacks] enabled = false")
     return top
+
+
+def callback_counts(session, now):
+    """Runs in the database thread (the core's metrics snapshot): callback tasks by state,
+    and how many open ones are past their due time."""
+    from prometheus_client.core import GaugeMetricFamily
+    from sqlalchemy import func, select
+
+    from schemas.callbacks import OPEN_STATES, CallbackState, CallbackTask
+
+    by_state = GaugeMetricFamily("hotline_callbacks", "Callback tasks by state", labels=["state"])
+    counts = dict(session.execute(
+        select(CallbackTask.state, func.count()).group_by(CallbackTask.state)).all())
+    for state in CallbackState:
+        by_state.add_metric([state.value], counts.get(state, 0))
+    overdue = session.execute(select(func.count()).select_from(CallbackTask).where(
+        CallbackTask.state.in_(OPEN_STATES), CallbackTask.due_by < now)).scalar()
+    return [by_state, GaugeMetricFamily("hotline_callbacks_overdue",
+                                        "Open callback tasks past their due time",
+                                        value=overdue or 0)]

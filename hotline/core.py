@@ -3,15 +3,19 @@ package's `makeService`: database, clock, calendar, the appeal service and its r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from prometheus_client.core import GaugeMetricFamily
 
 from hotline.ami.service import AMIService
 from hotline.appeals import AppealRepository, AppealService, ResolveHook
 from hotline.clock import SystemClock, WallClock
 from hotline.config import Config
 from hotline.db import Database, make_engine
+from hotline.metrics import Metrics
 from hotline.workdays import WorkCalendar
 
 
@@ -33,6 +37,11 @@ class Core:
     # Participants that write an appeal's SMS satisfaction survey (the callback queue's
     # fallback): fn(session, appeal_id, now, dedupe_key). The SMS content layer joins it.
     survey_sms_hook: ResolveHook | None = None
+    # The process's metrics registry (`/metrics`); None: nothing is counted.
+    metrics: Metrics | None = None
+    # The links /healthz reports, by name: fn() -> (up, since in reactor-clock seconds).
+    # The core registers "ami"; the SMS gateway one "smsc:NAME" per bind.
+    links: dict[str, Callable[[], tuple[bool, float]]] = field(default_factory=dict)
 
 
 def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> Core:
@@ -50,8 +59,27 @@ def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> C
                          auth=config.ami.auth, reactor=reactor, clock=reactor,
                          name=config.service.name)
         ami.setName("ami")
-    return Core(config=config, reactor=reactor, db=db, clock=clock, zone=zone,
+    core = Core(config=config, reactor=reactor, db=db, clock=clock, zone=zone,
                 calendar=calendar, resolve_hook=hook,
                 appeals=AppealService(db, repository, clock), ami=ami,
                 create_hook=create_hook, callback_requested_hook=ResolveHook(),
-                survey_sms_hook=ResolveHook())
+                survey_sms_hook=ResolveHook(), metrics=make_metrics(db))
+    if ami is not None:
+        core.links["ami"] = lambda: (ami.up, ami.since)
+    return core
+
+
+def make_metrics(db: Database) -> Metrics:
+    metrics = Metrics()
+    pool = db.engine.pool
+
+    def pool_use():
+        checked_out = getattr(pool, "checkedout", None)
+        if checked_out is not None:
+            yield GaugeMetricFamily("hotline_db_pool_checked_out",
+                                    "Database connections in use", value=checked_out())
+        size = getattr(pool, "size", None)
+        if size is not None:
+            yield GaugeMetricFamily("hotline_db_pool_size", "Database pool size", value=size())
+    metrics.add_collector(pool_use)
+    return metrics

@@ -24,7 +24,8 @@ def make_registry(core: Core, request_callback: CallbackRequester | None = None,
                              request_callback=request_callback)
     hours = ServiceHours(config.ivr, core.calendar, core.zone)
     registry = FlowRegistry()
-    registry.register("hotline", HotlineFlow(backend, hours, config.ivr, config.agi.queue))
+    registry.register("hotline", HotlineFlow(backend, hours, config.ivr, config.agi.queue,
+                                             metrics=getattr(core, "metrics", None)))
     if record_rating is not None:
         registry.register("survey", SurveyFlow(record_rating, prompt_prefix=config.ivr.prompt_prefix))
     return registry
@@ -34,8 +35,12 @@ def makeService(core: Core, registry: FlowRegistry | None = None) -> service.Mul
     agi = core.config.agi
     top = service.MultiService()
     top.setName("ivr")
-    agi_server.makeService(registry or make_registry(core), core.reactor, interface=agi.host,
-                           port=agi.port, allowed_hosts=agi.allow,
-                           command_timeout=agi.command_timeout_s,
-                           reactor=core.reactor).setServiceParent(top)
+    listener = agi_server.makeService(registry or make_registry(core), core.reactor,
+                                      interface=agi.host, port=agi.port,
+                                      allowed_hosts=agi.allow,
+                                      command_timeout=agi.command_timeout_s,
+                                      reactor=core.reactor)
+    # The factory hands its metrics to each protocol it builds (AGI command latency).
+    listener.factory.metrics = getattr(core, "metrics", None)
+    listener.setServiceParent(top)
     return top

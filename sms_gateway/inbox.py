@@ -47,14 +47,17 @@ def store_reply(session: Session, message: MobileOriginated, now: dt.datetime) -
 class Inbox:
     log = Logger()
 
-    def __init__(self, db: Database, wall: WallClock) -> None:
+    def __init__(self, db: Database, wall: WallClock, metrics=None) -> None:
         self._db = db
         self._wall = wall
+        self._metrics = metrics  # hotline.metrics.Metrics, or None: nothing counted
         self.reply_listeners: list = []  # called with each StoredReply after it is committed
 
     def on_receipt(self, receipt: DeliveryReceipt,
                    keys: frozenset[str] | None = None) -> defer.Deferred:
         """`keys`: the receiving link's `receipt_id_keys(receipt)` (its configured id bases)."""
+        if self._metrics is not None:
+            self._metrics.sms_receipts.labels(receipt.state.value).inc()
         d = self._db.write(outbox.apply_receipt, receipt, self._wall.now(), keys)
 
         def matched(found: bool) -> None:

@@ -8,11 +8,15 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from sqlalchemy import func, select
 from twisted.application import internet, service
 from twisted.internet import endpoints
 
 from hotline.config import ConfigError, SmsConfig
 from hotline.core import Core
+from schemas.enums import SmsState
+from schemas.sms import SmsMessage
 from sms_gateway.dispatcher import DispatchSettings, OutboxDispatcher
 from sms_gateway.inbox import Inbox
 from sms_gateway.routing import Router
@@ -86,7 +90,8 @@ def makeService(core: Core) -> service.MultiService:
                                              password=SIMULATOR_PASSWORD,
                                              source_addr=config.sender,
                                              max_parts=config.max_parts), ())]
-    inbox = Inbox(core.db, core.clock)
+    metrics = getattr(core, "metrics", None)
+    inbox = Inbox(core.db, core.clock, metrics=metrics)
     links = {}
     for bind in binds:
         endpoint = endpoints.TCP4ClientEndpoint(core.reactor, bind.smpp.host, bind.smpp.port)
@@ -95,6 +100,8 @@ def makeService(core: Core) -> service.MultiService:
                         on_message=inbox.on_message, name=bind.name)
         link.setServiceParent(top)
         links[bind.name] = link
+        if hasattr(core, "links"):
+            core.links[f"smsc:{bind.name}"] = _link_state(link)
     fallback = config.fallback_bind or binds[0].name
     if fallback not in links:
         raise ConfigError(f"sms.fallback_bind {fallback!r} names no bind")
@@ -113,7 +120,52 @@ def makeService(core: Core) -> service.MultiService:
     dispatcher.setName("sms-dispatcher")
     dispatcher.setServiceParent(top)
     top.inbox, top.links, top.dispatcher = inbox, links, dispatcher
+    if metrics is not None:
+        metrics.add_collector(lambda: _live_families(dispatcher, links))
+        metrics.snapshot.add_query("sms", sms_counts)
     return top
+
+
+def _link_state(link: SmppLink):
+    return lambda: (link.is_available(), link.since)
+
+
+def _live_families(dispatcher: OutboxDispatcher, links: dict):
+    """The dispatcher's counters and each bind's window use, read from memory at scrape time."""
+    for name, doc, value in (("submitted", "SMS accepted by an SMSC", dispatcher.submitted),
+                             ("failed", "SMS failed for good", dispatcher.failed),
+                             ("retried", "SMS submits to be retried", dispatcher.retried)):
+        yield CounterMetricFamily(f"hotline_sms_{name}", f"{doc} (this process)", value=value)
+    yield GaugeMetricFamily("hotline_sms_in_flight", "SMS claimed and waiting for the SMSC",
+                            value=dispatcher.in_flight())
+    window = GaugeMetricFamily("hotline_sms_window_use",
+                               "Parts pending on a bind over its window", labels=["bind"])
+    up = GaugeMetricFamily("hotline_sms_bind_up", "1 when the bind can submit", labels=["bind"])
+    for name, link in links.items():
+        window.add_metric([name], link.pending() / max(1, link.config.window))
+        up.add_metric([name], 1.0 if link.is_available() else 0.0)
+    yield window
+    yield up
+
+
+def sms_counts(session, now: dt.datetime):
+    """Runs in the database thread (the core's metrics snapshot): SMS by state, and the age
+    of the oldest queued message that is due (the dispatcher's lag)."""
+    by_state = GaugeMetricFamily("hotline_sms_messages", "SMS messages by state",
+                                 labels=["state"])
+    counts = dict(session.execute(
+        select(SmsMessage.state, func.count()).group_by(SmsMessage.state)).all())
+    for state in SmsState:
+        by_state.add_metric([state.value], counts.get(state, 0))
+    oldest = session.execute(select(func.min(SmsMessage.not_before)).where(
+        SmsMessage.state == SmsState.QUEUED, SmsMessage.not_before <= now)).scalar()
+    lag = 0.0
+    if oldest is not None:
+        if oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=dt.timezone.utc)
+        lag = max(0.0, (now - oldest).total_seconds())
+    return [by_state, GaugeMetricFamily(
+        "hotline_sms_dispatch_lag_seconds", "Age of the oldest due queued SMS", value=lag)]
 
 
 

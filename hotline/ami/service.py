@@ -179,6 +179,7 @@ class AMIService(MultiService):
             originate_timeout=originate_timeout,
         )
         self.state = self.STOPPED
+        self.since = clock.seconds()  # when `up` last changed (clock seconds), for /healthz
         self.protocol: AMIClientProtocol | None = None
         policy = retry_policy or backoffPolicy(initialDelay=retry_initial_delay, maxDelay=retry_max_delay)
         self.client = _QuietClientService(
@@ -192,9 +193,16 @@ class AMIService(MultiService):
 
     # -- state ----------------------------------------------------------------------------
 
+    @property
+    def up(self) -> bool:
+        """Logged in: actions can be sent now."""
+        return self.state == self.LOGGED_IN
+
     def _setState(self, state: str, detail: str = "") -> None:
         if state == self.state:
             return
+        if (state == self.LOGGED_IN) != self.up:
+            self.since = self.clock.seconds()
         self.state = state
         where = f"{self.host}:{self.port}"
         if state == self.LOGGED_IN:

@@ -15,6 +15,7 @@ from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
 from hotline.masking import mask_phone, mask_text
+from hotline.metrics import agi_verb
 from ivr.agi.channel import AGIChannel
 from ivr.agi.environment import AGIEnvironment, HeaderError, parse_header_line
 from ivr.agi.errors import (
@@ -47,8 +48,11 @@ class FastAGIProtocol(LineReceiver):
         clock: IReactorTime,
         command_timeout: float | None = 10.0,
         header_timeout: float = 10.0,
+        metrics=None,
     ) -> None:
         self.registry = registry
+        # hotline.metrics.Metrics, or None; else the factory's `metrics`, if it has one.
+        self.metrics = metrics
         self.clock = clock
         self.command_timeout = command_timeout
         self.header_timeout = header_timeout
@@ -61,9 +65,12 @@ class FastAGIProtocol(LineReceiver):
         self._pending: Deferred[AGIResponse] | None = None
         self._pending_command = ""
         self._timer: IDelayedCall | None = None
+        self._sent_at = 0.0
 
     # -- connection lifecycle -------------------------------------------------------------
     def connectionMade(self) -> None:
+        if self.metrics is None:
+            self.metrics = getattr(getattr(self, "factory", None), "metrics", None)
         self._timer = self.clock.callLater(self.header_timeout, self._headerTimedOut)
 
     def connectionLost(self, reason: Failure) -> None:
@@ -146,6 +153,9 @@ class FastAGIProtocol(LineReceiver):
             self.drop("answer with no command in flight: {line!r}", line=line[:120])
             return
         self._cancelTimer()
+        if self.metrics is not None:
+            self.metrics.agi_command_seconds.labels(agi_verb(self._pending_command)).observe(
+                self.clock.seconds() - self._sent_at)
         if isinstance(answer, AGIException):
             pending.errback(answer)
         else:
@@ -169,6 +179,7 @@ class FastAGIProtocol(LineReceiver):
         if limit:
             self._timer = self.clock.callLater(limit, self._commandTimedOut, command, limit)
         pending = self._pending
+        self._sent_at = self.clock.seconds()
         self.transport.write(command.encode("utf-8") + b"\n")
         return pending
 

@@ -67,8 +67,10 @@ class HotlineFlow:
     log = Logger()
 
     def __init__(self, backend: HotlineBackend, hours: ServiceHours, config: IvrConfig,
-                 queue: str, new_call_id: Callable[[], str] = lambda: uuid.uuid4().hex) -> None:
+                 queue: str, new_call_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+                 metrics=None) -> None:
         self._backend = backend
+        self._metrics = metrics  # hotline.metrics.Metrics, or None: nothing counted
         self._hours = hours
         self._config = config
         self._queue = queue
@@ -345,6 +347,8 @@ class HotlineFlow:
             return
         state.recorded = True
         outcome = state.outcome or CallOutcome.ABANDONED
+        if self._metrics is not None:
+            self._metrics.calls.labels(outcome.value).inc()
         end = CallEnd(call_id=state.start.call_id, outcome=outcome, ended_at=self._backend.now(),
                       path=tuple(state.path), menu_choice=state.menu_choice,
                       abandoned_at=state.step if outcome is CallOutcome.ABANDONED else None,

@@ -94,6 +94,7 @@ class SmppLink(MultiService):
         self._pump_call: IDelayedCall | None = None
         self._stopping = False
         self._last_slowdown = float("-inf")
+        self.since = clock.seconds()  # when is_available() last changed (clock seconds)
         policy = retry_policy or backoffPolicy(
             initialDelay=config.reconnect_initial_delay, maxDelay=config.reconnect_max_delay)
         commands = ("bind_transceiver",) if config.bind_mode == "transceiver" else (
@@ -132,6 +133,7 @@ class SmppLink(MultiService):
 
     def startService(self) -> None:
         self._stopping = False
+        self.since = self.clock.seconds()
         super().startService()
 
     def submit(self, message: OutboundMessage) -> Submission:
@@ -163,6 +165,8 @@ class SmppLink(MultiService):
     def _protocolBound(self, protocol: EsmeProtocol) -> None:
         self._bound.add(protocol)
         if protocol.can_submit:
+            if self._transmitter is None:
+                self.since = self.clock.seconds()
             self._transmitter = protocol
             waiters, self._available_waiters = self._available_waiters, []
             for d in waiters:
@@ -174,6 +178,7 @@ class SmppLink(MultiService):
         if protocol is not self._transmitter:
             return
         self._transmitter = None
+        self.since = self.clock.seconds()
         self._failWaiting(LinkUnavailable(f"{self.name} link lost"))
 
     def _failWaiting(self, error: RetryableSubmitError) -> None:
@@ -194,6 +199,7 @@ class SmppLink(MultiService):
     def stopService(self) -> Deferred:
         """Fail what is not yet sent, wait for the answers to what is, unbind, disconnect."""
         self._stopping = True
+        self.since = self.clock.seconds()
         self._failWaiting(LinkUnavailable(f"{self.name} link stopping"))
 
         async def stop() -> None:

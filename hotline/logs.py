@@ -30,6 +30,9 @@ def _masked(value: Any) -> Any:
         return mask_text(value)
     if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
         return tuple(mask_text(v) for v in value)  # legacy `twisted.python.log` messages
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        # `log_flattened`, when an event was flattened before it reached us
+        return {k: mask_text(v) if isinstance(v, str) else v for k, v in value.items()}
     return value
 
 

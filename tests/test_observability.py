@@ -121,3 +121,14 @@ def test_log_levels_below_the_configured_one_are_not_written():
     log.info("quiet")
     log.warn("loud")
     assert "quiet" not in stream.getvalue() and "loud" in stream.getvalue()
+
+
+def test_an_event_flattened_before_it_reaches_the_observer_is_masked_too():
+    from twisted.logger import LogLevel
+
+    event = {"log_format": "Call from {caller}", "caller": CITIZEN, "log_level": LogLevel.info,
+             "log_namespace": "test", "log_time": 0.0,
+             "log_flattened": {"caller!s:": CITIZEN, "caller!:": CITIZEN}}
+    stream = io.StringIO()
+    make_observer(LoggingConfig(level="debug", format="json"), stream)(event)
+    assert CITIZEN not in stream.getvalue() and "138****5678" in stream.getvalue()

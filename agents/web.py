@@ -17,7 +17,6 @@ from hotline.core import Core
 from hotline.masking import mask_text
 from hotline.metrics import SnapshotRefresher
 
-METRICS_REFRESH_S = 15.0  # database counts behind /metrics: refreshed this often
 
 
 def masked_access_log(timestamp: str, request) -> str:
@@ -59,10 +58,9 @@ def make_root(core: Core, app: WebApp | None = None) -> resource.Resource:
                                              clock=core.reactor))
     metrics = getattr(core, "metrics", None)
     if metrics is not None:
-        # No login: firewall it to the monitoring host, or set HOTLINE_METRICS_TOKEN and
-        # have Prometheus send it as a bearer token.
-        token = os.environ.get("HOTLINE_METRICS_TOKEN")
-        root.putChild(b"metrics", MetricsResource(metrics, token))
+        # No login: firewall it to the monitoring host, or set [metrics] token
+        # (HOTLINE_METRICS_TOKEN) and have Prometheus send it as a bearer token.
+        root.putChild(b"metrics", MetricsResource(metrics, core.config.metrics.token or None))
     return root
 
 
@@ -94,7 +92,7 @@ def makeService(core: Core, auth: AuthConfig | None = None,
     metrics = getattr(core, "metrics", None)
     if metrics is not None:
         refresher = SnapshotRefresher(metrics.snapshot, core.db, core.reactor, core.clock,
-                                      interval=METRICS_REFRESH_S)
+                                      interval=core.config.metrics.refresh_s)
         refresher.setName("metrics-refresh")
         refresher.setServiceParent(top)
     endpoint = endpoints.TCP4ServerEndpoint(core.reactor, web.port, interface=web.host)

@@ -177,6 +177,14 @@ class CalendarConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class MetricsConfig:
+    token: str = _field("", doc="bearer token /metrics requires (HOTLINE_METRICS_TOKEN); empty: "
+                                "none, so firewall /metrics to the monitoring host")
+    refresh_s: float = _field(15.0, min=1, max=3600,
+                              doc="database counts behind /metrics are refreshed this often")
+
+
+@dataclasses.dataclass(frozen=True)
 class LoggingConfig:
     level: str = _field("info", choices=("debug", "info", "warn", "error", "critical"))
     format: str = _field("text", choices=("text", "json"))
@@ -195,6 +203,7 @@ class Config:
     appeals: AppealsConfig = dataclasses.field(default_factory=AppealsConfig)
     calendar: CalendarConfig = dataclasses.field(default_factory=CalendarConfig)
     logging: LoggingConfig = dataclasses.field(default_factory=LoggingConfig)
+    metrics: MetricsConfig = dataclasses.field(default_factory=MetricsConfig)
     # Sections the packages define (entry-point group `hotline.config_sections`), by name.
     extensions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 

@@ -1,0 +1,311 @@
+"""`hotline demo`: the whole service on embedded defaults, with simulated traffic.
+
+Wiring only, like twisted_app.tac (and built the same way, in the same order), plus: a demo
+SQLite database migrated and seeded (catalogue, units, a demo agent and supervisor, a few
+appeals), an AMI peer simulator on the AMI port for the service's AMI link, and a traffic
+generator that places scripted calls through FastAGI, connects some of them to the demo
+agent's interface over AMI (screen pop when the agent is logged in at /terminal), and sends
+survey replies through the embedded SMSC simulator.
+
+    python demo_app.py [--seconds N] [--interval S]
+
+or, once registered in the `hotline.commands` entry-point group, `hotline demo`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+DEMO_AGENT = ("demo", "演示坐席", "agent", "demo-agent-2026", "PJSIP/1001")
+DEMO_SUPERVISOR = ("demo_sup", "演示班长", "supervisor", "demo-super-2026", None)
+DEMO_UNIT = "HALL"
+DEMO_PHONES = ("13812345678", "13900001111", "13700002222", "15800003333", "18600004444",
+               "13600005555", "15900006666")
+DEMO_APPEALS = (  # kind, subject, resolve?
+    ("consultation", "户口迁移需要哪些材料", True),
+    ("help", "老人走失，请求协助寻找", False),
+    ("complaint", "窗口办事等候时间过长", True),
+    ("approval_progress", "身份证补办进度", False),
+    ("dispute", "邻里停车纠纷", False),
+    ("report", "小区附近疑似赌博窝点", False),
+)
+
+# The environment the demo sets unless the user already did.
+DEMO_ENVIRONMENT = {
+    "HOTLINE_DATABASE_URL": "sqlite:///var/demo.sqlite3",
+    "HOTLINE_IVR_OPENING_TIME": "00:00",
+    "HOTLINE_IVR_CLOSING_TIME": "23:59",
+    "HOTLINE_IVR_OPEN_ON_HOLIDAYS": "true",
+    "HOTLINE_AMI_ENABLED": "true",
+    "HOTLINE_AMI_SECRET": "demo-ami-secret",
+    "HOTLINE_AMI_AUTH": "md5",
+    "HOTLINE_LOGGING_LEVEL": "warn",
+}
+
+
+def say(text: str) -> None:
+    print(f"demo: {text}", flush=True)
+
+
+def prepare_environment(environ=os.environ) -> None:
+    for name, value in DEMO_ENVIRONMENT.items():
+        environ.setdefault(name, value)
+    url = environ["HOTLINE_DATABASE_URL"]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def seed(config) -> list[tuple[str, str, str]]:
+    """Migrate, load the catalogue and units, add the demo accounts (once); returns the
+    logins to print as (role, username, password)."""
+    from hotline.agents_admin import add_agent
+    from hotline.clock import SystemClock
+    from hotline.db import Database, make_engine, upgrade
+    from hotline.reference_data import load_catalogue, load_units, shipped_catalogue
+    from schemas.models import Agent
+    from schemas.enums import AgentRole
+    from sqlalchemy import select
+
+    engine = make_engine(config.database)
+    upgrade(engine, "head")
+    db = Database(engine, reactor=None, threads=1)
+    source = config.appeals.catalogue_file
+    text = Path(source).read_text("utf-8") if source else shipped_catalogue()
+    db.write_now(load_catalogue, text, source or "shipped catalogue")
+    db.write_now(load_units, ROOT / "config" / "units.example.toml")
+    logins = []
+    for username, name, role, password, interface in (DEMO_AGENT, DEMO_SUPERVISOR):
+        exists = db.read_now(lambda s: s.scalar(select(Agent.id).where(Agent.username == username)))
+        if exists is None:
+            db.write_now(add_agent, username=username, display_name=name, role=AgentRole(role),
+                         password=password, unit_code=DEMO_UNIT, interface=interface,
+                         actor="demo", now=SystemClock().now())
+            logins.append((role, username, password))
+        else:
+            logins.append((role, username, f"{password} (unless changed since the first demo)"))
+    engine.dispose()
+    return logins
+
+
+class Traffic:
+    """Scripted callers, agent connections and survey replies, one step per tick."""
+
+    def __init__(self, reactor, core, sim, smsc, interface: str, queue: str):
+        self.reactor, self.core, self.sim, self.smsc = reactor, core, sim, smsc
+        self.interface, self.queue = interface, queue
+        self.case_numbers: list[str] = []
+        self.resolved_phones: list[str] = []
+        self.ticks = itertools.count()
+        self.random = random.Random(9600110)
+        self.calls = 0
+
+    async def seed_appeals(self) -> None:
+        from hotline.appeals.records import NewAppeal
+        from schemas.models import Appeal
+        from schemas.enums import AppealChannel, AppealKind
+        from schemas.models import Unit
+        from sqlalchemy import select
+
+        appeals = self.core.appeals
+        existing = await self.core.db.read(lambda s: list(s.execute(
+            select(Appeal.case_number, Appeal.citizen_phone, Appeal.status)).all()))
+        if existing:
+            self.case_numbers = [row[0] for row in existing]
+            self.resolved_phones = [row[1] for row in existing if str(row[2]) == "resolved"]
+            return
+        unit = await self.core.db.read(
+            lambda s: s.scalar(select(Unit.id).where(Unit.code == DEMO_UNIT)))
+        for (kind, subject, resolve), phone in zip(DEMO_APPEALS, DEMO_PHONES):
+            record = await appeals.create(NewAppeal(channel=AppealChannel.PHONE,
+                                                    kind=AppealKind(kind), subject=subject,
+                                                    citizen_phone=phone,
+                                                    body=f"演示诉求：{subject}"), actor="demo")
+            self.case_numbers.append(record.case_number)
+            if resolve or kind in ("help", "dispute"):
+                await appeals.assign(record.id, unit, actor="demo")
+                await appeals.start(record.id, actor="demo")
+            if resolve:
+                await appeals.resolve(record.id, "已答复来电人，问题已解决", actor="demo")
+                self.resolved_phones.append(phone)
+        say(f"{len(self.case_numbers)} demo appeals: {', '.join(self.case_numbers)}")
+
+    def tick(self) -> None:
+        from twisted.internet.defer import Deferred
+
+        n = next(self.ticks)
+        Deferred.fromCoroutine(self.call(n)).addErrback(self._failed, "call")
+        if self.smsc is not None and self.resolved_phones and n % 4 == 3:
+            phone = self.random.choice(self.resolved_phones)
+            answer = self.random.choice("1123")
+            say(f"survey reply {answer!r} from {phone[:3]}****{phone[-4:]} via the SMSC simulator")
+            self.smsc.inject_mo(phone, self.core.config.sms.sender, answer).addErrback(
+                self._failed, "survey reply")
+
+    def _failed(self, failure, what: str) -> None:
+        say(f"{what} failed: {failure.getErrorMessage()}")
+
+    def script(self, n: int) -> tuple[str, str]:
+        phone = DEMO_PHONES[n % len(DEMO_PHONES)] if n % 3 else f"1350000{n % 10000:04d}"
+        choices = ["_ 1", "_ 2", "_ 3", "_ 0"]
+        if self.case_numbers:
+            case = self.case_numbers[n % len(self.case_numbers)]
+            choices += [f"_ 4 {case}#", f"_ 4 {case}# _ 0"]
+        return phone, choices[n % len(choices)]
+
+    async def call(self, n: int) -> None:
+        from ivr.simulator.asterisk import CallSetup
+        from ivr.simulator.client import simulate_call
+
+        phone, digits = self.script(n)
+        config = self.core.config.agi
+        setup = CallSetup(callerid=phone, calleridname="Demo Caller", language="zh",
+                          uniqueid=f"{int(self.reactor.seconds())}.{n}",
+                          channel=f"Local/9600110@hotline-{n:08x};2")
+        heard = await simulate_call(self.reactor, config.host, config.port, "hotline",
+                                    digits, setup)
+        self.calls += 1
+        lines = [str(h) for h in heard]
+        queued = any("Queue" in line for line in lines)
+        say(f"call {n + 1} from {phone[:3]}****{phone[-4:]} pressed {digits.strip()!r}: "
+            f"{len(lines)} steps{', reached the queue' if queued else ''}")
+        if queued and self.sim is not None and n % 2 == 0:
+            self.connect(phone)
+
+    def connect(self, phone: str) -> None:
+        caller = self.sim.new_channel(f"PJSIP/trunk-{phone[-4:]}", caller_id_num=phone,
+                                      caller_id_name="Demo Caller")
+        agent = self.sim.new_channel(f"{self.interface}-00000001", context="from-internal")
+        self.sim.queue_caller_join(self.queue, caller)
+        self.sim.agent_connect(self.queue, caller, agent, self.interface, ring_time=2)
+        say(f"AgentConnect to {self.interface} (screen pop if {DEMO_AGENT[0]} is at /terminal)")
+
+        def complete() -> None:
+            self.sim.agent_complete(self.queue, caller, agent, self.interface, hold_time=2,
+                                    talk_time=20, reason="caller")
+            self.sim.hangup_channel(caller)
+
+        self.reactor.callLater(20, complete)
+
+
+def build(reactor, config):
+    """The service exactly as twisted_app.tac builds it, under one MultiService."""
+    from twisted.application import service
+
+    import agents
+    import callback_queue
+    import callback_queue.report
+    import ivr.service
+    import sms_gateway.messages.service
+    import sms_gateway.service
+    from hotline.core import make_core
+
+    core = make_core(config, reactor)
+    top = service.MultiService()
+    core.db.setServiceParent(top)
+    if core.ami is not None:
+        core.ami.setServiceParent(top)
+    callbacks = callback_queue.makeService(core)
+    callbacks.setServiceParent(top)
+    flows = ivr.service.make_registry(core, request_callback=callbacks.queue.request_callback,
+                                      record_rating=callbacks.queue.record_rating)
+    ivr.service.makeService(core, flows).setServiceParent(top)
+    sms = sms_gateway.service.makeService(core)
+    sms.setServiceParent(top)
+    sms_gateway.messages.service.makeService(core, sms.inbox).setServiceParent(top)
+    agents.makeService(core, reports={"callbacks": callback_queue.report.compliance_report},
+                       callbacks=callbacks.queue).setServiceParent(top)
+    return core, top, sms
+
+
+async def run(reactor, args, config, logins) -> None:
+    from twisted.internet import task
+    from twisted.internet.defer import Deferred
+    from twisted.logger import globalLogBeginner
+
+    from hotline.ami.simulator import AsteriskManagerSimulator
+    from hotline.logs import make_observer
+
+    globalLogBeginner.beginLoggingTo([make_observer(config.logging)],
+                                     redirectStandardIO=False)
+    sim = None
+    if config.ami.enabled:
+        sim = AsteriskManagerSimulator(reactor, users={config.ami.username: config.ami.secret},
+                                       queues=(config.agi.queue,))
+        reactor.listenTCP(config.ami.port, sim, interface=config.ami.host)
+    core, top, sms = build(reactor, config)
+    top.startService()
+    reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
+
+    web = f"http://{config.web.host}:{config.web.port}"
+    say(f"the hotline is at {web} (FastAGI {config.agi.host}:{config.agi.port}, "
+        f"AMI simulator {config.ami.host}:{config.ami.port})")
+    for role, username, password in logins:
+        say(f"demo login ({role}): {username} / {password}")
+    say(f"log in as {DEMO_AGENT[0]} at {web}/terminal and join the queue to see screen pops")
+
+    traffic = Traffic(reactor, core, sim, getattr(sms, "simulator", None),
+                      DEMO_AGENT[4], config.agi.queue)
+    await traffic.seed_appeals()
+    loop = task.LoopingCall(traffic.tick)
+    loop.clock = reactor
+    loop.start(args.interval, now=True).addErrback(traffic._failed, "traffic")
+
+    done = Deferred()
+    if args.seconds:
+        reactor.callLater(args.seconds, done.callback, None)
+    await done
+    if loop.running:
+        loop.stop()
+    say(f"stopping after {args.seconds:g} s: {traffic.calls} calls")
+
+
+def demo(args: argparse.Namespace, config_path: str | None = None) -> int:
+    prepare_environment()
+    from twisted.internet import task
+    from twisted.internet.defer import Deferred
+
+    from hotline.config import ConfigError, load_config
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        print(f"hotline: configuration error: {error}", file=sys.stderr)
+        return 2
+    logins = seed(config)
+    task.react(lambda reactor: Deferred.fromCoroutine(run(reactor, args, config, logins)))
+    return 0  # not reached: react exits
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seconds", type=float, default=0,
+                        help="stop after this many seconds (default: run until Ctrl-C)")
+    parser.add_argument("--interval", type=float, default=3.0,
+                        help="seconds between simulated calls (default 3)")
+
+
+def register(commands) -> None:
+    """`hotline demo`, through the `hotline.commands` entry-point group."""
+    parser = commands.add_parser("demo", help="the service with simulated calls, SMS and "
+                                              "a demo login (http://127.0.0.1:8080)")
+    add_arguments(parser)
+    parser.set_defaults(handler=lambda config, args: demo(args, args.config))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="demo_app.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="TOML configuration (default: $HOTLINE_CONFIG)")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return demo(args, args.config)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())

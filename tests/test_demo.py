@@ -1,0 +1,54 @@
+"""`python demo_app.py --seconds N` (`hotline demo`): the service with simulated traffic
+answers /healthz while it runs, prints a demo login, records calls, and stops by itself."""
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.support.processes import ROOT, service_environment
+
+
+@pytest.mark.slow
+def test_demo_runs_traffic_prints_a_login_and_stops_by_itself(tmp_path):
+    database = tmp_path / "demo.sqlite3"
+    env = service_environment(HOTLINE_DATABASE_URL=f"sqlite:///{database}", HOTLINE_CONFIG="")
+    for name in ("HOTLINE_IVR_OPENING_TIME", "HOTLINE_IVR_CLOSING_TIME",
+                 "HOTLINE_IVR_OPEN_ON_HOLIDAYS", "HOTLINE_AMI_SECRET", "HOTLINE_AMI_ENABLED"):
+        env.pop(name, None)
+    web = f"http://127.0.0.1:{env['HOTLINE_WEB_PORT']}/healthz"
+    process = subprocess.Popen([sys.executable, "demo_app.py", "--seconds", "8",
+                                "--interval", "1"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    health = []
+    try:
+        deadline = time.monotonic() + 25
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(web, timeout=2) as response:
+                    health.append((response.status, json.loads(response.read())))
+            except OSError:
+                pass
+            time.sleep(0.3)
+        output, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output
+    assert "demo login (agent): demo / " in output, output
+    assert "demo login (supervisor): demo_sup / " in output, output
+    assert "Traceback" not in output, output
+    assert health, f"/healthz never answered while the demo ran\n{output}"
+    assert any(status == 200 and body.get("status") == "ok" for status, body in health), health
+    # The service's AMI link logged in to the demo's AMI peer simulator.
+    assert any(body.get("links", {}).get("ami", {}).get("up") for _, body in health), health
+    with sqlite3.connect(database) as connection:
+        calls = connection.execute("select count(*) from call_records").fetchone()[0]
+        appeals = connection.execute("select count(*) from appeals").fetchone()[0]
+    assert calls >= 1, output
+    assert appeals >= 5, output

@@ -100,8 +100,14 @@ class HotlineFlow:
             self.log.failure("Call {call_id} failed at {step}", call_id=start.call_id,
                              step=state.step)
             await self._rescue(channel, state)
+        except GeneratorExit:
+            # The process is exiting with this call's command unanswered: the coroutine is
+            # being closed and can await nothing more; the record stays "in progress".
+            state.recorded = True
+            raise
         finally:
-            await self._record_end(state)
+            if not state.recorded:
+                await self._record_end(state)
 
     # The call, step by step ------------------------------------------------------------
 

@@ -347,3 +347,30 @@ def test_queue_with_nobody_to_answer_offers_a_voice_message(status):
     record = backend.record
     assert record.outcome is CallOutcome.MESSAGE_LEFT
     assert f"queue:{status.lower()}" in record.path and record.menu_choice == "help"
+
+
+def test_a_call_closed_at_process_exit_does_not_await_in_its_cleanup():
+    """At exit a flow waiting on Asterisk is closed by the garbage collector: GeneratorExit
+    must not meet an await (Python: "coroutine ignored GeneratorExit")."""
+    from twisted.internet.defer import Deferred
+
+    class SlowBackend(MemoryBackend):
+        async def end_call(self, start, end):
+            await Deferred()  # a database write that would outlive the process
+
+    flow = make_flow(SlowBackend())
+
+    class SilentChannel:
+        hung_up = False
+
+        def __getattr__(self, name):
+            from twisted.internet.defer import Deferred
+
+            return lambda *args, **kwargs: Deferred()  # Asterisk never answers
+
+    from ivr.agi.environment import AGIEnvironment
+
+    env = AGIEnvironment.from_headers({"agi_network_script": "hotline", "agi_callerid": CITIZEN})
+    coroutine = flow(SilentChannel(), env)
+    coroutine.send(None)  # runs until the first unanswered command
+    coroutine.close()  # what the garbage collector does at exit; must not raise

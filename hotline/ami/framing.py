@@ -8,6 +8,7 @@ drops the link, with a logged reason, on what is not the manager protocol.
 
 from __future__ import annotations
 
+import abc
 import re
 
 from twisted.internet.protocol import Protocol
@@ -23,7 +24,7 @@ _BANNER = re.compile(r"^Asterisk Call Manager/(?P<version>[0-9][0-9A-Za-z.\-]*)$
 _LINE = re.compile(rb"([A-Za-z0-9_\-()/;@.]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)\Z")
 
 
-class ManagerFramer(Protocol):
+class ManagerFramer(Protocol, metaclass=abc.ABCMeta):
     """Splits a manager byte stream into a banner and `Message`s.
 
     Subclasses implement `bannerReceived` and `messageReceived`. ``expectBanner`` is false on
@@ -127,7 +128,9 @@ class ManagerFramer(Protocol):
         self.transport.write(message.to_bytes())
 
     def bannerReceived(self, version: str) -> None:
-        raise NotImplementedError
+        """The `Asterisk Call Manager/x.y` banner, once, before any message (only when
+        `expectBanner`: a client overrides this; the server side never receives one)."""
 
+    @abc.abstractmethod
     def messageReceived(self, message: Message) -> None:
-        raise NotImplementedError
+        """One whole `Key: Value` block (a response or an event)."""

@@ -8,6 +8,7 @@ with the reason logged.
 
 from __future__ import annotations
 
+import abc
 import struct
 
 from twisted.internet import protocol
@@ -18,7 +19,7 @@ from sms_gateway.smpp import codec
 _LENGTH = struct.Struct(">L")
 
 
-class SmppFramer(protocol.Protocol):
+class SmppFramer(protocol.Protocol, metaclass=abc.ABCMeta):
     """Subclasses implement `pduReceived(data)`; `sendPdu` writes to the transport only.
 
     With `pdusPerTurn` set (and a `clock`), at most that many PDUs of one read are handled
@@ -96,8 +97,9 @@ class SmppFramer(protocol.Protocol):
         self.sendPdu(codec.generic_nack(sequence, codec.ESME_RINVCMDLEN))
         self.transport.loseConnection()
 
+    @abc.abstractmethod
     def pduReceived(self, data: bytes) -> None:
-        raise NotImplementedError
+        """One whole PDU, its `command_length` checked."""
 
     def sendPdu(self, data: bytes) -> None:
         self.transport.write(data)

@@ -15,22 +15,7 @@ from schemas.sms import SmsInbound, SmsMessage
 from tests.agents.support import Browser, SettableClock, create_agent, make_app, make_core
 from tests.support.appeals import add_unit, new_appeal
 
-NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Shanghai
-
-
-@pytest.fixture
-def clock():
-    return SettableClock(NOW)
-
-
-@pytest.fixture
-def core(database, pumped_reactor, clock):
-    return make_core(database, pumped_reactor, clock)
-
-
-@pytest.fixture
-def unit(database):
-    return database.write_now(add_unit)
+from tests.agents.conftest import NOW  # noqa: E402  (the shared fixtures live there)
 
 
 @pytest.fixture

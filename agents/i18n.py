@@ -2,14 +2,23 @@
 
 The language is the `hotline_lang` cookie when set (the toggle in the header), else the
 browser's Accept-Language when it prefers English, else Chinese.
+
+The words of the core pages are here; each area of work may keep its own in a module of
+`agents.catalogs` (a `WORDS` dict of the same shape), merged in at import. A key defined
+twice is an error at start-up, not a silent overwrite.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
+from agents import catalogs
+
 LANGUAGES = ("zh", "en")
 LANG_COOKIE = "hotline_lang"
 
-MESSAGES: dict[str, tuple[str, str]] = {
+CORE_WORDS: dict[str, tuple[str, str]] = {
     "app.title": ("9600110 民生服务热线", "9600110 service hotline"),
     "nav.terminal": ("坐席终端", "Terminal"),
     "nav.appeals": ("诉求查询", "Appeals"),
@@ -180,6 +189,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "yes": ("是", "Yes"),
     "no": ("否", "No"),
 }
+
+
+
+def _merged() -> dict[str, tuple[str, str]]:
+    words = dict(CORE_WORDS)
+    for module in sorted(m.name for m in pkgutil.iter_modules(catalogs.__path__)):
+        extra = importlib.import_module(f"{catalogs.__name__}.{module}").WORDS
+        twice = sorted(words.keys() & extra.keys())
+        if twice:
+            raise ValueError(f"agents.catalogs.{module} defines words already defined: "
+                             f"{', '.join(twice)}")
+        words.update(extra)
+    return words
+
+
+MESSAGES: dict[str, tuple[str, str]] = _merged()
 
 
 def translator(lang: str):

@@ -1,0 +1,75 @@
+"""The JSON API for the bureau's other systems (bearer token): create an appeal, read its
+status, the callback report; and the OpenAPI document that describes them."""
+
+from __future__ import annotations
+
+from twisted.logger import Logger
+
+from agents import api
+from agents.http import WebResponse
+from agents.routing import API, PUBLIC, Context, Route
+from hotline.appeals import AppealNotFound, AppealValidationError
+from hotline.masking import mask_phone
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/api/openapi.json", PUBLIC, "openapi"),
+    Route("POST", "/api/v1/appeals", API, "api_create"),
+    Route("GET", "/api/v1/appeals/{case_number:digits}", API, "api_status"),
+    Route("GET", "/api/v1/reports/callbacks", API, "api_callback_report"),
+)
+
+
+class ApiPages:
+    """The API handlers of `WebApp` (a mixin: `self` is the application)."""
+
+    log = Logger()
+
+    async def openapi(self, ctx: Context) -> WebResponse:
+        return WebResponse.json(api.OPENAPI)
+
+    async def api_create(self, ctx: Context) -> WebResponse:
+        try:
+            try:
+                document = ctx.request.json()
+            except (ValueError, UnicodeDecodeError):
+                raise api.ApiError(400, "the body is not JSON") from None
+            new = api.parse_new_appeal(document)
+            try:
+                appeal = await self.core.appeals.create(new, actor=api.API_ACTOR)
+            except AppealValidationError as error:
+                raise api.validation_error(error) from None
+        except api.ApiError as error:
+            return WebResponse.json(error.document(), error.status)
+        self.log.info("API opened appeal {case_number} for {phone}",
+                      case_number=appeal.case_number, phone=mask_phone(appeal.citizen_phone))
+        response = WebResponse.json(api.status_document(appeal), 201)
+        response.headers.append(("Location", f"/api/v1/appeals/{appeal.case_number}"))
+        return response
+
+    async def api_status(self, ctx: Context) -> WebResponse:
+        try:
+            appeal = await self.core.db.write(api.read_status, self.core.appeals.repository,
+                                              ctx.params["case_number"],
+                                              now=self.core.clock.now())
+        except AppealNotFound:
+            return WebResponse.json(api.ApiError(404, "no appeal with this case number")
+                                    .document(), 404)
+        return WebResponse.json(api.status_document(appeal))
+
+    async def api_callback_report(self, ctx: Context) -> WebResponse:
+        return await self._callback_report(ctx)
+
+    async def _callback_report(self, ctx: Context) -> WebResponse:
+        report = self.reports.get("callbacks")
+        if report is None:
+            return WebResponse.json(api.ApiError(404, "the callback report is not available "
+                                                      "in this process").document(), 404)
+        args = {name: ctx.request.arg(name) for name in ("from", "to", "by")}
+        try:
+            start, end, by = api.report_period(args, self.core.zone)
+        except api.ApiError as error:
+            return WebResponse.json(error.document(), error.status)
+        rows = await self.core.db.read(report, start, end, by)
+        return WebResponse.json({"from": args["from"], "to": args["to"], "by": by,
+                                 "rows": [row.as_dict() for row in rows]})
+

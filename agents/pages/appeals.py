@@ -1,0 +1,135 @@
+"""Appeals at the hall terminal: search, the new-appeal form, detail with its audit trail,
+the lifecycle actions, and a caller's card."""
+
+from __future__ import annotations
+
+from twisted.logger import Logger
+
+from agents import queries
+from agents.http import WebResponse
+from agents.routing import STAFF, SUPERVISORS, Context, Route
+from hotline.appeals import (AppealNotFound, AppealValidationError, InvalidTransition,
+                             NewAppeal)
+from hotline.masking import mask_phone
+from hotline.phones import PhoneNumberError, normalise_phone
+from schemas.enums import AppealChannel, AppealKind, AppealStatus
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/appeals", STAFF, "search"),
+    Route("GET", "/appeals/new", STAFF, "new_appeal_form"),
+    Route("POST", "/appeals", STAFF, "create_appeal"),
+    Route("GET", "/appeals/{appeal_id:int}", STAFF, "appeal"),
+    Route("POST", "/appeals/{appeal_id:int}/{action:assign|start|resolve}", STAFF,
+          "appeal_action"),
+    Route("POST", "/appeals/{appeal_id:int}/{action:reopen}", SUPERVISORS, "appeal_action"),
+    Route("GET", "/callers/{phone}", STAFF, "caller"),
+)
+
+
+class AppealPages:
+    """The appeal handlers of `WebApp` (a mixin: `self` is the application)."""
+
+    log = Logger()
+
+    async def search(self, ctx: Context) -> WebResponse:
+        keys = ("case_number", "phone", "status", "unit_id", "date_from", "date_to")
+        args = {key: ctx.request.arg(key) for key in keys}
+        error, results, searched = None, [], False
+        try:
+            criteria = queries.parse_search(args)
+        except queries.SearchError as problem:
+            criteria, error = None, str(problem)
+        if criteria is not None and not criteria.empty:
+            searched = True
+            run = self.core.db.write if criteria.phone else self.core.db.read
+            results = await run(queries.search_appeals, criteria, self.core.zone,
+                                actor=ctx.actor, now=self.core.clock.now())
+        units = await self.core.db.read(queries.units)
+        return self._page(ctx, "appeals.html", 422 if error else 200, q=args, results=results,
+                          searched=searched, units=units, error=error,
+                          statuses=[s.value for s in AppealStatus])
+
+    async def new_appeal_form(self, ctx: Context, *, status: int = 200,
+                              error: str | None = None) -> WebResponse:
+        arg = ctx.request.arg
+        form = {key: arg(key) for key in ("citizen_phone", "channel", "kind", "call_id",
+                                          "subject", "body", "citizen_name", "area")}
+        form["channel"] = form["channel"] or AppealChannel.PHONE.value
+        if form["kind"] not in {k.value for k in AppealKind}:
+            form["kind"] = AppealKind.CONSULTATION.value
+        return self._page(ctx, "appeal_new.html", status, f=form, error=error,
+                          channels=[c.value for c in AppealChannel],
+                          kinds=[k.value for k in AppealKind])
+
+    async def create_appeal(self, ctx: Context) -> WebResponse:
+        arg = ctx.request.arg
+        try:
+            channel = AppealChannel(arg("channel") or AppealChannel.PHONE.value)
+            kind = AppealKind(arg("kind"))
+        except ValueError:
+            return await self.new_appeal_form(ctx, status=422,
+                                              error="channel/kind: not one of the choices")
+        new = NewAppeal(channel=channel, kind=kind, subject=arg("subject"),
+                        citizen_phone=arg("citizen_phone"), body=arg("body"),
+                        citizen_name=arg("citizen_name") or None, area=arg("area") or None,
+                        agent_id=ctx.principal.agent_id, call_id=arg("call_id") or None)
+        try:
+            appeal = await self.core.appeals.create(new, actor=ctx.actor)
+        except AppealValidationError as error:
+            return await self.new_appeal_form(ctx, status=422, error=str(error))
+        self.log.info("{actor} opened appeal {case_number} for {phone}", actor=ctx.actor,
+                      case_number=appeal.case_number, phone=mask_phone(appeal.citizen_phone))
+        return WebResponse.redirect(f"/appeals/{appeal.id}?created=1")
+
+    async def appeal(self, ctx: Context, *, status: int = 200,
+                     error: str | None = None) -> WebResponse:
+        try:
+            detail = await self.core.db.write(queries.appeal_detail,
+                                              int(ctx.params["appeal_id"]), actor=ctx.actor,
+                                              now=self.core.clock.now())
+        except AppealNotFound:
+            return self._page(ctx, "error.html", 404, status=404,
+                              error=ctx.t("error.not_found"))
+        notice = None
+        if ctx.request.arg("created") and error is None:
+            notice = ctx.t("appeal.created", case_number=detail.appeal.case_number)
+        return self._page(ctx, "appeal.html", status, d=detail, error=error, notice=notice)
+
+    async def appeal_action(self, ctx: Context) -> WebResponse:
+        appeal_id = int(ctx.params["appeal_id"])
+        action = ctx.params["action"]
+        arg = ctx.request.arg
+        appeals = self.core.appeals
+        try:
+            if action == "assign":
+                unit = arg("unit_id")
+                if not unit.isdigit():
+                    raise AppealValidationError("unit_id", "choose a unit")
+                await appeals.assign(appeal_id, int(unit), actor=ctx.actor)
+            elif action == "start":
+                await appeals.start(appeal_id, actor=ctx.actor)
+            elif action == "resolve":
+                await appeals.resolve(appeal_id, arg("resolution"), actor=ctx.actor)
+            else:
+                await appeals.reopen(appeal_id, arg("reason"), actor=ctx.actor)
+        except AppealNotFound:
+            return self._page(ctx, "error.html", 404, status=404,
+                              error=ctx.t("error.not_found"))
+        except InvalidTransition as problem:
+            return await self.appeal(ctx, status=409,
+                                     error=ctx.t("appeal.rejected", error=str(problem)))
+        except AppealValidationError as problem:
+            return await self.appeal(ctx, status=422,
+                                     error=ctx.t("appeal.rejected", error=str(problem)))
+        return WebResponse.redirect(f"/appeals/{appeal_id}")
+
+    async def caller(self, ctx: Context) -> WebResponse:
+        try:
+            phone = normalise_phone(ctx.params["phone"])
+        except PhoneNumberError as problem:
+            return self._page(ctx, "error.html", 400, status=400, error=str(problem))
+        card = await self.core.db.write(queries.caller_card, phone, actor=ctx.actor,
+                                        now=self.core.clock.now(),
+                                        call_id=ctx.request.arg("call_id") or None)
+        return self._page(ctx, "caller.html", c=card)
+

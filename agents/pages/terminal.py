@@ -1,0 +1,104 @@
+"""The hall terminal: the agent's queue state and buttons, the live event stream (state
+changes and screen pops), and the keepalive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from agents import queries
+from agents.http import EventStream, WebResponse
+from agents.routing import STAFF, Context, Route
+from agents.terminal import Listener
+from hotline.ami.errors import AMIError
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/terminal", STAFF, "terminal"),
+    Route("POST", "/terminal/queue", STAFF, "queue_action"),
+    Route("GET", "/terminal/events", STAFF, "terminal_events"),
+    Route("GET", "/session/keepalive", STAFF, "keepalive"),
+)
+
+
+class TerminalPages:
+    """The terminal's handlers of `WebApp` (a mixin: `self` is the application)."""
+
+    log = Logger()
+
+    async def terminal(self, ctx: Context, *, status: int = 200,
+                       error: str | None = None) -> WebResponse:
+        interface = ctx.principal.interface
+        state = self.hub.states.get(interface) if interface else None
+        ami = self.core.ami
+        if interface and not state.known and ami is not None and ami.state == ami.LOGGED_IN:
+            try:
+                state = await self.hub.refresh(interface)
+            except AMIError as problem:
+                error = error or ctx.t("terminal.ami_down", error=str(problem))
+        return self._page(ctx, "terminal.html", status, error=error,
+                          state=state or self.hub.states.get(""))
+
+    async def queue_action(self, ctx: Context) -> WebResponse:
+        interface = ctx.principal.interface
+        if not interface:
+            return await self.terminal(ctx, status=409, error=ctx.t("terminal.no_interface"))
+        action = ctx.request.arg("action")
+        try:
+            if action == "login":
+                await self.hub.login(interface, ctx.principal.display_name)
+            elif action == "pause":
+                await self.hub.pause(interface, ctx.request.arg("reason").strip())
+            elif action == "unpause":
+                await self.hub.unpause(interface)
+            elif action == "logout":
+                await self.hub.logout(interface)
+            else:
+                return WebResponse.text("action: one of login, pause, unpause, logout", 400)
+        except AMIError as problem:
+            self.log.warn("Queue {action} for {interface} failed: {error}", action=action,
+                          interface=interface, error=problem)
+            return await self.terminal(ctx, status=502,
+                                       error=ctx.t("terminal.ami_down", error=str(problem)))
+        self.log.info("{actor}: queue {action} on {interface}", actor=ctx.actor, action=action,
+                      interface=interface)
+        return WebResponse.redirect("/terminal")
+
+    async def terminal_events(self, ctx: Context) -> WebResponse | EventStream:
+        interface = ctx.principal.interface
+        if not interface:
+            return WebResponse.text("no interface configured for this agent", 409)
+        listener = Listener(interface, ctx.principal.username, ctx.lang, lambda *_: None)
+        stop: list[Callable[[], None]] = []
+
+        def open_(send) -> None:
+            listener.send = send
+            stop.append(self.hub.listen(listener))
+
+        def close() -> None:
+            for cancel in stop:
+                cancel()
+
+        stream = EventStream(open_, close)
+        stream.cookies = [self.sessions.cookie(ctx.session)]
+        # The stream ends with the session's lifetime; the page's keepalive then finds the
+        # session gone and sends the agent to the login page.
+        stream.expires_in = max(1.0, ctx.session.issued + self.auth.session_lifetime_s
+                                - self._now())
+        ctx.session = None  # set on the stream itself, above
+        return stream
+
+    async def keepalive(self, ctx: Context) -> WebResponse:
+        """The terminal page calls this while it waits for calls, so that an agent who is
+        only listening is not logged out for idleness (the session's lifetime still ends)."""
+        return WebResponse(204, b"", "text/plain; charset=utf-8")
+
+    def _pop_card(self, username: str, phone: str | None,
+                  call_id: str | None) -> defer.Deferred:
+        return self.core.db.write(queries.screen_pop_card, phone, call_id, actor=username,
+                                  now=self.core.clock.now())
+
+    def _render_card(self, card: queries.CallerCard, lang: str) -> str:
+        return self.renderer.render("_card.html", lang=lang, c=card).decode("utf-8")
+

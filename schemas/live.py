@@ -1,0 +1,80 @@
+"""What the hall sees live, kept in the database so that every service process shows the
+same thing: each queue member's state as Asterisk last reported it, the screen pops waiting
+to reach a terminal, and each caller's passage through the agents' queue (the wallboard's
+figures).
+
+Every process with an AMI link receives the same events and writes them here; the writes
+are idempotent (upserts keyed by the interface, the caller's channel and the connection),
+so N processes make one row, not N. Browsers are served by whichever process they reach,
+which reads these tables (see `agents.live`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from schemas.base import Base, UtcDateTime
+
+
+class QueueMember(Base):
+    """One member interface (an agent's phone) in the queue, as Asterisk last reported it."""
+
+    __tablename__ = "queue_members"
+
+    interface: Mapped[str] = mapped_column(String(128), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64))
+    member_name: Mapped[str | None] = mapped_column(String(128))
+    logged_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_reason: Mapped[str] = mapped_column(String(128), default="")
+    in_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    wrap_up_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # The state's name as the terminal shows it (logged_out, available, paused, on_call,
+    # wrap_up), and since when: the wallboard's "in this state for".
+    state: Mapped[str] = mapped_column(String(16))
+    state_since: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # Bumped on every change, so that a poller can tell a change it has not pushed yet.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ScreenPop(Base):
+    """A call the queue connected to an interface, waiting to pop the caller's card on
+    whichever terminal is listening for that interface, in any process."""
+
+    __tablename__ = "screen_pops"
+    __table_args__ = (UniqueConstraint("caller_uniqueid", "interface"),
+                      Index("ix_screen_pops_interface_id", "interface", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interface: Mapped[str] = mapped_column(String(128))
+    caller_uniqueid: Mapped[str] = mapped_column(String(64))  # the caller's channel
+    call_id: Mapped[str | None] = mapped_column(String(64))   # HOTLINE_CALL_ID, from the IVR
+    caller: Mapped[str | None] = mapped_column(String(32))    # normalised, when usable
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class QueueCall(Base):
+    """One caller's passage through the agents' queue: joined, then answered by a member
+    (and completed) or abandoned. The wallboard's offered / answered / abandoned / answered
+    within 15 s are counts over these rows."""
+
+    __tablename__ = "queue_calls"
+    __table_args__ = (Index("ix_queue_calls_joined_at", "joined_at"),
+                      Index("ix_queue_calls_outcome", "outcome", "joined_at"))
+
+    caller_uniqueid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64))
+    caller: Mapped[str | None] = mapped_column(String(32))
+    call_id: Mapped[str | None] = mapped_column(String(64))
+    joined_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # waiting -> answered -> completed, or waiting -> abandoned (or left: timeout, full)
+    outcome: Mapped[str] = mapped_column(String(16))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    hold_s: Mapped[int | None] = mapped_column(Integer)   # Asterisk's HoldTime
+    talk_s: Mapped[int | None] = mapped_column(Integer)   # Asterisk's TalkTime
+    interface: Mapped[str | None] = mapped_column(String(128))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

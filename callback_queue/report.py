@@ -1,4 +1,5 @@
-"""The callback compliance report for supervisors: by unit, agent or appeal kind.
+"""The callback compliance report for supervisors: by unit, agent or appeal kind, and by
+day (`daily_report`, for the report page's chart).
 
 Definitions (docs/callbacks.md has them in full). Only satisfaction callbacks (origin
 `resolution`) count; a task cancelled because its appeal was resolved again is left out.
@@ -177,3 +178,81 @@ def period(start_day: dt.date, end_day: dt.date, zone) -> tuple[dt.datetime, dt.
 
 def headers(by: str) -> list[str]:
     return [GROUP_HEADERS[by]] + [title for _, title in COLUMNS]
+
+
+# By day ------------------------------------------------------------------------------------
+
+# A period longer than this is refused: each day is one branch of the CASE that buckets rows.
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True)
+class DayRow:
+    """One business day: `resolved` counts the tasks whose appeal was resolved that day; the
+    other columns describe the tasks that fell due that day (as in `compliance_report`)."""
+
+    day: dt.date
+    resolved: int
+    due: int
+    within: int
+    late: int
+    unreachable: int
+    pending: int
+
+    @property
+    def compliance(self) -> float | None:
+        return round(self.within / self.due, 4) if self.due else None
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "day": self.day.isoformat(), "compliance": self.compliance}
+
+
+def daily_report(session: Session, first: dt.date, last: dt.date, zone) -> list[DayRow]:
+    """A row for every day from `first` to `last` (both included, days of `zone`), days
+    without a task included, with the same definitions and exclusions as the report."""
+    if last < first:
+        raise ValueError(f"report period must end after it starts: {first} .. {last}")
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    if len(days) > MAX_DAYS:
+        raise ValueError(f"a report by day covers at most {MAX_DAYS} days, got {len(days)}")
+    # Midnight of each day and of the day after the last, as UTC instants: each row's day is
+    # found by comparing instants, so the database needs no time-zone function of its own.
+    bounds = [dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.timezone.utc)
+              for day in (*days, last + dt.timedelta(days=1))]
+    t = CallbackTask
+
+    def day_of(column) -> object:
+        return case(*((column < bound, n) for n, bound in enumerate(bounds[1:])), else_=None)
+
+    in_resolved = and_(t.resolved_at >= bounds[0], t.resolved_at < bounds[-1])
+    in_due = and_(t.due_by >= bounds[0], t.due_by < bounds[-1])
+    # The day is computed in a subquery and grouped on outside: PostgreSQL would not match a
+    # CASE with bound parameters in GROUP BY to the same CASE in the select list.
+    tasks = (select(case((in_resolved, day_of(t.resolved_at)), else_=None).label("resolved_day"),
+                    case((in_due, day_of(t.due_by)), else_=None).label("due_day"),
+                    t.state, t.completed_at, t.due_by)
+             .where(t.origin == CallbackOrigin.RESOLUTION, t.state != CallbackState.CANCELLED,
+                    or_(in_resolved, in_due))
+             .subquery())
+    resolved = dict(session.execute(select(tasks.c.resolved_day, func.count())
+                                    .where(tasks.c.resolved_day.is_not(None))
+                                    .group_by(tasks.c.resolved_day)).all())
+    completed = tasks.c.state == CallbackState.COMPLETED
+
+    def count(condition) -> object:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    due = {row[0]: row[1:] for row in session.execute(
+        select(tasks.c.due_day, func.count(),
+               count(and_(completed, tasks.c.completed_at <= tasks.c.due_by)),
+               count(and_(completed, tasks.c.completed_at > tasks.c.due_by)),
+               count(tasks.c.state == CallbackState.UNREACHABLE),
+               count(tasks.c.state.in_(_UNFINISHED)))
+        .where(tasks.c.due_day.is_not(None))
+        .group_by(tasks.c.due_day))}
+    return [DayRow(day, int(resolved.get(n, 0)), *(int(v) for v in due.get(n, (0,) * 5)))
+            for n, day in enumerate(days)]
+
+
+_UNFINISHED = (CallbackState.PENDING, CallbackState.DIALING, CallbackState.IN_CALL,
+               CallbackState.MERGED)

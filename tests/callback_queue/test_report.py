@@ -12,7 +12,7 @@ import io
 import pytest
 
 from callback_queue import cli
-from callback_queue.report import compliance_report, period
+from callback_queue.report import compliance_report, daily_report, period
 from hotline.config import Config, DatabaseConfig
 from schemas.callbacks import CallbackMode, CallbackOrigin, CallbackOutcome, CallbackState, CallbackTask
 from schemas.enums import AgentRole, AppealKind as K, Satisfaction as R, UnitKind
@@ -177,3 +177,64 @@ def test_cli_refuses_a_bad_date():
     cli.register(parser.add_subparsers(dest="command", required=True))
     with pytest.raises(SystemExit):
         parser.parse_args(["report", "callbacks", "--from", "2026-13-01", "--to", "2026-11-30"])
+
+
+# By day ------------------------------------------------------------------------------------
+
+def at(day, hour, minute=0):
+    """A Shanghai time in November 2026, as stored (UTC)."""
+    return sh(11, day, hour, minute)
+
+
+# (resolved, due, state, completed, origin): days near the Shanghai midnights, where the
+# UTC date is the day before.
+DAY_TASKS = [
+    (at(4, 23, 59), at(5, 0), S.COMPLETED, at(4, 23, 59), CallbackOrigin.RESOLUTION),
+    (at(5, 0), at(6, 23, 59), S.COMPLETED, at(7, 9), CallbackOrigin.RESOLUTION),
+    (at(5, 23, 30), at(6, 0, 30), S.UNREACHABLE, at(6, 10), CallbackOrigin.RESOLUTION),
+    (at(6, 0, 30), at(7, 12), S.PENDING, None, CallbackOrigin.RESOLUTION),
+    (at(7, 23, 59), at(8, 0), S.PENDING, None, CallbackOrigin.RESOLUTION),
+    (at(6, 10), at(7, 10), S.CANCELLED, at(6, 11), CallbackOrigin.RESOLUTION),
+    (at(6, 9), at(6, 9, 30), S.COMPLETED, at(6, 9, 10), CallbackOrigin.IVR_CALLBACK_REQUEST),
+    (at(6, 8), at(6, 20), S.COMPLETED, at(6, 19), CallbackOrigin.RESOLUTION),
+    (at(7, 8), at(7, 20), S.MERGED, None, CallbackOrigin.RESOLUTION),
+]
+
+#               resolved due within late unreachable pending compliance
+BY_DAY = {
+    dt.date(2026, 11, 5): (2, 1, 1, 0, 0, 0, 1.0),
+    dt.date(2026, 11, 6): (2, 3, 1, 1, 1, 0, 0.3333),
+    dt.date(2026, 11, 7): (2, 2, 0, 0, 0, 2, 0.0),
+}
+
+
+def build_days(session):
+    for n, (resolved, due, state, completed, origin) in enumerate(DAY_TASKS):
+        session.add(CallbackTask(
+            citizen_phone=f"137{n:08d}", origin=origin, mode=CallbackMode.AUTOMATED,
+            state=state, appeal_kind=K.HELP, resolved_at=resolved, window_start=resolved,
+            due_by=due, next_attempt_at=due, attempts=1, max_attempts=3,
+            completed_at=completed, created_at=resolved, updated_at=resolved))
+
+
+def test_report_by_day_counts_each_shanghai_day(database):
+    database.write_now(build_days)
+    rows = database.read_now(daily_report, dt.date(2026, 11, 5), dt.date(2026, 11, 7), SHANGHAI)
+    assert {row.day: (row.resolved, row.due, row.within, row.late, row.unreachable,
+                      row.pending, row.compliance) for row in rows} == BY_DAY
+    assert [row.day for row in rows] == sorted(BY_DAY)
+    assert rows[1].as_dict()["day"] == "2026-11-06"
+
+
+def test_report_by_day_lists_days_without_tasks_as_zeros(database):
+    database.write_now(build_days)
+    rows = database.read_now(daily_report, dt.date(2026, 11, 9), dt.date(2026, 11, 10), SHANGHAI)
+    assert [(row.day.day, row.resolved, row.due, row.compliance) for row in rows] == \
+        [(9, 0, 0, None), (10, 0, 0, None)]
+
+
+def test_report_by_day_refuses_a_reversed_or_overlong_period(database):
+    with pytest.raises(ValueError, match="must end after it starts"):
+        database.read_now(daily_report, dt.date(2026, 11, 7), dt.date(2026, 11, 5), SHANGHAI)
+    with pytest.raises(ValueError, match="at most 366 days"):
+        database.read_now(daily_report, dt.date(2025, 1, 1), dt.date(2026, 1, 2), SHANGHAI)

@@ -40,7 +40,8 @@ try:
     sms.setServiceParent(top)
     # Templates, quiet hours, opt-out, reminders, warnings, and the replies the link stores.
     sms_gateway.messages.service.makeService(core, sms.inbox).setServiceParent(top)
-    agents.makeService(core, reports={"callbacks": callback_queue.report.compliance_report},
+    agents.makeService(core, reports={"callbacks": callback_queue.report.compliance_report,
+                                      "callbacks_by_day": callback_queue.report.daily_report},
                        callbacks=callbacks.queue).setServiceParent(top)
 except ConfigError as error:  # a value only a package can judge (an SMSC bind, a secret)
     sys.exit(f"hotline: configuration error: {error}")

@@ -31,19 +31,33 @@ class QueueMember(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_reason: Mapped[str] = mapped_column(String(128), default="")
     in_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The member's own wrap-up time (QueueMember* events' Wrapuptime; 0: the queue's).
+    wrap_up_s: Mapped[int] = mapped_column(Integer, default=0)
+    # Set from AgentComplete: Asterisk says nothing when wrap-up ends, the member is simply
+    # offered calls again from then on. No process keeps a timer: read it with `state_at`.
     wrap_up_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     # The state's name as the terminal shows it (logged_out, available, paused, on_call,
-    # wrap_up), and since when: the wallboard's "in this state for".
+    # wrap_up) when it was last written, and since when: the wallboard's "in this state
+    # for". A stored wrap_up is over once wrap_up_until has passed: `state_at(now)` gives
+    # the state and its start as of now (paused or available since wrap_up_until).
     state: Mapped[str] = mapped_column(String(16))
     state_since: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     # Bumped on every change, so that a poller can tell a change it has not pushed yet.
     revision: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
+    def state_at(self, now: dt.datetime) -> tuple[str, dt.datetime]:
+        """The state's name and since when, as of `now` (wrap-up ends by time)."""
+        if self.state == "wrap_up" and self.wrap_up_until is not None \
+                and self.wrap_up_until <= now:
+            return ("paused" if self.paused else "available"), self.wrap_up_until
+        return self.state, self.state_since
+
 
 class ScreenPop(Base):
-    """A call the queue connected to an interface, waiting to pop the caller's card on
-    whichever terminal is listening for that interface, in any process."""
+    """A call the queue connected to an interface (one AgentConnect), waiting to pop the
+    caller's card on whichever terminal is listening for that interface, in any process.
+    A terminal gets the pops recorded (`at`) after it connected, each once."""
 
     __tablename__ = "screen_pops"
     __table_args__ = (UniqueConstraint("caller_uniqueid", "interface"),
@@ -66,15 +80,21 @@ class QueueCall(Base):
     __table_args__ = (Index("ix_queue_calls_joined_at", "joined_at"),
                       Index("ix_queue_calls_outcome", "outcome", "joined_at"))
 
+    # The caller's channel's Uniqueid as the queue events carry it (QueueCallerJoin, ...).
     caller_uniqueid: Mapped[str] = mapped_column(String(64), primary_key=True)
     queue: Mapped[str] = mapped_column(String(64))
     caller: Mapped[str | None] = mapped_column(String(32))
     call_id: Mapped[str | None] = mapped_column(String(64))
+    # When the first process recorded the QueueCallerJoin (an AgentConnect or abandon seen
+    # without its join: that time less HoldTime).
     joined_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-    # waiting -> answered -> completed, or waiting -> abandoned (or left: timeout, full)
+    # waiting -> answered -> completed, or waiting -> abandoned (QueueCallerAbandon), or
+    # waiting -> left (QueueCallerLeave with no member connected: timeout, full, empty).
+    # Asterisk sends QueueCallerLeave just before AgentConnect, so a row reads "left" for
+    # the moment between the two; answered and abandoned win over left.
     outcome: Mapped[str] = mapped_column(String(16))
     answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
-    hold_s: Mapped[int | None] = mapped_column(Integer)   # Asterisk's HoldTime
-    talk_s: Mapped[int | None] = mapped_column(Integer)   # Asterisk's TalkTime
-    interface: Mapped[str | None] = mapped_column(String(128))
-    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    hold_s: Mapped[int | None] = mapped_column(Integer)   # HoldTime (answered, abandoned)
+    talk_s: Mapped[int | None] = mapped_column(Integer)   # TalkTime (completed)
+    interface: Mapped[str | None] = mapped_column(String(128))  # the member who answered
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # completed, abandoned, left

@@ -47,6 +47,7 @@ def upgrade() -> None:
     sa.Column('paused', sa.Boolean(), nullable=False),
     sa.Column('paused_reason', sa.String(length=128), nullable=False),
     sa.Column('in_call', sa.Boolean(), nullable=False),
+    sa.Column('wrap_up_s', sa.Integer(), nullable=False),
     sa.Column('wrap_up_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('state_since', sa.DateTime(timezone=True), nullable=False),

@@ -1,14 +1,18 @@
 """The supervisor's desk: alerts, unmatched SMS replies, the callback compliance report
-(page, CSV, JSON)."""
+(page with its charts, CSV, XLSX, JSON), overdue appeals by unit (督办, page and CSV) and
+the standing list of 不满意 ratings."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
+from openpyxl import Workbook
+from openpyxl.styles import Font
 from twisted.logger import Logger
 
-from agents import api, queries
+from agents import api, charts, oversight, queries
 from agents.http import WebResponse
 from agents.i18n import translator
 from agents.routing import SUPERVISORS, Context, Route
@@ -20,6 +24,20 @@ REPORT_COLUMNS = ("resolved", "due", "within", "late", "unreachable", "sms_fallb
                   "attempts_per_completed", "satisfied", "basically_satisfied", "dissatisfied",
                   "unrated", "compliance")
 REPORT_GROUPINGS = ("unit", "agent", "kind")
+# The due callbacks of a group, split as the chart stacks them (they add up to `due`).
+CHART_SEGMENTS = ("within", "late", "unreachable", "pending")
+DAY_SERIES = ("resolved", "within", "late")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The overdue CSV's columns: (i18n key of the header, the row's value).
+OVERDUE_COLUMNS = (
+    ("field.unit", lambda unit, a: unit.label),
+    ("field.case_number", lambda unit, a: a.case_number),
+    ("field.kind", lambda unit, a: translator("zh")(f"kind.{a.kind}")),
+    ("field.status", lambda unit, a: translator("zh")(f"status.{a.status}")),
+    ("field.subject", lambda unit, a: a.subject),
+    ("field.deadline", lambda unit, a: a.deadline_at),
+    ("overdue.days", lambda unit, a: a.days_overdue),
+)
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/reports/callbacks.json", SUPERVISORS, "callback_report"),
@@ -28,6 +46,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/supervisor/replies", SUPERVISORS, "replies"),
     Route("GET", "/supervisor/callbacks", SUPERVISORS, "callbacks_report_page"),
     Route("GET", "/supervisor/callbacks.csv", SUPERVISORS, "callbacks_report_csv"),
+    Route("GET", "/supervisor/callbacks.xlsx", SUPERVISORS, "callbacks_report_xlsx"),
+    Route("GET", "/supervisor/overdue", SUPERVISORS, "supervisor_overdue"),
+    Route("GET", "/supervisor/overdue.csv", SUPERVISORS, "supervisor_overdue_csv"),
+    Route("GET", "/supervisor/dissatisfied", SUPERVISORS, "supervisor_dissatisfied"),
 )
 
 
@@ -62,9 +84,27 @@ class SupervisorPages:
         if problem is not None:
             status, error = problem
             return self._page(ctx, "callbacks_report.html", status, f=form, rows=None,
-                              error=error, columns=REPORT_COLUMNS, groupings=REPORT_GROUPINGS)
+                              error=error, columns=REPORT_COLUMNS, groupings=REPORT_GROUPINGS,
+                              group_chart=None, day_chart=None)
         return self._page(ctx, "callbacks_report.html", f=form, rows=table,
-                          columns=REPORT_COLUMNS, groupings=REPORT_GROUPINGS)
+                          columns=REPORT_COLUMNS, groupings=REPORT_GROUPINGS,
+                          group_chart=_group_chart(ctx, form["by"], table),
+                          day_chart=await self._day_chart(ctx, form))
+
+    async def _day_chart(self, ctx: Context, form: dict):
+        """The period's days as a chart, when the by-day report is injected; None else."""
+        report = self.reports.get("callbacks_by_day")
+        if report is None:
+            return None
+        first, last = (dt.date.fromisoformat(form[name]) for name in ("from", "to"))
+        try:
+            days = await self.core.db.read(report, first, last, self.core.zone)
+        except ValueError as error:  # a period longer than the report takes by day
+            return ctx.t("report.chart.no_days", error=str(error))
+        names = {s: ctx.t(f"report.col.{s}") for s in DAY_SERIES}
+        return charts.day_lines([charts.DayPoint(d.day, {s: getattr(d, s) for s in DAY_SERIES})
+                                 for d in days], DAY_SERIES,
+                                title=ctx.t("report.chart.by_day"), names=names)
 
     async def callbacks_report_csv(self, ctx: Context) -> WebResponse:
         form, problem, table = await self._report_table(ctx)
@@ -88,9 +128,9 @@ class SupervisorPages:
                                  f'{form["from"]}-{form["to"]}-{form["by"]}.csv"'))
         return response
 
-    async def _report_table(self, ctx: Context):
+    async def _report_table(self, ctx: Context, query: bool = True):
         """The form's values, then (status, message) when there is no table, else the
-        rows as (label, values by column)."""
+        rows as (label, values by column) (None without `query`)."""
         today = self.core.clock.now().astimezone(self.core.zone).date()
         form = {"from": ctx.request.arg("from") or today.replace(day=1).isoformat(),
                 "to": ctx.request.arg("to") or today.isoformat(),
@@ -102,12 +142,123 @@ class SupervisorPages:
             start, end, by = api.report_period(form, self.core.zone)
         except api.ApiError as error:
             return form, (error.status, ctx.t("report.bad", error=str(error))), None
+        if not query:
+            return form, None, None
         rows = await self.core.db.read(report, start, end, by)
         return form, None, [(row.label, row.as_dict()) for row in rows]
 
 
+    async def callbacks_report_xlsx(self, ctx: Context) -> WebResponse:
+        form, problem, _table = await self._report_table(ctx, query=False)
+        if problem is not None:
+            status, error = problem
+            return WebResponse.text(error, status)
+        start, end, by = api.report_period(form, self.core.zone)
+        t = translator("zh")
+        header = [t(f"report.by.{by}")] + [t(f"report.col.{name}") for name in REPORT_COLUMNS]
+        # The query and the workbook are built in the database's pool: openpyxl is not
+        # something to run on the reactor thread.
+        data = await self.core.db.read(_report_workbook, self.reports["callbacks"], start, end,
+                                       by, header, f"回访统计 {form['from']} 至 {form['to']}")
+        response = WebResponse(200, data, XLSX_TYPE)
+        response.headers.append(("Content-Disposition", f'attachment; filename="callbacks-'
+                                 f'{form["from"]}-{form["to"]}-{by}.xlsx"'))
+        return response
+
     async def callback_report(self, ctx: Context) -> WebResponse:
         return await self._callback_report(ctx)
+
+    # Oversight (督办) ------------------------------------------------------------------------
+
+    async def supervisor_overdue(self, ctx: Context) -> WebResponse:
+        report = await self._overdue()
+        return self._page(ctx, "overdue.html", report=report,
+                          now=self.core.clock.now(), limit=oversight.OVERDUE_LIMIT)
+
+    async def supervisor_overdue_csv(self, ctx: Context) -> WebResponse:
+        report = await self._overdue()
+        t = translator("zh")
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow([t(key) for key, _ in OVERDUE_COLUMNS])
+        for unit in report.units:
+            for appeal in unit.appeals:
+                values = (value(unit, appeal) for _, value in OVERDUE_COLUMNS)
+                writer.writerow([_local(v, self.core.zone) if isinstance(v, dt.datetime)
+                                 else _csv_cell(v) if isinstance(v, str) else v
+                                 for v in values])
+        day = self.core.clock.now().astimezone(self.core.zone).date().isoformat()
+        response = WebResponse(200, ("\ufeff" + out.getvalue()).encode("utf-8"),
+                               "text/csv; charset=utf-8")
+        response.headers.append(("Content-Disposition",
+                                 f'attachment; filename="overdue-{day}.csv"'))
+        return response
+
+    def _overdue(self):
+        return self.core.db.read(oversight.overdue_by_unit, now=self.core.clock.now(),
+                                 zone=self.core.zone, calendar=self.core.calendar)
+
+    async def supervisor_dissatisfied(self, ctx: Context) -> WebResponse:
+        today = self.core.clock.now().astimezone(self.core.zone).date()
+        form = {"from": ctx.request.arg("from") or (today - dt.timedelta(days=29)).isoformat(),
+                "to": ctx.request.arg("to") or today.isoformat(),
+                "unit_id": ctx.request.arg("unit_id").strip()}
+        units = await self.core.db.read(queries.units)
+        try:
+            start, end, _by = api.report_period(form, self.core.zone)
+            if form["unit_id"] and not form["unit_id"].isdigit():
+                raise api.ApiError(400, "unit_id must be a unit number", "unit_id")
+        except api.ApiError as error:
+            return self._page(ctx, "dissatisfied.html", error.status, f=form, units=units,
+                              ratings=None, error=ctx.t("report.bad", error=str(error)))
+        ratings = await self.core.db.write(
+            oversight.dissatisfied_ratings, start=start, end=end,
+            unit_id=int(form["unit_id"]) if form["unit_id"] else None, actor=ctx.actor,
+            now=self.core.clock.now())
+        return self._page(ctx, "dissatisfied.html", f=form, units=units, ratings=ratings,
+                          limit=oversight.DISSATISFIED_LIMIT)
+
+
+def _group_chart(ctx: Context, by: str, table):
+    groups = [charts.GroupBars(label, values["compliance"],
+                               tuple((s, values[s]) for s in CHART_SEGMENTS))
+              for label, values in table if values["group"] != "*"]
+    if not groups:
+        return None
+    return charts.group_bars(groups, title=ctx.t("report.chart.by_group",
+                                                 group=ctx.t(f"report.by.{by}")),
+                             rate_title=ctx.t("report.col.compliance"),
+                             count_title=ctx.t("report.chart.due_split"),
+                             names={s: ctx.t(f"report.col.{s}") for s in CHART_SEGMENTS})
+
+
+def _report_workbook(session, report, start, end, by, header: list[str], title: str) -> bytes:
+    """The report's rows under the CSV's headers, as an .xlsx (in the database's thread)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "回访统计"
+    book.properties.title = title
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in report(session, start, end, by):
+        values = row.as_dict()
+        sheet.append([row.label] + [values[name] for name in REPORT_COLUMNS])
+        # openpyxl takes a text starting with "=" for a formula: a unit's name is text.
+        sheet.cell(row=sheet.max_row, column=1).data_type = "s"
+    rate = sheet.cell(row=1, column=len(header)).column_letter
+    for (cell,) in sheet.iter_rows(min_row=2, min_col=len(header), max_col=len(header)):
+        cell.number_format = "0.00%"
+    sheet.column_dimensions["A"].width = 28
+    sheet.column_dimensions[rate].width = 12
+    sheet.freeze_panes = "B2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _local(value: dt.datetime, zone) -> str:
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _csv_cell(text: str) -> str:

@@ -51,6 +51,10 @@ TABLE = [
     ("GET", "/supervisor/replies", None,          (303, 403, 200, 403)),
     ("GET", "/supervisor/callbacks", None,        (303, 403, 404, 403)),  # 404: none injected
     ("GET", "/supervisor/callbacks.csv", None,    (303, 403, 404, 403)),
+    ("GET", "/supervisor/callbacks.xlsx", None,   (303, 403, 404, 403)),
+    ("GET", "/supervisor/overdue", None,          (303, 403, 200, 403)),
+    ("GET", "/supervisor/overdue.csv", None,      (303, 403, 200, 403)),
+    ("GET", "/supervisor/dissatisfied", None,     (303, 403, 200, 403)),
     ("GET", "/callbacks", None,                   (303, 404, 404, 403)),  # 404: none injected
     ("POST", "/callbacks/{id}/call", {},          (401, 404, 404, 403)),
     ("POST", "/callbacks/{id}/outcome", {"reached": "no"}, (401, 404, 404, 403)),

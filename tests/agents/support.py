@@ -105,7 +105,7 @@ class Browser:
                     self.cookies[name] = morsel.value
         if isinstance(response, EventStream):
             return Result(200, "", response)
-        text = response.body.decode("utf-8")
+        text = response.body.decode("utf-8", errors="replace")  # a download may be binary
         found = re.search(r'name="_csrf" value="([^"]*)"', text)
         if found:
             self.csrf = found.group(1)

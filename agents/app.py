@@ -68,7 +68,8 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
         self.renderer = Renderer(core.zone)
         self.static_files = load_static()
         self.routes = [(route, route.regex) for route in ROUTES]
-        self.hub = hub or TerminalHub(core.ami, queue=core.config.agi.queue, clock=core.reactor,
+        self.hub = hub or TerminalHub(core.ami, core.db, queue=core.config.agi.queue,
+                                      clock=core.reactor, wall=core.clock,
                                       pop_card=self._pop_card, render_card=self._render_card)
 
     # The pipeline -------------------------------------------------------------------------

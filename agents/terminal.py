@@ -1,114 +1,108 @@
-"""The hall terminal's live side: each agent's queue state as Asterisk reports it, the
-queue actions on the agent's interface, and the screen pop.
+"""The hall terminal's live side: each agent's queue state, the queue actions on the agent's
+interface, and the screen pop, the same in every service process.
 
-`QueueStates` follows QueueMemberAdded / Removed / Pause / Status and AgentConnect /
-AgentComplete for every interface, so the page shows what Asterisk says, not what the
-terminal last asked for. `TerminalHub` subscribes those events on the AMI service, keeps the
-browsers listening per interface (server-sent events), pushes state changes, and on an
-AgentConnect for an interface pushes the caller's card: found by the HOTLINE_CALL_ID
-channel variable the IVR set (`ChanVariable: HOTLINE_CALL_ID=...` in the event, as
-Asterisk sends it when manager.conf lists it in `channelvars`), else by the caller's number.
+What Asterisk reports is recorded in the database by `agents.live.LiveRecorder` in every
+process with an AMI link. `TerminalHub` serves the browsers of this process from there: one
+poller per process, every `interval` seconds while at least one browser listens (idle
+otherwise), reads the members whose revision changed for the interfaces that have
+listeners and the screen pops recorded for them since it last looked, and pushes `state`
+and `card` server-sent events. A browser gets the pops recorded after it connected, each
+once; the card is read (and audited) for each listening user. The card is found by the
+HOTLINE_CALL_ID channel variable the IVR set, else by the caller's number.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from twisted.internet import defer
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+from twisted.internet import defer, task
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from hotline.ami.message import Message
+from agents.live import Observed, call_id_of, record_events
 from hotline.masking import mask_phone
-from hotline.phones import PhoneNumberError, normalise_phone
+from schemas.live import QueueMember, ScreenPop
 
-CALL_ID_VARIABLE = "HOTLINE_CALL_ID"
-FOLLOWED_EVENTS = ("QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause",
-                   "QueueMemberStatus", "AgentConnect", "AgentComplete")
-# Device states (app_queue.c / devicestate.h) that mean the member's phone is busy.
-BUSY_DEVICE_STATES = {"2", "3", "6", "7", "8"}
+__all__ = ["Listener", "MemberState", "TerminalHub", "call_id_of"]
 
 
 @dataclass(frozen=True)
 class MemberState:
-    logged_in: bool = False
-    paused: bool = False
+    """What the terminal shows: the state's name and the pause reason."""
+
+    state: str = "unknown"
     reason: str = ""
-    in_call: bool = False
-    wrap_up: bool = False
-    known: bool = False
 
     @property
-    def state(self) -> str:
-        if not self.known:
-            return "unknown"
-        if not self.logged_in:
-            return "logged_out"
-        if self.in_call:
-            return "on_call"
-        if self.wrap_up:
-            return "wrap_up"
-        if self.paused:
-            return "paused"
-        return "available"
+    def known(self) -> bool:
+        return self.state != "unknown"
 
     def as_json(self) -> str:
-        return json.dumps({"state": self.state, "reason": self.reason if self.paused else ""},
-                          ensure_ascii=False)
+        return json.dumps({"state": self.state, "reason": self.reason}, ensure_ascii=False)
 
 
-def _flag(event: Message, key: str) -> bool:
-    return (event.get(key) or "").strip().lower() in ("1", "true", "yes")
+@dataclass(frozen=True)
+class MemberRow:
+    interface: str
+    revision: int
+    shown: MemberState
+    wrap_up_until: dt.datetime | None
 
 
-def call_id_of(event: Message) -> str | None:
-    for item in event.getall("ChanVariable"):
-        name, _, value = item.partition("=")
-        if name.strip() == CALL_ID_VARIABLE and value.strip():
-            return value.strip()
-    return None
+@dataclass(frozen=True)
+class PopRow:
+    id: int
+    interface: str
+    caller: str | None
+    call_id: str | None
+    at: dt.datetime
 
 
-class QueueStates:
-    """The state of each member interface, from the events Asterisk sends."""
+def _member_row(row: QueueMember, now: dt.datetime) -> MemberRow:
+    state, _since = row.state_at(now)
+    return MemberRow(row.interface, row.revision,
+                     MemberState(state, row.paused_reason if row.paused else ""),
+                     row.wrap_up_until if state == "wrap_up" else None)
 
-    def __init__(self) -> None:
-        self._members: dict[str, MemberState] = {}
 
-    def get(self, interface: str) -> MemberState:
-        return self._members.get(interface, MemberState())
+def read_member(session: Session, interface: str, *, now: dt.datetime) -> MemberRow | None:
+    row = session.get(QueueMember, interface)
+    return None if row is None else _member_row(row, now)
 
-    def set(self, interface: str, state: MemberState) -> None:
-        self._members[interface] = state
 
-    def apply(self, event: Message) -> str | None:
-        """Update from one event; the interface it concerned, or None if none."""
-        interface = event.get("Interface")
-        if not interface:
-            return None
-        name = (event.event or "").lower()
-        current = self.get(interface)
-        if name == "queuememberremoved":
-            new = MemberState(known=True)
-        elif name in ("queuememberadded", "queuememberstatus", "queuememberpause"):
-            paused = _flag(event, "Paused")
-            in_call = _flag(event, "InCall") or event.get("Status") in BUSY_DEVICE_STATES
-            new = MemberState(logged_in=True, paused=paused,
-                              reason=(event.get("PausedReason") or "") if paused else "",
-                              in_call=in_call, wrap_up=current.wrap_up and not in_call,
-                              known=True)
-        elif name == "agentconnect":
-            new = replace(current, logged_in=True, in_call=True, wrap_up=False, known=True)
-        elif name == "agentcomplete":
-            wrap = int(event.get("Wrapuptime") or 0) > 0
-            new = replace(current, logged_in=True, in_call=False, wrap_up=wrap, known=True)
-        else:
-            return None
-        self._members[interface] = new
-        return interface
+def read_changes(session: Session, *, seen: dict[str, int], fresh: Sequence[str],
+                 wrapping: Sequence[str], pop_interfaces: Sequence[str], pop_floor: int,
+                 pops_since: dt.datetime | None, now: dt.datetime
+                 ) -> tuple[list[MemberRow], list[PopRow]]:
+    """Members whose revision is not the one `seen`, all of those `fresh`, those whose
+    wrap-up has ended by now; pops above `pop_floor` recorded since `pops_since`."""
+    conditions = [and_(QueueMember.interface == interface, QueueMember.revision != revision)
+                  for interface, revision in seen.items()]
+    if fresh:
+        conditions.append(QueueMember.interface.in_(fresh))
+    if wrapping:
+        conditions.append(and_(QueueMember.interface.in_(wrapping),
+                               QueueMember.wrap_up_until <= now))
+    members = [] if not conditions else [
+        _member_row(row, now) for row in session.scalars(select(QueueMember).where(
+            or_(*conditions)))]
+    pops: list[PopRow] = []
+    if pop_interfaces and pops_since is not None:
+        pops = [PopRow(p.id, p.interface, p.caller, p.call_id, p.at)
+                for p in session.scalars(select(ScreenPop).where(
+                    ScreenPop.interface.in_(pop_interfaces), ScreenPop.id > pop_floor,
+                    ScreenPop.at >= pops_since).order_by(ScreenPop.id))]
+    return members, pops
+
+
+def newest_pop(session: Session) -> int:
+    return session.scalar(select(func.coalesce(func.max(ScreenPop.id), 0)))
 
 
 Send = Callable[[str, str], None]
@@ -122,59 +116,186 @@ class Listener:
     username: str
     lang: str
     send: Send
+    since: dt.datetime | None = None     # pops recorded from then on reach it
+    shown: MemberState | None = None     # the state it was last sent
+    popped: set[int] = field(default_factory=set)
 
 
 class TerminalHub:
     log = Logger()
 
-    def __init__(self, ami: Any, *, queue: str, clock: IReactorTime,
+    def __init__(self, ami: Any, db: Any, *, queue: str, clock: IReactorTime, wall: Any,
                  pop_card: Callable[[str, str | None, str | None], defer.Deferred],
-                 render_card: Callable[[Any, str], str],
-                 wrap_up_s: float = 0.0) -> None:
-        """`pop_card(username, phone, call_id)` reads (and audits) the card in the database;
+                 render_card: Callable[[Any, str], str], interval: float = 0.1,
+                 pop_grace_s: float = 10.0) -> None:
+        """`clock` runs the poller; `wall.now()` is the time the rows are read against.
+        `pop_card(username, phone, call_id)` reads (and audits) the card in the database;
         `render_card(card, lang)` turns it into the HTML fragment the browser shows."""
         self.ami = ami
+        self.db = db
         self.queue = queue
+        self.interval = interval
         self._clock = clock
+        self._wall = wall
         self._pop_card = pop_card
         self._render_card = render_card
-        self.states = QueueStates()
+        self._pop_grace_s = pop_grace_s
         self._listeners: dict[str, list[Listener]] = {}
-        self._subscriptions: list = []
-        self._wrap_timers: dict[str, Any] = {}
+        self._revisions: dict[str, int] = {}       # per interface, the revision pushed
+        self._shown: dict[str, MemberState] = {}   # per interface, the state pushed
+        self._wrap_ends: dict[str, dt.datetime] = {}
+        # Pops handled: every id up to the floor, and those above it by when (a pop with a
+        # lower id may commit after a higher one; the floor passes ids after a grace time).
+        self._pop_floor = 0
+        self._popped: dict[int, float] = {}
+        self._loop: task.LoopingCall | None = None
+        self._polling: defer.Deferred | None = None
 
     # Lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self.ami is None or self._subscriptions:
-            return
-        for name in FOLLOWED_EVENTS:
-            self._subscriptions.append(self.ami.subscribe(name, self._on_event))
+        """Nothing to do until a browser listens; the poller runs only then."""
 
     def stop(self) -> None:
-        for subscription in self._subscriptions:
-            subscription.cancel()
-        self._subscriptions = []
-        for timer in self._wrap_timers.values():
-            if timer.active():
-                timer.cancel()
-        self._wrap_timers = {}
+        self._stop_polling()
 
     # Browsers -----------------------------------------------------------------------------
 
     def listen(self, listener: Listener) -> Callable[[], None]:
+        listener.since = self._wall.now()
         self._listeners.setdefault(listener.interface, []).append(listener)
-        listener.send("state", self.states.get(listener.interface).as_json())
+        known = self._shown.get(listener.interface)
+        if known is not None:
+            listener.shown = known
+            listener.send("state", known.as_json())
+        if self._loop is None:
+            self._loop = task.LoopingCall(self.poll)
+            self._loop.clock = self._clock
+            self._loop.start(self.interval, now=True)
 
         def stop() -> None:
             listeners = self._listeners.get(listener.interface, [])
             if listener in listeners:
                 listeners.remove(listener)
+            if not listeners:
+                self._listeners.pop(listener.interface, None)
+                self._forget(listener.interface)
+            if not self._listeners:
+                self._stop_polling()
 
         return stop
 
     def listening(self, interface: str) -> int:
         return len(self._listeners.get(interface, ()))
+
+    @property
+    def polling(self) -> bool:
+        return self._loop is not None
+
+    def _forget(self, interface: str) -> None:
+        self._revisions.pop(interface, None)
+        self._shown.pop(interface, None)
+        self._wrap_ends.pop(interface, None)
+
+    def _stop_polling(self) -> None:
+        if self._loop is not None:
+            if self._loop.running:
+                self._loop.stop()
+            self._loop = None
+
+    # Reading the database ------------------------------------------------------------------
+
+    async def state_of(self, interface: str) -> MemberState:
+        row = await self.db.read(read_member, interface, now=self._wall.now())
+        return MemberState() if row is None else row.shown
+
+    def poll(self) -> defer.Deferred:
+        """One look at the database (the poller's tick); never fails."""
+        if self._polling is None:
+            polling = defer.Deferred.fromCoroutine(self._poll())
+            polling.addErrback(self._poll_failed)
+            if polling.called:  # nothing to read
+                return defer.succeed(None)
+            self._polling = polling
+            polling.addBoth(self._polled)
+        d: defer.Deferred = defer.Deferred()
+        self._polling.addBoth(lambda result: (d.callback(None), result)[1])
+        return d
+
+    def _polled(self, _result) -> None:
+        self._polling = None
+
+    def _poll_failed(self, failure) -> None:
+        self.log.failure("Reading the hall's live state failed", failure)
+
+    async def _poll(self) -> None:
+        if not self._listeners:
+            return
+        interfaces = list(self._listeners)
+        now = self._wall.now()
+        listeners = [item for group in self._listeners.values() for item in group]
+        since = min(item.since for item in listeners)
+        members, pops = await self.db.read(
+            read_changes, seen={i: self._revisions[i] for i in interfaces
+                                if i in self._revisions},
+            fresh=[i for i in interfaces if i not in self._revisions],
+            wrapping=[i for i in interfaces if i in self._wrap_ends],
+            pop_interfaces=interfaces, pop_floor=self._pop_floor, pops_since=since, now=now)
+        for interface in interfaces:
+            self._revisions.setdefault(interface, 0)
+        for row in members:
+            if row.interface not in self._listeners:
+                continue
+            self._revisions[row.interface] = row.revision
+            self._push_state(row.interface, row.shown)
+            if row.wrap_up_until is not None:
+                self._wrap_ends[row.interface] = row.wrap_up_until
+            else:
+                self._wrap_ends.pop(row.interface, None)
+        for interface in interfaces:  # no row: the member was never seen
+            if interface not in self._shown and interface in self._listeners:
+                self._push_state(interface, MemberState())
+        for pop in pops:
+            self._screen_pop(pop)
+        self._advance_pop_floor()
+
+    def _push_state(self, interface: str, state: MemberState) -> None:
+        self._shown[interface] = state
+        for listener in list(self._listeners.get(interface, ())):
+            if listener.shown != state:
+                listener.shown = state
+                listener.send("state", state.as_json())
+
+    def _screen_pop(self, pop: PopRow) -> None:
+        if pop.id in self._popped or pop.id <= self._pop_floor:
+            return
+        self._popped[pop.id] = self._clock.seconds()
+        for listener in list(self._listeners.get(pop.interface, ())):
+            if listener.since is None or pop.at < listener.since or pop.id in listener.popped:
+                continue
+            listener.popped.add(pop.id)
+            d = self._pop_card(listener.username, pop.caller, pop.call_id)
+            d.addCallback(self._send_card, listener)
+            d.addErrback(self._pop_failed, pop)
+
+    def _advance_pop_floor(self) -> None:
+        cutoff = self._clock.seconds() - self._pop_grace_s
+        for pop_id, seen in list(self._popped.items()):
+            if seen <= cutoff:
+                self._pop_floor = max(self._pop_floor, pop_id)
+                del self._popped[pop_id]
+        for group in self._listeners.values():
+            for listener in group:
+                listener.popped = {i for i in listener.popped if i > self._pop_floor}
+
+    def _send_card(self, card: Any, listener: Listener) -> None:
+        if card is None:
+            return
+        listener.send("card", self._render_card(card, listener.lang))
+
+    def _pop_failed(self, failure, pop: PopRow) -> None:
+        self.log.failure("Screen pop for {interface} (caller {caller}) failed", failure,
+                         interface=pop.interface, caller=mask_phone(pop.caller))
 
     # Queue actions (the terminal's buttons) ------------------------------------------------
 
@@ -193,88 +314,19 @@ class TerminalHub:
         await self._require_ami().queue_remove(self.queue, interface)
 
     async def refresh(self, interface: str) -> MemberState:
-        """Ask Asterisk for the member's state now (the page's first paint)."""
+        """Ask Asterisk for the member's state now (the page's first paint when the
+        database has none) and record what it said for every process."""
         listing = await self._require_ami().queue_status(self.queue, interface)
         members = [m for m in listing.of("QueueMember") if m.get("Location") == interface]
-        if not members:
-            state = MemberState(known=True)
+        if members:
+            observed = Observed.of(members[0])
         else:
-            member = members[0]
-            current = self.states.get(interface)
-            paused = _flag(member, "Paused")
-            in_call = _flag(member, "InCall") or member.get("Status") in BUSY_DEVICE_STATES
-            state = MemberState(logged_in=True, paused=paused,
-                                reason=(member.get("PausedReason") or "") if paused else "",
-                                in_call=in_call, wrap_up=current.wrap_up and not in_call,
-                                known=True)
-        self.states.set(interface, state)
-        return state
+            observed = Observed("queuememberremoved", self.queue, interface)
+        await self.db.write(record_events, [observed], now=self._wall.now())
+        return await self.state_of(interface)
 
     def _require_ami(self) -> Any:
         if self.ami is None:
             from hotline.ami.errors import AMINotConnected
             raise AMINotConnected("the AMI link is disabled ([ami] enabled = false)")
         return self.ami
-
-    # Events -------------------------------------------------------------------------------
-
-    def _on_event(self, event: Message) -> None:
-        interface = self.states.apply(event)
-        if interface is None:
-            return
-        name = (event.event or "").lower()
-        if name == "agentcomplete" and self.states.get(interface).wrap_up:
-            self._end_wrap_up_later(interface, float(event.get("Wrapuptime") or 0))
-        self._push(interface, "state", self.states.get(interface).as_json())
-        if name == "agentconnect":
-            self._screen_pop(interface, event)
-
-    def _end_wrap_up_later(self, interface: str, seconds: float) -> None:
-        # Asterisk says nothing when wrap-up time ends; the member is simply offered calls.
-        previous = self._wrap_timers.pop(interface, None)
-        if previous is not None and previous.active():
-            previous.cancel()
-
-        def ended() -> None:
-            self._wrap_timers.pop(interface, None)
-            state = self.states.get(interface)
-            if state.wrap_up:
-                self.states.set(interface, replace(state, wrap_up=False))
-                self._push(interface, "state", self.states.get(interface).as_json())
-
-        self._wrap_timers[interface] = self._clock.callLater(seconds, ended)
-
-    def _push(self, interface: str, kind: str, data: str) -> None:
-        for listener in list(self._listeners.get(interface, ())):
-            listener.send(kind, data)
-
-    def _screen_pop(self, interface: str, event: Message) -> None:
-        listeners = list(self._listeners.get(interface, ()))
-        if not listeners:
-            self.log.info("AgentConnect for {interface}: no terminal is listening",
-                          interface=interface)
-            return
-        call_id = call_id_of(event)
-        raw = event.get("CallerIDNum") or ""
-        try:
-            phone = normalise_phone(raw)
-        except PhoneNumberError:
-            phone = None
-        if call_id is None and phone is None:
-            self.log.warn("AgentConnect for {interface}: no call id and no usable caller "
-                          "number ({caller}); no card", interface=interface,
-                          caller=mask_phone(raw))
-            return
-        for listener in listeners:
-            d = self._pop_card(listener.username, phone, call_id)
-            d.addCallback(self._send_card, listener)
-            d.addErrback(self._pop_failed, interface, phone)
-
-    def _send_card(self, card: Any, listener: Listener) -> None:
-        if card is None:
-            return
-        listener.send("card", self._render_card(card, listener.lang))
-
-    def _pop_failed(self, failure, interface: str, phone: str | None) -> None:
-        self.log.failure("Screen pop for {interface} (caller {caller}) failed", failure,
-                         interface=interface, caller=mask_phone(phone))

@@ -13,6 +13,7 @@ from agents.app import WebApp
 from agents.config import AuthConfig, load_auth_config
 from agents.health import HealthResource, MetricsResource
 from agents.http import WebAdapter
+from agents.live import LiveRecorder
 from hotline.core import Core
 from hotline.masking import mask_text
 from hotline.metrics import SnapshotRefresher
@@ -64,19 +65,26 @@ def make_root(core: Core, app: WebApp | None = None) -> resource.Resource:
     return root
 
 
-class _HubService(service.Service):
-    """Follows the AMI events for the terminals while the process runs."""
+class _LiveService(service.Service):
+    """While the process runs: records the queue's AMI events in the database (every
+    process with an AMI link does, idempotently), and serves its terminals from there."""
 
-    def __init__(self, app: WebApp) -> None:
+    def __init__(self, app: WebApp, recorder: LiveRecorder | None) -> None:
         self._app = app
+        self._recorder = recorder
 
     def startService(self) -> None:
         super().startService()
+        if self._recorder is not None:
+            self._recorder.start()
         self._app.hub.start()
 
     def stopService(self):
+        super().stopService()
         self._app.hub.stop()
-        return super().stopService()
+        if self._recorder is not None:
+            return self._recorder.stop()
+        return None
 
 
 def makeService(core: Core, auth: AuthConfig | None = None,
@@ -88,7 +96,10 @@ def makeService(core: Core, auth: AuthConfig | None = None,
     top = service.MultiService()
     top.setName("web")
     app = make_app(core, auth, reports, callbacks)
-    _HubService(app).setServiceParent(top)
+    recorder = None
+    if core.ami is not None:
+        recorder = LiveRecorder(core.ami, core.db, core.clock, queue=core.config.agi.queue)
+    _LiveService(app, recorder).setServiceParent(top)
     metrics = getattr(core, "metrics", None)
     if metrics is not None:
         refresher = SnapshotRefresher(metrics.snapshot, core.db, core.reactor, core.clock,

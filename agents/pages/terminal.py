@@ -11,7 +11,7 @@ from twisted.logger import Logger
 from agents import queries
 from agents.http import EventStream, WebResponse
 from agents.routing import STAFF, Context, Route
-from agents.terminal import Listener
+from agents.terminal import Listener, MemberState
 from hotline.ami.errors import AMIError
 
 ROUTES: tuple[Route, ...] = (
@@ -30,15 +30,15 @@ class TerminalPages:
     async def terminal(self, ctx: Context, *, status: int = 200,
                        error: str | None = None) -> WebResponse:
         interface = ctx.principal.interface
-        state = self.hub.states.get(interface) if interface else None
+        state = await self.hub.state_of(interface) if interface else MemberState()
         ami = self.core.ami
         if interface and not state.known and ami is not None and ami.state == ami.LOGGED_IN:
+            # Nothing recorded yet (Asterisk had the member before any process followed it).
             try:
                 state = await self.hub.refresh(interface)
             except AMIError as problem:
                 error = error or ctx.t("terminal.ami_down", error=str(problem))
-        return self._page(ctx, "terminal.html", status, error=error,
-                          state=state or self.hub.states.get(""))
+        return self._page(ctx, "terminal.html", status, error=error, state=state)
 
     async def queue_action(self, ctx: Context) -> WebResponse:
         interface = ctx.principal.interface

@@ -1,22 +1,26 @@
 """The terminal's queue state through AMI and the screen pop, against the AMI peer
-simulator over an in-memory link (task.Clock) and a real database."""
+simulator over an in-memory link (task.Clock) and a real database: the events recorded in
+the database by the live recorder, the browsers served from there by the hub's poller."""
 
 import datetime as dt
 import json
 
 import pytest
+from sqlalchemy import delete
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from agents.app import WebApp
 from agents.config import AuthConfig
-from agents.terminal import MemberState, QueueStates, TerminalHub, call_id_of
+from agents.live import LiveRecorder
+from agents.terminal import MemberState, TerminalHub, call_id_of
 from hotline.ami.message import Message
 from hotline.ami.service import AMIService
-from hotline.ami.simulator import DEVICE_INUSE, AsteriskManagerSimulator
+from hotline.ami.simulator import DEVICE_INUSE, DEVICE_NOT_INUSE, AsteriskManagerSimulator
 from hotline.audit import trail
 from schemas.calls import CallRecord
 from schemas.enums import AgentRole, CallOutcome
+from schemas.live import QueueMember
 from tests.agents.support import API_TOKEN, SECRET, Browser, SettableClock, create_agent, make_core
 from tests.ami.support import SimulatorEndpoint
 
@@ -24,32 +28,76 @@ NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.timezone.utc)
 IFACE = "PJSIP/1001"
 
 
-class Rig:
-    """The web application with a live AMI link to the simulator."""
+class Node:
+    """One service process: a web app on the shared database, its hub polling on `clock`,
+    and (with an AMI link) its live recorder."""
 
-    def __init__(self, database, pumped_reactor):
-        self.clock = Clock()
-        self.sim = AsteriskManagerSimulator(self.clock, wall=lambda: 1795887545.0 + self.clock.seconds())
-        self.endpoint = SimulatorEndpoint(self.sim, self.clock)
-        self.ami = AMIService("127.0.0.1", 5038, "hotline", "secret", clock=self.clock,
-                              endpoint=self.endpoint, ping_interval=None, instance="t")
-        self.pumped = pumped_reactor
-        self.core = make_core(database, pumped_reactor, SettableClock(NOW), ami=self.ami)
+    def __init__(self, database, pumped, clock: Clock, wall: SettableClock, ami=None):
+        self.core = make_core(database, pumped, wall, ami=ami)
         self.app = WebApp(self.core, AuthConfig(secret_key=SECRET, api_token=API_TOKEN))
-        self.app.hub = TerminalHub(self.ami, queue="hotline", clock=self.clock,
+        self.app.hub = TerminalHub(ami, database, queue="hotline", clock=clock, wall=wall,
                                    pop_card=self.app._pop_card,
                                    render_card=self.app._render_card)
-        self.app.hub.start()
-        self.ami.startService()
-        self.endpoint.flush()
-        assert self.ami.state == self.ami.LOGGED_IN
+        self.recorder = None
+        if ami is not None:
+            self.recorder = LiveRecorder(ami, database, wall, queue="hotline")
+            self.recorder.start()
+
+    def stop(self):
+        self.app.hub.stop()
+        if self.recorder is not None:
+            self.recorder.stop()
+
+
+class Rig:
+    """Web applications with live AMI links to one simulator, on one database."""
+
+    def __init__(self, database, pumped_reactor):
+        self.database = database
+        self.clock = Clock()
+        self.wall = SettableClock(NOW)
+        self.sim = AsteriskManagerSimulator(self.clock, wall=lambda: 1795887545.0 + self.clock.seconds())
+        self.pumped = pumped_reactor
+        self.endpoints: list[SimulatorEndpoint] = []
+        self.links: list[AMIService] = []
+        self.nodes: list[Node] = []
+        self.node = self.add_node()
+        self.app = self.node.app
+        self.ami = self.links[0]
+
+    def add_node(self, ami: bool = True) -> Node:
+        link = None
+        if ami:
+            endpoint = SimulatorEndpoint(self.sim, self.clock)
+            link = AMIService("127.0.0.1", 5038, "hotline", "secret", clock=self.clock,
+                              endpoint=endpoint, ping_interval=None,
+                              instance=f"t{len(self.links)}")
+            self.endpoints.append(endpoint)
+            self.links.append(link)
+        node = Node(self.database, self.pumped, self.clock, self.wall, ami=link)
+        if link is not None:
+            link.startService()
+            self.flush()
+            assert link.state == link.LOGGED_IN
+        self.nodes.append(node)
+        return node
+
+    def flush(self):
+        for endpoint in self.endpoints:
+            endpoint.flush()
+
+    def stop(self):
+        for node in self.nodes:
+            node.stop()
+        for link in self.links:
+            link.stopService()
 
     def settle(self, d: defer.Deferred, timeout: float = 10.0):
         results = []
         d.addBoth(results.append)
 
         def done():
-            self.endpoint.flush()
+            self.flush()
             return bool(results)
 
         self.pumped.pump(done, timeout=timeout)
@@ -58,15 +106,25 @@ class Rig:
             outcome.raiseException()
         return outcome
 
+    def sync(self):
+        """Every event sent so far recorded by each recorder, then one poll by each hub."""
+        self.flush()
+        for node in self.nodes:
+            if node.recorder is not None:
+                self.settle(node.recorder.idle())
+        for node in self.nodes:
+            self.settle(node.app.hub.poll())
+
     def settle_until(self, predicate, timeout: float = 10.0):
+        """Pump thread results; when idle, let the pollers' clock run (100 ms steps)."""
         def done():
-            self.endpoint.flush()
+            self.flush()
             return predicate()
 
-        self.pumped.pump(done, timeout=timeout)
+        self.pumped.pump(done, timeout=timeout, clock=self.clock, step=0.1)
 
-    def browser(self, username: str) -> Browser:
-        browser = Browser(self.app, self.pumped, waiter=self.settle)
+    def browser(self, username: str, node: Node | None = None) -> Browser:
+        browser = Browser((node or self.node).app, self.pumped, waiter=self.settle)
         assert browser.login(username).status == 303
         return browser
 
@@ -74,6 +132,7 @@ class Rig:
         result = browser.get("/terminal/events")
         events: list[tuple[str, str]] = []
         result.response.open(lambda kind, data: events.append((kind, data)))
+        self.sync()
         return events
 
     def caller(self, number: str = "13812345678"):
@@ -88,8 +147,7 @@ def rig(database, pumped_reactor):
     rig = Rig(database, pumped_reactor)
     create_agent(database, "li", AgentRole.AGENT, interface=IFACE)
     yield rig
-    rig.app.hub.stop()
-    rig.ami.stopService()
+    rig.stop()
 
 
 def states(events):
@@ -105,40 +163,65 @@ def test_queue_buttons_drive_asterisk_and_the_page_follows_its_events(rig):
     events = rig.listen(li)
     assert states(events) == ["unknown"]
     assert li.post("/terminal/queue", {"action": "login"}).status == 303
+    rig.sync()
     member = rig.sim.queues["hotline"].members[IFACE]
     assert member.member_name == "li 警官" and not member.paused
     assert li.post("/terminal/queue", {"action": "pause", "reason": "午饭"}).status == 303
+    rig.sync()
     assert member.paused and member.paused_reason == "午饭"
     assert li.post("/terminal/queue", {"action": "unpause"}).status == 303
+    rig.sync()
     assert li.post("/terminal/queue", {"action": "logout"}).status == 303
+    rig.sync()
     assert IFACE not in rig.sim.queues["hotline"].members
     assert states(events) == ["unknown", "available", "paused", "available", "logged_out"]
     paused = [json.loads(d) for k, d in events if k == "state"][2]
     assert paused == {"state": "paused", "reason": "午饭"}
 
 
-def test_terminal_page_asks_asterisk_for_the_state_on_first_paint(rig):
+def test_the_poller_runs_only_while_a_browser_listens(rig):
+    assert not rig.app.hub.polling
+    result = rig.browser("li").get("/terminal/events")
+    result.response.open(lambda kind, data: None)
+    assert rig.app.hub.polling and rig.app.hub.listening(IFACE) == 1
+    result.response.close()
+    assert not rig.app.hub.polling and rig.app.hub.listening(IFACE) == 0
+
+
+def test_terminal_page_asks_asterisk_for_the_state_on_first_paint(rig, database):
     rig.settle(rig.ami.queue_add("hotline", IFACE, paused=True, reason="培训"))
-    rig.app.hub.states = QueueStates()  # a process that started after the agent logged in
+    rig.sync()
+    # A database that never saw the member join (no process was following Asterisk then).
+    database.write_now(lambda s: s.execute(delete(QueueMember)))
     page = rig.browser("li").get("/terminal")
     assert 'data-state="paused"' in page.body and "培训" in page.body
+    stored = database.read_now(lambda s: (lambda m: (m.state, m.paused_reason))(
+        s.get(QueueMember, IFACE)))
+    assert stored == ("paused", "培训")
 
 
-def test_state_follows_device_and_call_events_not_the_buttons(rig):
+def test_state_follows_device_and_call_events_and_wrap_up_ends_by_time(rig):
     li = rig.browser("li")
     events = rig.listen(li)
     li.post("/terminal/queue", {"action": "login"})
+    rig.sim.queues["hotline"].members[IFACE].wrapuptime = 30  # the member's own wrap-up
     rig.sim.set_device_state(IFACE, DEVICE_INUSE)  # an outbound call from the desk phone
-    rig.endpoint.flush()
+    rig.sync()
     caller, leg = rig.caller(), rig.agent_leg()
     rig.sim.queue_caller_join("hotline", caller)
+    rig.sim.set_device_state(IFACE, DEVICE_NOT_INUSE)
+    rig.sync()
     rig.sim.agent_connect("hotline", caller, leg, IFACE)
-    rig.sim.inject_event("AgentComplete", [*caller.fields(), ("Queue", "hotline"),
-                                           ("Interface", IFACE), ("Wrapuptime", 30),
-                                           ("TalkTime", 60), ("Reason", "agent")], "agent,all")
-    rig.endpoint.flush()
-    assert states(events)[-3:] == ["on_call", "on_call", "wrap_up"]
-    rig.clock.advance(30)
+    rig.sync()
+    rig.sim.agent_complete("hotline", caller, leg, IFACE, hold_time=3, talk_time=60)
+    rig.sim.set_device_state(IFACE, DEVICE_NOT_INUSE)  # the phone hung up
+    rig.sync()
+    assert states(events) == ["unknown", "on_call", "available", "on_call", "wrap_up"]
+    rig.wall.advance(29)
+    rig.sync()
+    assert states(events)[-1] == "wrap_up"
+    rig.wall.advance(1)
+    rig.sync()
     assert states(events)[-1] == "available"
 
 
@@ -154,6 +237,7 @@ def test_agent_connect_pops_the_card_matched_by_the_call_id(rig, database):
     li.post("/terminal/queue", {"action": "login"})
     caller = rig.sim.new_channel("PJSIP/trunk-0001", caller_id_num="02112345678")  # a trunk's number
     rig.sim.queue_caller_join("hotline", caller)
+    rig.sim.queue_caller_leave("hotline", caller)
     rig.sim.inject_event("AgentConnect", [*caller.fields(), ("ChanVariable", "HOTLINE_CALL_ID=call-77"),
                                           *rig.agent_leg().fields("Dest"), ("Queue", "hotline"),
                                           ("Interface", IFACE), ("MemberName", "li"),
@@ -165,6 +249,8 @@ def test_agent_connect_pops_the_card_matched_by_the_call_id(rig, database):
     assert "call_id=call-77" in card and "kind=help" in card
     views = database.read_now(trail, "citizen", "13812345678")
     assert [(v.actor, v.note) for v in views] == [("li", "call call-77")]
+    rig.sync()
+    assert len(cards(events)) == 1  # once
 
 
 def test_agent_connect_without_a_call_id_pops_by_the_caller_number(rig, database):
@@ -183,8 +269,8 @@ def test_a_call_for_another_interface_pops_nothing_here(rig):
     caller = rig.caller()
     rig.sim.queue_caller_join("hotline", caller)
     rig.sim.agent_connect("hotline", caller, rig.agent_leg(), "PJSIP/1002")
-    rig.endpoint.flush()
-    rig.pumped.pump(lambda: True)
+    rig.sync()
+    rig.sync()
     assert cards(events) == [] and states(events) == ["unknown"]
 
 
@@ -196,6 +282,11 @@ def test_a_closed_event_stream_stops_receiving(rig):
     assert rig.app.hub.listening(IFACE) == 1
     result.response.close()
     assert rig.app.hub.listening(IFACE) == 0
+    caller = rig.caller()
+    rig.sim.queue_caller_join("hotline", caller)
+    rig.sim.agent_connect("hotline", caller, rig.agent_leg(), IFACE)
+    rig.sync()
+    assert "card" not in events
 
 
 def test_queue_action_with_asterisk_down_shows_the_error(rig):
@@ -220,8 +311,7 @@ def test_call_id_is_read_from_the_channel_variables_of_the_event():
     assert call_id_of(Message([("Event", "AgentConnect")])) is None
 
 
-def test_member_state_names():
-    assert MemberState().state == "unknown"
-    assert MemberState(known=True).state == "logged_out"
-    assert MemberState(known=True, logged_in=True, paused=True, in_call=True).state == "on_call"
-    assert MemberState(known=True, logged_in=True, paused=True, wrap_up=True).state == "wrap_up"
+def test_member_state_as_the_browser_receives_it():
+    assert not MemberState().known and MemberState("logged_out").known
+    assert json.loads(MemberState("paused", "午饭").as_json()) == {"state": "paused",
+                                                                 "reason": "午饭"}

@@ -1,0 +1,337 @@
+"""The hall's live state recorded from the AMI events, in the database (`schemas.live`).
+
+`LiveRecorder` runs in every process that has an AMI link. Each of them receives the same
+events from Asterisk and writes them here, so every write is idempotent and safe to arrive
+from N processes in any interleaving:
+
+* a member's state (`queue_members`) is set from what the event says, and its `revision`
+  bumped only when something changed, so the same event written twice is one change;
+* a caller's passage (`queue_calls`, keyed by the caller channel's Uniqueid) moves forward
+  only (waiting -> answered -> completed, waiting -> abandoned / left): an upsert whose
+  update is guarded by the outcomes it may leave. Whether the row moved tells the first
+  writer of an AgentConnect / AgentComplete; only that one sets the times derived from its
+  own clock (wrap_up_until), and an AgentConnect arriving after the call completed (a
+  process lagging behind) no longer puts the member back on a call;
+* a screen pop (`screen_pops`) is one row per caller channel and interface: the insert
+  ignores the unique conflict.
+
+Events are written in the order they arrived, those that queue up while a write is in
+flight together in the next transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from hotline.ami.message import Message
+from hotline.masking import mask_phone
+from hotline.phones import PhoneNumberError, normalise_phone
+from schemas.live import QueueCall, QueueMember, ScreenPop
+
+CALL_ID_VARIABLE = "HOTLINE_CALL_ID"
+MEMBER_EVENTS = ("QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause",
+                 "QueueMemberStatus")
+CALL_EVENTS = ("AgentConnect", "AgentComplete", "QueueCallerJoin", "QueueCallerLeave",
+               "QueueCallerAbandon")
+FOLLOWED_EVENTS = MEMBER_EVENTS + CALL_EVENTS
+# Device states (app_queue.c / devicestate.h) that mean the member's phone is busy.
+BUSY_DEVICE_STATES = {"2", "3", "6", "7", "8"}
+
+# The outcomes each queue event may move a caller's row from (it only moves forward).
+_CONNECT_FROM = ("waiting", "left")
+_COMPLETE_FROM = ("waiting", "left", "answered")
+_ABANDON_FROM = ("waiting", "left")
+_LEAVE_FROM = ("waiting",)
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes")
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int((value or "0").strip())
+    except ValueError:
+        return 0
+
+
+def call_id_of(event: Message) -> str | None:
+    """HOTLINE_CALL_ID from the caller channel's variables (`ChanVariable: NAME=value`, as
+    Asterisk sends the variables manager.conf lists in `channelvars`)."""
+    for item in event.getall("ChanVariable"):
+        name, _, value = item.partition("=")
+        if name.strip() == CALL_ID_VARIABLE and value.strip():
+            return value.strip()
+    return None
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One followed AMI event, as plain data for the database thread."""
+
+    name: str            # lower case: queuememberadded, agentconnect, ...
+    queue: str
+    interface: str       # the member's (member and agent events); "" for caller events
+    member_name: str = ""
+    paused: bool = False
+    reason: str = ""
+    in_call: bool = False
+    wrap_up_s: int = 0
+    wrap_up_event_s: int | None = None  # an AgentComplete's own Wrapuptime, if it has one
+    uniqueid: str = ""   # the caller channel's
+    caller: str | None = None  # normalised, when usable
+    call_id: str | None = None
+    hold_s: int = 0
+    talk_s: int = 0
+
+    @classmethod
+    def of(cls, event: Message) -> Observed:
+        name = (event.event or "").lower()
+        if name in ("queuememberadded", "queuememberremoved", "queuememberpause",
+                    "queuememberstatus", "queuemember"):
+            paused = _flag(event.get("Paused"))
+            return cls(name, event.get("Queue") or "",
+                       event.get("Interface") or event.get("Location") or "",
+                       member_name=event.get("MemberName") or event.get("Name") or "",
+                       paused=paused,
+                       reason=(event.get("PausedReason") or "") if paused else "",
+                       in_call=_flag(event.get("InCall"))
+                       or event.get("Status") in BUSY_DEVICE_STATES,
+                       wrap_up_s=_int(event.get("Wrapuptime")))
+        raw = event.get("CallerIDNum") or ""
+        try:
+            caller = normalise_phone(raw)
+        except PhoneNumberError:
+            caller = None
+        wrap = event.get("Wrapuptime")
+        return cls(name, event.get("Queue") or "", event.get("Interface") or "",
+                   member_name=event.get("MemberName") or "",
+                   wrap_up_event_s=_int(wrap) if wrap is not None else None,
+                   uniqueid=event.get("Uniqueid") or "", caller=caller,
+                   call_id=call_id_of(event), hold_s=_int(event.get("HoldTime")),
+                   talk_s=_int(event.get("TalkTime")))
+
+
+# Repository ---------------------------------------------------------------------------------
+
+def _insert(session: Session, table):
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def state_name(logged_in: bool, paused: bool, in_call: bool,
+               wrap_up_until: dt.datetime | None, now: dt.datetime) -> str:
+    if not logged_in:
+        return "logged_out"
+    if in_call:
+        return "on_call"
+    if wrap_up_until is not None and wrap_up_until > now:
+        return "wrap_up"
+    return "paused" if paused else "available"
+
+
+def _set_member(session: Session, interface: str, queue: str, now: dt.datetime,
+                change: Callable[[QueueMember], dict[str, Any]]) -> bool:
+    """Apply `change(row) -> new column values` to the member's row (made if absent),
+    under the row's lock; the revision moves only if a value did. True if it did."""
+    session.execute(_insert(session, QueueMember).values(
+        interface=interface, queue=queue, member_name=None, logged_in=False, paused=False,
+        paused_reason="", in_call=False, wrap_up_s=0, wrap_up_until=None,
+        state="logged_out", state_since=now, revision=0, updated_at=now,
+    ).on_conflict_do_nothing(index_elements=["interface"]))
+    row = session.execute(select(QueueMember).where(QueueMember.interface == interface)
+                          .with_for_update()).scalar_one()
+    values = {"queue": queue or row.queue, **change(row)}
+    merged = {name: values.get(name, getattr(row, name)) for name in (
+        "queue", "member_name", "logged_in", "paused", "paused_reason", "in_call",
+        "wrap_up_s", "wrap_up_until")}
+    state = state_name(merged["logged_in"], merged["paused"], merged["in_call"],
+                       merged["wrap_up_until"], now)
+    current, _since = row.state_at(now)
+    changed = [name for name, value in merged.items() if getattr(row, name) != value]
+    if not changed and state == current and row.revision > 0:
+        return False
+    merged.update(state=state, revision=row.revision + 1, updated_at=now)
+    if state != current or row.revision == 0:
+        merged["state_since"] = now
+    elif state != row.state:  # a wrap-up that ended by time: since it ended
+        merged["state_since"] = _since
+    session.execute(update(QueueMember).where(QueueMember.interface == interface)
+                    .values(**merged))
+    return True
+
+
+def _member_event(session: Session, event: Observed, now: dt.datetime) -> None:
+    if event.name == "queuememberremoved":
+        change = {"logged_in": False, "paused": False, "paused_reason": "", "in_call": False,
+                  "wrap_up_until": None}
+    else:
+        change = {"logged_in": True, "paused": event.paused, "paused_reason": event.reason,
+                  "in_call": event.in_call, "wrap_up_s": event.wrap_up_s}
+        if event.member_name:
+            change["member_name"] = event.member_name
+        if event.in_call:
+            change["wrap_up_until"] = None
+    _set_member(session, event.interface, event.queue, now, lambda row: change)
+
+
+def _move_call(session: Session, event: Observed, now: dt.datetime, outcome: str,
+               from_: Sequence[str], **values: Any) -> bool:
+    """Insert the caller's row with `outcome`, or move it there from one of `from_`.
+    True if this write moved it (the first process to record the event)."""
+    joined = now - dt.timedelta(seconds=event.hold_s)
+    statement = _insert(session, QueueCall).values(
+        caller_uniqueid=event.uniqueid, queue=event.queue, caller=event.caller,
+        call_id=event.call_id, joined_at=joined, outcome=outcome, **values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["caller_uniqueid"],
+        set_={"outcome": outcome, **values},
+        where=QueueCall.outcome.in_(from_),
+    ).returning(QueueCall.caller_uniqueid)
+    return session.execute(statement).first() is not None
+
+
+def _call_event(session: Session, event: Observed, now: dt.datetime,
+                default_wrap_up_s: int) -> None:
+    if not event.uniqueid:
+        return
+    if event.name == "queuecallerjoin":
+        session.execute(_insert(session, QueueCall).values(
+            caller_uniqueid=event.uniqueid, queue=event.queue, caller=event.caller,
+            call_id=event.call_id, joined_at=now, outcome="waiting",
+        ).on_conflict_do_nothing(index_elements=["caller_uniqueid"]))
+    elif event.name == "queuecallerleave":
+        _move_call(session, event, now, "left", _LEAVE_FROM, ended_at=now)
+    elif event.name == "queuecallerabandon":
+        _move_call(session, event, now, "abandoned", _ABANDON_FROM, hold_s=event.hold_s,
+                   ended_at=now)
+    elif event.name == "agentconnect":
+        first = _move_call(session, event, now, "answered", _CONNECT_FROM, answered_at=now,
+                           hold_s=event.hold_s, interface=event.interface or None,
+                           ended_at=None)
+        if first or _outcome(session, event.uniqueid) == "answered":
+            change = {"logged_in": True, "in_call": True}
+            if first:
+                change["wrap_up_until"] = None
+            _set_member(session, event.interface, event.queue, now, lambda row: change)
+        if event.interface and (event.call_id or event.caller):
+            session.execute(_insert(session, ScreenPop).values(
+                interface=event.interface, caller_uniqueid=event.uniqueid,
+                call_id=event.call_id, caller=event.caller, at=now,
+            ).on_conflict_do_nothing(index_elements=["caller_uniqueid", "interface"]))
+    elif event.name == "agentcomplete":
+        first = _move_call(session, event, now, "completed", _COMPLETE_FROM,
+                           talk_s=event.talk_s, interface=event.interface or None,
+                           ended_at=now)
+
+        def change(row: QueueMember) -> dict[str, Any]:
+            values: dict[str, Any] = {"logged_in": True, "in_call": False}
+            if first:
+                seconds = event.wrap_up_event_s if event.wrap_up_event_s is not None \
+                    else (row.wrap_up_s or default_wrap_up_s)
+                values["wrap_up_until"] = now + dt.timedelta(seconds=seconds) \
+                    if seconds > 0 else None
+            return values
+
+        _set_member(session, event.interface, event.queue, now, change)
+
+
+def _outcome(session: Session, uniqueid: str) -> str | None:
+    return session.scalar(select(QueueCall.outcome)
+                          .where(QueueCall.caller_uniqueid == uniqueid))
+
+
+def record_events(session: Session, events: Sequence[Observed], *, now: dt.datetime,
+                  default_wrap_up_s: int = 0) -> None:
+    """Write the events, in order, in one transaction."""
+    for event in events:
+        if event.name in ("agentconnect", "agentcomplete") and not event.interface:
+            continue
+        if event.name.startswith("queuemember"):
+            if event.interface:
+                _member_event(session, event, now)
+        else:
+            _call_event(session, event, now, default_wrap_up_s)
+
+
+# The recorder -------------------------------------------------------------------------------
+
+class LiveRecorder:
+    """Follows the queue's events on the AMI service and writes them to the database."""
+
+    log = Logger()
+
+    def __init__(self, ami: Any, db: Any, clock: Any, *, queue: str,
+                 default_wrap_up_s: int = 0) -> None:
+        """`clock.now()` stamps the rows; `default_wrap_up_s`: the queue's wrap-up time
+        (queues.conf `wrapuptime`), for members that have none of their own."""
+        self.ami = ami
+        self.db = db
+        self.clock = clock
+        self.queue = queue
+        self.default_wrap_up_s = default_wrap_up_s
+        self._subscriptions: list = []
+        self._pending: list[Observed] = []
+        self._writing: defer.Deferred | None = None
+
+    def start(self) -> None:
+        if self.ami is None or self._subscriptions:
+            return
+        for name in FOLLOWED_EVENTS:
+            self._subscriptions.append(self.ami.subscribe(name, self._on_event))
+
+    def stop(self) -> defer.Deferred:
+        """Stops following; the Deferred fires when what was received is written."""
+        for subscription in self._subscriptions:
+            subscription.cancel()
+        self._subscriptions = []
+        return self.idle()
+
+    def idle(self) -> defer.Deferred:
+        """Fires once every event received so far is written (or its write failed)."""
+        return defer.Deferred.fromCoroutine(self._idle())
+
+    async def _idle(self) -> None:
+        while self._writing is not None:
+            done: defer.Deferred = defer.Deferred()
+            self._writing.addBoth(lambda result: (done.callback(None), result)[1])
+            await done
+
+    def _on_event(self, event: Message) -> None:
+        if (event.get("Queue") or "") != self.queue:
+            return
+        observed = Observed.of(event)
+        if observed.name == "agentconnect" and observed.call_id is None \
+                and observed.caller is None:
+            self.log.warn("AgentConnect for {interface}: no call id and no usable caller "
+                          "number ({caller}); no card", interface=observed.interface,
+                          caller=mask_phone(event.get("CallerIDNum")))
+        self._pending.append(observed)
+        if self._writing is None:
+            self._write_next()
+
+    def _write_next(self) -> None:
+        events, self._pending = self._pending, []
+        d = self.db.write(record_events, events, now=self.clock.now(),
+                          default_wrap_up_s=self.default_wrap_up_s)
+        d.addErrback(self._failed, events)
+        d.addBoth(self._written)
+        self._writing = d
+
+    def _written(self, _result) -> None:
+        self._writing = None
+        if self._pending:
+            self._write_next()
+
+    def _failed(self, failure, events: Sequence[Observed]) -> None:
+        self.log.failure("Recording {count} queue events ({names}) failed", failure,
+                         count=len(events), names=",".join(e.name for e in events))

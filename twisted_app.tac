@@ -10,6 +10,7 @@ from twisted.logger import ILogObserver
 import agents
 import callback_queue
 import callback_queue.report
+import hotline.analysis
 import ivr.service
 import sms_gateway.messages.service
 import sms_gateway.service
@@ -43,6 +44,7 @@ try:
     agents.makeService(core, reports={"callbacks": callback_queue.report.compliance_report,
                                       "callbacks_by_day": callback_queue.report.daily_report},
                        callbacks=callbacks.queue).setServiceParent(top)
+    hotline.analysis.makeService(core).setServiceParent(top)  # hourly spike alerts (one process)
 except ConfigError as error:  # a value only a package can judge (an SMSC bind, a secret)
     sys.exit(f"hotline: configuration error: {error}")
 

@@ -5,3 +5,4 @@ from schemas import models, calls, sms  # noqa: F401  (register the tables on Ba
 from schemas import callbacks  # noqa: F401
 from schemas import messaging  # noqa: F401
 from schemas import live  # noqa: F401
+from schemas import analysis  # noqa: F401

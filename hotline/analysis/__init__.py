@@ -1,0 +1,30 @@
+"""Early-warning analysis (智能分析 / 预警研判): an hourly job that compares appeal counts by
+kind and area with their recent baseline and raises a supervisor alert when one is unusual.
+
+`spikes` is the statistic (pure), `repository` its queries and writes, `lease` the singleton
+lock, `job` the service, `cli` the `hotline analysis` command. docs/analysis.md explains the
+thresholds and how to tune them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application import service
+
+
+def makeService(core: Any) -> service.MultiService:
+    """The analysis services of one process: the hourly spike job unless `[analysis]
+    enabled = false`."""
+    from hotline.analysis.config import AnalysisConfig
+    from hotline.analysis.job import SpikeJob
+
+    config = getattr(core.config, "analysis", None) or AnalysisConfig()
+    top = service.MultiService()
+    top.setName("analysis")
+    top.job = None
+    if config.enabled:
+        top.job = SpikeJob(core.db, config, zone=core.zone, calendar=core.calendar,
+                           clock=core.reactor, runner=core.config.service.name)
+        top.job.setServiceParent(top)
+    return top

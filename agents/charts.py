@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH = 760
-LABEL_MAX = 16  # characters of a group's name drawn; the whole name is in its <title>
+LABEL_MAX = 12  # characters of a group's name drawn; the whole name is in its <title>
 
 
 @dataclass(frozen=True)
@@ -122,8 +122,13 @@ def _legend(x: int, y: int, entries: list[tuple[str, str]]) -> list[str]:
     for series, name in entries:
         parts.append(f'<rect class="key {series}" x="{x}" y="{y - 9}" width="10" height="10"/>')
         parts.append(_text(x + 14, y, name, "legend"))
-        x += 28 + 13 * len(name)
+        x += 26 + _width(name)
     return parts
+
+
+def _width(text: str) -> int:
+    """About how wide a text is drawn at 12 px: Chinese characters are square, Latin narrow."""
+    return sum(12 if ord(c) >= 0x2E80 else 7 for c in text)
 
 
 def _text(x: object, y: object, text: str, classes: str, full: str | None = None) -> str:

@@ -28,16 +28,9 @@ REPORT_GROUPINGS = ("unit", "agent", "kind")
 CHART_SEGMENTS = ("within", "late", "unreachable", "pending")
 DAY_SERIES = ("resolved", "within", "late")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# The overdue CSV's columns: (i18n key of the header, the row's value).
-OVERDUE_COLUMNS = (
-    ("field.unit", lambda unit, a: unit.label),
-    ("field.case_number", lambda unit, a: a.case_number),
-    ("field.kind", lambda unit, a: translator("zh")(f"kind.{a.kind}")),
-    ("field.status", lambda unit, a: translator("zh")(f"status.{a.status}")),
-    ("field.subject", lambda unit, a: a.subject),
-    ("field.deadline", lambda unit, a: a.deadline_at),
-    ("overdue.days", lambda unit, a: a.days_overdue),
-)
+# The overdue CSV's headers (i18n keys, written in Chinese).
+OVERDUE_HEADERS = ("field.unit", "field.case_number", "field.kind", "field.status",
+                   "field.subject", "field.deadline", "overdue.days")
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/reports/callbacks.json", SUPERVISORS, "callback_report"),
@@ -128,38 +121,42 @@ class SupervisorPages:
                                  f'{form["from"]}-{form["to"]}-{form["by"]}.csv"'))
         return response
 
-    async def _report_table(self, ctx: Context, query: bool = True):
+    async def _report_table(self, ctx: Context):
         """The form's values, then (status, message) when there is no table, else the
-        rows as (label, values by column) (None without `query`)."""
+        rows as (label, values by column)."""
+        form, problem, query = self._report_query(ctx)
+        if problem is not None:
+            return form, problem, None
+        rows = await self.core.db.read(self.reports["callbacks"], *query)
+        return form, None, [(row.label, row.as_dict()) for row in rows]
+
+    def _report_query(self, ctx: Context):
+        """The form's values, then (status, message) when the report cannot be run, else
+        the report's arguments (start, end, by)."""
         today = self.core.clock.now().astimezone(self.core.zone).date()
         form = {"from": ctx.request.arg("from") or today.replace(day=1).isoformat(),
                 "to": ctx.request.arg("to") or today.isoformat(),
                 "by": ctx.request.arg("by") or "unit"}
-        report = self.reports.get("callbacks")
-        if report is None:
+        if self.reports.get("callbacks") is None:
             return form, (404, ctx.t("report.unavailable")), None
         try:
-            start, end, by = api.report_period(form, self.core.zone)
+            return form, None, api.report_period(form, self.core.zone)
         except api.ApiError as error:
             return form, (error.status, ctx.t("report.bad", error=str(error))), None
-        if not query:
-            return form, None, None
-        rows = await self.core.db.read(report, start, end, by)
-        return form, None, [(row.label, row.as_dict()) for row in rows]
-
 
     async def callbacks_report_xlsx(self, ctx: Context) -> WebResponse:
-        form, problem, _table = await self._report_table(ctx, query=False)
+        form, problem, query = self._report_query(ctx)
         if problem is not None:
             status, error = problem
             return WebResponse.text(error, status)
-        start, end, by = api.report_period(form, self.core.zone)
+        by = query[2]
         t = translator("zh")
         header = [t(f"report.by.{by}")] + [t(f"report.col.{name}") for name in REPORT_COLUMNS]
-        # The query and the workbook are built in the database's pool: openpyxl is not
-        # something to run on the reactor thread.
-        data = await self.core.db.read(_report_workbook, self.reports["callbacks"], start, end,
-                                       by, header, f"回访统计 {form['from']} 至 {form['to']}")
+        # The query and the workbook are both built in the database's pool: openpyxl's
+        # work has no place on the reactor thread.
+        data = await self.core.db.read(_report_workbook, self.reports["callbacks"], *query,
+                                       header=header,
+                                       title=f"回访统计 {form['from']} 至 {form['to']}")
         response = WebResponse(200, data, XLSX_TYPE)
         response.headers.append(("Content-Disposition", f'attachment; filename="callbacks-'
                                  f'{form["from"]}-{form["to"]}-{by}.xlsx"'))
@@ -180,13 +177,14 @@ class SupervisorPages:
         t = translator("zh")
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow([t(key) for key, _ in OVERDUE_COLUMNS])
+        writer.writerow([t(key) for key in OVERDUE_HEADERS])
         for unit in report.units:
             for appeal in unit.appeals:
-                values = (value(unit, appeal) for _, value in OVERDUE_COLUMNS)
-                writer.writerow([_local(v, self.core.zone) if isinstance(v, dt.datetime)
-                                 else _csv_cell(v) if isinstance(v, str) else v
-                                 for v in values])
+                writer.writerow([_csv_cell(unit.label or t("overdue.no_unit")),
+                                 appeal.case_number, t(f"kind.{appeal.kind}"),
+                                 t(f"status.{appeal.status}"), _csv_cell(appeal.subject),
+                                 _local(appeal.deadline_at, self.core.zone),
+                                 appeal.days_overdue])
         day = self.core.clock.now().astimezone(self.core.zone).date().isoformat()
         response = WebResponse(200, ("\ufeff" + out.getvalue()).encode("utf-8"),
                                "text/csv; charset=utf-8")
@@ -232,7 +230,8 @@ def _group_chart(ctx: Context, by: str, table):
                              names={s: ctx.t(f"report.col.{s}") for s in CHART_SEGMENTS})
 
 
-def _report_workbook(session, report, start, end, by, header: list[str], title: str) -> bytes:
+def _report_workbook(session, report, start, end, by, *, header: list[str],
+                     title: str) -> bytes:
     """The report's rows under the CSV's headers, as an .xlsx (in the database's thread)."""
     book = Workbook()
     sheet = book.active

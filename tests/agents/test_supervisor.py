@@ -1,5 +1,6 @@
 """The supervisor's desk: open alerts and their acknowledgement, unmatched SMS replies, the
-callback compliance report page and its CSV."""
+callback compliance report page and its CSV, who sees the supervisor's links (the reports'
+charts, XLSX, overdue appeals and dissatisfied ratings: test_supervisor_reports.py)."""
 
 import datetime as dt
 import re
@@ -79,11 +80,20 @@ def test_alerts_in_english(supervisor, core, pumped_reactor, unit):
     assert "Open alerts" in page.body and "Dissatisfied rating" in page.body
 
 
-def test_an_agent_has_no_alerts_link_and_may_not_open_the_page(core, database, pumped_reactor):
+def test_an_agent_has_no_supervisor_links_and_may_not_open_the_pages(core, database,
+                                                                     pumped_reactor):
     create_agent(database, "li", AgentRole.AGENT, interface="PJSIP/1001")
     agent = login(make_app(core), pumped_reactor, "li")
-    assert "/supervisor/alerts" not in agent.get("/appeals").body
-    assert agent.get("/supervisor/alerts").status == 403
+    body = agent.get("/appeals").body
+    for path in ("/supervisor/alerts", "/supervisor/overdue", "/supervisor/dissatisfied"):
+        assert f'href="{path}"' not in body
+        assert agent.get(path).status == 403
+
+
+def test_a_supervisor_has_the_oversight_links(supervisor):
+    body = supervisor.get("/appeals").body
+    assert '<a href="/supervisor/overdue" id="nav-overdue">超期督办</a>' in body
+    assert '<a href="/supervisor/dissatisfied" id="nav-dissatisfied">不满意评价</a>' in body
 
 
 # Unmatched SMS replies ---------------------------------------------------------------------

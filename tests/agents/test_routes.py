@@ -49,6 +49,7 @@ TABLE = [
     ("GET", "/supervisor/alerts", None,           (303, 403, 200, 403)),
     ("POST", "/supervisor/alerts/{id}/ack", {},   (401, 403, 303, 403)),
     ("GET", "/supervisor/replies", None,          (303, 403, 200, 403)),
+    ("GET", "/supervisor/analysis", None,         (303, 403, 200, 403)),
     ("GET", "/supervisor/callbacks", None,        (303, 403, 404, 403)),  # 404: none injected
     ("GET", "/supervisor/callbacks.csv", None,    (303, 403, 404, 403)),
     ("GET", "/supervisor/callbacks.xlsx", None,   (303, 403, 404, 403)),

@@ -6,7 +6,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "nav.dissatisfied": ("不满意评价", "Dissatisfied"),
     "report.xlsx": ("导出 Excel", "Download XLSX"),
     "report.chart.by_group": ("按{group}统计：按时回访率与应回访构成",
-                              "By {group}: on-time rate and due callbacks"),
+                              "{group}: on-time rate and due callbacks"),
     "report.chart.due_split": ("应回访数（按时、超时、无法联系、未完成）",
                                "Due callbacks (on time, late, unreachable, pending)"),
     "report.chart.by_day": ("每日回访情况：办结数按办结日，按时/超时完成按应回访日",

@@ -373,3 +373,16 @@ def test_the_dissatisfied_list_defaults_to_the_last_30_days_and_names_a_bad_fiel
     assert result.status == 400 and "unit_id must be a unit number" in result.body
     result = zhao.get("/supervisor/dissatisfied?from=2026-11-30&to=2026-11-01")
     assert result.status == 400 and "to must not be before from" in result.body
+
+
+def test_the_reports_in_english(zhao, ratings, database):
+    database.write_now(seed_tasks)
+    zhao.post("/language", {"lang": "en", "next": "/"})
+    page = zhao.get("/supervisor/dissatisfied?from=2026-11-28&to=2026-11-28")
+    assert "Dissatisfied ratings" in page.body
+    assert [r["channel"] for r in rating_rows(page.body)] == \
+        ["SMS reply", "Agent callback", "IVR survey"]
+    assert "Overdue appeals by unit" in zhao.get("/supervisor/overdue").body
+    page = zhao.get("/supervisor/callbacks?from=2026-11-05&to=2026-11-08")
+    assert "<title>Unit: on-time rate and due callbacks</title>" in page.body
+    assert ">Resolved</text>" in page.body  # the day chart's legend

@@ -6,13 +6,16 @@ the other takes over when the first stops or dies."""
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import math
 import random
+import re
 import threading
 import time
 from zoneinfo import ZoneInfo
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import insert, select
 from twisted.internet import defer, task
 
@@ -22,6 +25,7 @@ from hotline.analysis.config import AnalysisConfig
 from hotline.analysis.job import LOCK_KEY, SpikeJob
 from hotline.analysis.lease import LeaseLock
 from hotline.analysis.spikes import Thresholds
+from hotline.cli import main
 from hotline.config import Config, DatabaseConfig
 from hotline.db import Database, make_engine
 from hotline.workdays import WorkCalendar
@@ -192,6 +196,34 @@ def test_the_baseline_is_the_same_hour_on_days_of_the_same_type(database):
     assert result.analysis.days == 20
     [spike] = result.analysis.flagged
     assert spike.count == 12 and spike.expected == pytest.approx(2.0, abs=0.1)
+
+
+@freeze_time("2026-11-28T02:00:00Z")  # 10:00 in Shanghai
+def test_the_command_analyses_an_hour_once_and_its_dry_run_writes_nothing(
+        database, db_url, monkeypatch, capsys):
+    appeals = noise(database, ANALYSED, seed=11)
+    plant(database, appeals, ANALYSED, "help", "枣园镇", 12)
+    monkeypatch.delenv("HOTLINE_CONFIG", raising=False)
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", db_url)
+    assert main(["analysis", "run", "--hour", "2026-11-27T10", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "2026-11-27 10:00 (Asia/Shanghai): 6 cells, 20 baseline days" in out
+    assert re.search(r"^! help +枣园镇 +count +1\d ", out, re.M)
+    assert len(re.findall(r"^  \w", out, re.M)) == 5  # the other cells, not flagged
+    assert run_hours(database) == [] and database.read_now(open_alerts) == []
+
+    assert main(["analysis", "run", "--hour", "2026-11-27T10"]) == 0
+    assert "1 alert(s) raised" in capsys.readouterr().out
+    assert [runner for _, runner in run_hours(database)] == [f"cli:{getpass.getuser()}"]
+    assert main(["analysis", "run", "--hour", "2026-11-27T10"]) == 0
+    assert "analysed before; nothing written" in capsys.readouterr().out
+    assert len(database.read_now(open_alerts)) == 1
+
+    assert main(["analysis", "run", "--hour", "2026-11-28T10"]) == 2  # not over yet
+    assert "has not ended yet" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["analysis", "run", "--hour", "2026-11-28 10:00"])
+    assert "expected an hour YYYY-MM-DDTHH" in capsys.readouterr().err
 
 
 # The job ---------------------------------------------------------------------------------

@@ -52,6 +52,8 @@ TABLE = [
     ("GET", "/supervisor/analysis", None,         (303, 403, 200, 403)),
     ("GET", "/supervisor/callbacks", None,        (303, 403, 404, 403)),  # 404: none injected
     ("GET", "/supervisor/callbacks.csv", None,    (303, 403, 404, 403)),
+    ("GET", "/supervisor/wallboard", None,        (303, 403, 200, 403)),
+    ("GET", "/supervisor/wallboard.json", None,   (303, 403, 200, 403)),
     ("GET", "/supervisor/callbacks.xlsx", None,   (303, 403, 404, 403)),
     ("GET", "/supervisor/overdue", None,          (303, 403, 200, 403)),
     ("GET", "/supervisor/overdue.csv", None,      (303, 403, 200, 403)),

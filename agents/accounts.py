@@ -4,8 +4,12 @@ and the agent behind a session.
 Failed and successful logins are audit rows (`entity_type` "login", the username as
 entity), so the lockout holds across processes and restarts and needs no table of its own:
 `lockout_failures` failures within `lockout_window_s` (none since a success) lock the
-username for `lockout_s` after the last one. The lockout applies to any name typed, known
-or not, so it does not tell which usernames exist.
+username for `lockout_s` after the last one; an administrator's password reset ends it
+(`hotline.agents_admin.LOCKOUT_CLEARED`). The lockout applies to any name typed, known or
+not, so it does not tell which usernames exist.
+
+A session is honoured while its agent is active and it was issued after the agent's
+`sessions_revoked_at` (a password reset, a deactivation).
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ from sqlalchemy.orm import Session
 
 from agents.config import AuthConfig
 from hotline import audit
+from hotline.agents_admin import LOCKOUT_CLEARED, LOGIN_ENTITY
 from hotline.passwords import verify_password
 from schemas.enums import AgentRole
 from schemas.models import Agent, AuditEvent, Unit
 
-LOGIN_ENTITY = "login"
 USERNAME_MAX = 64
 
 _dummy_hash: str | None = None
@@ -57,9 +61,14 @@ def _principal(agent: Agent) -> Principal:
                      agent.unit_id)
 
 
-def load_principal(session: Session, agent_id: int) -> Principal | None:
+def load_principal(session: Session, agent_id: int, issued: float) -> Principal | None:
+    """The agent of a session issued at `issued` (epoch seconds), or None when the session
+    no longer counts."""
     agent = session.get(Agent, agent_id)
     if agent is None or not agent.active:
+        return None
+    revoked = agent.sessions_revoked_at
+    if revoked is not None and issued < revoked.timestamp():
         return None
     return _principal(agent)
 
@@ -74,7 +83,7 @@ def locked_until(session: Session, username: str, now: dt.datetime,
                            .order_by(AuditEvent.id.desc()).limit(200)).all()
     failures: list[dt.datetime] = []
     for action, at in rows:
-        if action == "login":
+        if action in ("login", LOCKOUT_CLEARED):
             break
         if action == "login_failed":
             failures.append(at)

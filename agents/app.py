@@ -86,7 +86,8 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
         ctx = Context(request, params, lang)
         session = self.sessions.read(request.cookies)
         if session is not None:
-            principal = await self.core.db.read(accounts.load_principal, session.agent_id)
+            principal = await self.core.db.read(accounts.load_principal, session.agent_id,
+                                                session.issued)
             if principal is not None:
                 ctx.session, ctx.principal = self.sessions.touched(session), principal
                 ctx.csrf = session.csrf

@@ -6,7 +6,8 @@ it was issued and last seen: it ends `session_lifetime_s` after login or `sessio
 after the last request, and each answered request re-signs it with the new time. Logging
 out clears the cookie and revokes its nonce in this process's memory (a copied cookie
 stays valid in other processes until it expires; the agent row is re-read on every request,
-so deactivating an agent or changing a role takes effect at once everywhere).
+so deactivating an agent, resetting its password (sessions issued before the agent's
+`sessions_revoked_at` are refused) or changing a role takes effect at once everywhere).
 """
 
 from __future__ import annotations

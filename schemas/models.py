@@ -46,6 +46,8 @@ class Agent(Base):
     password_hash: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # A password reset or a deactivation: sessions issued before it are refused.
+    sessions_revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class ApprovalCategory(Base):

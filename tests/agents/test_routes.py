@@ -18,6 +18,9 @@ NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.timezone.utc)
 ROLES = ["anonymous", "agent", "supervisor", "admin"]
 NEW_APPEAL = {"channel": "phone", "kind": "help", "subject": "路灯不亮",
               "citizen_phone": "13812345678"}
+NEW_AGENT = {"username": "u_new", "display_name": "新", "role": "agent",
+             "password": "a long password"}
+AGENT_EDIT = {"display_name": "u", "role": "agent", "unit": "", "interface": "PJSIP/agent"}
 
 #    method, path, form:                        anonymous, agent, supervisor, admin
 TABLE = [
@@ -41,6 +44,14 @@ TABLE = [
     ("POST", "/appeals/{id}/reopen", {"reason": "未修好"}, (401, 403, 409, 403)),
     ("GET", "/callers/13812345678", None,         (303, 200, 200, 403)),
     ("GET", "/admin/agents", None,                (303, 403, 403, 200)),
+    ("GET", "/admin/agents/new", None,            (303, 403, 403, 200)),
+    ("POST", "/admin/agents", NEW_AGENT,          (401, 403, 403, 303)),
+    ("GET", "/admin/agents/{agent}", None,        (303, 403, 403, 200)),
+    ("POST", "/admin/agents/{agent}", AGENT_EDIT, (401, 403, 403, 303)),
+    ("POST", "/admin/agents/{agent}/password", {"password": "another password"},
+                                                  (401, 403, 403, 303)),
+    ("POST", "/admin/agents/{agent}/deactivate", {}, (401, 403, 403, 303)),
+    ("POST", "/admin/agents/{agent}/reactivate", {}, (401, 403, 403, 303)),
     ("GET", "/api/openapi.json", None,            (200, 200, 200, 200)),
     ("POST", "/api/v1/appeals", {},               (401, 401, 401, 401)),
     ("GET", "/api/v1/appeals/{case}", None,       (401, 401, 401, 401)),
@@ -67,7 +78,8 @@ TABLE = [
 def test_the_table_covers_every_route():
     covered = set()
     for method, path, _form, _expected in TABLE:
-        concrete = path.replace("{id}", "1").replace("{case}", "2026112800001")
+        concrete = path.replace("{id}", "1").replace("{case}", "2026112800001") \
+            .replace("{agent}", "1")
         for route, regex in ((r, r.regex) for r in ROUTES):
             if route.method == method and regex.match(concrete):
                 covered.add(route)
@@ -79,15 +91,17 @@ def test_each_route_answers_each_role_as_the_table_says(role, database, pumped_r
     core = make_core(database, pumped_reactor, SettableClock(NOW))
     app = make_app(core)
     unit = database.write_now(add_unit)
-    for name in ("agent", "supervisor", "admin"):
-        create_agent(database, f"u_{name}", AgentRole(name), interface=f"PJSIP/{name}")
+    agents = {name: create_agent(database, f"u_{name}", AgentRole(name),
+                                 interface=f"PJSIP/{name}").id
+              for name in ("agent", "supervisor", "admin")}
     browser = Browser(app, pumped_reactor)
     if role != "anonymous":
         assert browser.login(f"u_{role}").status == 303
     problems = []
     for method, path, form, expected in TABLE:
         appeal = pumped_reactor.wait(core.appeals.create(new_appeal(), actor="test"))
-        concrete = path.replace("{id}", str(appeal.id)).replace("{case}", appeal.case_number)
+        concrete = path.replace("{id}", str(appeal.id)).replace("{case}", appeal.case_number) \
+            .replace("{agent}", str(agents["agent"]))
         if form is not None:
             form = {k: v.replace("{unit}", str(unit)) for k, v in form.items()}
         if method == "GET":

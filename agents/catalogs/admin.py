@@ -1,0 +1,53 @@
+"""Words of agent administration (the admin role's pages)."""
+
+WORDS: dict[str, tuple[str, str]] = {
+    "admin.new": ("新增坐席", "Add agent"),
+    "admin.edit": ("编辑坐席 {username}", "Edit agent {username}"),
+    "admin.edit_link": ("编辑", "Edit"),
+    "admin.back": ("返回坐席列表", "Back to the agents"),
+    "admin.none": ("无", "None"),
+    "admin.interface_hint": ("格式为“技术/资源”，如 PJSIP/1001；可留空",
+                             "Technology/resource, such as PJSIP/1001; may be empty"),
+    "admin.password": ("初始密码", "Initial password"),
+    "admin.password_new": ("新密码", "New password"),
+    "admin.password_policy": ("至少 {min} 个字符；留空则自动生成",
+                              "At least {min} characters; leave empty to generate one"),
+    "admin.create": ("添加", "Add"),
+    "admin.save": ("保存", "Save"),
+    "admin.reset_password": ("重置密码", "Reset password"),
+    "admin.reset_note": ("重置后该坐席已登录的会话全部失效，登录锁定同时解除",
+                         "A reset ends the agent's open sessions and lifts a login lockout"),
+    "admin.deactivate": ("停用", "Deactivate"),
+    "admin.reactivate": ("重新启用", "Reactivate"),
+    "admin.deactivate_note": ("停用后不能登录，已登录的会话立即失效",
+                              "A deactivated agent cannot log in; open sessions end at once"),
+    "admin.generated": ("系统生成的密码（只显示这一次，请当面交给本人）：",
+                        "Generated password (shown this once only; hand it over in person):"),
+    "admin.created": ("已添加坐席 {username}", "Agent {username} added"),
+    "admin.saved": ("已保存", "Saved"),
+    "admin.password_reset": ("已重置 {username} 的密码", "Password of {username} reset"),
+    "admin.deactivated": ("已停用 {username}", "{username} deactivated"),
+    "admin.reactivated": ("已重新启用 {username}", "{username} reactivated"),
+    "admin.error.username_form": ("用户名只能由字母、数字、“.”和“_”组成",
+                                  "Username: letters, digits, '.' and '_' only"),
+    "admin.error.username_taken": ("用户名 {username} 已被使用", "Username {username} is taken"),
+    "admin.error.too_long": ("{label}最多 {max} 个字符", "{label}: at most {max} characters"),
+    "admin.error.role": ("角色须为坐席、班长或管理员", "Role: agent, supervisor or administrator"),
+    "admin.error.unit_unknown": ("没有编码为 {unit} 的单位", "No unit with the code {unit}"),
+    "admin.error.interface_form": ("分机 {interface} 的格式应为“技术/资源”，如 PJSIP/1001",
+                                   "Interface {interface}: Technology/resource, such as "
+                                   "PJSIP/1001"),
+    "admin.error.interface_taken": ("分机 {interface} 已分配给启用中的坐席 {holder}",
+                                    "Interface {interface} belongs to {holder}, an active "
+                                    "agent"),
+    "admin.error.password_short": ("密码至少 {min} 个字符", "A password needs at least {min} "
+                                                          "characters"),
+    "admin.error.password_long": ("密码最多 {max} 个字符", "A password has at most {max} "
+                                                         "characters"),
+    "admin.error.self_demotion": ("不能取消自己的管理员角色",
+                                  "You cannot take the administrator role from yourself"),
+    "admin.error.self_deactivation": ("不能停用自己的账号", "You cannot deactivate yourself"),
+    "admin.error.last_admin": ("不能停用或降级最后一名启用中的管理员",
+                               "The last active administrator cannot be demoted or "
+                               "deactivated"),
+}

@@ -228,7 +228,6 @@ def waiting_calls(session: Session, now: dt.datetime) -> Queue:
                QueueCall.joined_at > now - STALE_WAITING_AFTER)).one()
     if not count:
         return Queue(0, None)
-    oldest = _utc(oldest)
     return Queue(count, max(0, int((now - oldest).total_seconds())))
 
 
@@ -321,13 +320,6 @@ def _mean(total: int, count: int) -> float | None:
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    # An aggregate's result does not pass through the column's type on SQLite: naive UTC.
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def _iso(value: dt.datetime) -> str:

@@ -5,10 +5,11 @@ same transaction, so a view that was shown was recorded."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from hotline import audit
@@ -20,7 +21,9 @@ from schemas.enums import AppealStatus, SmsInboundState
 from schemas.models import Appeal, Unit
 from schemas.sms import SmsInbound, SmsMessage
 
-SEARCH_LIMIT = 50
+SEARCH_LIMIT = 50  # appeals on a page of results
+SEARCH_PAGES = 20  # pages offered: the OFFSET stays under 1,000 rows
+SEARCH_COUNT_CAP = SEARCH_LIMIT * SEARCH_PAGES  # matches counted up to this, then "1000+"
 CARD_APPEALS = 20
 CARD_CALLS = 10
 CARD_SMS = 10
@@ -39,6 +42,7 @@ class AppealSearch:
     unit_id: int | None = None
     date_from: dt.date | None = None  # Asia/Shanghai days, inclusive
     date_to: dt.date | None = None
+    page: int = 1  # of SEARCH_LIMIT appeals, newest first
 
     @property
     def empty(self) -> bool:
@@ -69,8 +73,11 @@ def parse_search(args: dict[str, str]) -> AppealSearch:
             dates[key] = dt.date.fromisoformat(text) if text else None
         except ValueError:
             raise SearchError(f"{key}: a date YYYY-MM-DD") from None
+    page_text = args.get("page", "").strip() or "1"
+    if not page_text.isdigit() or not 1 <= int(page_text) <= SEARCH_PAGES:
+        raise SearchError(f"page: 1 to {SEARCH_PAGES} (narrow the search to see more)")
     return AppealSearch(case_number, phone, status, int(unit_text) if unit_text else None,
-                        dates["date_from"], dates["date_to"])
+                        dates["date_from"], dates["date_to"], int(page_text))
 
 
 @dataclass(frozen=True)
@@ -85,30 +92,73 @@ def units(session: Session) -> list[UnitOption]:
             for u in session.scalars(select(Unit).where(Unit.active).order_by(Unit.code))]
 
 
+@dataclass(frozen=True)
+class SearchResults:
+    rows: list[AppealRecord]
+    page: int
+    count: int  # the matches, counted up to SEARCH_COUNT_CAP + 1
+
+    @property
+    def capped(self) -> bool:
+        """More matches than are counted (shown as "1000+")."""
+        return self.count > SEARCH_COUNT_CAP
+
+    @property
+    def pages(self) -> int:
+        return min(SEARCH_PAGES, -(-self.count // SEARCH_LIMIT))
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first row among the matches (1-based)."""
+        return (self.page - 1) * SEARCH_LIMIT + 1
+
+
 def search_appeals(session: Session, criteria: AppealSearch, zone: ZoneInfo, *,
-                   actor: str, now: dt.datetime) -> list[AppealRecord]:
-    """Newest first, at most SEARCH_LIMIT. A search by phone lists one citizen's appeals,
-    so it is audited as a view of that citizen's record."""
+                   actor: str, now: dt.datetime) -> SearchResults:
+    """A page of the matches, newest first, and how many there are up to SEARCH_COUNT_CAP.
+    Every criterion and the order are served by an index (migration 0009), the count stops
+    at the cap and the offset is bounded, so no search reads the whole table. A search by
+    phone lists one citizen's appeals, so it is audited as a view of that citizen's record."""
     if criteria.phone:
         audit.record_access(session, at=now, actor=actor, entity_type="citizen",
                             entity_id=criteria.phone, note="appeal search")
-    query = select(Appeal)
+    where = []
     if criteria.case_number:
-        query = query.where(Appeal.case_number.startswith(criteria.case_number))
+        where += _case_number_prefix(criteria.case_number)
     if criteria.phone:
-        query = query.where(Appeal.citizen_phone == criteria.phone)
+        where.append(Appeal.citizen_phone == criteria.phone)
     if criteria.status:
-        query = query.where(Appeal.status == AppealStatus(criteria.status))
+        where.append(Appeal.status == AppealStatus(criteria.status))
     if criteria.unit_id is not None:
-        query = query.where(Appeal.unit_id == criteria.unit_id)
+        where.append(Appeal.unit_id == criteria.unit_id)
     if criteria.date_from:
         start = dt.datetime.combine(criteria.date_from, dt.time(), tzinfo=zone)
-        query = query.where(Appeal.created_at >= start.astimezone(dt.timezone.utc))
+        where.append(Appeal.created_at >= start.astimezone(dt.timezone.utc))
     if criteria.date_to:
         end = dt.datetime.combine(criteria.date_to + dt.timedelta(days=1), dt.time(), tzinfo=zone)
-        query = query.where(Appeal.created_at < end.astimezone(dt.timezone.utc))
-    query = query.order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(SEARCH_LIMIT)
-    return [AppealRecord.of(a) for a in session.scalars(query)]
+        where.append(Appeal.created_at < end.astimezone(dt.timezone.utc))
+    offset = (criteria.page - 1) * SEARCH_LIMIT
+    rows = [AppealRecord.of(a) for a in session.scalars(
+        select(Appeal).where(*where).order_by(Appeal.created_at.desc(), Appeal.id.desc())
+        .offset(offset).limit(SEARCH_LIMIT))]
+    if len(rows) < SEARCH_LIMIT and (rows or offset == 0):
+        count = offset + len(rows)  # the last page: nothing left to count
+    else:
+        matches = (select(literal(1)).select_from(Appeal).where(*where)
+                   .limit(SEARCH_COUNT_CAP + 1).subquery())
+        count = session.scalar(select(func.count()).select_from(matches))
+    return SearchResults(rows, criteria.page, count)
+
+
+def _case_number_prefix(prefix: str) -> list:
+    """Case numbers are digits, so those that start with `prefix` are the range from it to
+    the next number of its length: a range the unique index answers under any collation,
+    where LIKE 'prefix%' is a scan of every appeal unless the collation is C."""
+    conditions = [Appeal.case_number >= prefix]
+    following = f"{int(prefix) + 1:0{len(prefix)}d}"
+    if len(following) == len(prefix):  # else the prefix is all nines: no upper bound
+        conditions.append(Appeal.case_number < following)
+    return conditions
 
 
 @dataclass(frozen=True)
@@ -196,23 +246,41 @@ def caller_card(session: Session, phone: str, *, actor: str, now: dt.datetime,
     open_statuses = {AppealStatus.RECEIVED, AppealStatus.ASSIGNED, AppealStatus.IN_PROGRESS}
     callers = _caller_forms(phone)
     calls = [CallRow(c.call_id, c.started_at, c.menu_choice, c.outcome.value, c.appeal_id)
-             for c in session.scalars(select(CallRecord)
-                                      .where(or_(*(CallRecord.caller == f for f in callers)))
-                                      .order_by(CallRecord.started_at.desc())
-                                      .limit(CARD_CALLS))]
+             for c in _newest(session, CallRecord, "caller", callers, "started_at", CARD_CALLS)]
     sent = [SmsRow(m.created_at, "out", m.text, m.state.value)
-            for m in session.scalars(select(SmsMessage).where(SmsMessage.destination.in_(callers))
-                                     .order_by(SmsMessage.created_at.desc()).limit(CARD_SMS))]
+            for m in _newest(session, SmsMessage, "destination", callers, "created_at",
+                             CARD_SMS)]
     received = [SmsRow(m.received_at, "in", m.text, m.state.value)
-                for m in session.scalars(select(SmsInbound).where(SmsInbound.source.in_(callers))
-                                         .order_by(SmsInbound.received_at.desc())
-                                         .limit(CARD_SMS))]
+                for m in _newest(session, SmsInbound, "source", callers, "received_at",
+                                 CARD_SMS)]
     sms = sorted(sent + received, key=lambda row: row.at, reverse=True)[:CARD_SMS]
     return CallerCard(
         phone=phone, call_id=call_id, menu_choice=menu_choice,
         open_appeals=[a for a in appeals if a.status in open_statuses],
         past_appeals=[a for a in appeals if a.status not in open_statuses],
         calls=calls, sms=sms, ratings=[a for a in appeals if a.satisfaction is not None])
+
+
+def _newest(session: Session, model, column: str, values: list[str], at: str,
+            limit: int) -> list:
+    """The `limit` newest rows (by `at`) whose `column` is one of `values`: each value's
+    newest read from the (column, at) index, then merged. Asked as one OR (or IN) of the
+    values, PostgreSQL may walk the whole table newest first for a caller it takes for a
+    frequent one, reading a million rows to find ten."""
+    statement = _newest_statement(model, column, len(values), at, limit)
+    return list(session.scalars(statement, {f"value{n}": v for n, v in enumerate(values)}))
+
+
+@functools.cache
+def _newest_statement(model, column: str, values: int, at: str, limit: int) -> Select:
+    """Built once per shape: the union's construction costs more than its execution."""
+    key, when = getattr(model, column), getattr(model, at)
+    branches = [select(model.id.label("id"), when.label("at"))
+                .where(key == bindparam(f"value{n}")).order_by(when.desc()).limit(limit)
+                .subquery() for n in range(values)]
+    merged = union_all(*(select(b.c.id, b.c.at) for b in branches)).subquery()
+    newest = select(merged.c.id).order_by(merged.c.at.desc(), merged.c.id.desc()).limit(limit)
+    return select(model).where(model.id.in_(newest)).order_by(when.desc(), model.id.desc())
 
 
 def _caller_forms(phone: str) -> list[str]:

@@ -77,7 +77,9 @@ class Appeal(Base):
     __table_args__ = (
         Index("ix_appeals_citizen_phone_created_at", "citizen_phone", "created_at"),
         Index("ix_appeals_status_deadline_at", "status", "deadline_at"),
-        Index("ix_appeals_unit_id_status", "unit_id", "status"),
+        # The search's unit criteria, newest first (migration 0009).
+        Index("ix_appeals_unit_id_status_created_at", "unit_id", "status", "created_at"),
+        Index("ix_appeals_unit_id_created_at", "unit_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,6 +3,8 @@ the lifecycle actions, and a caller's card."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from twisted.logger import Logger
 
 from agents import queries
@@ -34,18 +36,21 @@ class AppealPages:
     async def search(self, ctx: Context) -> WebResponse:
         keys = ("case_number", "phone", "status", "unit_id", "date_from", "date_to")
         args = {key: ctx.request.arg(key) for key in keys}
-        error, results, searched = None, [], False
+        error, found, searched = None, None, False
         try:
-            criteria = queries.parse_search(args)
+            criteria = queries.parse_search({**args, "page": ctx.request.arg("page")})
         except queries.SearchError as problem:
             criteria, error = None, str(problem)
         if criteria is not None and not criteria.empty:
             searched = True
             run = self.core.db.write if criteria.phone else self.core.db.read
-            results = await run(queries.search_appeals, criteria, self.core.zone,
-                                actor=ctx.actor, now=self.core.clock.now())
+            found = await run(queries.search_appeals, criteria, self.core.zone,
+                              actor=ctx.actor, now=self.core.clock.now())
         units = await self.core.db.read(queries.units)
-        return self._page(ctx, "appeals.html", 422 if error else 200, q=args, results=results,
+        return self._page(ctx, "appeals.html", 422 if error else 200, q=args,
+                          results=found.rows if found else [], found=found,
+                          page_url=lambda page: "/appeals?" + urlencode(
+                              {**{k: v for k, v in args.items() if v}, "page": page}),
                           searched=searched, units=units, error=error,
                           statuses=[s.value for s in AppealStatus])
 

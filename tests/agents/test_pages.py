@@ -13,7 +13,7 @@ from schemas.enums import (AgentRole, CallOutcome, Satisfaction, SmsInboundState
                            SmsState)
 from schemas.sms import SmsInbound, SmsMessage
 from tests.agents.support import Browser, SettableClock, create_agent, make_app, make_core
-from tests.support.appeals import add_unit, new_appeal
+from tests.support.appeals import SHANGHAI, add_unit, new_appeal
 
 from tests.agents.conftest import NOW  # noqa: E402  (the shared fixtures live there)
 
@@ -208,3 +208,28 @@ def test_a_search_by_phone_is_audited_as_a_view_of_the_citizen(agent, database, 
     agent.get("/appeals?phone=13812345678")
     views = database.read_now(trail, "citizen", "13812345678")
     assert [(v.action, v.actor, v.note) for v in views] == [("view", "li", "appeal search")]
+
+
+def test_caller_card_lists_the_ten_newest_calls_and_messages_whatever_form_the_number_took(
+        agent, database):
+    phone = "13812345678"
+    forms = [phone, "86" + phone, "+86" + phone]
+    at = [NOW - dt.timedelta(hours=n) for n in range(14)]  # newest first
+
+    def seed(session):
+        for n, started in enumerate(at):
+            session.add(CallRecord(call_id=f"c-{n}", flow="hotline", caller=forms[n % 3],
+                                   started_at=started, path="", outcome=CallOutcome.TO_QUEUE))
+            session.add(SmsMessage(kind=SmsKind.SURVEY, lane=0, destination=forms[n % 3],
+                                   text=f"out-{n}", state=SmsState.DELIVERED, attempts=1,
+                                   not_before=started, created_at=started))
+        session.add(CallRecord(call_id="other", flow="hotline", caller="13900001111",
+                               started_at=NOW, path="", outcome=CallOutcome.ABANDONED))
+
+    database.write_now(seed)
+    body = agent.get(f"/callers/{phone}").body
+    calls = body.split("近期来电")[1].split("<h3>")[0]
+    shown = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d", calls)
+    assert shown == [t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") for t in at[:10]]
+    assert "abandoned" not in calls
+    assert re.findall(r"out-\d+", body) == [f"out-{n}" for n in range(10)]

@@ -282,6 +282,8 @@ class LiveRecorder:
         self._subscriptions: list = []
         self._pending: list[Observed] = []
         self._writing: defer.Deferred | None = None
+        # Called after each write commits (this process's terminal hub looks at once).
+        self.recorded: list[Callable[[], None]] = []
 
     def start(self) -> None:
         if self.ami is None or self._subscriptions:
@@ -323,9 +325,14 @@ class LiveRecorder:
         events, self._pending = self._pending, []
         d = self.db.write(record_events, events, now=self.clock.now(),
                           default_wrap_up_s=self.default_wrap_up_s)
+        d.addCallback(self._notify)
         d.addErrback(self._failed, events)
         d.addBoth(self._written)
         self._writing = d
+
+    def _notify(self, _result) -> None:
+        for listener in self.recorded:
+            listener()
 
     def _written(self, _result) -> None:
         self._writing = None

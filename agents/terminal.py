@@ -150,6 +150,7 @@ class TerminalHub:
         self._popped: dict[int, float] = {}
         self._loop: task.LoopingCall | None = None
         self._polling: defer.Deferred | None = None
+        self._again = False
 
     # Lifecycle ----------------------------------------------------------------------------
 
@@ -222,8 +223,21 @@ class TerminalHub:
         self._polling.addBoth(lambda result: (d.callback(None), result)[1])
         return d
 
+    def wake(self) -> None:
+        """This process has just recorded something: look now rather than at the next
+        tick (the other processes see it at theirs)."""
+        if not self._listeners:
+            return
+        if self._polling is not None:  # it may have read before that commit: once more
+            self._again = True
+            return
+        self.poll()
+
     def _polled(self, _result) -> None:
         self._polling = None
+        if self._again:
+            self._again = False
+            self.wake()
 
     def _poll_failed(self, failure) -> None:
         self.log.failure("Reading the hall's live state failed", failure)

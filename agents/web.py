@@ -99,6 +99,7 @@ def makeService(core: Core, auth: AuthConfig | None = None,
     recorder = None
     if core.ami is not None:
         recorder = LiveRecorder(core.ami, core.db, core.clock, queue=core.config.agi.queue)
+        recorder.recorded.append(app.hub.wake)
     _LiveService(app, recorder).setServiceParent(top)
     metrics = getattr(core, "metrics", None)
     if metrics is not None:

@@ -95,6 +95,9 @@ class ChannelSnapshot:
     context: str = "default"
     exten: str = "s"
     priority: int = 1
+    # The channel variables manager.conf lists in `channelvars` (e.g. HOTLINE_CALL_ID):
+    # Asterisk appends them to the snapshot as `ChanVariable: NAME=value` lines.
+    variables: tuple[tuple[str, str], ...] = ()
 
     def fields(self, prefix: str = "") -> list[tuple[str, object]]:
         return [
@@ -112,6 +115,7 @@ class ChannelSnapshot:
             (f"{prefix}Priority", self.priority),
             (f"{prefix}Uniqueid", self.uniqueid),
             (f"{prefix}Linkedid", self.linkedid),
+            *((f"{prefix}ChanVariable", f"{name}={value}") for name, value in self.variables),
         ]
 
 
@@ -173,6 +177,8 @@ class Queue:
     callers: list[tuple[ChannelSnapshot, float]] = field(default_factory=list)
     completed: int = 0
     abandoned: int = 0
+    # The callers agent_connect bridged: Uniqueid -> (hold time, when answered).
+    connected: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -264,8 +270,10 @@ class AsteriskManagerSimulator(ServerFactory):
         exten: str = "s",
         priority: int = 1,
         state: int = 6,
+        variables: dict[str, str] | None = None,
     ) -> ChannelSnapshot:
-        """A channel snapshot with fresh Uniqueid/Linkedid, for injected events."""
+        """A channel snapshot with fresh Uniqueid/Linkedid, for injected events;
+        `variables`: those manager.conf's `channelvars` would show on its events."""
         uniqueid = self.new_uniqueid()
         return ChannelSnapshot(
             name=name,
@@ -279,6 +287,7 @@ class AsteriskManagerSimulator(ServerFactory):
             context=context,
             exten=exten,
             priority=priority,
+            variables=tuple((variables or {}).items()),
         )
 
     def event_tv(self) -> str:
@@ -348,6 +357,7 @@ class AsteriskManagerSimulator(ServerFactory):
         member = q.members.get(interface)
         if member is not None:
             member.in_call = True
+        q.connected[caller.uniqueid] = (hold, self.wall())
         self.emit(
             "AgentConnect",
             "agent,all",
@@ -361,12 +371,17 @@ class AsteriskManagerSimulator(ServerFactory):
         agent: ChannelSnapshot,
         interface: str,
         *,
-        hold_time: int = 0,
-        talk_time: int = 0,
+        hold_time: int | None = None,
+        talk_time: int | None = None,
         reason: str = "caller",
     ) -> None:
+        """The call `agent_connect` bridged has ended (`reason`: caller, agent, transfer);
+        hold and talk times default to those the simulator's clock measured."""
         q = self._queue(queue)
         q.completed += 1
+        held, answered = q.connected.pop(caller.uniqueid, (0, self.wall()))
+        hold_time = held if hold_time is None else hold_time
+        talk_time = int(self.wall() - answered) if talk_time is None else talk_time
         member = q.members.get(interface)
         if member is not None:
             member.in_call = False

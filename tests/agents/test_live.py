@@ -64,7 +64,8 @@ def test_the_same_events_received_by_two_processes_make_one_row_and_one_pop(rig,
     assert calls(database) == [dict(uniqueid=caller.uniqueid, outcome="answered", hold_s=4,
                                     talk_s=None, interface=IFACE, caller="13812345678",
                                     ended=False)]
-    rig.sim.agent_complete("hotline", caller, leg, IFACE, hold_time=4, talk_time=75)
+    rig.clock.advance(75)
+    rig.sim.agent_complete("hotline", caller, leg, IFACE)  # the times the simulator measured
     rig.sync()
     assert [c["outcome"] for c in calls(database)] == ["completed"]
     assert calls(database)[0]["talk_s"] == 75
@@ -85,13 +86,11 @@ def test_an_agent_connect_received_by_one_process_pops_the_card_in_another(rig, 
     rig.settle(rig.ami.queue_add("hotline", IFACE, member_name="li"))  # seen by the first
     rig.sync()
     assert states(events) == ["unknown", "available"]
-    caller = rig.caller("02112345678")
+    # A trunk's number; the IVR's call id, as manager.conf's channelvars shows it.
+    caller = rig.sim.new_channel("PJSIP/trunk-0001", caller_id_num="02112345678",
+                                 variables={"HOTLINE_CALL_ID": "call-9"})
     rig.sim.queue_caller_join("hotline", caller)
-    rig.sim.queue_caller_leave("hotline", caller)
-    rig.sim.inject_event("AgentConnect", [*caller.fields(), ("ChanVariable", "HOTLINE_CALL_ID=call-9"),
-                                          *rig.agent_leg().fields("Dest"), ("Queue", "hotline"),
-                                          ("Interface", IFACE), ("MemberName", "li"),
-                                          ("HoldTime", 7), ("RingTime", 2)], "agent,all")
+    rig.sim.agent_connect("hotline", caller, rig.agent_leg(), IFACE, ring_time=2)
     rig.settle_until(lambda: cards(events))
     assert 'id="card-menu-choice">投诉<' in cards(events)[0]
     assert states(events)[-1] == "on_call"
@@ -211,3 +210,18 @@ def test_events_of_other_queues_are_not_recorded(rig, database):
     rig.sim.agent_connect("sales", caller, rig.agent_leg(), IFACE)
     rig.sync()
     assert calls(database) == [] and pops(database) == 0 and member(database) is None
+
+
+def test_the_recording_process_pops_at_once_the_others_at_their_next_tick(rig, database):
+    other = rig.add_node(ami=False)
+    here = rig.listen(rig.browser("li"))
+    there = rig.listen(rig.browser("li", other))
+    caller = rig.caller()
+    rig.sim.queue_caller_join("hotline", caller)
+    rig.sim.agent_connect("hotline", caller, rig.agent_leg(), IFACE)
+    # No tick: the poller's clock does not move.
+    rig.pumped.pump(lambda: (rig.flush(), cards(here))[1], timeout=10)
+    assert cards(there) == []
+    rig.clock.advance(0.1)  # the other process's next tick
+    rig.settle_until(lambda: cards(there))
+    assert len(cards(here)) == 1 and len(cards(there)) == 1

@@ -41,6 +41,7 @@ class Node:
         self.recorder = None
         if ami is not None:
             self.recorder = LiveRecorder(ami, database, wall, queue="hotline")
+            self.recorder.recorded.append(self.app.hub.wake)  # as agents.web wires it
             self.recorder.start()
 
     def stop(self):
@@ -207,16 +208,19 @@ def test_state_follows_device_and_call_events_and_wrap_up_ends_by_time(rig):
     rig.sim.queues["hotline"].members[IFACE].wrapuptime = 30  # the member's own wrap-up
     rig.sim.set_device_state(IFACE, DEVICE_INUSE)  # an outbound call from the desk phone
     rig.sync()
+    assert states(events)[-1] == "on_call"
     caller, leg = rig.caller(), rig.agent_leg()
     rig.sim.queue_caller_join("hotline", caller)
     rig.sim.set_device_state(IFACE, DEVICE_NOT_INUSE)
     rig.sync()
+    assert states(events)[-1] == "available"
     rig.sim.agent_connect("hotline", caller, leg, IFACE)
     rig.sync()
+    assert states(events)[-1] == "on_call"
     rig.sim.agent_complete("hotline", caller, leg, IFACE, hold_time=3, talk_time=60)
     rig.sim.set_device_state(IFACE, DEVICE_NOT_INUSE)  # the phone hung up
     rig.sync()
-    assert states(events) == ["unknown", "on_call", "available", "on_call", "wrap_up"]
+    assert states(events)[-1] == "wrap_up"
     rig.wall.advance(29)
     rig.sync()
     assert states(events)[-1] == "wrap_up"

@@ -3,9 +3,18 @@
 Listens on 127.0.0.1 (`--port 0`: any free port), prints `listening on <port>`, then reads
 one JSON command per line on stdin and answers `ok` (or `error: ...`) on stdout:
 
+    {"cmd": "caller_join", "caller": "13812345678", "call_id": "call-1", "name": "c1"}
+                                   # a caller joins the queue (call_id optional); prints
+                                   # its Uniqueid, then ok
     {"cmd": "agent_connect", "interface": "PJSIP/1001", "caller": "13812345678",
-     "call_id": "call-1"}          # a queued caller connected to the member (call_id optional)
+     "call_id": "call-1", "name": "c1"}
+                                   # the member answers (joining the caller first if `name`
+                                   # has not joined); prints the caller's Uniqueid, then ok
+    {"cmd": "agent_complete", "name": "c1", "reason": "caller"}   # the call ends
+    {"cmd": "abandon", "name": "c1"}   # the caller hangs up while waiting
     {"cmd": "members"}             # prints the queue's members as JSON, then ok
+
+The events carry the fields app_queue.c publishes (see hotline.ami.simulator).
 
 Run: python -m tests.browser.ami_peer --port 0 --secret secret
 """
@@ -27,6 +36,8 @@ class Commands(LineReceiver):
 
     def __init__(self, sim: AsteriskManagerSimulator) -> None:
         self.sim = sim
+        self.callers: dict[str, tuple] = {}  # name -> (caller channel, agent leg, interface)
+        self.serial = 0
 
     def lineReceived(self, line: bytes) -> None:
         try:
@@ -37,18 +48,41 @@ class Commands(LineReceiver):
             return
         self.sendLine(b"ok")
 
-    def do_agent_connect(self, interface: str, caller: str, call_id: str | None = None,
-                         queue: str = "hotline") -> None:
-        channel = self.sim.new_channel("PJSIP/trunk-00000001", caller_id_num=caller)
-        agent = self.sim.new_channel(f"{interface}-00000002", caller_id_num=interface)
+    def do_caller_join(self, caller: str, call_id: str | None = None,
+                       name: str | None = None, queue: str = "hotline") -> None:
+        self.serial += 1
+        variables = {"HOTLINE_CALL_ID": call_id} if call_id else None
+        channel = self.sim.new_channel(f"PJSIP/trunk-{self.serial:08x}", caller_id_num=caller,
+                                       variables=variables)
         self.sim.queue_caller_join(queue, channel)
-        variables = [("ChanVariable", f"HOTLINE_CALL_ID={call_id}")] if call_id else []
-        self.sim.queue_caller_leave(queue, channel)
-        self.sim.inject_event("AgentConnect", [*channel.fields(), *variables,
-                                               *agent.fields("Dest"), ("Queue", queue),
-                                               ("Interface", interface),
-                                               ("MemberName", interface), ("HoldTime", 2),
-                                               ("RingTime", 1)], "agent,all")
+        self.callers[name or channel.uniqueid] = (channel, None, None)
+        self.sendLine(channel.uniqueid.encode())
+
+    def do_agent_connect(self, interface: str, caller: str = "", call_id: str | None = None,
+                         name: str | None = None, queue: str = "hotline") -> None:
+        if name is None or name not in self.callers:
+            self.serial += 1
+            variables = {"HOTLINE_CALL_ID": call_id} if call_id else None
+            channel = self.sim.new_channel(f"PJSIP/trunk-{self.serial:08x}",
+                                           caller_id_num=caller, variables=variables)
+            self.sim.queue_caller_join(queue, channel)
+        else:
+            channel = self.callers[name][0]
+        agent = self.sim.new_channel(f"{interface}-{self.serial:08x}", caller_id_num=interface)
+        self.sim.agent_connect(queue, channel, agent, interface, ring_time=1)
+        self.callers[name or channel.uniqueid] = (channel, agent, interface)
+        self.sendLine(channel.uniqueid.encode())
+
+    def do_agent_complete(self, name: str, reason: str = "caller",
+                          queue: str = "hotline") -> None:
+        channel, agent, interface = self.callers.pop(name)
+        self.sim.agent_complete(queue, channel, agent, interface, reason=reason)
+        self.sim.hangup_channel(channel)
+
+    def do_abandon(self, name: str, queue: str = "hotline") -> None:
+        channel = self.callers.pop(name)[0]
+        self.sim.queue_caller_abandon(queue, channel)
+        self.sim.hangup_channel(channel)
 
     def do_members(self, queue: str = "hotline") -> None:
         members = {name: {"paused": m.paused, "reason": m.paused_reason}

@@ -1,14 +1,16 @@
 """The whole service under a mixed load: IVR calls, SMS from the outbox and satisfaction
 callbacks at the same time, on 1 and on 3 service processes sharing one PostgreSQL database.
 
-Each phase (1 process, then 3) gets a fresh database (created, migrated, seeded with 5,000
-appeals to query plus the in-progress appeals the load resolves; dropped at the end) and the
-real `twistd -ny twisted_app.tac` processes. This process is everything around them:
+Each phase (1 process, then 3) is `tests.support.cluster.start_cluster`: a fresh database
+(created, migrated, dropped at the end; seeded here with 5,000 appeals to query plus the
+in-progress appeals the load resolves), the real `twistd -ny twisted_app.tac` processes, and
+one SMSC simulator and one AMI peer simulator as processes of their own that record what
+reaches them with the wall-clock time (SMSC: no added latency, receipts after 1 s; AMI: every
+Originate rings --ring seconds and is answered). The service runs with its shipped settings
+except: the IVR open and callbacks allowed all day, a callback due at the resolution
+(delay_h 0), two trunks of 30 lines, callbacks.poll_s --callback-poll (5 s as shipped).
+This process is the rest:
 
-- the SMSC simulator (`SimulatedSmsc`, one bind per service process, 5 ms answer latency by
-  default, delivery receipts after 1 s) and the AMI peer simulator (`AsteriskManagerSimulator`,
-  every service process logged in; an Originate rings for 1 s and is answered), each keeping
-  a record of what reached it, with the wall-clock time;
 - callers: a closed loop of --callers FastAGI calls through the 9600110 flow, placed
   round-robin on the processes' FastAGI ports; a call that ends is replaced at once. Each
   command is answered after --think seconds (+-50%, a compressed prompt). Menu paths, by
@@ -36,12 +38,14 @@ PostgreSQL server: HOTLINE_TEST_PG_URL (default postgresql+psycopg://postgres@12
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import atexit
+import contextlib
 import datetime as dt
 import itertools
 import json
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -53,11 +57,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import cluster  # noqa: E402
-
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 HOST = "127.0.0.1"
-AMI_SECRET = "mixed-load-ami"
-SMSC_PASSWORD = "mixload"
 QUEUE = "hotline"
 CALL_TIMEOUT_S = 30.0
 QUERY_APPEALS = 5000
@@ -75,39 +76,26 @@ def query_case(i: int) -> str:
     return f"20250101{i + 1:05d}"
 
 
-def config_text(smsc_port: int, ami_port: int, voice_dir: Path) -> str:
-    delays = "\n".join(f"{kind} = 0.0" for kind in
-                       ("consultation", "help", "complaint", "report", "approval_progress",
-                        "dispute"))
-    return f"""
-[service]
-name = "mixed"
-[ami]
-host = "{HOST}"
-port = {ami_port}
-username = "hotline"
-secret = "{AMI_SECRET}"
-auth = "md5"
-[ivr]
-opening_time = "00:00"
-closing_time = "23:59"
-open_on_holidays = true
-voice_message_dir = "{voice_dir}"
-[sms.binds.sim]
-host = "{HOST}"
-port = {smsc_port}
-system_id = "hotline"
-password = "{SMSC_PASSWORD}"
-[callbacks]
-calling_hours = "00:00-24:00"
-call_on_holidays = true
-trunks = ["trunk1", "trunk2"]
-calls_per_trunk = 30
-[callbacks.delay_h]
-{delays}
-[logging]
-level = "warn"
-"""
+def cluster_config(args, voice_dir: Path) -> dict:
+    """The service as shipped (CLUSTER_DEFAULTS make a test fast: short polls and leases, small
+    batches; put the shipped values back), except what makes the work due now: the IVR open
+    and callbacks allowed all day every day, a callback's window open from the resolution."""
+    from hotline.config import load_config
+    from tests.support.cluster import CLUSTER_DEFAULTS
+
+    shipped = load_config(environ={})
+    document = {section: {key: getattr(getattr(shipped, section), key) for key in keys}
+                for section, keys in CLUSTER_DEFAULTS.items()}
+    for section in ("ivr", "callbacks"):
+        for key in ("opening_time", "closing_time", "open_on_holidays", "calling_hours",
+                    "call_on_holidays"):
+            if key in CLUSTER_DEFAULTS[section]:
+                document[section][key] = CLUSTER_DEFAULTS[section][key]
+    document["ivr"]["voice_message_dir"] = str(voice_dir)
+    document["callbacks"].update(poll_s=args.callback_poll, trunks=["trunk1", "trunk2"],
+                                 calls_per_trunk=30)
+    document["logging"] = {"level": "warn"}
+    return document
 
 
 # -- the database ----------------------------------------------------------------------------
@@ -132,9 +120,10 @@ def seed(url: str, to_resolve: int) -> tuple[list[str], list[str], list[int]]:
                                           for u in range(10)])
         units = list(connection.scalars(select(Unit.id).order_by(Unit.id)))
         rows = []
+        spread = dt.timedelta(days=90) / QUERY_APPEALS  # a steady past: no spike to report
         for i in range(QUERY_APPEALS):
             status = AppealStatus(STATUSES[i % len(STATUSES)])
-            created = now - dt.timedelta(minutes=10 + i)
+            created = now - dt.timedelta(hours=1) - i * spread
             done = status in (AppealStatus.RESOLVED, AppealStatus.CLOSED)
             rows.append(dict(
                 case_number=query_case(i), channel=AppealChannel.PHONE, kind=kinds[i % len(kinds)],
@@ -162,42 +151,25 @@ def seed(url: str, to_resolve: int) -> tuple[list[str], list[str], list[int]]:
     return cases, open_phones, resolve_ids
 
 
-# -- the peers -------------------------------------------------------------------------------
+# -- the peers' records ---------------------------------------------------------------------
 
-def make_peers(reactor, load: "Load"):
-    """The SMSC and AMI simulators, recording what reaches them (wall-clock times)."""
-    from hotline.ami.actions import OriginateReason
-    from hotline.ami.simulator import AsteriskManagerSimulator, OriginateScript
-    from sms_gateway.simulator.smsc import SimulatedSmsc
+class RecordTail:
+    """The lines a peer process appended to its record file since the last read."""
 
-    class RecordingSmsc(SimulatedSmsc):
-        def accept(self, session, pdu):
-            status, message_id = super().accept(session, pdu)
-            if message_id:
-                load.sms_accepted[self.accepted[-1].destination].append(time.time())
-            return status, message_id
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
 
-    class AnsweringAmi(AsteriskManagerSimulator):
-        """Every Originate rings, is answered, and runs the survey AGI as the dialplan would."""
-
-        def originate(self, session, request) -> None:
-            variables = dict(v.partition("=")[::2] for v in request.getall("Variable"))
-            task = variables.get("TASK_ID", "")
-            load.originates[task].append(time.time())
-            super().originate(session, request)
-
-        def _originateOutcome(self, session, request, script, *rest) -> None:
-            super()._originateOutcome(session, request, script, *rest)
-            variables = dict(v.partition("=")[::2] for v in request.getall("Variable"))
-            if script.reason is OriginateReason.ANSWERED and variables.get("TASK_ID"):
-                load.survey(variables["TASK_ID"], request.get("Channel", ""))
-
-    smsc = RecordingSmsc(reactor, credentials={"hotline": SMSC_PASSWORD}, receipt_delay=1.0)
-    smsc.faults.response_delay = load.args.smsc_latency
-    ami = AnsweringAmi(reactor, users={"hotline": AMI_SECRET}, queues=(QUEUE,),
-                       default_outcome=OriginateScript(OriginateReason.ANSWERED,
-                                                       delay=load.args.ring))
-    return smsc, ami
+    def new(self) -> list[dict]:
+        try:
+            with open(self.path, "rb") as records:
+                records.seek(self.offset)
+                data = records.read()
+        except FileNotFoundError:
+            return []
+        complete = data[:data.rfind(b"\n") + 1]  # a line being written waits for the next read
+        self.offset += len(complete)
+        return [json.loads(line) for line in complete.decode("utf-8").splitlines() if line]
 
 
 # -- the load --------------------------------------------------------------------------------
@@ -241,8 +213,10 @@ class Load:
         self.resolved: dict[int, float] = {}  # appeal id -> resolve call time
         self.resolved_ok: set[int] = set()
         self.originates: dict[str, list[float]] = defaultdict(list)  # task id -> times
+        self.tails: list[RecordTail] = []
         self.resolve_errors: Counter = Counter()
         self.pending_writes = 0
+        self.Caller = self.caller_class()
 
     # calls ------------------------------------------------------------------------------------
 
@@ -317,7 +291,7 @@ class Load:
                           uniqueid=f"{int(time.time())}.{self.serial}",
                           channel=f"PJSIP/trunk-{self.serial:08x}", queue_status="CONTINUE",
                           functions={f"QUEUE_WAITING_COUNT({QUEUE})": "2"})
-        caller = self.caller_class()(setup, keys)
+        caller = self.Caller(setup, keys)
         watchdog = self.reactor.callLater(CALL_TIMEOUT_S, self._abort, caller)
         d = connectProtocol(TCP4ClientEndpoint(self.reactor, HOST, port, timeout=10), caller)
         d.addCallback(lambda _: caller.finished)
@@ -342,6 +316,21 @@ class Load:
             self.call_times.append(caller.service_time)
         self.place_call()
 
+    def read_peers(self) -> None:
+        """What reached the SMSC and the AMI peer; an Originate is answered `--ring` seconds
+        after it arrived, and then the survey context runs its AGI."""
+        smsc, ami = self.tails
+        for record in smsc.new():
+            if record["event"] == "submit":
+                self.sms_accepted[record["destination"]].append(record["t"])
+        for record in ami.new():
+            if record["event"] == "originate":
+                task = record["variables"].get("TASK_ID", "")
+                self.originates[task].append(record["t"])
+                if task:
+                    delay = max(0.0, record["t"] + self.args.ring - time.time())
+                    self.reactor.callLater(delay, self.survey, task, record["channel"])
+
     def survey(self, task_id: str, channel: str) -> None:
         """The answered callback: the survey context runs AGI(agi://.../survey,<task id>)."""
         from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
@@ -354,7 +343,7 @@ class Load:
                           language="zh", uniqueid=f"{int(time.time())}.s{task_id}",
                           channel=f"{channel}-cb{task_id}", context="hotline-survey",
                           extension="s", args=(task_id,))
-        caller = self.caller_class()(setup, self.rng.choice("1112"))
+        caller = self.Caller(setup, self.rng.choice("1112"))
         self.surveys_in_flight += 1
         watchdog = self.reactor.callLater(CALL_TIMEOUT_S, self._abort, caller)
         d = connectProtocol(TCP4ClientEndpoint(self.reactor, HOST, port, timeout=10), caller)
@@ -396,6 +385,14 @@ class Load:
         loop = task.LoopingCall(tick)
         loop.clock = self.reactor
         loop.start(min(0.05, 1 / rate), now=True)
+
+    def watch_peers(self, smsc_records: Path, ami_records: Path) -> None:
+        from twisted.internet import task
+
+        self.tails = [RecordTail(smsc_records), RecordTail(ami_records)]
+        self.peer_reader = task.LoopingCall(self.read_peers)
+        self.peer_reader.clock = self.reactor
+        self.peer_reader.start(0.05, now=False)
 
     def enqueue_sms(self) -> None:
         from schemas.enums import SmsKind
@@ -465,109 +462,131 @@ async def wait_until(reactor, predicate, timeout: float, what: str) -> None:
 async def phase(reactor, args, processes: int, workdir: Path) -> dict:
     from hotline.config import load_config
     from hotline.core import make_core
+    from tests.support.cluster import start_cluster
 
     import callback_queue
     import sms_gateway.messages.service
 
     planned = int(args.callback_rate * (args.warmup + args.duration) * 1.3) + 20
-    database = cluster.ScratchDatabase(cluster.server_url(), prefix="hotline_mixed")
-    listeners = []
-    services = core = ami = None
+    here = workdir / f"{processes}-processes"
+    (here / "voice").mkdir(parents=True)
+    stack = contextlib.ExitStack()
+    atexit.register(stack.close)  # ^C stops the reactor without unwinding this coroutine
+    core = load = None
     try:
         began = time.perf_counter()
-        cases, open_phones, resolve_ids = seed(database.url, planned)
-        seeded = time.perf_counter() - began
-        load = Load(reactor, args, cases, open_phones, resolve_ids)
-        smsc, ami = make_peers(reactor, load)
-        listeners.append(reactor.listenTCP(0, smsc.factory(), interface=HOST))
-        listeners.append(reactor.listenTCP(0, ami, interface=HOST))
-        config_path = workdir / f"mixed-{processes}.toml"
-        (workdir / "voice").mkdir(exist_ok=True)
-        config_path.write_text(config_text(listeners[0].getHost().port,
-                                           listeners[1].getHost().port, workdir / "voice"),
-                               encoding="utf-8")
-        services = cluster.Cluster(config_path, database.url, workdir,
-                                   env={"HOTLINE_AMI_PORT": str(listeners[1].getHost().port),
-                                        "HOTLINE_CALLBACKS_POLL_S": str(args.callback_poll)})
-        services.start(processes)
-        await wait_until(reactor, lambda: len(smsc.bound_sessions()) >= processes
-                         and sum(1 for s in ami.sessions if s.authenticated) >= processes,
-                         60, "every process to bind to the SMSC and log in to AMI")
+        services = stack.enter_context(start_cluster(
+            here, processes, config=cluster_config(args, here / "voice"), pg_url=pg_url(),
+            receipt_delay=1.0, originate_delay=args.ring, start=False))
+        cases, open_phones, resolve_ids = seed(services.db_url, planned)
+        for service in services.processes:
+            service.start()
+        services.wait_healthy(links=("database", "ami", "smsc:smsc"))
+        setup_s = time.perf_counter() - began
 
-        # This process resolves appeals exactly as a service process would: the same core,
-        # the same resolve participants (callback task, resolution SMS).
-        config = load_config(config_path, environ={**services.env,
-                                                   "HOTLINE_DATABASE_URL": database.url})
-        core = make_core(config, reactor)
+        # This process resolves appeals exactly as a service process would: the same
+        # configuration, core and resolve participants (callback task, resolution SMS).
+        first = services.processes[0]
+        core = make_core(load_config(first.config_path, environ=first.env), reactor)
         callback_queue.makeService(core)
         sms_gateway.messages.service.register(core)
         core.db.startService()
-        load.core, load.ports = core, itertools.cycle(services.agi_ports)
+        load = Load(reactor, args, cases, open_phones, resolve_ids)
+        load.core = core
+        load.ports = itertools.cycle([service.agi_port for service in services.processes])
+        load.watch_peers(services.smsc.records, services.ami.records)
         for i in range(args.callers):  # spread the first calls over a second
             reactor.callLater(i / args.callers, load.place_call)
         load.paced(args.sms_rate, load.enqueue_sms)
         load.paced(args.callback_rate, load.resolve_one)
         await sleep(reactor, args.warmup)
 
-        pids = services.pids
+        pids = [service.process.pid for service in services.processes]
+        peers = [services.smsc.process.pid, services.ami.process.pid, os.getpid()]
         pg = await core.db.read(backends_of_this_database)
-        before = {pid: cluster.cpu_seconds(pid) for pid in pids + pg + [os.getpid()]}
-        busy_before, cores = cluster.machine_busy()
+        before = {pid: cpu_seconds(pid) for pid in pids + pg + peers}
+        busy_before, cores = machine_busy()
         load.measuring = True
         t0 = time.time()
         await sleep(reactor, args.duration)
         t1 = time.time()
         load.measuring = False
-        busy_after, _ = cluster.machine_busy()
-        used = {pid: cluster.cpu_seconds(pid) - cpu for pid, cpu in before.items()}
+        busy_after, _ = machine_busy()
+        used = {pid: cpu_seconds(pid) - cpu for pid, cpu in before.items()}
         load.window = (t0, t1)
-        alive_during = services.alive()
+        alive_during = len(services.alive()) == processes
 
         load.stopping = True
         drain_began = time.monotonic()
         sms_target = set(load.sms_enqueued)
-        resolved_ids = set(load.resolved)
+        completed = 0
 
         def drained() -> bool:
             return (load.in_flight == 0 and load.pending_writes == 0
-                    and sms_target <= set(load.sms_accepted)
-                    and load.surveys_in_flight == 0
-                    and completed_tasks() >= len(load.resolved_ok))
+                    and load.surveys_in_flight == 0 and sms_target <= set(load.sms_accepted)
+                    and completed >= len(load.resolved_ok))
 
-        completed_box = [0]
-
-        def completed_tasks() -> int:
-            return completed_box[0]
-
-        async def refresh() -> None:
-            completed_box[0] = await core.db.read(count_completed, list(resolved_ids))
-
+        # Until everything is done, --drain runs out, or nothing has moved for a while (a
+        # task whose result was not written waits for its lease: minutes).
         deadline = time.monotonic() + args.drain
+        progress, moved = None, time.monotonic()
         while time.monotonic() < deadline:
-            await refresh()
+            completed = await core.db.read(count_completed, list(load.resolved))
             if drained():
+                break
+            now = (completed, len(load.sms_accepted), load.in_flight, load.surveys_in_flight)
+            if now != progress:
+                progress, moved = now, time.monotonic()
+            elif time.monotonic() - moved > max(20.0, 3 * args.callback_poll):
                 break
             await sleep(reactor, 0.5)
         drain_s = time.monotonic() - drain_began
-        tasks = await core.db.read(callback_tasks, list(resolved_ids))
+        load.read_peers()
+        tasks = await core.db.read(callback_tasks, list(load.resolved))
         sms_rows = await core.db.read(bench_sms_rows)
-        result = summarise(load, processes, tasks, sms_rows, used, pids, pg,
+        result = summarise(load, processes, tasks, sms_rows, used, pids, pg, peers,
                            busy_after - busy_before, cores, t1 - t0)
-        result.update(seed_s=seeded, drain_s=drain_s, drained=drained(),
-                      alive=alive_during and services.alive(),
-                      tracebacks=sum(m.log.read_text(errors="replace").count("Traceback")
-                                     for m in services.members))
+        result.update(setup_s=setup_s, drain_s=drain_s, drained=drained(),
+                      alive=alive_during and len(services.alive()) == processes,
+                      **log_errors([service.log_path for service in services.processes]))
         return result
     finally:
-        if services is not None:
-            services.stop()
+        if load is not None:
+            load.stopping = True
+            if load.tails:
+                load.peer_reader.stop()
         if core is not None:
             core.db.stopService()
-        for listener in listeners:
-            await listener.stopListening()
-        for session in list(ami.sessions if ami is not None else ()):
-            session.transport.abortConnection()
-        database.drop()
+        stack.close()  # the processes, the peers, the database
+        atexit.unregister(stack.close)
+
+
+def pg_url() -> str:
+    return os.environ.get("HOTLINE_TEST_PG_URL") or DEFAULT_PG
+
+
+# -- CPU from /proc -------------------------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def machine_busy() -> tuple[float, int]:
+    """Busy CPU seconds of all cores so far, and the number of cores (from /proc/stat)."""
+    with open("/proc/stat") as stat:
+        lines = stat.read().splitlines()
+    ticks = [int(t) for t in lines[0].split()[1:]]
+    cores = sum(1 for line in lines if line.startswith("cpu") and line[3].isdigit())
+    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / TICK, cores
 
 
 # -- reading the outcome ------------------------------------------------------------------------
@@ -578,6 +597,14 @@ def backends_of_this_database(session) -> list[int]:
 
     return list(session.scalars(text(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")))
+
+
+def log_errors(logs: list[Path]) -> dict:
+    """What the service processes logged at error level or above, and how many of those
+    were PostgreSQL deadlocks."""
+    text = "".join(log.read_text(errors="replace") for log in logs)
+    return {"log_errors": len(re.findall(r"#(?:error|critical)\]", text)),
+            "deadlocks": text.count("DeadlockDetected"), "tracebacks": text.count("Traceback")}
 
 
 def count_completed(session, appeal_ids: list[int]) -> int:
@@ -619,8 +646,8 @@ def bench_sms_rows(session) -> list[tuple]:
         .where(SmsMessage.destination.like("136%")))]
 
 
-def summarise(load: Load, processes: int, tasks, sms_rows, used, pids, pg, busy, cores,
-              elapsed) -> dict:
+def summarise(load: Load, processes: int, tasks, sms_rows, used, pids, pg, peers, busy,
+              cores, elapsed) -> dict:
     from schemas.callbacks import CallbackState
     from schemas.enums import SmsState
 
@@ -652,7 +679,7 @@ def summarise(load: Load, processes: int, tasks, sms_rows, used, pids, pg, busy,
                + sum(1 for _, state, _, _ in by_task.values() if state is not CallbackState.COMPLETED))
     pg_cpu = sum(used.get(pid, 0.0) for pid in pg)
     service_cpu = [used[pid] / elapsed for pid in pids]
-    mine = used[os.getpid()]
+    mine = sum(used[pid] for pid in peers)
     return {
         "processes": processes, "seconds": elapsed,
         "calls_s": load.completed / elapsed,
@@ -687,61 +714,80 @@ def errors_text(row: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items()) or "0"
 
 
+def _pair(a: float, b: float, unit: str, digits: int = 1) -> str:
+    return f"{a:.{digits}f} / {b:.{digits}f} {unit}"
+
+
+REPORT_ROWS = (  # label, cell(row), compared (3 vs 1) by this key or None
+    ("calls/s completed", lambda r: f"{r['calls_s']:.1f}", "calls_s"),
+    ("AGI command round trip p50 / p99",
+     lambda r: _pair(r["gap_p50_ms"], r["gap_p99_ms"], "ms"), None),
+    ("call, minus scripted waits, p50 / p99",
+     lambda r: _pair(r["call_p50_ms"], r["call_p99_ms"], "ms", 0), None),
+    ("SMS/s submitted to the SMSC", lambda r: f"{r['sms_s']:.1f}", "sms_s"),
+    ("SMS enqueue → SMSC p50 / p99", lambda r: _pair(r["sms_p50_ms"], r["sms_p99_ms"], "ms", 0),
+     None),
+    ("callbacks/s placed (Originate)", lambda r: f"{r['callbacks_s']:.2f}", "callbacks_s"),
+    ("callback due → Originate p50 / p99",
+     lambda r: _pair(r["callback_p50_ms"] / 1000, r["callback_p99_ms"] / 1000, "s", 2), None),
+    ("errors seen by the load", lambda r: errors_text(r), None),
+    ("service log: errors / of which deadlocks",
+     lambda r: f"{r['log_errors']} / {r['deadlocks']}", None),
+    ("duplicates (SMS / callbacks)",
+     lambda r: f"{r['sms_duplicates']} / {r['callback_duplicates']}", None),
+    ("lost after draining (SMS / callbacks)",
+     lambda r: f"{r['sms_lost']} / {r['callback_lost']}", None),
+    ("CPU per service process", lambda r: " + ".join(f"{c:.0%}" for c in r["service_cpu"]), None),
+    ("CPU of PostgreSQL (this database's backends)", lambda r: f"{r['postgres_cpu']:.0%}", None),
+    ("CPU of the load generator and simulators", lambda r: f"{r['loadgen_cpu']:.0%}", None),
+    ("CPU of other processes on the machine", lambda r: f"{r['others_cpu']:.0%}", None),
+)
+
+
 def print_report(rows: list[dict], args) -> None:
     cores = rows[0]["cores"] if rows else os.cpu_count()
     print()
-    print(f"Mixed load, {args.duration:g} s measured after {args.warmup:g} s of warm-up, per "
-          f"phase; PostgreSQL; {cores} cores shared by everything below (services, PostgreSQL,")
-    print("this load generator with its SMSC and AMI simulators): 3 processes on 2 cores cannot "
-          "scale linearly.")
-    print(f"calls: closed loop of {args.callers} callers, each command answered after "
-          f"{args.think * 1000:g} ms +-50%; SMS offered {args.sms_rate:g}/s; resolutions "
-          f"offered {args.callback_rate:g}/s; SMSC latency {args.smsc_latency * 1000:g} ms; "
-          f"callback rings {args.ring:g} s.")
+    print(f"Mixed load on PostgreSQL, {args.duration:g} s measured per phase after "
+          f"{args.warmup:g} s of warm-up. {cores} cores for everything: the services, PostgreSQL")
+    print("and this load generator with the SMSC and AMI simulators; 3 processes on 2 cores "
+          "cannot scale linearly.")
+    print(f"Calls: closed loop of {args.callers} callers, each command answered after "
+          f"{args.think * 1000:g} ms +-50%. SMS offered {args.sms_rate:g}/s, resolutions "
+          f"{args.callback_rate:g}/s;")
+    print(f"SMSC simulator with no added latency, receipts after 1 s; a callback rings "
+          f"{args.ring:g} s, then the survey runs; callbacks.poll_s {args.callback_poll:g} s.")
     print()
-    header = ("| processes | calls/s | AGI gap p50 / p99 | call p50 / p99 | SMS/s | SMS queue→SMSC "
-              "p50 / p99 | callbacks/s | due→Originate p50 / p99 | errors | duplicates | lost | "
-              "CPU per service process | PostgreSQL CPU | load gen CPU |")
-    print(header)
-    print("|" + "---|" * (header.count("|") - 1))
-    for r in rows:
-        print(f"| {r['processes']} | {r['calls_s']:.1f} | {r['gap_p50_ms']:.1f} / "
-              f"{r['gap_p99_ms']:.1f} ms | {r['call_p50_ms']:.0f} / {r['call_p99_ms']:.0f} ms | "
-              f"{r['sms_s']:.1f} | {r['sms_p50_ms']:.0f} / {r['sms_p99_ms']:.0f} ms | "
-              f"{r['callbacks_s']:.2f} | {r['callback_p50_ms'] / 1000:.2f} / "
-              f"{r['callback_p99_ms'] / 1000:.2f} s | {errors_text(r)} | "
-              f"{r['sms_duplicates'] + r['callback_duplicates']} | "
-              f"{r['sms_lost'] + r['callback_lost']} | "
-              f"{' + '.join(f'{c:.0%}' for c in r['service_cpu'])} | {r['postgres_cpu']:.0%} | "
-              f"{r['loadgen_cpu']:.0%} |")
-    if len(rows) == 2:
-        one, other = rows
-        ratios = ", ".join(f"{name} x{other[key] / one[key]:.2f}" for name, key in
-                           (("calls/s", "calls_s"), ("SMS/s", "sms_s"),
-                            ("callbacks/s", "callbacks_s")) if one[key])
-        print()
-        print(f"{other['processes']} vs {one['processes']} process(es) in the same run: {ratios}")
+    heads = [f"{r['processes']} process{'es' if r['processes'] > 1 else ''}" for r in rows]
+    compare = len(rows) == 2
+    print("| | " + " | ".join(heads) + (f" | {heads[1]} / {heads[0]} |" if compare else " |"))
+    print("|---" * (len(rows) + 1 + compare) + "|")
+    for label, cell, key in REPORT_ROWS:
+        cells = [cell(r) for r in rows]
+        if compare:
+            one, other = rows
+            cells.append(f"x{other[key] / one[key]:.2f}" if key and one[key] else "")
+        print(f"| {label} | " + " | ".join(cells) + " |")
     print()
     for r in rows:
         print(f"{r['processes']} process(es): {r['calls']} calls completed; SMS queued "
-              f"{r['sms_queued']}, duplicates {r['sms_duplicates']}, lost {r['sms_lost']}; "
-              f"appeals resolved {r['callbacks_resolved']}, surveys completed "
-              f"{r['surveys_completed']}, callback duplicates {r['callback_duplicates']}, lost "
-              f"{r['callback_lost']}; drained in {r['drain_s']:.1f} s"
-              f"{'' if r['drained'] else ' (NOT fully drained)'}; other processes on the "
-              f"machine {r['others_cpu']:.0%} CPU; service tracebacks {r['tracebacks']}"
-              f"{'' if r['alive'] else '; a service process DIED'}")
+              f"{r['sms_queued']}; appeals resolved {r['callbacks_resolved']}, surveys "
+              f"completed {r['surveys_completed']}; drained in {r['drain_s']:.1f} s"
+              f"{'' if r['drained'] else ' (NOT fully drained)'}; service tracebacks "
+              f"{r['tracebacks']}{'' if r['alive'] else '; a service process DIED'}")
     print()
-    print("AGI gap: from the caller's answer written to the next AGI command read (per command).")
-    print("call: a call's duration minus the scripted waits (the sum of its gaps, the first")
-    print("      command's included). SMS queue→SMSC: from the enqueue (its created_at) to the")
-    print("      SMSC accepting the submit_sm. due→Originate: from the task's window start (the")
-    print("      resolution: delay 0) to the Originate reaching the AMI peer; dispatchers poll every")
-    print(f"      {args.callback_poll:g} s (callbacks.poll_s). callbacks/s: Originates placed in the "
-          "window. CPU: share")
-    print("      of one core per wall second. duplicates: SMS accepted twice or resent, tasks")
-    print("      originated twice or with two attempts; lost: queued SMS never accepted or not")
-    print("      submitted, resolved appeals whose callback is not completed after draining.")
+    print("AGI command round trip: from the caller's answer written to the next command read.")
+    print("call minus scripted waits: the sum of a call's round trips, the first command's "
+          "included.")
+    print("SMS enqueue → SMSC: from the enqueue (created_at) to the SMSC accepting the submit_sm.")
+    print("callback due → Originate: from the task's window start (its resolution: delay_h 0) to "
+          "the Originate")
+    print("reaching the AMI peer. callbacks/s: Originates received in the window. CPU: share of "
+          "one core")
+    print("per wall second. duplicates: SMS accepted twice or sent in two attempts, tasks "
+          "originated twice or")
+    print("with two attempts. lost: queued SMS never accepted or not submitted, resolved appeals "
+          "whose callback")
+    print("is not completed once drained.")
 
 
 def parse(argv=None):
@@ -756,8 +802,6 @@ def parse(argv=None):
     parser.add_argument("--sms-rate", type=float, default=50.0, help="SMS queued per second")
     parser.add_argument("--callback-rate", type=float, default=4.0,
                         help="appeals resolved per second (one callback each)")
-    parser.add_argument("--smsc-latency", type=float, default=0.005,
-                        help="seconds the SMSC takes to answer each PDU")
     parser.add_argument("--callback-poll", type=float, default=5.0,
                         help="callbacks.poll_s of the service (5 s as shipped)")
     parser.add_argument("--ring", type=float, default=1.0,
@@ -789,6 +833,8 @@ async def main(reactor, args) -> None:
     except BaseException:
         print(f"failed: the services' logs are kept in {workdir}", file=sys.stderr, flush=True)
         raise
+    if any(row["tracebacks"] for row in rows):
+        print(f"the services logged tracebacks: their logs are kept in {workdir}")
     else:
         shutil.rmtree(workdir, ignore_errors=True)
 

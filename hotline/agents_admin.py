@@ -129,8 +129,9 @@ def update_agent(session: Session, agent_id: int, *, display_name: str, role: Ag
                                                                       unit_id, interface)
     session.flush()
     after = _record(session, agent)
-    changes = [f"{name} {getattr(before, name) or '-'} -> {getattr(after, name) or '-'}"
-               for name in ("display_name", "role", "unit_code", "interface")
+    changes = [f"{label} {getattr(before, name) or '-'} -> {getattr(after, name) or '-'}"
+               for label, name in (("display_name", "display_name"), ("role", "role"),
+                                   ("unit", "unit_code"), ("interface", "interface"))
                if getattr(before, name) != getattr(after, name)]
     if changes:
         audit.record(session, at=now, actor=actor, action="update", entity_type=ENTITY,

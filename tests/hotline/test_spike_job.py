@@ -26,7 +26,7 @@ from hotline.analysis.job import LOCK_KEY, SpikeJob
 from hotline.analysis.lease import LeaseLock
 from hotline.analysis.spikes import Thresholds
 from hotline.cli import main
-from hotline.config import Config, DatabaseConfig
+from hotline.config import Config, ConfigError, DatabaseConfig, load_config
 from hotline.db import Database, make_engine
 from hotline.workdays import WorkCalendar
 from schemas.analysis import SpikeFinding, SpikeRun
@@ -305,6 +305,17 @@ def test_make_service_builds_the_job_unless_disabled(database, pumped_reactor):
     disabled = makeService(FakeCore(Config(extensions={"analysis":
                                                        AnalysisConfig(enabled=False)})))
     assert disabled.job is None and list(disabled) == []
+
+
+def test_the_analysis_section_is_read_from_the_file_and_the_environment_and_checked(tmp_path):
+    path = tmp_path / "hotline.toml"
+    path.write_text("[analysis]\nmin_ratio = 4\nbaseline_days = 21\n", encoding="utf-8")
+    config = load_config(path, environ={"HOTLINE_ANALYSIS_MIN_COUNT": "6"})
+    assert config.analysis.thresholds == Thresholds(min_ratio=4.0, baseline_days=21, min_count=6)
+    with pytest.raises(ConfigError, match="(?i)analysis_family_alpha"):
+        load_config(path, environ={"HOTLINE_ANALYSIS_FAMILY_ALPHA": "0.9"})
+    with pytest.raises(ConfigError, match="min_matched_days"):
+        load_config(path, environ={"HOTLINE_ANALYSIS_MIN_MATCHED_DAYS": "22"})
 
 
 # The lease on PostgreSQL ------------------------------------------------------------------

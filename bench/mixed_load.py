@@ -55,7 +55,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 HOST = "127.0.0.1"
@@ -820,7 +819,8 @@ async def main(reactor, args) -> None:
     rows = []
     try:
         for processes in (int(n) for n in args.processes.split(",")):
-            print(f"phase: {processes} service process(es) ...", flush=True)
+            print(f"phase: {processes} service process(es); load average "
+                  f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())} ...", flush=True)
             row = await phase(reactor, args, processes, workdir)
             rows.append(row)
             print(f"  {row['calls_s']:.1f} calls/s, {row['sms_s']:.1f} SMS/s, "

@@ -78,6 +78,14 @@ def check_password(password: str) -> None:
                               f"at most {PASSWORD_MAX} characters", max=PASSWORD_MAX)
 
 
+def agent_id_of(session: Session, username: str) -> int:
+    """The id of the agent with this username (the command line names agents by it)."""
+    agent_id = session.scalar(select(Agent.id).where(Agent.username == username))
+    if agent_id is None:
+        raise AgentNotFound(username)
+    return agent_id
+
+
 def get_agent(session: Session, agent_id: int) -> AgentRecord:
     return _record(session, _agent(session, agent_id))
 

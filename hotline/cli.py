@@ -75,6 +75,55 @@ def cmd_agents_add(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _change_agent(config: Config, username: str, change, *args) -> object:
+    """Run `change(session, agent_id, *args, actor=, now=)` on the named agent, as the
+    operator at this terminal (audited like an admin's change on the pages)."""
+    from hotline.agents_admin import agent_id_of
+    from hotline.clock import SystemClock
+
+    def run(session):
+        return change(session, agent_id_of(session, username), *args,
+                      actor=f"cli:{getpass.getuser()}", now=SystemClock().now())
+    return _database(config).write_now(run)
+
+
+def cmd_agents_reset_password(config: Config, args: argparse.Namespace) -> int:
+    """The way back in for a locked-out or forgotten administrator: a new password (from
+    $HOTLINE_NEW_AGENT_PASSWORD, else generated and printed once), the agent's sessions
+    ended and a lockout lifted."""
+    from hotline.agents_admin import generate_password, reset_password
+
+    given = os.environ.get("HOTLINE_NEW_AGENT_PASSWORD")
+    password = given or generate_password()
+    record = _change_agent(config, args.username, reset_password, password)
+    print(f"agent {record.username}: password reset, sessions ended, lockout lifted")
+    if not given:
+        print(f"new password (shown once): {password}")
+    return 0
+
+
+def cmd_agents_set_active(config: Config, args: argparse.Namespace) -> int:
+    from hotline.agents_admin import set_active
+
+    record = _change_agent(config, args.username, set_active, args.active)
+    print(f"agent {record.username}: {'active' if record.active else 'deactivated'}")
+    return 0
+
+
+def cmd_agents_list(config: Config, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from schemas.models import Agent
+
+    def rows(session):
+        return [(a.id, a.username, a.role.value, a.interface or "-", a.active)
+                for a in session.scalars(select(Agent).order_by(Agent.username))]
+    for agent_id, username, role, interface, active in _database(config).read_now(rows):
+        print(f"{agent_id:>5}  {username:<20} {role:<11} {interface:<20} "
+              f"{'active' if active else 'inactive'}")
+    return 0
+
+
 def cmd_alerts_list(config: Config, args: argparse.Namespace) -> int:
     from hotline.alerts import open_alerts
     from hotline.clock import local_zone
@@ -128,6 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--unit", help="unit code")
     add.add_argument("--interface", help="queue member interface, e.g. PJSIP/1001")
     add.set_defaults(handler=cmd_agents_add)
+    agents.add_parser("list", help="every agent, active or not").set_defaults(
+        handler=cmd_agents_list)
+    reset = agents.add_parser("reset-password", help="a new password ($HOTLINE_NEW_AGENT_"
+                                                     "PASSWORD or generated), sessions ended")
+    reset.add_argument("username")
+    reset.set_defaults(handler=cmd_agents_reset_password)
+    for name, active, text in (("deactivate", False, "refuse the agent's logins and sessions"),
+                               ("activate", True, "let a deactivated agent log in again")):
+        toggle = agents.add_parser(name, help=text)
+        toggle.add_argument("username")
+        toggle.set_defaults(handler=cmd_agents_set_active, active=active)
 
     alerts = commands.add_parser("alerts", help="supervisor alerts (不满意 ratings, ...)") \
         .add_subparsers(required=True)
@@ -149,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError) as error:
         print(f"hotline: {error}", file=sys.stderr)
         return 2
+    except LookupError as error:
+        print(f"hotline: not found: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

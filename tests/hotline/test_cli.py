@@ -44,3 +44,32 @@ def test_bad_configuration_value_is_reported_by_name(db_url):
     result = hotline(db_url, "db", "current", env={"HOTLINE_WEB_PORT": "eighty"})
     assert result.returncode == 2
     assert "HOTLINE_WEB_PORT must be an integer, got 'eighty'" in result.stderr
+
+
+def test_agents_reset_password_deactivate_and_activate(database, db_url):
+    from agents.accounts import attempt_login
+    from agents.config import AuthConfig
+
+    added = hotline(db_url, "agents", "add", "zhao", "--role", "admin",
+                    env={"HOTLINE_NEW_AGENT_PASSWORD": "first-password-1"})
+    assert added.returncode == 0, added.stderr
+    reset = hotline(db_url, "agents", "reset-password", "zhao")
+    assert reset.returncode == 0, reset.stderr
+    new_password = reset.stdout.split("(shown once): ")[1].strip()
+    now = utc(2026, 11, 28, 2, 0)
+
+    def login(password):
+        return database.write_now(attempt_login, "zhao", password, now=now, client="t",
+                                  policy=AuthConfig()).ok
+    assert not login("first-password-1")
+    assert login(new_password)
+    # The last active admin is never deactivated, from here either.
+    refused = hotline(db_url, "agents", "deactivate", "zhao")
+    assert refused.returncode == 2 and "admin" in refused.stderr
+    hotline(db_url, "agents", "add", "qian", env={"HOTLINE_NEW_AGENT_PASSWORD": "x" * 12})
+    assert hotline(db_url, "agents", "deactivate", "qian").returncode == 0
+    assert "inactive" in [line for line in hotline(db_url, "agents", "list").stdout.splitlines()
+                          if "qian" in line][0]
+    assert hotline(db_url, "agents", "activate", "qian").returncode == 0
+    missing = hotline(db_url, "agents", "reset-password", "nobody")
+    assert missing.returncode == 1 and "not found: nobody" in missing.stderr

@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 
 DEMO_AGENT = ("demo", "演示坐席", "agent", "demo-agent-2026", "PJSIP/1001")
+DEMO_COLLEAGUE = "PJSIP/1002"  # a second queue member in the simulator (no web login)
 DEMO_SUPERVISOR = ("demo_sup", "演示班长", "supervisor", "demo-super-2026", None)
 DEMO_UNIT = "HALL"
 DEMO_PHONES = ("13812345678", "13900001111", "13700002222", "15800003333", "18600004444",
@@ -105,6 +106,8 @@ class Traffic:
         self.ticks = itertools.count()
         self.random = random.Random(9600110)
         self.calls = 0
+        self.colleague = None  # a second queue member, added on the first queued call
+        self.legs = itertools.count(1)
 
     async def seed_appeals(self) -> None:
         from hotline.appeals.records import NewAppeal
@@ -175,23 +178,47 @@ class Traffic:
         queued = any("Queue" in line for line in lines)
         say(f"call {n + 1} from {phone[:3]}****{phone[-4:]} pressed {digits.strip()!r}: "
             f"{len(lines)} steps{', reached the queue' if queued else ''}")
-        if queued and self.sim is not None and n % 2 == 0:
-            self.connect(phone)
+        if queued and self.sim is not None:
+            self.queue_caller(n, phone)
 
-    def connect(self, phone: str) -> None:
-        caller = self.sim.new_channel(f"PJSIP/trunk-{phone[-4:]}", caller_id_num=phone,
+    def queue_caller(self, n: int, phone: str) -> None:
+        """The caller waits in the agents' queue (QueueCallerJoin), then is connected to the
+        demo agent or to a colleague, or hangs up waiting (QueueCallerAbandon)."""
+        caller = self.sim.new_channel(f"PJSIP/trunk-{n:08x}", caller_id_num=phone,
                                       caller_id_name="Demo Caller")
-        agent = self.sim.new_channel(f"{self.interface}-00000001", context="from-internal")
         self.sim.queue_caller_join(self.queue, caller)
-        self.sim.agent_connect(self.queue, caller, agent, self.interface, ring_time=2)
-        say(f"AgentConnect to {self.interface} (screen pop if {DEMO_AGENT[0]} is at /terminal)")
+        if self.colleague is None:
+            self.colleague = self.sim.add_member(self.queue, DEMO_COLLEAGUE, "演示同事",
+                                                 wrapuptime=10)
+        fate = n % 3
+        if fate == 2:
+            self.reactor.callLater(6, self._abandon, caller)
+        else:
+            # The demo agent takes calls once logged in to the queue at /terminal.
+            members = self.sim.queues[self.queue].members
+            interface = self.interface if fate == 0 and self.interface in members \
+                else DEMO_COLLEAGUE
+            self.reactor.callLater(2 + 2 * fate, self.connect, caller, interface)
+
+    def _abandon(self, caller) -> None:
+        self.sim.queue_caller_abandon(self.queue, caller)
+        self.sim.hangup_channel(caller)
+        say("a caller hung up while waiting in the queue (QueueCallerAbandon)")
+
+    def connect(self, caller, interface: str) -> None:
+        agent = self.sim.new_channel(f"{interface}-{next(self.legs):08x}",
+                                     context="from-internal")
+        self.sim.agent_connect(self.queue, caller, agent, interface, ring_time=2)
+        if interface == self.interface:
+            say(f"AgentConnect to {interface} (screen pop if {DEMO_AGENT[0]} is at /terminal)")
+        else:
+            say(f"AgentConnect to {interface}, a colleague")
 
         def complete() -> None:
-            self.sim.agent_complete(self.queue, caller, agent, self.interface, hold_time=2,
-                                    talk_time=20, reason="caller")
+            self.sim.agent_complete(self.queue, caller, agent, interface, reason="caller")
             self.sim.hangup_channel(caller)
 
-        self.reactor.callLater(20, complete)
+        self.reactor.callLater(15 + self.random.randrange(10), complete)
 
 
 def build(reactor, config):

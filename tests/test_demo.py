@@ -50,5 +50,14 @@ def test_demo_runs_traffic_prints_a_login_and_stops_by_itself(tmp_path):
     with sqlite3.connect(database) as connection:
         calls = connection.execute("select count(*) from call_records").fetchone()[0]
         appeals = connection.execute("select count(*) from appeals").fetchone()[0]
+        # The hall came alive: queued callers' passages and the members, as recorded from
+        # the AMI simulator's events by the service's live recorder.
+        passages = dict(connection.execute(
+            "select outcome, count(*) from queue_calls group by outcome").fetchall())
+        members = dict(connection.execute("select interface, state from queue_members"))
     assert calls >= 1, output
     assert appeals >= 5, output
+    assert set(passages) <= {"waiting", "answered", "completed", "abandoned", "left"}, passages
+    if "reached the queue" in output:  # each queued caller joins the simulator's queue
+        assert sum(passages.values()) >= 1, output
+        assert members.get("PJSIP/1002") in {"available", "on_call", "wrap_up"}, members

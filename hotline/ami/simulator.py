@@ -403,6 +403,20 @@ class AsteriskManagerSimulator(ServerFactory):
     def hangup_channel(self, channel: ChannelSnapshot, cause: int = 16) -> None:
         self.emit("Hangup", "call,all", [*channel.fields(), ("Cause", cause), ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown"))])
 
+    def add_member(self, queue: str, interface: str, member_name: str = "", *,
+                   wrapuptime: int = 0, paused: bool = False) -> QueueMember:
+        """A member added by something else than this AMI link (the dialplan's
+        AddQueueMember, another application): QueueMemberAdded, as QueueAdd raises it."""
+        q = self._queue(queue)
+        now = int(self.wall())
+        member = QueueMember(interface=interface, member_name=member_name or interface,
+                             state_interface=interface, paused=paused,
+                             last_pause=now if paused else 0, login_time=now,
+                             wrapuptime=wrapuptime)
+        q.members[interface] = member
+        self.emit("QueueMemberAdded", "agent,all", member.blob(queue))
+        return member
+
     def set_device_state(self, interface: str, status: int) -> None:
         """A member's device changed state: QueueMemberStatus in each queue it belongs to."""
         for q in self.queues.values():

@@ -1,6 +1,8 @@
 """In a real browser, against the real service as a process: an agent logs in, joins the
-queue, an AgentConnect from the AMI peer pops the caller's card within a second, the agent
-opens an appeal from it and resolves it. Screenshots go to test-artifacts/browser/."""
+queue, an AgentConnect from the AMI peer pops the caller's card within a second (recorded in
+the database by the service's live recorder, pushed by its terminal hub), the agent opens an
+appeal from it and resolves it; the resolution's callback is then in the agent's worklist,
+and a supervisor sees it in the compliance report. Screenshots go to test-artifacts/browser/."""
 
 from __future__ import annotations
 
@@ -77,6 +79,8 @@ def prepare_database(path: Path) -> str:
     db.write_now(add_unit)
     db.write_now(add_agent, username="li", display_name="李警官", role=AgentRole.AGENT,
                  password=PASSWORD, unit_code=None, interface="PJSIP/1001", actor="test", now=now)
+    db.write_now(add_agent, username="wang", display_name="王科长", role=AgentRole.SUPERVISOR,
+                 password=PASSWORD, unit_code=None, interface=None, actor="test", now=now)
 
     def seed(session):
         session.add(CallRecord(call_id="call-4711", flow="hotline", caller="13812345678",
@@ -91,7 +95,12 @@ def prepare_database(path: Path) -> str:
 def start_service(tmp_path: Path, db_url: str, ami_port: int) -> tuple[subprocess.Popen, int]:
     env = service_environment(HOTLINE_CONFIG="", HOTLINE_DATABASE_URL=db_url,
                               HOTLINE_AMI_PORT=str(ami_port), HOTLINE_AMI_SECRET="secret",
-                              HOTLINE_AUTH_SECRET_KEY="k" * 48, HOTLINE_AUTH_API_TOKEN=API_TOKEN)
+                              HOTLINE_AUTH_SECRET_KEY="k" * 48, HOTLINE_AUTH_API_TOKEN=API_TOKEN,
+                              # A complaint's callback opens at once, whatever the hour
+                              # the test runs: it is in the worklist right after resolving.
+                              HOTLINE_CALLBACKS_DELAY_H="complaint=0",
+                              HOTLINE_CALLBACKS_CALLING_HOURS="00:00-24:00",
+                              HOTLINE_CALLBACKS_CALL_ON_HOLIDAYS="true")
     web_port = int(env["HOTLINE_WEB_PORT"])
     log = open(tmp_path / "service.log", "ab")
     process = subprocess.Popen([TWISTD, "--pidfile=", "-n", "-y", "twisted_app.tac"], cwd=ROOT,
@@ -189,6 +198,26 @@ def test_card_pops_and_the_agent_opens_and_resolves_an_appeal_from_it(tmp_path):
 
             page.click("#language")
             expect(page.locator("#status")).to_have_text("Resolved")
+
+            # The resolution owes the citizen a callback by an agent (a complaint).
+            page.goto(f"{base}/callbacks")
+            expect(page.locator("#worklist")).to_contain_text(case_number)
+            page.screenshot(path=str(ARTIFACTS / "05-worklist.png"), full_page=True)
+
+            supervisor = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
+            supervisor.on("console", lambda m: problems.append(m.text)
+                          if m.type == "error" and not m.text.startswith("Failed to load resource")
+                          else None)
+            supervisor.goto(f"{base}/supervisor/callbacks")
+            supervisor.fill("#username", "wang")
+            supervisor.fill("#password", PASSWORD)
+            supervisor.click("#login")
+            total = supervisor.locator("#report tr.total")
+            # Resolved in the period, its callback not due yet (a day of calling hours).
+            expect(total.locator('td[data-col="resolved"]')).to_have_text("1")
+            expect(total.locator('td[data-col="due"]')).to_have_text("0")
+            supervisor.screenshot(path=str(ARTIFACTS / "06-compliance-report.png"),
+                                  full_page=True)
             browser.close()
         assert api_status(base, case_number)["status"] == "resolved"
         assert not problems, problems  # no CSP violation or script error in the console

@@ -38,7 +38,6 @@ PostgreSQL server: HOTLINE_TEST_PG_URL (default postgresql+psycopg://postgres@12
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import datetime as dt
 import itertools
@@ -385,6 +384,11 @@ class Load:
         loop.clock = self.reactor
         loop.start(min(0.05, 1 / rate), now=True)
 
+    def stop(self) -> None:
+        self.stopping = True
+        if self.tails and self.peer_reader.running:
+            self.peer_reader.stop()
+
     def watch_peers(self, smsc_records: Path, ami_records: Path) -> None:
         from twisted.internet import task
 
@@ -470,8 +474,19 @@ async def phase(reactor, args, processes: int, workdir: Path) -> dict:
     here = workdir / f"{processes}-processes"
     (here / "voice").mkdir(parents=True)
     stack = contextlib.ExitStack()
-    atexit.register(stack.close)  # ^C stops the reactor without unwinding this coroutine
     core = load = None
+
+    def clean_up() -> None:
+        """Stop the load, this process's database threads (a live pool would keep the
+        interpreter from exiting), the processes, the peers; drop the database. Also run
+        when ^C or SIGTERM stops the reactor, which does not unwind this coroutine."""
+        if load is not None:
+            load.stop()
+        if core is not None and core.db.running:
+            core.db.stopService()
+        stack.close()
+
+    trigger = reactor.addSystemEventTrigger("before", "shutdown", clean_up)
     try:
         began = time.perf_counter()
         services = stack.enter_context(start_cluster(
@@ -550,14 +565,8 @@ async def phase(reactor, args, processes: int, workdir: Path) -> dict:
                       **log_errors([service.log_path for service in services.processes]))
         return result
     finally:
-        if load is not None:
-            load.stopping = True
-            if load.tails:
-                load.peer_reader.stop()
-        if core is not None:
-            core.db.stopService()
-        stack.close()  # the processes, the peers, the database
-        atexit.unregister(stack.close)
+        reactor.removeSystemEventTrigger(trigger)
+        clean_up()
 
 
 def pg_url() -> str:
@@ -817,6 +826,8 @@ def parse(argv=None):
 async def main(reactor, args) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="mixed_load."))
     rows = []
+    # Interrupted (^C, SIGTERM): the phase cleans up after itself; the logs go too.
+    interrupted = reactor.addSystemEventTrigger("after", "shutdown", shutil.rmtree, workdir, True)
     try:
         for processes in (int(n) for n in args.processes.split(",")):
             print(f"phase: {processes} service process(es); load average "
@@ -831,8 +842,10 @@ async def main(reactor, args) -> None:
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=1, default=str), encoding="utf-8")
     except BaseException:
+        reactor.removeSystemEventTrigger(interrupted)
         print(f"failed: the services' logs are kept in {workdir}", file=sys.stderr, flush=True)
         raise
+    reactor.removeSystemEventTrigger(interrupted)
     if any(row["tracebacks"] for row in rows):
         print(f"the services logged tracebacks: their logs are kept in {workdir}")
     else:

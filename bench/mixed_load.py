@@ -99,17 +99,15 @@ def cluster_config(args, voice_dir: Path) -> dict:
 # -- the database ----------------------------------------------------------------------------
 
 def seed(url: str, to_resolve: int) -> tuple[list[str], list[str], list[int]]:
-    """Migrate and bulk-insert units, QUERY_APPEALS appeals of every status, and `to_resolve`
+    """Bulk-insert units, QUERY_APPEALS appeals of every status, and `to_resolve`
     in-progress appeals of survey kinds with a phone each. Returns the case numbers to query,
     the phones with an open appeal, and the ids to resolve."""
     from sqlalchemy import create_engine, insert, select
 
-    from hotline.db import upgrade
     from schemas.enums import AppealChannel, AppealKind, AppealStatus, UnitKind
     from schemas.models import Appeal, Unit
 
     engine = create_engine(url)
-    upgrade(engine)
     now = dt.datetime.now(dt.timezone.utc)
     kinds = list(AppealKind)
     with engine.begin() as connection:
@@ -665,12 +663,12 @@ def summarise(load: Load, processes: int, tasks, sms_rows, used, pids, pg, peers
                              for t in times if t0 <= t < t1)
     sms_latency = [times[0] - load.sms_enqueued[d] for d, times in load.sms_accepted.items()
                    if d in load.sms_enqueued and t0 <= load.sms_enqueued[d] < t1]
-    sms_dupes = sum(len(times) - 1 for d, times in load.sms_accepted.items()
-                    if d in load.sms_enqueued and len(times) > 1)
-    sms_lost = sum(1 for d in load.sms_enqueued if d not in load.sms_accepted)
     sent_states = {SmsState.SUBMITTED, SmsState.DELIVERED}
-    sms_db_unsent = sum(1 for _, state, _ in sms_rows if state not in sent_states)
-    sms_db_resent = sum(1 for _, _, n in sms_rows if n > 1)
+    sms_twice = ({d for d, times in load.sms_accepted.items()
+                  if d in load.sms_enqueued and len(times) > 1}
+                 | {d for d, _, attempts in sms_rows if attempts > 1})
+    sms_lost = ({d for d in load.sms_enqueued if d not in load.sms_accepted}
+                | {d for d, state, _ in sms_rows if state not in sent_states})
     # callbacks: what AMI received, against the tasks the resolutions made
     by_task = {str(task_id): (appeal_id, state, window_start, attempts)
                for task_id, appeal_id, state, window_start, attempts in tasks}
@@ -679,15 +677,15 @@ def summarise(load: Load, processes: int, tasks, sms_rows, used, pids, pg, peers
     due_latency = [times[0] - by_task[task][2].timestamp()
                    for task, times in load.originates.items()
                    if task in by_task and t0 <= by_task[task][2].timestamp() < t1]
-    cb_dupes = sum(len(times) - 1 for task, times in load.originates.items()
-                   if task in by_task and len(times) > 1)
-    cb_dupes_db = sum(1 for _, _, _, attempts in by_task.values() if attempts > 1)
+    cb_twice = ({task for task, times in load.originates.items()
+                 if task in by_task and len(times) > 1}
+                | {task for task, (_, _, _, attempts) in by_task.items() if attempts > 1})
     with_task = {appeal_id for appeal_id, *_ in by_task.values()}
     cb_lost = (sum(1 for appeal_id in load.resolved_ok if appeal_id not in with_task)
                + sum(1 for _, state, _, _ in by_task.values() if state is not CallbackState.COMPLETED))
     pg_cpu = sum(used.get(pid, 0.0) for pid in pg)
     service_cpu = [used[pid] / elapsed for pid in pids]
-    mine = sum(used[pid] for pid in peers)
+    around = sum(used[pid] for pid in peers)  # this process and the two simulators
     return {
         "processes": processes, "seconds": elapsed,
         "calls_s": load.completed / elapsed,
@@ -698,17 +696,17 @@ def summarise(load: Load, processes: int, tasks, sms_rows, used, pids, pg, peers
         "sms_s": accepted_in_window / elapsed, "sms_queued": len(load.sms_enqueued),
         "sms_p50_ms": percentile(sms_latency, 50) * 1000,
         "sms_p99_ms": percentile(sms_latency, 99) * 1000,
-        "sms_errors": dict(load.sms_errors), "sms_duplicates": sms_dupes + sms_db_resent,
-        "sms_lost": sms_lost + sms_db_unsent,
+        "sms_errors": dict(load.sms_errors), "sms_duplicates": len(sms_twice),
+        "sms_lost": len(sms_lost),
         "callbacks_s": placed_in_window / elapsed, "callbacks_resolved": len(load.resolved_ok),
         "callback_p50_ms": percentile(due_latency, 50) * 1000,
         "callback_p99_ms": percentile(due_latency, 99) * 1000,
         "callback_errors": {**dict(load.resolve_errors),
                             **{f"survey {k}": v for k, v in load.survey_errors.items()}},
-        "callback_duplicates": cb_dupes + cb_dupes_db, "callback_lost": cb_lost,
+        "callback_duplicates": len(cb_twice), "callback_lost": cb_lost,
         "surveys_completed": load.surveys_done,
         "service_cpu": service_cpu, "postgres_cpu": pg_cpu / elapsed,
-        "loadgen_cpu": mine / elapsed,
+        "loadgen_cpu": around / elapsed,
         "others_cpu": max(0.0, busy - sum(used.values())) / elapsed, "cores": cores,
     }
 

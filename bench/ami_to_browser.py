@@ -10,6 +10,13 @@ process, one monotonic clock). The path: AMI -> live recorder -> screen_pops -> 
 poller (100 ms) -> card read and audited -> SSE.
 
     .venv/bin/python bench/ami_to_browser.py [--pops 200] [--gap 0.05] [--url URL]
+        [--processes 2 [--listener-without-ami]]
+
+With `--processes N` it starts N service processes on the one database, each with its own
+AMI link (N recorders write every event), and follows the terminal on the last one: the
+card then reaches the browser through whichever process recorded it first. With
+`--listener-without-ami` that last process has no AMI link: the card reaches it only by its
+poller's 100 ms tick (the path of a web-only process).
 
 Goal (issue 8): an AMI event reaches the browser in under 300 ms. The old in-memory path
 (agents.terminal before the live state moved to the database) is no longer importable, so
@@ -130,6 +137,9 @@ def main() -> int:
     parser.add_argument("--pops", type=int, default=200)
     parser.add_argument("--gap", type=float, default=0.05, help="seconds between calls")
     parser.add_argument("--url", help="database URL (default: SQLite in a temporary directory)")
+    parser.add_argument("--processes", type=int, default=1, help="service processes")
+    parser.add_argument("--listener-without-ami", action="store_true",
+                        help="the process the terminal follows has no AMI link")
     args = parser.parse_args()
 
     from twisted.internet import reactor
@@ -141,30 +151,41 @@ def main() -> int:
     prepare_database(url)
     sim = AsteriskManagerSimulator(reactor, users={"hotline": "secret"})
     port = reactor.listenTCP(0, sim, interface="127.0.0.1").getHost().port
-    env = service_environment(HOTLINE_CONFIG="", HOTLINE_DATABASE_URL=url,
-                              HOTLINE_AMI_PORT=str(port), HOTLINE_AMI_SECRET="secret",
-                              HOTLINE_AUTH_SECRET_KEY="k" * 48,
-                              HOTLINE_AUTH_API_TOKEN="bench-token-" + "z" * 24,
-                              HOTLINE_CALLBACKS_ENABLED="false")
-    base = f"http://127.0.0.1:{env['HOTLINE_WEB_PORT']}"
-    log = open(work / "service.log", "ab")
-    service = subprocess.Popen([TWISTD, "--pidfile=", "-n", "-y", "twisted_app.tac"], cwd=ROOT,
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    services, bases = [], []
+    for n in range(args.processes):
+        env = service_environment(HOTLINE_CONFIG="", HOTLINE_DATABASE_URL=url,
+                                  HOTLINE_AMI_PORT=str(port), HOTLINE_AMI_SECRET="secret",
+                                  HOTLINE_AUTH_SECRET_KEY="k" * 48,
+                                  HOTLINE_AUTH_API_TOKEN="bench-token-" + "z" * 24,
+                                  HOTLINE_CALLBACKS_ENABLED="false")
+        if args.listener_without_ami and n == args.processes - 1:
+            env["HOTLINE_AMI_ENABLED"] = "false"
+        bases.append(f"http://127.0.0.1:{env['HOTLINE_WEB_PORT']}")
+        log = open(work / f"service-{n}.log", "ab")
+        services.append(subprocess.Popen([TWISTD, "--pidfile=", "-n", "-y", "twisted_app.tac"],
+                                         cwd=ROOT, env=env, stdout=log,
+                                         stderr=subprocess.STDOUT))
+    base = bases[-1]
     latencies: list[float] = []
     lost = 0
 
     def healthy() -> bool:
         try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                body = json.loads(response.read())
-                return body.get("links", {}).get("ami", {}).get("up", False)
+            for n, one in enumerate(bases):
+                with urllib.request.urlopen(f"{one}/healthz", timeout=2) as response:
+                    body = json.loads(response.read())
+                    if args.listener_without_ami and n == len(bases) - 1:
+                        continue
+                    if not body.get("links", {}).get("ami", {}).get("up", False):
+                        return False
+            return True
         except OSError:
             return False
 
     def drive() -> None:
         nonlocal lost
         try:
-            wait_for(healthy, 60, "the service's /healthz with its AMI link up")
+            wait_for(healthy, 90, "each service's /healthz with its AMI link up")
             session = Session(base)
             session.login()
             cards: queue.Queue = queue.Queue()
@@ -197,17 +218,20 @@ def main() -> int:
 
     reactor.callInThread(drive)
     reactor.run()
-    service.send_signal(signal.SIGTERM)
-    try:
-        service.wait(30)
-    except subprocess.TimeoutExpired:
-        service.kill()
+    for service in services:
+        service.send_signal(signal.SIGTERM)
+    for service in services:
+        try:
+            service.wait(30)
+        except subprocess.TimeoutExpired:
+            service.kill()
     if not latencies:
-        print(f"no card arrived; see {work / 'service.log'}")
+        print(f"no card arrived; see the logs in {work}")
         return 1
     backend = url.split(":", 1)[0]
-    print(f"AMI AgentConnect -> SSE card, real service process ({backend}), "
-          f"{len(latencies)} pops, {lost} lost")
+    listener = "without an AMI link" if args.listener_without_ami else "with an AMI link"
+    print(f"AMI AgentConnect -> SSE card, {args.processes} real service process(es) "
+          f"({backend}), browser on one {listener}, {len(latencies)} pops, {lost} lost")
     print(f"  p50 {percentile(latencies, 50):6.1f} ms   p95 {percentile(latencies, 95):6.1f} ms   "
           f"p99 {percentile(latencies, 99):6.1f} ms   max {max(latencies):6.1f} ms   "
           f"mean {statistics.mean(latencies):6.1f} ms")

@@ -38,7 +38,8 @@ class SpikeFinding(Base):
     kind: Mapped[str] = mapped_column(String(32))
     area: Mapped[str] = mapped_column(String(64))  # "" for appeals with no area
     count: Mapped[int] = mapped_column(Integer)
-    expected: Mapped[float] = mapped_column(Float)  # the smoothed baseline mean (lambda)
+    expected: Mapped[float] = mapped_column(Float)  # lambda: the smoothed baseline mean x volume
+    volume: Mapped[float] = mapped_column(Float, default=1.0)  # the whole hour's busyness factor
     baseline: Mapped[str] = mapped_column(Text)  # the baseline days' counts, oldest first: "2,0,3"
     p_value: Mapped[float] = mapped_column(Float)
     threshold: Mapped[float] = mapped_column(Float)

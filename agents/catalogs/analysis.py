@@ -13,6 +13,10 @@ WORDS = {
         "Poisson upper-tail probability is below {alpha} divided by the cells tested that hour "
         "(Bonferroni), with at least {min_count} appeals and at least {ratio} times the "
         "baseline; the baseline is at least {floor} per hour."),
+    "analysis.volume": ("整个时段诉求量明显高于平时时，各单元基线按其倍数上调。",
+                        "When the whole hour is clearly busier than usual, every cell's "
+                        "baseline is raised by that factor."),
+    "analysis.volume_factor": ("含繁忙系数 ×{factor}", "busy-hour factor ×{factor}"),
     "analysis.runs": ("近24小时已分析 {hours} 个时段；最近一次 {last}，检验 {cells} 个单元，单元阈值 p < {threshold}。",
                       "{hours} hours analysed in the last 24; the latest {last}: {cells} cells "
                       "tested, per-cell threshold p < {threshold}."),

@@ -29,6 +29,8 @@ class AnalysisConfig:
                             doc="fewer appeals in the hour is never a spike")
     min_ratio: float = _field(spikes.MIN_RATIO, min=1, max=1000,
                               doc="nor fewer than this many times the baseline mean")
+    volume_adjust: bool = _field(True, doc="raise every cell's expectation when the whole hour is "
+                                           "busier than usual (a rainy day), see spikes")
     baseline_floor: float = _field(spikes.BASELINE_FLOOR, min=0.01, max=1000,
                                    doc="appeals per hour a cell is expected to have at least")
     lease_s: float = _field(60.0, min=3, max=3600,
@@ -48,4 +50,5 @@ class AnalysisConfig:
                                  min_ratio=self.min_ratio, baseline_floor=self.baseline_floor,
                                  baseline_days=self.baseline_days,
                                  min_matched_days=self.min_matched_days,
-                                 match_day_type=self.match_day_type)
+                                 match_day_type=self.match_day_type,
+                                 volume_adjust=self.volume_adjust)

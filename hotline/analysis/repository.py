@@ -62,6 +62,7 @@ class FindingRecord:
     area: str
     count: int
     expected: float
+    volume: float
     baseline: tuple[int, ...]
     p_value: float
     threshold: float
@@ -151,7 +152,7 @@ def run_hour(session: Session, hour: dt.datetime, *, zone: ZoneInfo, calendar: W
         alert_id = raise_alert(session, kind=ALERT_KIND, source=ALERT_SOURCE, at=now,
                                note=describe(cell, hour, zone, analysis))
         session.add(SpikeFinding(hour=hour, kind=cell.kind, area=cell.area, count=cell.count,
-                                 expected=cell.expected,
+                                 expected=cell.expected, volume=cell.volume,
                                  baseline=",".join(map(str, cell.baseline)),
                                  p_value=cell.p_value, threshold=analysis.threshold,
                                  alert_id=alert_id))
@@ -167,10 +168,12 @@ def describe(cell, hour: dt.datetime, zone: ZoneInfo, analysis: HourAnalysis) ->
     """The alert's note: Chinese first, each figure labelled in English too."""
     local = hour.astimezone(zone)
     area = cell.area or "未填区域 no area"
+    volume = (f", 含全时段繁忙系数 incl. busy-hour factor x{cell.volume:.2f}"
+              if cell.volume > 1 else "")
     return (f"诉求量异常 unusual appeal count: {KIND_NAMES.get(cell.kind, cell.kind)} "
             f"{cell.kind} · {area} · {local:%Y-%m-%d %H:00}-{local + HOUR:%H:00} ({zone.key})\n"
             f"本时段 count {cell.count} 件; 基线 baseline {cell.expected:.2f} 件/时 per hour "
-            f"(前 {analysis.days} 天同时段 same hour, {analysis.days} days); "
+            f"(前 {analysis.days} 天同时段 same hour, {analysis.days} days{volume}); "
             f"{cell.ratio:.1f} 倍 times\n"
             f"泊松检验 Poisson p = {cell.p_value:.2g} < {analysis.threshold:.2g} "
             f"({len(analysis.cells)} 个单元 cells tested)")
@@ -195,7 +198,7 @@ def recent_findings(session: Session, since: dt.datetime, limit: int = 500) -> l
                            .where(SpikeFinding.hour >= since)
                            .order_by(SpikeFinding.hour.desc(), SpikeFinding.p_value)
                            .limit(limit))
-    return [FindingRecord(f.hour, f.kind, f.area, f.count, f.expected,
+    return [FindingRecord(f.hour, f.kind, f.area, f.count, f.expected, f.volume,
                           tuple(int(n) for n in f.baseline.split(",") if n), f.p_value,
                           f.threshold, f.alert_id, acknowledged_at, acknowledged_by)
             for f, acknowledged_at, acknowledged_by in rows]

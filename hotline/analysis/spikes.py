@@ -21,8 +21,15 @@ where m is the number of cells tested that hour (every (kind, area) seen in the 
 its baseline). Bonferroni keeps the chance of any false alert in an hour below
 `family_alpha` when the counts are Poisson with the baseline's rate; the two other
 conditions keep an alert to what a supervisor would call a spike: several appeals, and
-several times the usual, since real counts vary more than Poisson from day to day
-(see docs/analysis.md).
+several times the usual.
+
+Real counts vary more than Poisson from day to day, and mostly together: a rainy Monday is
+busier in every cell. With `volume_adjust`, lambda is multiplied by how much busier than its
+baseline the rest of the hour is (every other cell together; the cell itself left out so
+that its own spike does not raise its bar), taken as a one-standard-deviation lower bound
+(N - sqrt(N)) / expected, and never below 1: pure Poisson noise leaves it at 1, a busy hour
+everywhere raises every cell's expectation. On simulated counts whose daily rate varies by
+32 %, this cuts false alerts from 1.2 % of hours to 0.17 % (docs/analysis.md).
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ class Thresholds:
     baseline_days: int = BASELINE_DAYS
     min_matched_days: int = MIN_MATCHED_DAYS
     match_day_type: bool = True
+    volume_adjust: bool = True
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,8 @@ class CellTest:
     area: str
     count: int  # appeals in the analysed hour
     baseline: tuple[int, ...]  # the same hour on each baseline day, oldest first
-    expected: float  # lambda: the baseline mean, at least the floor
+    expected: float  # lambda: the baseline mean, at least the floor, times `volume`
+    volume: float  # how much busier than usual the rest of the hour was (>= 1)
     p_value: float  # P(X >= count | Poisson(expected))
     alert: bool
 
@@ -104,6 +113,14 @@ def poisson_sf(x: int, lam: float) -> float:
     return min(1.0, math.exp(x * math.log(lam) - lam - math.lgamma(x + 1)) * total)
 
 
+def volume_factor(rest_count: int, rest_expected: float) -> float:
+    """How much busier than its baseline the rest of the hour is, conservatively: a count
+    one standard deviation below the one seen, never below 1."""
+    if rest_expected <= 0:
+        return 1.0
+    return max(1.0, (rest_count - math.sqrt(rest_count)) / rest_expected)
+
+
 def baseline_offsets(is_workday: Sequence[bool], analysed_is_workday: bool,
                      thresholds: Thresholds) -> tuple[int, ...]:
     """Which previous days (1 = yesterday) make the baseline, given whether each of the
@@ -122,15 +139,23 @@ def analyse(current: Mapping[Cell, int], history: Mapping[Cell, Sequence[int]], 
     the counts on each of the `days` baseline days; a missing cell or day counts 0)."""
     cells = sorted(set(current) | set(history))
     threshold = thresholds.family_alpha / max(1, len(cells))
+    pasts = {}
+    for cell in cells:
+        past = tuple(history.get(cell, ()))
+        pasts[cell] = past + (0,) * (days - len(past))
+    means = {cell: sum(past) / days if days else 0.0 for cell, past in pasts.items()}
+    total_count, total_mean = sum(current.get(cell, 0) for cell in cells), sum(means.values())
     tests = []
     for kind, area in cells:
-        past = tuple(history.get((kind, area), ()))
-        past = past + (0,) * (days - len(past))
         count = current.get((kind, area), 0)
-        expected = max(thresholds.baseline_floor, sum(past) / days if days else 0.0)
+        mean = means[(kind, area)]
+        volume = (volume_factor(total_count - count, total_mean - mean)
+                  if thresholds.volume_adjust else 1.0)
+        expected = max(thresholds.baseline_floor, mean) * volume
         p_value = poisson_sf(count, expected)
         alert = (p_value < threshold and count >= thresholds.min_count
                  and count >= thresholds.min_ratio * expected)
-        tests.append(CellTest(kind, area, count, past, expected, p_value, alert))
+        tests.append(CellTest(kind, area, count, pasts[(kind, area)], expected, volume,
+                              p_value, alert))
     tests.sort(key=lambda cell: (not cell.alert, cell.p_value))
     return HourAnalysis(tuple(tests), threshold, days)

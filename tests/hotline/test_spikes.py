@@ -136,6 +136,21 @@ def test_a_busy_cell_needs_the_ratio_as_well_as_the_p_value():
     assert len(result.flagged) == 1
 
 
+def test_a_busy_hour_everywhere_raises_every_cells_bar():
+    history = {("help", f"area{n}"): [1] * DAYS for n in range(40)}
+    current = {cell: 3 for cell in history}
+    current[("help", "area0")] = 8  # P(X >= 8 | 1) = 1.0e-5, under 0.001 / 40
+    plain = analyse(current, history, DAYS, Thresholds(volume_adjust=False))
+    assert [c.area for c in plain.flagged] == ["area0"] and plain.flagged[0].volume == 1.0
+    adjusted = analyse(current, history, DAYS)
+    spike = next(c for c in adjusted.cells if c.area == "area0")
+    rest = 39 * 3
+    assert spike.volume == pytest.approx((rest - math.sqrt(rest)) / 39)
+    assert spike.expected == pytest.approx(spike.volume) and not spike.alert
+    quiet = analyse({**{cell: 1 for cell in history}, ("help", "area0"): 8}, history, DAYS)
+    assert [c.area for c in quiet.flagged] == ["area0"] and quiet.flagged[0].volume == 1.0
+
+
 def test_more_cells_tested_means_a_stricter_threshold():
     history = {("help", f"area{n}"): [1] * DAYS for n in range(50)}
     few = analyse({("help", "area0"): 7}, {("help", "area0"): [1] * DAYS}, DAYS)

@@ -38,6 +38,7 @@ def upgrade() -> None:
     sa.Column('area', sa.String(length=64), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.Column('expected', sa.Float(), nullable=False),
+    sa.Column('volume', sa.Float(), nullable=False),
     sa.Column('baseline', sa.Text(), nullable=False),
     sa.Column('p_value', sa.Float(), nullable=False),
     sa.Column('threshold', sa.Float(), nullable=False),

@@ -26,8 +26,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -45,6 +46,10 @@ CALL_EVENTS = ("AgentConnect", "AgentComplete", "QueueCallerJoin", "QueueCallerL
 FOLLOWED_EVENTS = MEMBER_EVENTS + CALL_EVENTS
 # Device states (app_queue.c / devicestate.h) that mean the member's phone is busy.
 BUSY_DEVICE_STATES = {"2", "3", "6", "7", "8"}
+
+WRITE_ATTEMPTS = 3
+PURGE_EVERY = dt.timedelta(hours=1)
+POP_KEPT = dt.timedelta(days=1)
 
 # The outcomes each queue event may move a caller's row from (it only moves forward).
 _CONNECT_FROM = ("waiting", "left")
@@ -251,8 +256,11 @@ def _outcome(session: Session, uniqueid: str) -> str | None:
 
 
 def record_events(session: Session, events: Sequence[Observed], *, now: dt.datetime,
-                  default_wrap_up_s: int = 0) -> None:
-    """Write the events, in order, in one transaction."""
+                  default_wrap_up_s: int = 0, purge_before: dt.datetime | None = None) -> None:
+    """Write the events, in order, in one transaction; with `purge_before`, delete the
+    screen pops recorded before then."""
+    if purge_before is not None:
+        session.execute(delete(ScreenPop).where(ScreenPop.at < purge_before))
     for event in events:
         if event.name in ("agentconnect", "agentcomplete") and not event.interface:
             continue
@@ -284,6 +292,7 @@ class LiveRecorder:
         self._writing: defer.Deferred | None = None
         # Called after each write commits (this process's terminal hub looks at once).
         self.recorded: list[Callable[[], None]] = []
+        self._purged_at: dt.datetime | None = None
 
     def start(self) -> None:
         if self.ami is None or self._subscriptions:
@@ -323,12 +332,33 @@ class LiveRecorder:
 
     def _write_next(self) -> None:
         events, self._pending = self._pending, []
-        d = self.db.write(record_events, events, now=self.clock.now(),
-                          default_wrap_up_s=self.default_wrap_up_s)
+        d = defer.Deferred.fromCoroutine(self._write(events, self.clock.now()))
         d.addCallback(self._notify)
         d.addErrback(self._failed, events)
         d.addBoth(self._written)
         self._writing = d
+
+    async def _write(self, events: list[Observed], now: dt.datetime) -> None:
+        # The writes are idempotent, so a transaction that lost a deadlock to another
+        # process writing the same events (PostgreSQL picks a victim) is simply run again.
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                await self.db.write(record_events, events, now=now,
+                                    default_wrap_up_s=self.default_wrap_up_s,
+                                    purge_before=self._purge_due(now))
+                return
+            except DBAPIError as error:
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                self.log.warn("Recording {count} queue events failed ({error}); again",
+                              count=len(events), error=type(error.orig).__name__)
+
+    def _purge_due(self, now: dt.datetime) -> dt.datetime | None:
+        """Once an hour: pops older than a day go (they reach no terminal any more)."""
+        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+            return None
+        self._purged_at = now
+        return now - POP_KEPT
 
     def _notify(self, _result) -> None:
         for listener in self.recorded:

@@ -6,14 +6,16 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from twisted.internet import defer
 
-from agents.live import Observed, record_events
+from agents.live import LiveRecorder, Observed, record_events
 from hotline.ami.message import Message
 from hotline.ami.simulator import DEVICE_NOT_INUSE
 from schemas.calls import CallRecord
 from schemas.enums import AgentRole, CallOutcome
 from schemas.live import QueueCall, QueueMember, ScreenPop
-from tests.agents.support import create_agent
+from tests.agents.support import SettableClock, create_agent
 from tests.agents.test_terminal import IFACE, NOW, Rig, cards, states
 
 
@@ -225,3 +227,73 @@ def test_the_recording_process_pops_at_once_the_others_at_their_next_tick(rig, d
     rig.clock.advance(0.1)  # the other process's next tick
     rig.settle_until(lambda: cards(there))
     assert len(cards(here)) == 1 and len(cards(there)) == 1
+
+
+class FakeAMI:
+    """Only what the recorder uses: subscriptions by event name."""
+
+    def __init__(self):
+        self.handlers: dict[str, list] = {}
+
+    def subscribe(self, name, handler):
+        self.handlers.setdefault(name, []).append(handler)
+        return FakeSubscription(self.handlers[name], handler)
+
+    def send(self, name, **fields):
+        for handler in list(self.handlers.get(name, ())):
+            handler(Message([("Event", name), *fields.items()]))
+
+
+class FakeSubscription:
+    def __init__(self, handlers, handler):
+        self.handlers, self.handler = handlers, handler
+
+    def cancel(self):
+        self.handlers.remove(self.handler)
+
+
+class LosesOnce:
+    """The database, whose first write loses a deadlock (PostgreSQL's victim)."""
+
+    def __init__(self, database):
+        self.database, self.losses = database, 1
+
+    def write(self, work, *args, **kwargs):
+        if self.losses:
+            self.losses -= 1
+            return defer.fail(OperationalError("INSERT ...", {}, Exception("deadlock detected")))
+        return self.database.write(work, *args, **kwargs)
+
+
+def test_a_write_that_lost_a_deadlock_is_run_again(database, pumped_reactor):
+    ami, clock = FakeAMI(), SettableClock(NOW)
+    recorder = LiveRecorder(ami, LosesOnce(database), clock, queue="hotline")
+    recorder.start()
+    ami.send("AgentConnect", **caller_fields("3.1"), Interface=IFACE, MemberName="li",
+             HoldTime="5", RingTime="1")
+    pumped_reactor.wait(recorder.idle())
+    assert [c["outcome"] for c in calls(database)] == ["answered"] and pops(database) == 1
+    pumped_reactor.wait(recorder.stop())
+    ami.send("AgentComplete", **caller_fields("3.1"), Interface=IFACE, MemberName="li",
+             HoldTime="5", TalkTime="9", Reason="agent")
+    pumped_reactor.wait(recorder.idle())
+    assert [c["outcome"] for c in calls(database)] == ["answered"]  # stopped: not followed
+
+
+def test_screen_pops_older_than_a_day_are_purged(database, pumped_reactor):
+    ami, clock = FakeAMI(), SettableClock(NOW)
+    recorder = LiveRecorder(ami, database, clock, queue="hotline")
+    recorder.start()
+    ami.send("AgentConnect", **caller_fields("4.1"), Interface=IFACE, HoldTime="5")
+    pumped_reactor.wait(recorder.idle())
+    clock.advance(23 * 3600)
+    ami.send("AgentConnect", **caller_fields("4.2"), Interface=IFACE, HoldTime="5")
+    pumped_reactor.wait(recorder.idle())
+    assert pops(database) == 2
+    clock.advance(2 * 3600)
+    ami.send("AgentConnect", **caller_fields("4.3"), Interface=IFACE, HoldTime="5")
+    pumped_reactor.wait(recorder.idle())
+    left = database.read_now(lambda s: list(s.scalars(
+        select(ScreenPop.caller_uniqueid).order_by(ScreenPop.id))))
+    assert left == ["4.2", "4.3"]
+    assert len(calls(database)) == 3  # the queue's passages stay (the wallboard's figures)

@@ -16,7 +16,12 @@ from N processes in any interleaving:
   ignores the unique conflict.
 
 Events are written in the order they arrived, those that queue up while a write is in
-flight together in the next transaction.
+flight together in the next transaction; a transaction that lost a deadlock to another
+process is run again. A process lagging behind the others rewrites member states they have
+already moved past (the AMI events carry no sequence to tell): the state can step back for
+the moment until that process has written the same later event; each process's final
+write is the same. Screen pops older than a day are deleted (hourly); the queue's passages
+stay, they are the wallboard's figures.
 """
 
 from __future__ import annotations

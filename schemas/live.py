@@ -57,7 +57,7 @@ class QueueMember(Base):
 class ScreenPop(Base):
     """A call the queue connected to an interface (one AgentConnect), waiting to pop the
     caller's card on whichever terminal is listening for that interface, in any process.
-    A terminal gets the pops recorded (`at`) after it connected, each once."""
+    A terminal gets the pops recorded (`at`) after it connected, each once. Kept a day."""
 
     __tablename__ = "screen_pops"
     __table_args__ = (UniqueConstraint("caller_uniqueid", "interface"),

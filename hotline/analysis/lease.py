@@ -67,7 +67,9 @@ class LeaseLock:
         connection = self._engine.connect()
         try:
             held = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key})
-            if held:
+            if held and (connection.dialect.server_version_info or (0,)) >= (14,):
+                # Before PostgreSQL 14 there is no such setting: a hung holder then keeps
+                # the lock until TCP keepalive notices it gone.
                 connection.exec_driver_sql(f"SET idle_session_timeout = {self._lease_ms}")
             connection.commit()
         except BaseException:

@@ -4,7 +4,7 @@ import gc
 import sys
 
 from twisted.application import service
-from twisted.internet import reactor
+from twisted.internet import defer, reactor
 from twisted.logger import ILogObserver
 
 import agents
@@ -25,13 +25,32 @@ except ConfigError as error:
 
 core = make_core(config, reactor)
 
+
+class StopInStages(service.MultiService):
+    """Starts its children in order and stops them one after another, last first: the work
+    (calls, dispatchers, web) finishes before the AMI link it may still be waiting on, and
+    the database outlives every service that writes as it stops (results, released leases)."""
+
+    def stopService(self):
+        service.Service.stopService(self)
+
+        async def stop():
+            for child in reversed(list(self)):
+                await defer.maybeDeferred(child.stopService)
+
+        return defer.Deferred.fromCoroutine(stop())
+
+
 application = service.Application("hotline")
 application.setComponent(ILogObserver, make_observer(config.logging))
-top = service.IServiceCollection(application)
+stages = StopInStages()
+stages.setServiceParent(service.IServiceCollection(application))
+top = service.MultiService()  # the work: stopped together, first (SIGTERM: docs/operations.md)
 try:
-    core.db.setServiceParent(top)
+    core.db.setServiceParent(stages)
     if core.ami is not None:
-        core.ami.setServiceParent(top)  # retried quietly with backoff while Asterisk is absent
+        core.ami.setServiceParent(stages)  # retried quietly with backoff while Asterisk is absent
+    top.setServiceParent(stages)
     callbacks = callback_queue.makeService(core)  # registers its resolve/create participants
     callbacks.setServiceParent(top)
     flows = ivr.service.make_registry(core, request_callback=callbacks.queue.request_callback,

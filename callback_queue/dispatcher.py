@@ -44,10 +44,11 @@ def default_owner(name: str = "hotline") -> str:
 
 class CallbackDispatcher(service.Service):
     log = Logger()
+    STOP_WAIT_S = 30.0  # a graceful stop waits this long at most for calls in the air
 
     def __init__(self, db: Database, repository: CallbackRepository, ami: Any,
                  clock: WallClock, timers: IReactorTime, config: CallbacksConfig,
-                 owner: str | None = None) -> None:
+                 owner: str | None = None, stop_wait_s: float | None = None) -> None:
         self.setName("callback-dispatcher")
         self._db = db
         self._repository = repository
@@ -59,7 +60,10 @@ class CallbackDispatcher(service.Service):
         self.owner = owner or default_owner()
         self._loop: task.LoopingCall | None = None
         self._inflight: set[defer.Deferred] = set()
+        self._ticking: defer.Deferred | None = None
         self._was_down = False
+        self.stop_wait_s = stop_wait_s if stop_wait_s is not None else min(
+            self.STOP_WAIT_S, config.originate_response_s)
 
     def startService(self) -> None:
         super().startService()
@@ -69,17 +73,49 @@ class CallbackDispatcher(service.Service):
         self.log.info("Callback dispatcher {owner} started: trunks {trunks}, poll {poll}s",
                       owner=self.owner, trunks=self._config.trunks, poll=self._config.poll_s)
 
-    def stopService(self) -> defer.Deferred | None:
+    def stopService(self) -> defer.Deferred:
+        """Claim nothing more; wait (at most `stop_wait_s`) for the calls in the air to get
+        their OriginateResponse and their results written, which ends their leases. A call
+        still unanswered then keeps its lease: it may be ringing, and another process
+        dialling it before the lease runs out would call the citizen twice."""
         super().stopService()
         if self._loop is not None and self._loop.running:
             self._loop.stop()
-        # Calls in the air keep their leases; their results are written if they come while
-        # the process lives, and the lease brings the task back if not.
-        return None
+        return defer.Deferred.fromCoroutine(self._drain())
+
+    async def _drain(self) -> None:
+        done: defer.Deferred = defer.Deferred()
+
+        def finish(_=None) -> None:
+            if not done.called:
+                done.callback(None)
+
+        timer = self._timers.callLater(self.stop_wait_s, finish)
+
+        async def settle() -> None:
+            if self._ticking is not None:
+                await self._ticking  # a claim in progress places its calls
+            await self.idle()
+
+        defer.Deferred.fromCoroutine(settle()).addBoth(finish)
+        await done
+        if timer.active():
+            timer.cancel()
+        if self._inflight:
+            self.log.warn("Callback dispatcher {owner} stopped with {count} call(s) unanswered "
+                          "after {seconds}s; their leases bring them back", owner=self.owner,
+                          count=len(self._inflight), seconds=self.stop_wait_s)
 
     def _poll(self) -> defer.Deferred:
         d = self.tick()
         d.addErrback(lambda f: self.log.failure("Callback dispatcher poll failed", f))
+        self._ticking = d
+
+        def ticked(result):
+            if self._ticking is d:
+                self._ticking = None
+            return result
+        d.addBoth(ticked)
         return d
 
     @property

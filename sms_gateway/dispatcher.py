@@ -1,7 +1,8 @@
 """The outbox dispatcher: claims due messages, submits them, records what the carrier said.
 
 Claims, results and lease renewals are each one transaction per round, not per message, so
-the database keeps up with a fast SMSC. Results of messages in flight are batched and written
+the database keeps up with a fast SMSC. One round claims at a time, so `max_in_flight` bounds
+the leases a process holds (and with them the duplicate window of a crash). Results of messages in flight are batched and written
 together; the leases of messages still in flight are renewed while they wait, so a slow link
 does not hand them to another process. Timers run on the injected `IReactorTime`; business
 time (lease expiry, retry times) comes from the wall clock.
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from twisted.application import service
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -23,8 +24,8 @@ from hotline.clock import WallClock
 from hotline.db import Database
 from hotline.masking import mask_phone
 from sms_gateway import outbox
-from sms_gateway.link import (MessageTooLong, OutboundMessage, PermanentSubmitError,
-                              RetryableSubmitError)
+from sms_gateway.link import (LinkUnavailable, MessageTooLong, OutboundMessage,
+                              PermanentSubmitError, RetryableSubmitError)
 from sms_gateway.outbox import Claimed
 from sms_gateway.routing import NoRoute, Router
 
@@ -40,6 +41,9 @@ class DispatchSettings:
     retry_initial: dt.timedelta = dt.timedelta(seconds=30)
     retry_max: dt.timedelta = dt.timedelta(minutes=30)
     flush_s: float = 0.02  # results wait at most this long to be written together
+    # Graceful stop: how long to wait for the SMSC's answers to parts already sent; parts not
+    # yet sent are given back at once. Match it to the links' response timeout.
+    stop_wait_s: float = 15.0
 
 
 def _claimed(result: tuple) -> Claimed:
@@ -77,13 +81,30 @@ class OutboxDispatcher(service.Service):
         self._renew_call = self._timers.callLater(self._renew_every(), self._renew)
 
     async def _stop(self) -> None:
-        for call in (self._round, self._renew_call):
-            if call is not None and call.active():
-                call.cancel()
+        """Claim nothing more; wait (at most `stop_wait_s`) for the answers to parts already
+        sent while their leases are still renewed; record them; give back every lease still
+        held, so that another process takes those messages at once. Parts the links had not
+        sent yet come back as `LinkUnavailable` while stopping and are given back unsent."""
+        if self._round is not None and self._round.active():
+            self._round.cancel()
+        deadline = self._timers.seconds() + self.settings.stop_wait_s
+        while self._in_flight and self._timers.seconds() < deadline:
+            if self._results or self._flushing is not None:
+                await self._flush()
+                continue
+            await task.deferLater(self._timers, self.STOP_POLL_S, lambda: None)
         await self._flush()
+        if self._renew_call is not None and self._renew_call.active():
+            self._renew_call.cancel()
         leased = list(self._in_flight)
         if leased:
+            self.log.warn("Stopping with {count} SMS unanswered after {seconds}s; their leases "
+                          "are given back (they may be sent again)", count=len(leased),
+                          seconds=self.settings.stop_wait_s)
             await self._db.write(outbox.release, leased, self.settings.owner)
+            self._in_flight.clear()
+
+    STOP_POLL_S = 0.05
 
     def stopService(self) -> defer.Deferred:
         super().stopService()
@@ -95,18 +116,31 @@ class OutboxDispatcher(service.Service):
     # Rounds -------------------------------------------------------------------------------
 
     def _schedule(self, delay: float) -> None:
-        if not self.running or (self._round is not None and self._round.active()):
+        # A round in progress schedules the next itself when its claim is in.
+        if not self.running or self._claiming or (self._round is not None and self._round.active()):
             return
         self._round = self._timers.callLater(delay, self._run_round)
 
     def _run_round(self) -> None:
         self._round = None
-        defer.Deferred.fromCoroutine(self._claim_and_submit()).addErrback(self._round_failed)
+        self._claiming = True
+        d = defer.Deferred.fromCoroutine(self._claim_and_submit())
+        d.addBoth(self._round_done)
+        d.addErrback(self._round_failed)
+
+    def _round_done(self, result):
+        self._claiming = False
+        return result
 
     def _round_failed(self, failure: Failure) -> None:
         self.log.failure("Outbox round failed; retrying in {delay}s", failure,
                          delay=self.settings.poll_s)
         self._schedule(self.settings.poll_s)
+
+    def _next_round(self, delay: float) -> None:
+        """Called by a round as it ends (while `_claiming` still holds off other schedules)."""
+        self._claiming = False
+        self._schedule(delay)
 
     def _any_link_available(self) -> bool:
         return any(link.is_available() for link in self._links.values())
@@ -114,7 +148,7 @@ class OutboxDispatcher(service.Service):
     async def _claim_and_submit(self) -> None:
         room = self.settings.max_in_flight - len(self._in_flight)
         if not self.running or room <= 0 or not self._any_link_available():
-            self._schedule(self.settings.poll_s)
+            self._next_round(self.settings.poll_s)
             return
         limit = min(self.settings.batch, room)
         claimed = await self._db.write(outbox.claim_due, owner=self.settings.owner,
@@ -123,7 +157,7 @@ class OutboxDispatcher(service.Service):
         for message in claimed:
             self._submit(message)
         # A full batch means more is due: go again at once; otherwise wait for new rows.
-        self._schedule(0 if len(claimed) == limit else self.settings.poll_s)
+        self._next_round(0 if len(claimed) == limit else self.settings.poll_s)
 
     def _submit(self, message: Claimed) -> None:
         self._in_flight[message.id] = message
@@ -140,7 +174,9 @@ class OutboxDispatcher(service.Service):
             lambda failure: self._submit_failed(failure, message))
 
     def _submit_failed(self, failure: Failure, message: Claimed) -> None:
-        if failure.check(PermanentSubmitError):
+        if not self.running and failure.check(LinkUnavailable):
+            self._result(("release", message))  # stopping: back to the queue, unsent
+        elif failure.check(PermanentSubmitError):
             self._result(("failed", message, failure.value.status))
         elif failure.check(RetryableSubmitError):
             self._result(("retry", message, str(failure.value)))
@@ -188,9 +224,12 @@ class OutboxDispatcher(service.Service):
         accepted = [result[1] for result in batch if result[0] == "submitted"]
         outbox.record_submitted_many(session, accepted, now)
         self.submitted += len(accepted)
+        released = [result[1].id for result in batch if result[0] == "release"]
+        if released:
+            outbox.release(session, released, settings.owner)
         for result in batch:
             kind, message = result[0], result[1]
-            if kind == "submitted":
+            if kind in ("submitted", "release"):
                 continue
             if kind == "failed":
                 outbox.record_failed(session, message, error=result[2], now=now)

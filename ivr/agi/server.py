@@ -1,11 +1,14 @@
-"""The FastAGI listening side: a factory that refuses unlisted Asterisk hosts, and a service."""
+"""The FastAGI listening side: a factory that refuses unlisted Asterisk hosts, and a service
+that, when it stops, stops taking calls and lets the calls in progress finish (bounded)."""
 
 from __future__ import annotations
 
 from typing import Iterable
 
 from twisted.application import strports
+from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import IService
+from twisted.internet import defer, task
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
@@ -14,6 +17,7 @@ from ivr.agi.protocol import FastAGIProtocol
 from ivr.agi.registry import FlowRegistry
 
 DEFAULT_PORT = 4573
+DRAIN_TIMEOUT_S = 30.0  # a stopping service lets calls in progress run this long at most
 
 
 class FastAGIFactory(Factory):
@@ -36,6 +40,12 @@ class FastAGIFactory(Factory):
         self.allowed_hosts = frozenset(allowed_hosts) if allowed_hosts else None
         self.command_timeout = command_timeout
         self.header_timeout = header_timeout
+        self._sessions: set[FastAGIProtocol] = set()
+
+    def live(self) -> list[FastAGIProtocol]:
+        """The sessions whose call is still in progress."""
+        self._sessions = {p for p in self._sessions if not p.closed}
+        return list(self._sessions)
 
     def buildProtocol(self, addr: IAddress) -> FastAGIProtocol | None:
         host = getattr(addr, "host", None)
@@ -51,7 +61,42 @@ class FastAGIFactory(Factory):
             header_timeout=self.header_timeout,
         )
         protocol.factory = self
+        self._sessions.add(protocol)
         return protocol
+
+
+class FastAGIService(StreamServerEndpointService):
+    """The listener. Stopping it stops taking calls at once (Asterisk's `hagi://` then
+    connects to the next SRV target), lets the calls in progress finish for at most
+    `drain_timeout` seconds of `clock`, and then closes the ones left (their flows record
+    them as abandoned at the step they were in)."""
+
+    log = Logger()
+    POLL_S = 0.1
+
+    def __init__(self, endpoint, factory: FastAGIFactory, clock: IReactorTime,
+                 drain_timeout: float = DRAIN_TIMEOUT_S) -> None:
+        super().__init__(endpoint, factory)
+        self.clock = clock
+        self.drain_timeout = drain_timeout
+
+    def stopService(self) -> defer.Deferred:
+        d = defer.maybeDeferred(super().stopService)
+        return d.addCallback(lambda _: defer.Deferred.fromCoroutine(self._drain()))
+
+    async def _drain(self) -> None:
+        live = self.factory.live()
+        if not live:
+            return
+        self.log.info("FastAGI: no new calls; waiting up to {seconds}s for {count} in progress",
+                      seconds=self.drain_timeout, count=len(live))
+        deadline = self.clock.seconds() + self.drain_timeout
+        while live and self.clock.seconds() < deadline:
+            await task.deferLater(self.clock, self.POLL_S, lambda: None)
+            live = self.factory.live()
+        for protocol in live:
+            protocol.drop("service stopping: call still in progress after {seconds}s",
+                          seconds=self.drain_timeout)
 
 
 def _escape_strport(value: str) -> str:
@@ -67,10 +112,11 @@ def makeService(
     command_timeout: float | None = 10.0,
     header_timeout: float = 10.0,
     reactor: object | None = None,
+    drain_timeout: float = DRAIN_TIMEOUT_S,
 ) -> IService:
     """A service listening for Asterisk's `AGI(agi://<interface>:<port>/<flow>)` connections.
-    `reactor` is the one that listens (None: Twisted's default, resolved when the service
-    starts); `clock` drives command timeouts."""
+    `reactor` is the one that listens (None: Twisted's default); `clock` drives command
+    timeouts and the drain at stop (`drain_timeout`, see `FastAGIService`)."""
     factory = FastAGIFactory(
         registry,
         clock,
@@ -79,6 +125,8 @@ def makeService(
         header_timeout=header_timeout,
     )
     description = f"tcp:{int(port)}:interface={_escape_strport(interface)}"
-    service = strports.service(description, factory, reactor=reactor)
+    endpoint = strports.service(description, factory, reactor=reactor).endpoint
+    service = FastAGIService(endpoint, factory, clock, drain_timeout)
+    service._raiseSynchronously = True
     service.setName("fastagi")
     return service

@@ -3,10 +3,12 @@
 import datetime as dt
 
 import pytest
+from sqlalchemy import func, select
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from schemas.enums import SmsKind, SmsState
+from schemas.sms import SmsMessage
 from sms_gateway import outbox
 from sms_gateway.dispatcher import DispatchSettings, OutboxDispatcher
 from sms_gateway.link import (LinkUnavailable, MessageTooLong, PermanentSubmitError, Submission)
@@ -53,6 +55,12 @@ def make(database, **settings):
     return dispatcher, link, clock, wall
 
 
+def stop(dispatcher, clock, pumped_reactor):
+    """Stop, with the timers running: a message still unanswered is waited for (bounded)."""
+    stopped = dispatcher.stopService()
+    pumped_reactor.pump(lambda: stopped.called, clock=clock, step=0.5)
+
+
 def queue(database, text, now):
     return database.write_now(outbox.enqueue, kind=SmsKind.TEST, destination="13812345678",
                               text=text, now=now).id
@@ -71,11 +79,13 @@ def test_claimed_messages_are_submitted_and_their_ids_recorded(database, pumped_
     for number, (_, parts) in enumerate(link.sent):
         for index, part in enumerate(parts):
             part.callback(f"ID{number}-{index}")
-    pumped_reactor.pump(lambda: dispatcher.submitted == 4, clock=clock, step=0.01)
+    # `submitted` counts in the database thread; the message leaves `in_flight` once committed.
+    pumped_reactor.pump(lambda: dispatcher.submitted == 4 and dispatcher.in_flight() == 0,
+                        clock=clock, step=0.01)
     assert [state(database, i).state for i in ids] == [SmsState.SUBMITTED] * 4
     assert state(database, ids[3]).part_count == 2
     assert dispatcher.in_flight() == 0
-    pumped_reactor.wait(dispatcher.stopService())
+    stop(dispatcher, clock, pumped_reactor)
 
 
 def test_permanent_refusal_fails_the_message_with_the_status_name(database, pumped_reactor):
@@ -87,7 +97,7 @@ def test_permanent_refusal_fails_the_message_with_the_status_name(database, pump
     pumped_reactor.pump(lambda: dispatcher.failed == 1, clock=clock, step=0.01)
     final = state(database, message)
     assert (final.state, final.last_error) == (SmsState.FAILED, "ESME_RINVDSTADR")
-    pumped_reactor.wait(dispatcher.stopService())
+    stop(dispatcher, clock, pumped_reactor)
 
 
 def test_too_long_text_fails_at_once(database, pumped_reactor):
@@ -96,7 +106,7 @@ def test_too_long_text_fails_at_once(database, pumped_reactor):
     dispatcher.startService()
     pumped_reactor.pump(lambda: dispatcher.failed == 1, clock=clock, step=0.01)
     assert "at most 6 allowed" in state(database, message).last_error
-    pumped_reactor.wait(dispatcher.stopService())
+    stop(dispatcher, clock, pumped_reactor)
 
 
 def test_link_drop_requeues_with_backoff_and_the_resend_succeeds(database, pumped_reactor):
@@ -115,7 +125,7 @@ def test_link_drop_requeues_with_backoff_and_the_resend_succeeds(database, pumpe
     link.sent[1][1][0].callback("ABC")
     pumped_reactor.pump(lambda: dispatcher.submitted == 1, clock=clock, step=0.01)
     assert state(database, message).attempts == 2
-    pumped_reactor.wait(dispatcher.stopService())
+    stop(dispatcher, clock, pumped_reactor)
 
 
 def test_nothing_is_claimed_while_no_link_is_up(database, pumped_reactor):
@@ -127,7 +137,7 @@ def test_nothing_is_claimed_while_no_link_is_up(database, pumped_reactor):
     assert link.sent == []
     link.up = True
     pumped_reactor.pump(lambda: link.sent, clock=clock, step=0.5)
-    pumped_reactor.wait(dispatcher.stopService())
+    stop(dispatcher, clock, pumped_reactor)
 
 
 def test_in_flight_is_capped(database, pumped_reactor):
@@ -140,18 +150,62 @@ def test_in_flight_is_capped(database, pumped_reactor):
     assert len(link.sent) == 3
     link.sent[0][1][0].callback("X0")
     pumped_reactor.pump(lambda: len(link.sent) == 4, clock=clock, step=0.05)
-    pumped_reactor.wait(dispatcher.stopService())
+    stop(dispatcher, clock, pumped_reactor)
 
 
 def test_stop_releases_the_leases_of_unanswered_messages(database, pumped_reactor):
-    dispatcher, link, clock, wall = make(database)
+    dispatcher, link, clock, wall = make(database, stop_wait_s=2.0)
     message = queue(database, "未答复", wall.time)
     dispatcher.startService()
     pumped_reactor.pump(lambda: link.sent, clock=clock, step=0.01)
-    pumped_reactor.wait(dispatcher.stopService())
+    stopped, began = dispatcher.stopService(), clock.seconds()
+    pumped_reactor.pump(lambda: clock.seconds() >= began + 1.5, clock=clock, step=0.1)
+    assert not stopped.called  # still waiting for the SMSC's answer
+    pumped_reactor.pump(lambda: stopped.called, clock=clock, step=0.1)
+    assert clock.seconds() - began < 2.5
     claimed = database.write_now(outbox.claim_due, owner="other", now=wall.time,
                                  lease=dt.timedelta(seconds=60), limit=5)
     assert [(c.id, c.attempt) for c in claimed] == [(message, 1)]
+
+
+def test_stop_records_answers_that_come_while_it_waits_and_gives_back_unsent_parts_at_once(
+        database, pumped_reactor):
+    dispatcher, link, clock, wall = make(database, stop_wait_s=30.0)
+    answered, unsent = queue(database, "已发出", wall.time), queue(database, "未发出", wall.time)
+    dispatcher.startService()
+    pumped_reactor.pump(lambda: len(link.sent) == 2, clock=clock, step=0.01)
+    stopped, began = dispatcher.stopService(), clock.seconds()
+    assert not stopped.called
+    # The link, stopping too, fails the part it had not sent yet, and the SMSC answers the other.
+    link.sent[1][1][0].errback(LinkUnavailable("mobile link stopping"))
+    link.sent[0][1][0].callback("ID-1")
+    pumped_reactor.pump(lambda: stopped.called, clock=clock, step=0.01)
+    assert clock.seconds() - began < 1.0  # no waiting for the bound once nothing is in flight
+    assert state(database, answered).state is SmsState.SUBMITTED
+    back = database.read_now(outbox.get, unsent)
+    assert (back.state, back.attempts) == (SmsState.QUEUED, 0)
+    claimed = database.write_now(outbox.claim_due, owner="other", now=wall.time,
+                                 lease=dt.timedelta(seconds=60), limit=5)
+    assert [c.id for c in claimed] == [unsent]  # claimable now, not after a retry delay
+
+
+def test_one_round_claims_at_a_time_so_max_in_flight_bounds_the_leases(database, pumped_reactor):
+    dispatcher, link, clock, wall = make(database, batch=3, max_in_flight=3)
+    for n in range(9):
+        queue(database, f"第{n}条", wall.time)
+    dispatcher.startService()
+    pumped_reactor.pump(lambda: len(link.sent) == 3, clock=clock, step=0.01)
+    # Answers flushed while the next claim is in the air must not start a second claim.
+    for _, parts in link.sent:
+        parts[0].callback("ID")
+    pumped_reactor.pump(lambda: len(link.sent) == 6, clock=clock, step=0.01)
+    leased = database.read_now(lambda s: s.scalar(
+        select(func.count()).select_from(SmsMessage).where(SmsMessage.lease_owner == "t")))
+    assert leased <= 3
+    stopped = dispatcher.stopService()
+    for _, parts in link.sent[3:]:
+        parts[0].callback("ID")
+    pumped_reactor.pump(lambda: stopped.called, clock=clock, step=0.01)
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -189,6 +243,6 @@ def test_two_dispatchers_on_postgresql_never_send_the_same_message(db_url, pumpe
     assert not set(texts[0]) & set(texts[1])
     assert texts[0] and texts[1]  # both took a share
     for dispatcher, _ in pairs:
-        pumped_reactor.wait(dispatcher.stopService())
+        stop(dispatcher, clock, pumped_reactor)
     for db in databases:
         db.stopService()

@@ -16,7 +16,8 @@ Each prints ``listening on <port>`` once its port is open (port 0: any free one)
 
 A record is written before the answer goes out (a submit before its submit_sm_resp, an
 originate before its response), so the file holds at least everything the service could
-have heard about. `t` is the wall clock (epoch seconds). One peer process serves every
+have heard about. `t` is the wall clock (epoch seconds). Receipts go to a bind of the account
+that submitted the message, as a carrier's SMSC routes them. One peer process serves every
 service process of a cluster; the AMI simulator keeps one session per client connection
 (`AsteriskManagerSimulator.sessions`) and sends each its own responses.
 """
@@ -32,7 +33,7 @@ from typing import IO
 
 from hotline.ami.actions import OriginateReason
 from hotline.ami.simulator import AsteriskManagerSimulator, OriginateScript
-from sms_gateway.simulator.smsc import SimulatedSmsc, SmscProtocol
+from sms_gateway.simulator.smsc import RECEIVING, SimulatedSmsc, SmscProtocol
 
 
 class RecordFile:
@@ -87,6 +88,33 @@ class RecordingSmsc(SimulatedSmsc):
         from twisted.internet.protocol import Factory
 
         return Factory.forProtocol(lambda: _RecordingSession(self))
+
+    # A carrier's SMSC sends a receipt to a bind of the account that submitted the message
+    # (the simulator's own model sends every delivery to its first receiving session).
+    _account: str | None = None
+
+    def _receipt(self, accepted) -> None:
+        session = next((s for s in self.sessions if s.session_id == accepted.session), None)
+        self._account = session.system_id if session is not None else None
+        try:
+            super()._receipt(accepted)
+        finally:
+            self._account = None
+
+    def _enqueue(self, delivery) -> None:
+        if self._account is not None:
+            delivery.account = self._account
+        super()._enqueue(delivery)
+
+    def flush(self) -> None:
+        receivers = [s for s in self.sessions if s.bound_as in RECEIVING]
+        if not receivers:
+            return
+        pending, self._deliveries = self._deliveries, []
+        for delivery in pending:
+            account = getattr(delivery, "account", None)
+            own = [s for s in receivers if s.system_id == account]
+            (own or receivers)[0].deliver(delivery)
 
     def accept(self, session, pdu):
         status, message_id = super().accept(session, pdu)

@@ -19,8 +19,10 @@ What `start_cluster` does:
 - database: a fresh PostgreSQL database on the server of `HOTLINE_TEST_PG_URL` (or `pg_url=`),
   migrated to head once, dropped (WITH FORCE) when the block ends. Pass `db_url=` to use an
   existing, migrated database instead (kept at the end).
-- peers: `python -m tests.support.peers smsc` (accounts hotline1..N, password "secret") and
-  `... ami` (user "hotline", secret "secret"), each recording to a file in `workdir`.
+- peers: `python -m tests.support.peers smsc` (accounts hotline1..N, password "secret";
+  `receipt_delay`, `smsc_response_delay`) and `... ami` (user "hotline", secret "secret";
+  every Originate ends with `originate_reason` after `originate_delay` seconds), each
+  recording to a file in `workdir`.
 - processes: `twistd --pidfile= -n -y twisted_app.tac`, process i (from 1) named
   `hotline-i` (`[service] name`, which also keys the SMS lease owner and the AMI ActionIDs),
   with its own FastAGI and web ports on 127.0.0.1, its own SMPP account `hotline<i>` on the
@@ -340,6 +342,7 @@ def process_config(index: int, smsc_port: int, ami_port: int, config: Mapping) -
 def start_cluster(workdir: Path, processes: int = 3, *, config: Mapping | None = None,
                   env: Mapping[str, str] | None = None, db_url: str | None = None,
                   pg_url: str | None = None, receipt_delay: float = 0.2,
+                  smsc_response_delay: float = 0.0,
                   originate_reason: str = "answered", originate_delay: float = 0.2,
                   start: bool = True) -> Iterator[Cluster]:
     """See the module's docstring. `start=False` builds the cluster without starting the
@@ -350,7 +353,8 @@ def start_cluster(workdir: Path, processes: int = 3, *, config: Mapping | None =
             db_url = stack.enter_context(fresh_pg_database(pg_url))
         accounts = ",".join(f"hotline{i}:{SECRET}" for i in range(1, processes + 1))
         smsc_process, smsc_port = start_peer("smsc", workdir / "smsc.jsonl", "--accounts",
-                                             accounts, "--receipt-delay", str(receipt_delay))
+                                             accounts, "--receipt-delay", str(receipt_delay),
+                                             "--response-delay", str(smsc_response_delay))
         smsc = Smsc(smsc_process, smsc_port, workdir / "smsc.jsonl")
         stack.callback(smsc.stop)
         ami_process, ami_port = start_peer("ami", workdir / "ami.jsonl", "--accounts",

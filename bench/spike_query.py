@@ -22,6 +22,7 @@ import time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
 from hotline.analysis import repository
@@ -103,15 +104,8 @@ def main() -> None:
                   f"max {worst:.1f} ms ({args.samples} hours)")
             if args.explain:
                 spans = repository.windows(hours[0], zone, calendar, Thresholds())
-                from sqlalchemy.dialects import postgresql
-                from sqlalchemy import and_, case, func, or_, select
-                from schemas.models import Appeal
-                inside = [and_(Appeal.created_at >= s, Appeal.created_at < e)
-                          for s, e in [*spans.baseline, (hours[0], hours[0] + repository.HOUR)]]
-                slot = case(*((c, i) for i, c in enumerate(inside)))
-                rows = select(slot.label("slot"), Appeal.kind, Appeal.area).where(or_(*inside)).subquery()
-                query = select(rows.c.slot, rows.c.kind, rows.c.area, func.count()).group_by(
-                    rows.c.slot, rows.c.kind, rows.c.area)
+                query = repository.counts_query(
+                    [*spans.baseline, (hours[0], hours[0] + repository.HOUR)])
                 sql = str(query.compile(dialect=postgresql.dialect(),
                                         compile_kwargs={"literal_binds": True}))
                 with engine.connect() as connection:

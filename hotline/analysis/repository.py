@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -104,18 +104,23 @@ def windows(hour: dt.datetime, zone: ZoneInfo, calendar: WorkCalendar,
     return HourWindows(hour, tuple((start, start + HOUR) for start in starts))
 
 
-def cell_counts(session: Session, spans: Sequence[tuple[dt.datetime, dt.datetime]]
-                ) -> dict[int, dict[Cell, int]]:
-    """Appeals per (kind, area) in each span, by the span's index: one GROUP BY over range
-    scans of `ix_appeals_created_at`."""
+def counts_query(spans: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select:
+    """(span index, kind, area, appeals): one GROUP BY over range scans of
+    `ix_appeals_created_at` (the CASE is grouped through a subquery, so that PostgreSQL sees
+    one expression, not two with different parameters)."""
     inside = [and_(Appeal.created_at >= start, Appeal.created_at < end) for start, end in spans]
     slot = case(*((condition, index) for index, condition in enumerate(inside)))
     rows = select(slot.label("slot"), Appeal.kind.label("kind"), Appeal.area.label("area")) \
         .where(or_(*inside)).subquery()
+    return select(rows.c.slot, rows.c.kind, rows.c.area, func.count()) \
+        .group_by(rows.c.slot, rows.c.kind, rows.c.area)
+
+
+def cell_counts(session: Session, spans: Sequence[tuple[dt.datetime, dt.datetime]]
+                ) -> dict[int, dict[Cell, int]]:
+    """Appeals per (kind, area) in each span, by the span's index."""
     counts: dict[int, dict[Cell, int]] = defaultdict(dict)
-    for index, kind, area, count in session.execute(
-            select(rows.c.slot, rows.c.kind, rows.c.area, func.count())
-            .group_by(rows.c.slot, rows.c.kind, rows.c.area)):
+    for index, kind, area, count in session.execute(counts_query(spans)):
         cell = (str(kind), area or NO_AREA)
         counts[index][cell] = counts[index].get(cell, 0) + count
     return counts

@@ -13,7 +13,7 @@ from hotline.analysis.spikes import Thresholds
 from hotline.workdays import WorkCalendar
 from schemas.enums import AgentRole
 from tests.agents.support import Browser, create_agent, make_app
-from tests.hotline.test_spike_job import SHANGHAI, Appeals, noise, plant
+from tests.hotline.test_spike_job import SHANGHAI, noise, plant
 
 from tests.agents.conftest import NOW  # noqa: E402  (2026-11-28 10:00 in Shanghai)
 

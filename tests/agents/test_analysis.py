@@ -13,7 +13,8 @@ from hotline.analysis.spikes import Thresholds
 from hotline.workdays import WorkCalendar
 from schemas.enums import AgentRole
 from tests.agents.support import Browser, create_agent, make_app
-from tests.hotline.test_spike_job import SHANGHAI, noise, plant
+from schemas.models import SupervisorAlert
+from tests.hotline.test_spike_job import CELLS, SHANGHAI, noise, plant
 
 from tests.agents.conftest import NOW  # noqa: E402  (2026-11-28 10:00 in Shanghai)
 
@@ -101,3 +102,18 @@ def test_agents_and_admins_cannot_see_the_page(core, database, pumped_reactor):
         page = browser.get(home)
         assert page.status == 200 and "<nav>" in page.body
         assert 'id="nav-analysis"' not in page.body
+
+
+def test_a_busy_hour_shows_the_factor_that_raised_the_baseline(supervisor, database):
+    hour = NOW - HOUR
+    appeals = noise(database, hour, seed=9)
+    for (kind, area), lam in CELLS.items():  # the whole hour three times as busy
+        plant(database, appeals, hour, kind, area, round(2 * lam))
+    plant(database, appeals, hour, "help", "枣园镇", 25)
+    result = analyse(database, hour)
+    [spike] = result.analysis.flagged
+    assert spike.volume > 1.5
+    cells = rows(supervisor.get("/supervisor/analysis"))[f"spike-{result.alert_ids[0]}"]
+    assert f"{spike.expected:.2f} <span class=\"volume\">(含繁忙系数 ×{spike.volume:.2f})" in cells
+    alert = database.read_now(lambda s: s.get(SupervisorAlert, result.alert_ids[0]).note)
+    assert f"busy-hour factor x{spike.volume:.2f}" in alert

@@ -100,7 +100,7 @@ class SearchResults:
 
     @property
     def capped(self) -> bool:
-        """More matches than are counted (shown as "1000+")."""
+        """More matches than are counted (the page says "more than 1000")."""
         return self.count > SEARCH_COUNT_CAP
 
     @property

@@ -88,7 +88,7 @@ class OutboxDispatcher(service.Service):
         if self._round is not None and self._round.active():
             self._round.cancel()
         deadline = self._timers.seconds() + self.settings.stop_wait_s
-        while self._in_flight and self._timers.seconds() < deadline:
+        while (self._in_flight or self._claiming) and self._timers.seconds() < deadline:
             if self._results or self._flushing is not None:
                 await self._flush()
                 continue
@@ -154,6 +154,12 @@ class OutboxDispatcher(service.Service):
         claimed = await self._db.write(outbox.claim_due, owner=self.settings.owner,
                                        now=self._wall.now(), lease=self.settings.lease,
                                        limit=limit)
+        if not self.running:  # stopped while the claim was in the database: give it back
+            if claimed:
+                await self._db.write(outbox.release, [m.id for m in claimed],
+                                     self.settings.owner)
+            self._claiming = False
+            return
         for message in claimed:
             self._submit(message)
         # A full batch means more is due: go again at once; otherwise wait for new rows.

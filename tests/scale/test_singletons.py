@@ -69,7 +69,9 @@ def planned(session) -> tuple[int, int]:
 def lock_holders(session) -> int:
     return session.scalar(text(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND classid = 0 AND objid = :key"), {"key": PLANNER_LOCK_KEY})
+        "AND classid = 0 AND objid = :key AND database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database())"),
+        {"key": PLANNER_LOCK_KEY})
 
 
 def test_the_planner_moves_to_another_process_within_its_poll_when_the_holder_is_killed(

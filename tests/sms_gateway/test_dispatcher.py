@@ -246,3 +246,20 @@ def test_two_dispatchers_on_postgresql_never_send_the_same_message(db_url, pumpe
         stop(dispatcher, clock, pumped_reactor)
     for db in databases:
         db.stopService()
+
+
+def test_a_claim_still_in_the_database_when_the_stop_comes_is_given_back_unsent(
+        database, pumped_reactor):
+    dispatcher, link, clock, wall = make(database)
+    message = queue(database, "刚认领", wall.time)
+    dispatcher.startService()
+    clock.advance(0)  # the round starts: its claim is now in the database thread
+    stopped, done = dispatcher.stopService(), []
+    stopped.addBoth(done.append)
+    pumped_reactor.pump(lambda: done, clock=clock, step=0.05)
+    assert link.sent == []
+    back = database.read_now(outbox.get, message)
+    assert (back.state, back.attempts) == (SmsState.QUEUED, 0)
+    claimed = database.write_now(outbox.claim_due, owner="other", now=wall.time,
+                                 lease=dt.timedelta(seconds=60), limit=5)
+    assert [c.id for c in claimed] == [message]

@@ -51,7 +51,7 @@ pytestmark = [
 
 MESSAGES = 450
 APPEALS = 24
-CALLS = 30
+CALLS = 40
 MAX_IN_FLIGHT = 40
 SMS_LEASE_S = 5.0
 CALLBACK_LEASE_S = 6.0
@@ -160,19 +160,28 @@ def test_three_processes_share_calls_sms_and_callbacks_and_survive_a_sigkill(tmp
         calls_out = tmp_path / "calls.jsonl"
         driver = subprocess.Popen(
             [sys.executable, "-m", "tests.scale.callers", "--calls", str(CALLS),
-             "--interval", "0.25", "--out", str(calls_out),
+             "--interval", "0.3", "--out", str(calls_out),
              "--ports", ",".join(str(p.agi_port) for p in cluster.processes)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)})
         victim = None
+
+        def every_process_took_a_call() -> bool:
+            ended = [json.loads(line) for line in calls_out.read_text(encoding="utf-8")
+                     .splitlines()] if calls_out.exists() else []
+            return {c["port"] for c in ended} == {p.agi_port for p in cluster.processes}
+
         try:
-            # Appeals resolved while everything runs; the kill once a third of the SMS are
-            # out, of a process that is dialling a follow-up call.
+            # Appeals resolved while everything runs; the kill once every process has taken
+            # a call and a third of the SMS are out (or every appeal is in), of a process
+            # that is dialling a follow-up call.
             killed_at = None
             while appeals.created < APPEALS or killed_at is None:
                 if appeals.created < APPEALS:
                     appeals.resolve_one()
-                if killed_at is None and len(cluster.smsc.submits()) >= MESSAGES // 3:
+                if killed_at is None and every_process_took_a_call() and (
+                        len(cluster.smsc.submits()) >= MESSAGES // 3
+                        or appeals.created == APPEALS):
                     victim = next((p for p in cluster.processes
                                    if db.read_now(dialling, p.process.pid)), None)
                 if victim is not None and killed_at is None:

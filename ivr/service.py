@@ -25,7 +25,8 @@ def make_registry(core: Core, request_callback: CallbackRequester | None = None,
     hours = ServiceHours(config.ivr, core.calendar, core.zone)
     registry = FlowRegistry()
     registry.register("hotline", HotlineFlow(backend, hours, config.ivr, config.agi.queue,
-                                             metrics=getattr(core, "metrics", None)))
+                                             metrics=getattr(core, "metrics", None)),
+                      marks_done=True)
     if record_rating is not None:
         registry.register("survey", SurveyFlow(record_rating, prompt_prefix=config.ivr.prompt_prefix))
     return registry

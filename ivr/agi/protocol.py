@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 # res_agi.c answers `failure` from the script by ending the AGI with AGISTATUS=FAILURE, so the
 # dialplan can route the caller on instead of leaving them in silence.
 FAILURE_LINE = b"failure\n"
+# Set on the channel when a flow ends on purpose; the dialplan checks it (docs/asterisk).
+DONE_VARIABLE = "HOTLINE_AGI_DONE"
 
 
 class FastAGIProtocol(LineReceiver):
@@ -230,6 +232,17 @@ class FastAGIProtocol(LineReceiver):
         self.flow_done = done
 
     def _flowFinished(self, _: object) -> None:
+        """A flow that ended on purpose marks the channel before the session closes, so the
+        dialplan can tell it from a session cut short (a process killed mid-call reads as
+        AGISTATUS=SUCCESS too) and send only the latter caller to the agents."""
+        if (self.closed or self.hung_up
+                or not self.registry.marks_done(self.environment.script_path)):
+            self._closeAfterFlow()
+            return
+        marked = self.sendCommand(f"SET VARIABLE {DONE_VARIABLE} 1")
+        marked.addBoth(lambda _: self._closeAfterFlow())
+
+    def _closeAfterFlow(self) -> None:
         if not self.closed:
             self.closed = True
             self.transport.loseConnection()
@@ -247,7 +260,8 @@ class FastAGIProtocol(LineReceiver):
                 "Flow {flow} failed on call {uniqueid}", failure, flow=env.script_path,
                 uniqueid=env.uniqueid,
             )
-        self._flowFinished(None)
+        # Not marked done: the dialplan sends the caller to the agents.
+        self._closeAfterFlow()
 
     def _peer(self) -> str:
         try:

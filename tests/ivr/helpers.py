@@ -14,6 +14,7 @@ from twisted.python.failure import Failure
 from twisted.internet.error import ConnectionDone
 
 from ivr.agi import FastAGIProtocol, FlowRegistry
+from ivr.agi.protocol import DONE_VARIABLE
 from ivr.simulator import AsteriskCallSimulator, CallSetup
 
 ASTERISK = IPv4Address("TCP", "127.0.0.1", 51788)
@@ -67,7 +68,18 @@ class Call:
     asterisk_wire: list[bytes] = field(default_factory=list)  # every chunk the simulator wrote
 
     def commands(self) -> list[str]:
+        """The flow's commands: every line the service wrote, less the done mark it adds
+        when the flow ends on purpose (see `marked_done`)."""
+        lines = self.all_commands()
+        return lines[:-1] if self.marked_done else lines
+
+    def all_commands(self) -> list[str]:
         return b"".join(self.wire).decode("utf-8").splitlines()
+
+    @property
+    def marked_done(self) -> bool:
+        lines = self.all_commands()
+        return bool(lines) and lines[-1] == f"SET VARIABLE {DONE_VARIABLE} 1"
 
 
 def run_call(
@@ -76,12 +88,13 @@ def run_call(
     setup: CallSetup | None = None,
     name: str = "hotline",
     simulator: AsteriskCallSimulator | None = None,
+    marks_done: bool = False,
     **options: Any,
 ) -> Call:
     """Register `flow` as `name`, connect it to a simulated Asterisk call and pump bytes both
     ways until neither side has anything more to say."""
     registry = FlowRegistry()
-    registry.register(name, flow)
+    registry.register(name, flow, marks_done=marks_done)
     server, server_t, clock = server_protocol(registry, **options)
     simulator = simulator or AsteriskCallSimulator(setup or CallSetup(script=name), script)
     sim_t = StringTransport(peerAddress=SERVICE, hostAddress=ASTERISK)

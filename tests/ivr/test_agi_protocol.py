@@ -454,3 +454,34 @@ def test_script_path_with_slashes_finds_the_flow():
     protocol, _, _ = server_protocol(registry)
     protocol.dataReceived(header("/survey/"))
     assert seen == ["survey"]
+
+
+def _ending_call(marks_done: bool, ending):
+    from tests.ivr.helpers import run_call as run
+
+    async def flow(channel, env):
+        await channel.answer()
+        await ending(channel)
+
+    return run(flow, "", marks_done=marks_done)
+
+
+def test_a_marking_flow_that_ends_on_purpose_sets_the_done_variable_before_closing():
+    async def ends(channel):
+        return None
+    call = _ending_call(True, ends)
+    assert call.all_commands() == ["ANSWER", "SET VARIABLE HOTLINE_AGI_DONE 1"]
+    assert call.marked_done
+
+
+def test_a_flow_that_fails_is_not_marked_so_the_dialplan_sends_the_caller_to_the_agents():
+    async def fails(channel):
+        raise RuntimeError("backend bug")
+    call = _ending_call(True, fails)
+    assert call.all_commands() == ["ANSWER"]
+
+
+def test_a_flow_registered_without_marking_closes_without_the_variable():
+    async def ends(channel):
+        return None
+    assert _ending_call(False, ends).all_commands() == ["ANSWER"]

@@ -71,3 +71,12 @@ def test_callback_fallback_survey_sms_uses_the_template_and_signature(wired, pum
     assert len(surveys) == 1
     assert surveys[0].startswith(MessagesConfig().signature)
     assert record.case_number in surveys[0] and "满意" in surveys[0]
+
+
+def test_the_hotline_flow_marks_its_end_for_the_dialplan_and_the_survey_does_not(wired):
+    from ivr.service import make_registry
+
+    core, queue = wired
+    registry = make_registry(core, record_rating=lambda task_id, digit: None)
+    assert registry.marks_done("hotline")
+    assert not registry.marks_done("survey")

@@ -222,33 +222,13 @@ class Traffic:
 
 
 def build(reactor, config):
-    """The service exactly as twisted_app.tac builds it, under one MultiService."""
-    from twisted.application import service
-
-    import agents
-    import callback_queue
-    import callback_queue.report
-    import ivr.service
-    import sms_gateway.messages.service
-    import sms_gateway.service
+    """The service exactly as twisted_app.tac builds it (service_tree.build)."""
+    import service_tree
     from hotline.core import make_core
 
     core = make_core(config, reactor)
-    top = service.MultiService()
-    core.db.setServiceParent(top)
-    if core.ami is not None:
-        core.ami.setServiceParent(top)
-    callbacks = callback_queue.makeService(core)
-    callbacks.setServiceParent(top)
-    flows = ivr.service.make_registry(core, request_callback=callbacks.queue.request_callback,
-                                      record_rating=callbacks.queue.record_rating)
-    ivr.service.makeService(core, flows).setServiceParent(top)
-    sms = sms_gateway.service.makeService(core)
-    sms.setServiceParent(top)
-    sms_gateway.messages.service.makeService(core, sms.inbox).setServiceParent(top)
-    agents.makeService(core, reports={"callbacks": callback_queue.report.compliance_report},
-                       callbacks=callbacks.queue).setServiceParent(top)
-    return core, top, sms
+    tree = service_tree.build(core)
+    return core, tree.root, tree.sms
 
 
 async def run(reactor, args, config, logins) -> None:

@@ -1,8 +1,10 @@
-"""The SMS outbox (one row per logical message, one per submitted part) and the inbox."""
+"""The SMS outbox (one row per logical message, one per submitted part), the inbox, and the
+delivery receipts held until their message is known."""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -86,4 +88,42 @@ class SmsPartKey(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     part_id: Mapped[int] = mapped_column(ForeignKey("sms_parts.id"))
+    key: Mapped[str] = mapped_column(String(96), index=True)
+
+
+class HeldReceiptState(enum.StrEnum):
+    PENDING = "pending"  # its part is not known yet
+    APPLIED = "applied"  # settled its part (`part_id`)
+    EXPIRED = "expired"  # no part in `outbox.HELD_RECEIPT_TTL`: given up
+
+
+class SmsHeldReceipt(Base):
+    """A final delivery receipt that came before its part's id was recorded (the SMSC sends the
+    receipt milliseconds after submit_sm_resp, and the dispatcher writes results in batches).
+    Stored before the receipt is acknowledged; applied when the part's id is written or by the
+    sweep; expired after a bound. `receipt_state` is a `sms_gateway.link.MessageState` value."""
+
+    __tablename__ = "sms_held_receipts"
+    __table_args__ = (Index("ix_sms_held_receipts_state_received_at", "state", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link: Mapped[str | None] = mapped_column(String(32))  # the bind it came on, when known
+    carrier_message_id: Mapped[str] = mapped_column(String(80))  # as the SMSC wrote it
+    receipt_state: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    done_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # the SMSC's "done date"
+    state: Mapped[HeldReceiptState] = mapped_column(_enum(HeldReceiptState))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # applied or expired
+    part_id: Mapped[int | None] = mapped_column(ForeignKey("sms_parts.id"))
+
+
+class SmsHeldReceiptKey(Base):
+    """The lookup keys of a held receipt's id (`receipt_id_keys`), matched against
+    `SmsPartKey.key`; deleted once the receipt is applied or expired."""
+
+    __tablename__ = "sms_held_receipt_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("sms_held_receipts.id"), index=True)
     key: Mapped[str] = mapped_column(String(96), index=True)

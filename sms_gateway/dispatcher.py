@@ -44,6 +44,9 @@ class DispatchSettings:
     # Graceful stop: how long to wait for the SMSC's answers to parts already sent; parts not
     # yet sent are given back at once. Match it to the links' response timeout.
     stop_wait_s: float = 15.0
+    # How often held receipts are retried against recorded parts and expired (a safety net:
+    # the result write applies most of them).
+    receipt_sweep_s: float = 30.0
 
 
 def _claimed(result: tuple) -> Claimed:
@@ -67,11 +70,13 @@ class OutboxDispatcher(service.Service):
         self._round: IDelayedCall | None = None
         self._flush_call: IDelayedCall | None = None
         self._renew_call: IDelayedCall | None = None
+        self._sweep_call: IDelayedCall | None = None
         self._claiming = False
         self._flushing: defer.Deferred | None = None
         self.submitted = 0  # counters for metrics and the benchmark
         self.failed = 0
         self.retried = 0
+        self.receipts_expired = 0  # held receipts that never met their message
 
     # Lifecycle ----------------------------------------------------------------------------
 
@@ -79,6 +84,8 @@ class OutboxDispatcher(service.Service):
         super().startService()
         self._schedule(0)
         self._renew_call = self._timers.callLater(self._renew_every(), self._renew)
+        self._sweep_call = self._timers.callLater(self.settings.receipt_sweep_s,
+                                                  self._sweep_receipts)
 
     async def _stop(self) -> None:
         """Claim nothing more; wait (at most `stop_wait_s`) for the answers to parts already
@@ -94,8 +101,9 @@ class OutboxDispatcher(service.Service):
                 continue
             await task.deferLater(self._timers, self.STOP_POLL_S, lambda: None)
         await self._flush()
-        if self._renew_call is not None and self._renew_call.active():
-            self._renew_call.cancel()
+        for call in (self._renew_call, self._sweep_call):
+            if call is not None and call.active():
+                call.cancel()
         leased = list(self._in_flight)
         if leased:
             self.log.warn("Stopping with {count} SMS unanswered after {seconds}s; their leases "
@@ -259,3 +267,22 @@ class OutboxDispatcher(service.Service):
             self._db.write(outbox.renew_leases, list(self._in_flight), self.settings.owner,
                            self._wall.now() + self.settings.lease).addErrback(
                 lambda failure: self.log.failure("Renewing outbox leases failed", failure))
+
+    # Held receipts ------------------------------------------------------------------------
+
+    def _sweep_receipts(self) -> None:
+        self._sweep_call = self._timers.callLater(self.settings.receipt_sweep_s,
+                                                  self._sweep_receipts)
+        self._db.write(outbox.sweep_held_receipts, self._wall.now()).addCallbacks(
+            self._swept, lambda failure: self.log.failure("Sweeping held receipts failed",
+                                                          failure))
+
+    def _swept(self, result: outbox.SweepResult) -> None:
+        if result.expired:  # each receipt is expired by exactly one sweep, so logged once
+            self.receipts_expired += len(result.expired)
+            self.log.warn("{count} held receipt(s) matched no message in {ttl} and were "
+                          "dropped: {ids}", count=len(result.expired), ttl=outbox.HELD_RECEIPT_TTL,
+                          ids=", ".join(f"{r.carrier_message_id} ({r.receipt_state}, "
+                                        f"{r.link or '?'})" for r in result.expired[:20]))
+        if result.applied:
+            self.log.info("{count} held receipt(s) applied by the sweep", count=result.applied)

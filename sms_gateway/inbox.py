@@ -1,7 +1,9 @@
 """What comes back from the carriers: receipts settle outbox messages, replies are stored.
 
 Both handlers return Deferreds that fire once the row is committed; the link acknowledges
-to the SMSC only then, so a receipt or a reply is never acknowledged and then lost.
+to the SMSC only then, so a receipt or a reply is never acknowledged and then lost. A final
+receipt that overtakes the write of its submit result is held in the database (see
+`sms_gateway.outbox.take_receipt`) and acknowledged once held.
 """
 
 from __future__ import annotations
@@ -53,18 +55,23 @@ class Inbox:
         self._metrics = metrics  # hotline.metrics.Metrics, or None: nothing counted
         self.reply_listeners: list = []  # called with each StoredReply after it is committed
 
-    def on_receipt(self, receipt: DeliveryReceipt,
-                   keys: frozenset[str] | None = None) -> defer.Deferred:
-        """`keys`: the receiving link's `receipt_id_keys(receipt)` (its configured id bases)."""
+    def on_receipt(self, receipt: DeliveryReceipt, keys: frozenset[str] | None = None,
+                   link: str | None = None) -> defer.Deferred:
+        """`keys`: the receiving link's `receipt_id_keys(receipt)` (its configured id bases);
+        `link`: the bind it came on, kept with a held receipt."""
         if self._metrics is not None:
             self._metrics.sms_receipts.labels(receipt.state.value).inc()
-        d = self._db.write(outbox.apply_receipt, receipt, self._wall.now(), keys)
+        d = self._db.write(outbox.take_receipt, receipt, self._wall.now(), keys, link)
 
-        def matched(found: bool) -> None:
-            if not found:
+        def taken(outcome: outbox.ReceiptOutcome) -> None:
+            if outcome is outbox.ReceiptOutcome.HELD:
+                self.log.info("Receipt for message id {id} ({state}) came before its submit "
+                              "was recorded; held", id=receipt.message_id,
+                              state=receipt.state.value)
+            elif outcome is outbox.ReceiptOutcome.UNKNOWN:
                 self.log.warn("Receipt for unknown message id {id} ({state})",
                               id=receipt.message_id, state=receipt.state.value)
-        return d.addCallback(matched)
+        return d.addCallback(taken)
 
     def on_message(self, message: MobileOriginated) -> defer.Deferred:
         d = self._db.write(store_reply, message, self._wall.now())

@@ -8,25 +8,38 @@ dispatcher dies or the link drops between the claim and the answer, the row stay
 with a lease that runs out, and the next claim takes it again: nothing is lost, and the
 duplicate window is exactly that gap (a part the SMSC accepted whose answer never reached us
 is sent again).
+
+Receipts: a final receipt whose part is not recorded yet (the SMSC sent it right after
+submit_sm_resp, before the dispatcher's batched result write committed) is held in
+`sms_held_receipts`, in the transaction that the acknowledgement waits for. The result write
+applies the held receipts its new parts' keys meet; a sweep applies any it missed (a concurrent
+transaction on PostgreSQL) and expires those still unmatched after `HELD_RECEIPT_TTL`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from hotline.phones import PhoneNumberError, is_mobile, normalise_phone
 from schemas.enums import SmsKind, SmsLane, SmsState
-from schemas.sms import SmsMessage, SmsPart, SmsPartKey
+from schemas.sms import (HeldReceiptState, SmsHeldReceipt, SmsHeldReceiptKey, SmsMessage, SmsPart,
+                         SmsPartKey)
 from sms_gateway.link import DeliveryReceipt, MessageState
 from sms_gateway.receipts import combine_part_states, message_id_keys
 
 _FINAL_BY_STATE = {MessageState.DELIVERED: SmsState.DELIVERED,
                    MessageState.EXPIRED: SmsState.EXPIRED}
+
+# How long a receipt waits for its part: past every plausible delay of a result write, short of
+# SMSC validity periods; an id still unknown by then was not ours (or its submit was lost).
+HELD_RECEIPT_TTL = dt.timedelta(hours=72)
+_KEYS_PER_QUERY = 500  # bound the IN lists (SQLite's parameter limit, plan size)
 
 
 @dataclass(frozen=True)
@@ -144,10 +157,11 @@ class Submitted:
 
 
 def record_submitted_many(session: Session, results: Sequence[Submitted],
-                          now: dt.datetime) -> None:
-    """Record a batch of accepted messages with bulk statements (this is the hot path)."""
+                          now: dt.datetime) -> int:
+    """Record a batch of accepted messages with bulk statements (this is the hot path), and
+    apply the held receipts that were waiting for these parts. Answers how many it applied."""
     if not results:
-        return
+        return 0
     session.execute(update(SmsMessage), [
         {"id": r.claimed.id, "state": SmsState.SUBMITTED, "link": r.link,
          "encoding": r.encoding, "part_count": len(r.part_ids), "submitted_at": now,
@@ -159,8 +173,9 @@ def record_submitted_many(session: Session, results: Sequence[Submitted],
     part_ids = session.scalars(insert(SmsPart).returning(SmsPart.id, sort_by_parameter_order=True),
                                part_rows).all()
     keys = iter(k for r in results for k in r.part_keys)
-    session.execute(insert(SmsPartKey), [{"part_id": part_id, "key": key}
-                                         for part_id in part_ids for key in next(keys)])
+    key_rows = [{"part_id": part_id, "key": key} for part_id in part_ids for key in next(keys)]
+    session.execute(insert(SmsPartKey), key_rows)
+    return _apply_held_to_new_parts(session, key_rows, now)
 
 
 def record_submitted(session: Session, claimed: Claimed, *, link: str, encoding: str,
@@ -201,7 +216,8 @@ def apply_receipt(session: Session, receipt: DeliveryReceipt, now: dt.datetime,
                   keys: frozenset[str] | None = None) -> bool:
     """Match a receipt to its part by any of its id's keys (the link's `receipt_id_keys`);
     settle the message once its parts say so (delivered when every part is, failed when any
-    part failed). False: no match."""
+    part failed). A part already settled is left as it is (SMSCs resend a receipt whose
+    acknowledgement was lost). False: no match."""
     keys = keys if keys is not None else message_id_keys(receipt.message_id)
     part = session.scalar(select(SmsPart)
                           .join(SmsPartKey, SmsPartKey.part_id == SmsPart.id)
@@ -209,8 +225,15 @@ def apply_receipt(session: Session, receipt: DeliveryReceipt, now: dt.datetime,
                           .order_by(SmsPart.id.desc()).limit(1))
     if part is None:
         return False
-    if not receipt.state.is_final:
-        return True
+    if receipt.state.is_final:
+        _settle_part(session, part, receipt, now)
+    return True
+
+
+def _settle_part(session: Session, part: SmsPart, receipt: DeliveryReceipt,
+                 now: dt.datetime) -> None:
+    if part.state is not SmsState.SUBMITTED:
+        return
     part.state = _FINAL_BY_STATE.get(receipt.state, SmsState.FAILED)
     part.error_code = receipt.error_code
     part.receipt_at = now
@@ -225,7 +248,148 @@ def apply_receipt(session: Session, receipt: DeliveryReceipt, now: dt.datetime,
         if message.state is SmsState.FAILED:
             message.last_error = f"part {part.part_index + 1}: {receipt.state.value}" + (
                 f" (err {receipt.error_code})" if receipt.error_code else "")
-    return True
+
+
+class ReceiptOutcome(enum.Enum):
+    APPLIED = "applied"  # its part is known (settled now, or already)
+    HELD = "held"  # stored until its part is recorded
+    DUPLICATE = "duplicate"  # the same receipt is already held
+    UNKNOWN = "unknown"  # no part, and not final: nothing to wait for
+
+
+@dataclass(frozen=True)
+class ExpiredReceipt:
+    id: int
+    link: str | None
+    carrier_message_id: str
+    receipt_state: str
+    received_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    applied: int
+    expired: tuple[ExpiredReceipt, ...]
+    purged: int
+
+
+def take_receipt(session: Session, receipt: DeliveryReceipt, now: dt.datetime,
+                 keys: frozenset[str] | None = None, link: str | None = None) -> ReceiptOutcome:
+    """Apply a receipt, or hold it when its part is not recorded yet. The caller acknowledges
+    the receipt once this transaction commits, so a held receipt is never lost."""
+    keys = keys if keys is not None else message_id_keys(receipt.message_id)
+    if apply_receipt(session, receipt, now, keys):
+        return ReceiptOutcome.APPLIED
+    if not receipt.state.is_final:
+        return ReceiptOutcome.UNKNOWN  # an intermediate report would change nothing later
+    carrier_id = receipt.message_id[:80]
+    same = session.scalar(select(SmsHeldReceipt.id).where(
+        SmsHeldReceipt.state == HeldReceiptState.PENDING,
+        SmsHeldReceipt.carrier_message_id == carrier_id,
+        SmsHeldReceipt.receipt_state == receipt.state.value,
+        SmsHeldReceipt.link.is_(None) if link is None else SmsHeldReceipt.link == link).limit(1))
+    if same is not None:
+        return ReceiptOutcome.DUPLICATE
+    held = SmsHeldReceipt(link=link, carrier_message_id=carrier_id,
+                          receipt_state=receipt.state.value,
+                          error_code=receipt.error_code[:32] if receipt.error_code else None,
+                          done_at=receipt.done_at, state=HeldReceiptState.PENDING,
+                          received_at=now)
+    session.add(held)
+    session.flush()
+    session.execute(insert(SmsHeldReceiptKey),
+                    [{"receipt_id": held.id, "key": key} for key in sorted(keys)])
+    return ReceiptOutcome.HELD
+
+
+def _apply_held_to_new_parts(session: Session, key_rows: list[dict], now: dt.datetime) -> int:
+    # The hot path pays one indexed probe while nothing is held.
+    if session.scalar(select(SmsHeldReceipt.id)
+                      .where(SmsHeldReceipt.state == HeldReceiptState.PENDING).limit(1)) is None:
+        return 0
+    part_by_key: dict[str, int] = {}
+    for row in key_rows:
+        part_by_key[row["key"]] = max(row["part_id"], part_by_key.get(row["key"], 0))
+    keys = list(part_by_key)
+    matches: dict[int, int] = {}  # held receipt -> part
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        for receipt_id, key in session.execute(
+                select(SmsHeldReceiptKey.receipt_id, SmsHeldReceiptKey.key)
+                .join(SmsHeldReceipt, SmsHeldReceipt.id == SmsHeldReceiptKey.receipt_id)
+                .where(SmsHeldReceipt.state == HeldReceiptState.PENDING,
+                       SmsHeldReceiptKey.key.in_(keys[start:start + _KEYS_PER_QUERY]))):
+            matches[receipt_id] = max(part_by_key[key], matches.get(receipt_id, 0))
+    return _apply_held(session, matches, now)
+
+
+def _apply_held(session: Session, matches: dict[int, int], now: dt.datetime) -> int:
+    """Apply held receipts to their parts, oldest receipt first. Each message row is locked
+    before its receipt row (the order the result write takes them in, so the two never
+    deadlock), and a receipt is taken only while still pending: applied exactly once."""
+    applied = 0
+    for receipt_id in sorted(matches):
+        part = session.get(SmsPart, matches[receipt_id])
+        session.get(SmsMessage, part.message_id, with_for_update=True)
+        held = session.execute(update(SmsHeldReceipt)
+                               .where(SmsHeldReceipt.id == receipt_id,
+                                      SmsHeldReceipt.state == HeldReceiptState.PENDING)
+                               .values(state=HeldReceiptState.APPLIED, finished_at=now,
+                                       part_id=part.id)
+                               .returning(SmsHeldReceipt.carrier_message_id,
+                                          SmsHeldReceipt.receipt_state,
+                                          SmsHeldReceipt.error_code, SmsHeldReceipt.done_at),
+                               execution_options={"synchronize_session": False}).first()
+        if held is None:
+            continue  # another transaction applied it first
+        _settle_part(session, part, DeliveryReceipt(
+            held.carrier_message_id, MessageState(held.receipt_state), held.error_code,
+            done_at=held.done_at), now)
+        applied += 1
+    if matches:
+        session.execute(delete(SmsHeldReceiptKey)
+                        .where(SmsHeldReceiptKey.receipt_id.in_(list(matches))))
+    return applied
+
+
+def sweep_held_receipts(session: Session, now: dt.datetime,
+                        ttl: dt.timedelta = HELD_RECEIPT_TTL, limit: int = 1000) -> SweepResult:
+    """Apply held receipts whose parts are recorded by now (a result write that ran alongside
+    the receipt's own transaction could not see it), expire those older than `ttl`, and purge
+    receipts finished more than `ttl` ago."""
+    pending = (select(SmsHeldReceipt.id)
+               .where(SmsHeldReceipt.state == HeldReceiptState.PENDING)
+               .order_by(SmsHeldReceipt.id).limit(limit))
+    matches: dict[int, int] = {}
+    for receipt_id, part_id in session.execute(
+            select(SmsHeldReceiptKey.receipt_id, SmsPartKey.part_id)
+            .join(SmsPartKey, SmsPartKey.key == SmsHeldReceiptKey.key)
+            .where(SmsHeldReceiptKey.receipt_id.in_(pending.scalar_subquery()))):
+        matches[receipt_id] = max(part_id, matches.get(receipt_id, 0))
+    applied = _apply_held(session, matches, now)
+    expired = session.execute(update(SmsHeldReceipt)
+                              .where(SmsHeldReceipt.state == HeldReceiptState.PENDING,
+                                     SmsHeldReceipt.received_at <= now - ttl)
+                              .values(state=HeldReceiptState.EXPIRED, finished_at=now)
+                              .returning(SmsHeldReceipt.id, SmsHeldReceipt.link,
+                                         SmsHeldReceipt.carrier_message_id,
+                                         SmsHeldReceipt.receipt_state,
+                                         SmsHeldReceipt.received_at),
+                              execution_options={"synchronize_session": False}).all()
+    if expired:
+        session.execute(delete(SmsHeldReceiptKey).where(
+            SmsHeldReceiptKey.receipt_id.in_([row.id for row in expired])))
+    purged = session.execute(delete(SmsHeldReceipt)
+                             .where(SmsHeldReceipt.state != HeldReceiptState.PENDING,
+                                    SmsHeldReceipt.finished_at <= now - ttl),
+                             execution_options={"synchronize_session": False}).rowcount
+    return SweepResult(applied, tuple(sorted((ExpiredReceipt(*row) for row in expired),
+                                             key=lambda e: e.id)), purged)
+
+
+def held_receipts(session: Session) -> list[tuple[str, str, HeldReceiptState, int | None]]:
+    """(id as received, receipt state, state, part id) of every held receipt, oldest first."""
+    rows = session.scalars(select(SmsHeldReceipt).order_by(SmsHeldReceipt.id))
+    return [(r.carrier_message_id, r.receipt_state, r.state, r.part_id) for r in rows]
 
 
 def _as_message_state(state: SmsState) -> MessageState | None:

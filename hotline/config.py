@@ -62,6 +62,8 @@ class AgiConfig:
     command_timeout_s: float = _field(30.0, min=0.1, max=3600)
     backend_timeout_s: float = _field(2.0, min=0.05, max=60, doc="slow lookup -> apology and agent")
     queue: str = _field("hotline", doc="the Asterisk queue agents answer")
+    drain_s: float = _field(30.0, min=0, max=3600, doc="at stop: how long calls in progress "
+                                                       "may go on before they are closed")
 
 
 @dataclasses.dataclass(frozen=True)

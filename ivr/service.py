@@ -40,8 +40,7 @@ def makeService(core: Core, registry: FlowRegistry | None = None) -> service.Mul
                                       interface=agi.host, port=agi.port,
                                       allowed_hosts=agi.allow,
                                       command_timeout=agi.command_timeout_s,
-                                      reactor=core.reactor)
-    # The factory hands its metrics to each protocol it builds (AGI command latency).
-    listener.factory.metrics = getattr(core, "metrics", None)
+                                      reactor=core.reactor, drain_timeout=agi.drain_s,
+                                      metrics=getattr(core, "metrics", None))
     listener.setServiceParent(top)
     return top

@@ -34,8 +34,12 @@ class FastAGIFactory(Factory):
         allowed_hosts: Iterable[str] | None = None,
         command_timeout: float | None = 10.0,
         header_timeout: float = 10.0,
+        metrics: object | None = None,
     ) -> None:
+        """`metrics`: the process's `hotline.metrics` object (AGI command latency), handed to
+        each protocol built; None records nothing."""
         self.registry = registry
+        self.metrics = metrics
         self.clock = clock
         self.allowed_hosts = frozenset(allowed_hosts) if allowed_hosts else None
         self.command_timeout = command_timeout
@@ -113,6 +117,7 @@ def makeService(
     header_timeout: float = 10.0,
     reactor: object | None = None,
     drain_timeout: float = DRAIN_TIMEOUT_S,
+    metrics: object | None = None,
 ) -> IService:
     """A service listening for Asterisk's `AGI(agi://<interface>:<port>/<flow>)` connections.
     `reactor` is the one that listens (None: Twisted's default); `clock` drives command
@@ -123,6 +128,7 @@ def makeService(
         allowed_hosts=allowed_hosts,
         command_timeout=command_timeout,
         header_timeout=header_timeout,
+        metrics=metrics,
     )
     description = f"tcp:{int(port)}:interface={_escape_strport(interface)}"
     endpoint = strports.service(description, factory, reactor=reactor).endpoint

@@ -368,6 +368,8 @@ class Load:
         """Call `act()` `rate` times a second, evenly, until the load stops."""
         from twisted.internet import task
 
+        if rate <= 0:
+            return
         due = [0.0]
         began = time.monotonic()
 

@@ -14,7 +14,7 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
 
-from schemas.enums import SmsKind, SmsState
+from schemas.enums import SmsState
 from schemas.sms import HeldReceiptState, SmsHeldReceipt, SmsHeldReceiptKey, SmsPart
 from sms_gateway import outbox
 from sms_gateway.dispatcher import DispatchSettings, OutboxDispatcher
@@ -63,6 +63,11 @@ def sent_and_answered_but_not_written(pumped_reactor, dispatcher, link, clock, c
     assert dispatcher.submitted == 0
 
 
+def written(dispatcher):
+    """The answer is committed (`submitted` counts in the database thread, before the commit)."""
+    return dispatcher.submitted == 1 and dispatcher.in_flight() == 0
+
+
 def stop(dispatcher, clock, pumped_reactor):
     stopped = dispatcher.stopService()
     pumped_reactor.pump(lambda: stopped.called, clock=clock, step=0.5)
@@ -79,7 +84,7 @@ def test_receipt_before_the_result_write_is_held_and_applied_by_that_write(
     assert any("held" in e["log_format"] for e in events)
     assert not any("unknown message id" in e["log_format"] for e in events)
     assert held(database) == [("id0-0", "delivered", PENDING, None)]
-    pumped_reactor.pump(lambda: dispatcher.submitted == 1, clock=clock, step=0.01)
+    pumped_reactor.pump(lambda: written(dispatcher), clock=clock, step=0.01)
     final = state(database, message)
     assert final.state is SmsState.DELIVERED and final.finished_at == wall.time
     [(carrier_id, receipt_state, held_state, part_id)] = held(database)
@@ -95,7 +100,7 @@ def test_a_failure_receipt_held_for_one_part_of_two_fails_the_message_with_its_e
     sent_and_answered_but_not_written(pumped_reactor, dispatcher, link, clock)
     assert receive(database, wall, "ID0-1", MessageState.UNDELIVERABLE,
                    error_code="001") is ReceiptOutcome.HELD
-    pumped_reactor.pump(lambda: dispatcher.submitted == 1, clock=clock, step=0.01)
+    pumped_reactor.pump(lambda: written(dispatcher), clock=clock, step=0.01)
     final = state(database, message)
     assert final.state is SmsState.FAILED
     assert final.last_error == "part 2: undeliverable (err 001)"
@@ -110,7 +115,7 @@ def test_a_duplicate_receipt_is_held_once_applied_once_and_ignored_once_final(
     assert receive(database, wall, "ID0-0") is ReceiptOutcome.HELD
     assert receive(database, wall, "ID0-0") is ReceiptOutcome.DUPLICATE
     assert len(held(database)) == 1
-    pumped_reactor.pump(lambda: dispatcher.submitted == 1, clock=clock, step=0.01)
+    pumped_reactor.pump(lambda: written(dispatcher), clock=clock, step=0.01)
     delivered = state(database, message)
     part_times = database.read_now(lambda s: s.scalars(select(SmsPart.receipt_at)).all())
     wall.time += dt.timedelta(minutes=5)
@@ -152,15 +157,15 @@ def test_the_sweep_applies_a_held_receipt_whose_part_was_recorded_alongside_it(
     dispatcher, link, clock, wall, inbox = make(database)
     message = queue(database, "扫尾", wall.time)
     sent_and_answered_but_not_written(pumped_reactor, dispatcher, link, clock)
-    pumped_reactor.pump(lambda: dispatcher.submitted == 1, clock=clock, step=0.01)
+    pumped_reactor.pump(lambda: written(dispatcher), clock=clock, step=0.01)
     hold_behind_a_recorded_part(database, "ID0-0", wall.time)
     assert state(database, message).state is SmsState.SUBMITTED
     with capturedLogs() as events:
-        pumped_reactor.pump(lambda: state(database, message).state is SmsState.DELIVERED,
-                            clock=clock, step=1.0)
+        pumped_reactor.pump(lambda: any("applied by the sweep" in e["log_format"]
+                                        for e in events), clock=clock, step=1.0)
     assert clock.seconds() >= 30  # the sweep's period, not before
+    assert state(database, message).state is SmsState.DELIVERED
     assert [h[2] for h in held(database)] == [APPLIED]
-    assert any("applied by the sweep" in e["log_format"] for e in events)
     assert dispatcher.receipts_expired == 0
     stop(dispatcher, clock, pumped_reactor)
 
@@ -196,7 +201,7 @@ def test_a_receipt_for_an_older_message_is_applied_at_once_as_before(database, p
     dispatcher, link, clock, wall, inbox = make(database)
     message = queue(database, "正常", wall.time)
     sent_and_answered_but_not_written(pumped_reactor, dispatcher, link, clock)
-    pumped_reactor.pump(lambda: dispatcher.submitted == 1, clock=clock, step=0.01)
+    pumped_reactor.pump(lambda: written(dispatcher), clock=clock, step=0.01)
     assert receive(database, wall, "ID0-0") is ReceiptOutcome.APPLIED
     assert state(database, message).state is SmsState.DELIVERED
     assert held(database) == []
@@ -235,6 +240,10 @@ def test_on_postgresql_a_receipt_and_a_result_write_side_by_side_are_joined_by_t
 
 # -- the real protocol: the simulator sends the receipt before its submit_sm_resp --------------
 
+def connection_lost():
+    return OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+
 class CuttableDatabase:
     """The inbox's view of the database; a cut makes the receipt's write hang or fail."""
 
@@ -248,7 +257,7 @@ class CuttableDatabase:
             self.hung.append(defer.Deferred())
             return self.hung[-1]
         if self.mode == "fail":
-            return defer.fail(OperationalError("INSERT", {}, Exception("server closed the connection")))
+            return defer.fail(connection_lost())
         return self._database.write(work, *args)
 
 
@@ -313,11 +322,11 @@ def test_over_smpp_a_receipt_is_acknowledged_only_once_stored(database, pumped_r
     cut.mode = "hang"  # the database write never comes back
     dispatcher.startService()
     run(pumped_reactor, endpoint, clock, lambda: cut.hung)
-    run(pumped_reactor, endpoint, clock, lambda: dispatcher.submitted == 1)
+    run(pumped_reactor, endpoint, clock, lambda: written(dispatcher))
     endpoint.advance(3.0)
     assert answers == [] and held(database) == []  # not stored: not acknowledged
     cut.mode = "fail"
-    cut.hung[0].errback(OperationalError("INSERT", {}, Exception("server closed the connection")))
+    cut.hung[0].errback(connection_lost())
     endpoint.flush()
     assert answers == [("receipt", codec.ESME_RX_T_APPN)]  # the SMSC is asked to redeliver
     assert held(database) == []

@@ -293,11 +293,18 @@ class CallbackRepository:
     def originate_result(self, session: Session, attempt_id: int, owner: str,
                          result: AttemptResult, now: dt.datetime,
                          action_id: str | None = None) -> TaskRecord:
-        """What the OriginateResponse (or its absence) said about one dial."""
-        attempt = session.get(CallbackAttempt, attempt_id, with_for_update=True)
-        if attempt is None:
+        """What the OriginateResponse (or its absence) said about one dial.
+
+        Locks the task before its attempt, in the order every other writer of both takes
+        them (`record_survey`, the agent's dial): the other order deadlocked with a survey
+        answer arriving while the OriginateResponse was being written."""
+        task_id = session.scalar(select(CallbackAttempt.task_id)
+                                 .where(CallbackAttempt.id == attempt_id))
+        if task_id is None:
             raise TaskNotFound(f"attempt {attempt_id}")
-        task = self._locked(session, attempt.task_id)
+        task = self._locked(session, task_id)
+        attempt = session.get(CallbackAttempt, attempt_id, with_for_update=True,
+                              populate_existing=True)
         if attempt.ended_at is None:
             attempt.ended_at = now
             attempt.result = result

@@ -122,3 +122,53 @@ def test_two_dispatcher_services_polling_together_dial_each_task_once(database, 
     owners = database.read_now(lambda s: Counter(s.scalars(select(CallbackAttempt.owner))))
     assert set(owners) == {"test-dispatcher", "other-dispatcher"}
     assert sum(owners.values()) == 40
+
+
+@PG
+def test_an_originate_result_waits_for_a_survey_answer_holding_the_task_without_deadlock(db_url):
+    """The survey answer locks the task, then ends the attempt; the OriginateResponse for the
+    same dial arrives in between. Both lock the task first, so the result simply waits: with
+    the attempt locked first PostgreSQL found a deadlock and cancelled one of them (a rating
+    lost under load, found by bench/mixed_load.py)."""
+    from sqlalchemy import text
+
+    from schemas.callbacks import AttemptResult
+
+    engine = make_engine(DatabaseConfig(url=db_url))
+    db = Database(engine, reactor=None, threads=2)
+    db.write_now(due_tasks, 1)
+    repo = repository(calls_per_trunk=5)
+    [claim] = db.write_now(repo.claim, owner="w", now=MONDAY_10, trunk="trunk", limit=1)
+    survey = engine.connect()
+    survey_tx = survey.begin()
+    survey.execute(text("SELECT id FROM callback_tasks WHERE id = :id FOR UPDATE"),
+                   {"id": claim.task_id})
+    outcome: dict[str, object] = {}
+
+    def result():
+        try:
+            outcome["task"] = db.write_now(repo.originate_result, claim.attempt_id, "w",
+                                           AttemptResult.ANSWERED, MONDAY_10)
+        except Exception as error:  # the deadlock, if it comes back
+            outcome["error"] = error
+
+    writer = threading.Thread(target=result)
+    writer.start()
+    waiting = "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid " \
+              "WHERE NOT l.granted AND a.datname = current_database()"
+    for _ in range(500):
+        if survey.execute(text(waiting)).scalar():
+            break
+        writer.join(0.01)
+    else:
+        pytest.fail("the result never waited for the task's lock")
+    # The survey answer ends the attempt while it holds the task: this must not wait.
+    survey.execute(text("SET LOCAL lock_timeout = '5s'"))
+    survey.execute(text("UPDATE callback_attempts SET ended_at = now(), result = 'rated' "
+                        "WHERE id = :id"), {"id": claim.attempt_id})
+    survey_tx.commit()
+    survey.close()
+    writer.join(30)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["task"].id == claim.task_id
+    db.engine.dispose()

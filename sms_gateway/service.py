@@ -134,7 +134,9 @@ def _live_families(dispatcher: OutboxDispatcher, links: dict):
     """The dispatcher's counters and each bind's window use, read from memory at scrape time."""
     for name, doc, value in (("submitted", "SMS accepted by an SMSC", dispatcher.submitted),
                              ("failed", "SMS failed for good", dispatcher.failed),
-                             ("retried", "SMS submits to be retried", dispatcher.retried)):
+                             ("retried", "SMS submits to be retried", dispatcher.retried),
+                             ("receipts_expired", "delivery receipts held 72 h that never met "
+                              "their message", dispatcher.receipts_expired)):
         yield CounterMetricFamily(f"hotline_sms_{name}", f"{doc} (this process)", value=value)
     yield GaugeMetricFamily("hotline_sms_in_flight", "SMS claimed and waiting for the SMSC",
                             value=dispatcher.in_flight())
@@ -171,4 +173,5 @@ def sms_counts(session, now: dt.datetime):
 
 def _receipts_via(inbox: Inbox, name: str, links: dict):
     """Receipts from one bind are matched with that bind's id conventions."""
-    return lambda receipt: inbox.on_receipt(receipt, links[name].receipt_id_keys(receipt))
+    return lambda receipt: inbox.on_receipt(receipt, links[name].receipt_id_keys(receipt),
+                                            link=name)

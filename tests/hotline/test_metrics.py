@@ -199,8 +199,10 @@ def test_wired_sms_gateway_exposes_dispatcher_counters_window_use_and_pool(tmp_p
                      MemoryReactorClock())
     sms = sms_gateway.service.makeService(core)
     sms.dispatcher.submitted = 7
+    sms.dispatcher.receipts_expired = 2
     text = core.metrics.render().decode()
     assert "hotline_sms_submitted_total 7.0" in text
+    assert "hotline_sms_receipts_expired_total 2.0" in text
     assert 'hotline_sms_window_use{bind="simulator"} 0.0' in text
     assert 'hotline_sms_bind_up{bind="simulator"} 0.0' in text
     assert "hotline_db_pool_checked_out" in text

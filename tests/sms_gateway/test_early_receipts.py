@@ -337,3 +337,20 @@ def test_over_smpp_a_receipt_is_acknowledged_only_once_stored(database, pumped_r
     assert answers[-1] == ("receipt", codec.ESME_ROK)
     assert state(database, message).state is SmsState.DELIVERED
     shut(pumped_reactor, endpoint, clock, dispatcher, link)
+
+
+def test_the_wired_service_tells_the_inbox_which_bind_a_receipt_came_on():
+    from sms_gateway.service import _receipts_via
+
+    calls = []
+
+    class RecordingInbox:
+        def on_receipt(self, receipt, keys=None, link=None):
+            calls.append((keys, link))
+
+    class Bind:
+        def receipt_id_keys(self, receipt):
+            return frozenset({"k"})
+
+    _receipts_via(RecordingInbox(), "mobile", {"mobile": Bind()})(object())
+    assert calls == [(frozenset({"k"}), "mobile")]

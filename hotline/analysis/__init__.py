@@ -1,8 +1,8 @@
 """Early-warning analysis (智能分析 / 预警研判): an hourly job that compares appeal counts by
 kind and area with their recent baseline and raises a supervisor alert when one is unusual.
 
-`spikes` is the statistic (pure), `repository` its queries and writes, `lease` the singleton
-lock, `job` the service, `cli` the `hotline analysis` command. docs/analysis.md explains the
+`spikes` is the statistic (pure), `repository` its queries and writes, `job` the service (one
+process at a time, by `hotline.singleton`), `cli` the `hotline analysis` command. docs/analysis.md explains the
 thresholds and how to tune them.
 """
 

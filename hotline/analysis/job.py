@@ -4,7 +4,7 @@ analysed: the process was down, or the holder died before it ran).
 
 Everything on this path reads one clock, the injected `IReactorTime` (`reactor.seconds()` is
 the wall clock in production; `task.Clock` in tests): rounds every third of the lease, the
-hour that is due, and the time stamped on alerts. A round renews the lease (see `lease`), so
+hour that is due, and the time stamped on alerts. A round renews the lease (see `hotline.singleton`), so
 a standby process notices a vanished holder within a round and takes over.
 """
 
@@ -21,7 +21,7 @@ from twisted.logger import Logger
 
 from hotline.analysis import repository
 from hotline.analysis.config import AnalysisConfig
-from hotline.analysis.lease import LeaseLock
+from hotline.singleton import LeaseLock
 from hotline.analysis.repository import HOUR, RunResult
 from hotline.db import Database
 from hotline.workdays import WorkCalendar

@@ -78,10 +78,10 @@ def cmd_reminders_import(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_reminders_plan(config: Config, args: argparse.Namespace) -> int:
-    from sms_gateway.messages.planner import SingletonLock
+    from sms_gateway.messages.planner import planner_lock
 
     db, messaging, clock = _world(config)
-    lock = SingletonLock(db.engine)
+    lock = planner_lock(db.engine, messaging.config.planner_poll_s)
     if not lock.try_acquire():
         print("another process holds the reminder planner lock; it plans")
         return 1

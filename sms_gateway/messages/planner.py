@@ -1,9 +1,10 @@
 """The reminder planner service: one process at a time plans reminders into the outbox.
 
-On PostgreSQL the planner that holds the session advisory lock `PLANNER_LOCK_KEY`
-(`pg_try_advisory_lock` on a connection of its own, kept while the service runs) is the one
-that plans; the others try again each round and take over when it goes (its connection
-closes, and the server releases the lock). On SQLite there is one process: it just plans.
+On PostgreSQL the planner that holds the lease `PLANNER_LOCK_KEY` (`hotline.singleton`: a
+session advisory lock on a connection of its own, renewed each round) is the one that plans;
+the others try again each round and take over when it goes: at once when its connection
+closes, within the lease (`LEASE_ROUNDS` rounds, at least `MIN_LEASE_S`) when it hangs. On
+SQLite there is one process: it just plans.
 
 Rounds run on the injected `IReactorTime` every `planner_poll_s`; the rules read the wall
 clock. A round plans batches of `planner_batch` reminders, each batch its own transaction,
@@ -15,85 +16,39 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine
 from twisted.application import service
 from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from hotline.clock import WallClock
 from hotline.db import Database
+from hotline.singleton import LeaseLock
 from sms_gateway.messages.reminders import PlanRound, ReminderPlanner
 
 PLANNER_LOCK_KEY = zlib.crc32(b"hotline:reminder-planner")
+# The lease lasts this many rounds, and never less than MIN_LEASE_S: a holder late by a
+# round or two (a busy machine, a slow batch) keeps it.
+LEASE_ROUNDS = 3
+MIN_LEASE_S = 10.0
 
 
-class SingletonLock:
-    """A PostgreSQL session advisory lock held on a dedicated connection (blocking calls:
-    run them in the database's thread pool). Always held on other databases."""
-
-    def __init__(self, engine: Engine, key: int = PLANNER_LOCK_KEY) -> None:
-        self._engine = engine
-        self._key = key
-        self._connection = None
-
-    @property
-    def needed(self) -> bool:
-        return self._engine.dialect.name == "postgresql"
-
-    def try_acquire(self) -> bool:
-        if not self.needed:
-            return True
-        if self._connection is not None:
-            try:
-                self._connection.exec_driver_sql("SELECT 1")
-                self._connection.commit()
-                return True
-            except DBAPIError:  # the server went away, and the lock with it
-                self._discard()
-        connection = self._engine.connect()
-        try:
-            held = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key})
-            connection.commit()
-        except BaseException:
-            connection.close()
-            raise
-        if held:
-            self._connection = connection
-            return True
-        connection.close()
-        return False
-
-    def release(self) -> None:
-        if self._connection is None:
-            return
-        try:
-            self._connection.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
-            self._connection.commit()
-        except DBAPIError:
-            pass  # closing the connection releases it anyway
-        self._discard()
-
-    def _discard(self) -> None:
-        connection, self._connection = self._connection, None
-        try:
-            connection.close()
-        except DBAPIError:
-            pass
+def planner_lock(engine: Engine, poll_s: float) -> LeaseLock:
+    return LeaseLock(engine, PLANNER_LOCK_KEY, lease_s=max(MIN_LEASE_S, LEASE_ROUNDS * poll_s))
 
 
 class PlannerService(service.Service):
     log = Logger()
 
     def __init__(self, db: Database, planner: ReminderPlanner, *, wall: WallClock, clock: Any,
-                 poll_s: float, batch: int, lock: SingletonLock | None = None) -> None:
+                 poll_s: float, batch: int, lock: LeaseLock | None = None) -> None:
         self._db = db
         self._planner = planner
         self._wall = wall
         self._clock = clock
         self._poll_s = poll_s
         self._batch = batch
-        self._lock = lock or SingletonLock(db.engine)
+        self._lock = lock or planner_lock(db.engine, poll_s)
         self._loop: task.LoopingCall | None = None
         self.leader: bool | None = None  # not known before the first round
         self.rounds = 0

@@ -23,7 +23,7 @@ from hotline.alerts import open_alerts
 from hotline.analysis import makeService, repository
 from hotline.analysis.config import AnalysisConfig
 from hotline.analysis.job import LOCK_KEY, SpikeJob
-from hotline.analysis.lease import LeaseLock
+from hotline.singleton import LeaseLock
 from hotline.analysis.spikes import Thresholds
 from hotline.cli import main
 from hotline.config import Config, ConfigError, DatabaseConfig, load_config

@@ -22,7 +22,7 @@ from hotline.config import DatabaseConfig
 from hotline.db import make_engine
 from schemas.messaging import ReminderKind
 from schemas.sms import SmsMessage
-from sms_gateway.messages.planner import PlannerService, SingletonLock
+from sms_gateway.messages.planner import PlannerService, planner_lock
 from sms_gateway.messages.reminders import ReminderRow, insert_reminders
 from tests.sms_gateway.messages.support import messaging, shanghai
 from tests.support.processes import ROOT
@@ -77,7 +77,7 @@ def test_a_planner_without_the_lock_plans_nothing_until_it_is_free(database, pum
     parts = messaging()
     database.write_now(insert_reminders, reminders(10), parts.plan, NOW)
     other = make_engine(DatabaseConfig(url=str(database.engine.url.render_as_string(False))))
-    holder = SingletonLock(other)
+    holder = planner_lock(other, poll_s=60)
     assert holder.try_acquire()
     planner = PlannerService(database, parts.planner, wall=FixedClock(NOW), clock=task.Clock(),
                              poll_s=60, batch=50)

@@ -1,7 +1,8 @@
-"""A singleton job's lease: which process runs it, and how another takes over.
+"""A singleton job's lease: which process runs it, and how another takes over. Used by
+every job that one process at a time must run (the reminder planner, the spike analysis).
 
-On PostgreSQL, the approach of the reminder planner (`sms_gateway.messages.planner`): the
-holder is the process whose dedicated connection holds the session advisory lock (
+On PostgreSQL the holder is the process whose dedicated connection holds the session
+advisory lock (
 `pg_try_advisory_lock`); the others try again every round. When the holder stops it unlocks;
 when it dies its connection closes and the server drops the lock with it. A holder that
 hangs without closing its connection (a frozen host, a cut network) would keep the lock for
@@ -11,10 +12,10 @@ lease has its session ended by the server, which frees the lock. Another process
 over at most one lease and one round after the holder goes silent, and one round after its
 connection closes.
 
-On SQLite there is one process and no server to hold a lock: the lease is always held. Two
-processes on one SQLite file (the service and `hotline analysis run`) still write each hour
-once: the claim of the hour's row is what makes a run idempotent, the lease only saves
-the work.
+On SQLite there is one process and no server to hold a lock: the lease is always held. A
+job must therefore make its own writes idempotent (the spike analysis claims each hour's
+row; the planner marks each reminder planned in the batch that queues it): the lease only
+saves the work.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ HOLDS = text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' 
 
 
 class LeaseLock:
-    """Blocking calls: run them in the database's thread pool."""
+    """Blocking calls: run them in the database's thread pool. The holder must call
+    `try_acquire` more often than every `lease_s`, or it loses the lease."""
 
     def __init__(self, engine: Engine, key: int, lease_s: float) -> None:
         self._engine = engine

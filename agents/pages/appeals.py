@@ -21,7 +21,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/appeals/new", STAFF, "new_appeal_form"),
     Route("POST", "/appeals", STAFF, "create_appeal"),
     Route("GET", "/appeals/{appeal_id:int}", STAFF, "appeal"),
-    Route("POST", "/appeals/{appeal_id:int}/{action:assign|start|resolve}", STAFF,
+    Route("POST", "/appeals/{appeal_id:int}/{action:assign|start|resolve|note}", STAFF,
           "appeal_action"),
     Route("POST", "/appeals/{appeal_id:int}/{action:reopen}", SUPERVISORS, "appeal_action"),
     Route("GET", "/callers/{phone}", STAFF, "caller"),
@@ -98,7 +98,10 @@ class AppealPages:
         notice = None
         if ctx.request.arg("created") and error is None:
             notice = ctx.t("appeal.created", case_number=detail.appeal.case_number)
-        return self._page(ctx, "appeal.html", status, d=detail, error=error, notice=notice)
+        # Opened from a caller's card to add this call to the appeal: the note carries it.
+        call_id = ctx.request.arg("call_id").strip()[:64]
+        return self._page(ctx, "appeal.html", status, d=detail, error=error, notice=notice,
+                          call_id=call_id)
 
     async def appeal_action(self, ctx: Context) -> WebResponse:
         appeal_id = int(ctx.params["appeal_id"])
@@ -115,6 +118,9 @@ class AppealPages:
                 await appeals.start(appeal_id, actor=ctx.actor)
             elif action == "resolve":
                 await appeals.resolve(appeal_id, arg("resolution"), actor=ctx.actor)
+            elif action == "note":
+                await appeals.add_note(appeal_id, arg("note"), actor=ctx.actor,
+                                       call_id=arg("call_id").strip() or None)
             else:
                 await appeals.reopen(appeal_id, arg("reason"), actor=ctx.actor)
         except AppealNotFound:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hotline import alerts, audit
 from hotline.appeals.case_numbers import next_case_number
-from hotline.appeals.errors import AppealNotFound, AppealValidationError
+from hotline.appeals.errors import AppealNotFound, AppealValidationError, InvalidTransition
 from hotline.appeals.lifecycle import Action, target_of
 from hotline.appeals.records import AppealRecord, NewAppeal
 from hotline.appeals.resolve_hook import ResolveHook
@@ -26,6 +26,7 @@ from schemas.enums import AppealStatus, Satisfaction
 from schemas.models import Appeal, ApprovalItem, Unit
 
 ENTITY = "appeal"
+NOTE_MAX = 2000
 SUBJECT_MAX = 200
 
 
@@ -147,6 +148,28 @@ class AppealRepository:
             appeal.closed_at = None
 
         return self._move(session, appeal_id, Action.REOPEN, actor, now, reason, change)
+
+    def add_note(self, session: Session, appeal_id: int, text: str, *, actor: str,
+                 now: dt.datetime, call_id: str | None = None) -> AppealRecord:
+        """Progress on an appeal, or what a citizen added by calling again about it (the call
+        named by `call_id`): a line of its trail; the status does not change. A closed
+        appeal takes no more notes (reopen it)."""
+        text = (text or "").strip()
+        if not text:
+            raise AppealValidationError("note", "is required")
+        if len(text) > NOTE_MAX:
+            raise AppealValidationError("note", f"at most {NOTE_MAX} characters")
+        appeal = self._locked(session, appeal_id)
+        if appeal.status is AppealStatus.CLOSED:
+            raise InvalidTransition("add a note to", appeal.status.value,
+                                    frozenset(s.value for s in AppealStatus
+                                              if s is not AppealStatus.CLOSED))
+        appeal.updated_at = now
+        audit.record(session, at=now, actor=actor, action="note", entity_type=ENTITY,
+                     entity_id=appeal.id,
+                     note=text if call_id is None else f"{text} (call {call_id})")
+        session.flush()
+        return AppealRecord.of(appeal)
 
     def rate(self, session: Session, appeal_id: int, satisfaction: Satisfaction, *,
              actor: str, now: dt.datetime, note: str | None = None) -> AppealRecord:

@@ -44,6 +44,11 @@ class AppealService:
         return self.db.write(self.repository.reopen, appeal_id, reason, actor=actor,
                              now=self._clock.now())
 
+    def add_note(self, appeal_id: int, text: str, *, actor: str,
+                 call_id: str | None = None) -> defer.Deferred[AppealRecord]:
+        return self.db.write(self.repository.add_note, appeal_id, text, actor=actor,
+                             now=self._clock.now(), call_id=call_id)
+
     def rate(self, appeal_id: int, satisfaction: Satisfaction, *, actor: str,
              note: str | None = None) -> defer.Deferred[AppealRecord]:
         return self.db.write(self.repository.rate, appeal_id, satisfaction, actor=actor,

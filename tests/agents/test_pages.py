@@ -233,3 +233,39 @@ def test_caller_card_lists_the_ten_newest_calls_and_messages_whatever_form_the_n
     assert shown == [t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") for t in at[:10]]
     assert "abandoned" not in calls
     assert re.findall(r"out-\d+", body) == [f"out-{n}" for n in range(10)]
+
+
+def test_progress_notes_go_into_the_trail_without_changing_the_status(agent, core,
+                                                                      pumped_reactor):
+    appeal = create(core, pumped_reactor)
+    path = f"/appeals/{appeal.id}"
+    assert agent.post(f"{path}/note", {"note": "已电话联系物业，约定周五维修"}).status == 303
+    page = agent.get(path)
+    assert 'data-status="received"' in page.body
+    assert "已电话联系物业，约定周五维修" in page.body and "<td>li</td><td>note</td>" in page.body
+    empty = agent.post(f"{path}/note", {"note": "  "})
+    assert empty.status == 422 and "note: is required" in empty.body
+
+
+def test_a_second_call_about_an_open_appeal_is_added_to_it_from_the_card(
+        agent, core, pumped_reactor, database):
+    appeal = create(core, pumped_reactor, citizen_phone="13812345678")
+    card = agent.get("/callers/13812345678?call_id=c-42")
+    assert f'href="/appeals/{appeal.id}?call_id=c-42#note"' in card.body
+    form = agent.get(f"/appeals/{appeal.id}?call_id=c-42")
+    assert 'name="call_id" value="c-42"' in form.body
+    assert agent.post(f"/appeals/{appeal.id}/note",
+                      {"note": "市民再次来电催办", "call_id": "c-42"}).status == 303
+    notes = [e for e in database.read_now(trail, "appeal", appeal.id) if e.action == "note"]
+    assert [(e.actor, e.note) for e in notes] == [("li", "市民再次来电催办 (call c-42)")]
+
+
+def test_a_closed_appeal_takes_no_note(agent, core, pumped_reactor, unit):
+    appeal = create(core, pumped_reactor)
+    for step in (lambda: core.appeals.assign(appeal.id, unit, actor="t"),
+                 lambda: core.appeals.start(appeal.id, actor="t"),
+                 lambda: core.appeals.resolve(appeal.id, "done", actor="t"),
+                 lambda: core.appeals.close(appeal.id, actor="t")):
+        pumped_reactor.wait(step())
+    refused = agent.post(f"/appeals/{appeal.id}/note", {"note": "补充"})
+    assert refused.status == 409 and "cannot add a note to an appeal that is closed" in refused.body

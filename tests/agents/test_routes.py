@@ -41,6 +41,7 @@ TABLE = [
     ("POST", "/appeals/{id}/assign", {"unit_id": "{unit}"}, (401, 303, 303, 403)),
     ("POST", "/appeals/{id}/start", {},           (401, 409, 409, 403)),
     ("POST", "/appeals/{id}/resolve", {"resolution": "已修复"}, (401, 409, 409, 403)),
+    ("POST", "/appeals/{id}/note", {"note": "已联系"}, (401, 303, 303, 403)),
     ("POST", "/appeals/{id}/reopen", {"reason": "未修好"}, (401, 403, 409, 403)),
     ("GET", "/callers/13812345678", None,         (303, 200, 200, 403)),
     ("GET", "/admin/agents", None,                (303, 403, 403, 200)),

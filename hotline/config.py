@@ -61,6 +61,8 @@ class AgiConfig:
     allow: tuple[str, ...] = _field((), doc="Asterisk source addresses allowed; empty allows all")
     command_timeout_s: float = _field(30.0, min=0.1, max=3600)
     backend_timeout_s: float = _field(2.0, min=0.05, max=60, doc="slow lookup -> apology and agent")
+    record_timeout_s: float = _field(10.0, min=0.05, max=300, doc="a call's session ends once its "
+                                     "record is stored, or after this long")
     queue: str = _field("hotline", doc="the Asterisk queue agents answer")
     drain_s: float = _field(30.0, min=0, max=3600, doc="at stop: how long calls in progress "
                                                        "may go on before they are closed")

@@ -52,12 +52,17 @@ class HotlineBackend:
 
     def __init__(self, db: Database, appeals: AppealService, clock: WallClock,
                  timers: IReactorTime, timeout_s: float, process: str | None = None,
-                 request_callback: CallbackRequester | None = None) -> None:
+                 request_callback: CallbackRequester | None = None,
+                 record_timeout_s: float | None = None) -> None:
+        """`timeout_s` bounds the lookups a caller waits on; `record_timeout_s` (default: the
+        same) the closing write of a call record, which the session waits for before it
+        ends, so that a call that has ended is recorded even if the process dies next."""
         self._db = db
         self._appeals = appeals
         self._clock = clock
         self._timers = timers
         self._timeout = timeout_s
+        self._record_timeout = record_timeout_s if record_timeout_s is not None else timeout_s
         self._process = process
         self.request_callback = request_callback
         self._records = call_records.CallRecordWriter(db)
@@ -65,15 +70,17 @@ class HotlineBackend:
     def now(self) -> dt.datetime:
         return self._clock.now()
 
-    async def _bounded(self, deferred: defer.Deferred, what: str) -> Any:
-        deferred.addTimeout(self._timeout, self._timers)
+    async def _bounded(self, deferred: defer.Deferred, what: str,
+                       timeout: float | None = None) -> Any:
+        limit = self._timeout if timeout is None else timeout
+        deferred.addTimeout(limit, self._timers)
         try:
             return await deferred
         except (AppealNotFound, AppealValidationError):
             raise
         except defer.TimeoutError:
             self.log.warn("Backend too slow: {what} took over {timeout}s", what=what,
-                          timeout=self._timeout)
+                          timeout=limit)
             raise BackendUnavailable(f"{what} timed out") from None
         except Exception as error:
             self.log.warn("Backend failed: {what}: {error!r}", what=what, error=error)
@@ -93,7 +100,8 @@ class HotlineBackend:
         await self._bounded(self._records.submit(("open", start)), "call record")
 
     async def end_call(self, start: CallStart, end: CallEnd) -> None:
-        await self._bounded(self._records.submit(("close", start, end)), "call record")
+        await self._bounded(self._records.submit(("close", start, end)), "call record",
+                            self._record_timeout)
 
     async def leave_voice_message(self, caller: str | None, recording: str,
                                   call_id: str) -> AppealRecord | None:

@@ -21,7 +21,8 @@ def make_registry(core: Core, request_callback: CallbackRequester | None = None,
     config = core.config
     backend = HotlineBackend(core.db, core.appeals, core.clock, core.reactor,
                              config.agi.backend_timeout_s, process=config.service.name,
-                             request_callback=request_callback)
+                             request_callback=request_callback,
+                             record_timeout_s=config.agi.record_timeout_s)
     hours = ServiceHours(config.ivr, core.calendar, core.zone)
     registry = FlowRegistry()
     registry.register("hotline", HotlineFlow(backend, hours, config.ivr, config.agi.queue,

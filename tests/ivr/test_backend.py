@@ -129,3 +129,36 @@ def test_a_failed_batch_fails_each_of_its_writes(database, pumped_reactor):
     failures = []
     done.addErrback(failures.append)
     assert failures and failures[0].check(RuntimeError)
+
+
+def test_the_closing_record_write_is_awaited_longer_than_a_lookup():
+    """A call's session ends once its record is stored (up to record_timeout_s), so that a
+    process killed just after a call ended has recorded it; lookups keep their short bound."""
+    from twisted.internet import defer
+    from twisted.internet.task import Clock
+
+    from ivr.backend import BackendUnavailable
+
+    pending = []
+
+    class SlowDatabase:
+        def write(self, fn, *args, **kwargs):
+            pending.append(defer.Deferred())
+            return pending[-1]
+
+        def read(self, fn, *args, **kwargs):
+            return defer.Deferred()
+
+    clock = Clock()
+    backend = HotlineBackend(SlowDatabase(), None, FixedClock(), clock, timeout_s=2.0,
+                             record_timeout_s=10.0)
+    start = CallStart("c9", "hotline", "13812345678", None, "1795887564.9", "Local/x", NOW)
+    end = CallEnd("c9", CallOutcome.TO_QUEUE, NOW, ("greeting",))
+    closed = defer.Deferred.fromCoroutine(backend.end_call(start, end))
+    lookup = defer.Deferred.fromCoroutine(backend.appeal_by_case("2026112700001"))
+    clock.advance(5)
+    assert lookup.called and isinstance(lookup.result.value, BackendUnavailable)
+    lookup.addErrback(lambda _: None)
+    assert not closed.called
+    pending[0].callback(None)
+    assert closed.called and closed.result is None

@@ -1,5 +1,7 @@
 """Agent administration (the admin role): the list, adding an agent, changing its role,
 unit, interface and name, deactivating and reactivating it, resetting its password.
+An agent deactivated, or moved to another interface, is taken out of Asterisk's queue on
+the interface it leaves (QueueRemove), so no call rings a phone nobody answers for.
 
 The rules and the audit rows are `hotline.agents_admin`'s (the `hotline agents` command
 uses the same functions); these handlers turn a form into a call and a refusal into a 422
@@ -17,6 +19,7 @@ from agents.i18n import MESSAGES
 from agents.routing import ADMINS, Context, Route
 from hotline import agents_admin, audit
 from hotline.agents_admin import AgentAdminError, AgentNotFound
+from hotline.ami.errors import AMIError
 from hotline.passwords import MIN_LENGTH
 from schemas.enums import AgentRole
 
@@ -79,6 +82,7 @@ class AdminPages:
         agent_id = int(ctx.params["agent_id"])
         form = _form(ctx)
         try:
+            before = await self.core.db.read(agents_admin.get_agent, agent_id)
             record = await self.core.db.write(
                 agents_admin.update_agent, agent_id, display_name=form["display_name"],
                 role=_role(form["role"]), unit_code=form["unit"] or None,
@@ -90,6 +94,8 @@ class AdminPages:
             return await self._admin_form(ctx, agent_id, 422, form, error=_words(ctx, refused))
         self.log.info("{actor} changed agent {username}", actor=ctx.actor,
                       username=record.username)
+        if before.interface and before.interface != record.interface:
+            await self._admin_leave_queue(before.interface, record.username)
         return WebResponse.redirect(f"/admin/agents/{agent_id}?done=saved")
 
     async def admin_reset_password(self, ctx: Context) -> WebResponse:
@@ -123,7 +129,25 @@ class AdminPages:
             return await self._admin_form(ctx, agent_id, 422, None, error=_words(ctx, refused))
         self.log.info("{actor}: {username} {action}d", actor=ctx.actor,
                       username=record.username, action=action)
+        if not record.active and record.interface:
+            await self._admin_leave_queue(record.interface, record.username)
         return WebResponse.redirect(f"/admin/agents/{agent_id}?done={action}d")
+
+    async def _admin_leave_queue(self, interface: str, username: str) -> None:
+        """QueueRemove on the interface an agent left; not a member, or no AMI link, is not
+        an error of the change (it is logged: the supervisor can remove it in Asterisk)."""
+        ami = self.core.ami
+        if ami is None or ami.state != ami.LOGGED_IN:
+            self.log.warn("{username} left {interface}, but with no AMI link it stays in the "
+                          "queue until the agent logs out there", username=username,
+                          interface=interface)
+            return
+        try:
+            await self.hub.logout(interface)
+        except AMIError as error:
+            # Asterisk answers an error for an interface that is not a member: nothing to do.
+            self.log.info("QueueRemove {interface} for {username}: {error}",
+                          interface=interface, username=username, error=str(error))
 
     async def _admin_form(self, ctx: Context, agent_id: int | None, status: int,
                           form: dict[str, str] | None, *, error: str | None = None,

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
@@ -21,6 +21,7 @@ from hotline.audit import trail
 from schemas.calls import CallRecord
 from schemas.enums import AgentRole, CallOutcome
 from schemas.live import QueueMember
+from schemas.models import Agent
 from tests.agents.support import API_TOKEN, SECRET, Browser, SettableClock, create_agent, make_core
 from tests.ami.support import SimulatorEndpoint
 
@@ -319,3 +320,25 @@ def test_member_state_as_the_browser_receives_it():
     assert not MemberState().known and MemberState("logged_out").known
     assert json.loads(MemberState("paused", "午饭").as_json()) == {"state": "paused",
                                                                  "reason": "午饭"}
+
+
+def test_an_agent_deactivated_or_moved_leaves_the_queue_on_the_interface_it_left(rig, database):
+    create_agent(database, "zhao", AgentRole.ADMIN)
+    create_agent(database, "qian", AgentRole.AGENT, interface="PJSIP/1009")
+    qian = database.read_now(lambda s: s.scalar(select(Agent.id).where(Agent.username == "qian")))
+    li = database.read_now(lambda s: s.scalar(select(Agent.id).where(Agent.username == "li")))
+    rig.settle(rig.ami.queue_add("hotline", IFACE, member_name="li"))
+    rig.settle(rig.ami.queue_add("hotline", "PJSIP/1009", member_name="qian"))
+    assert {IFACE, "PJSIP/1009"} <= set(rig.sim.queues["hotline"].members)
+    admin = rig.browser("zhao")
+    assert admin.post(f"/admin/agents/{qian}/deactivate").status == 303
+    rig.flush()
+    assert "PJSIP/1009" not in rig.sim.queues["hotline"].members
+    moved = admin.post(f"/admin/agents/{li}", {"display_name": "li 警官", "role": "agent",
+                                               "unit": "", "interface": "PJSIP/1010"})
+    assert moved.status == 303
+    rig.flush()
+    assert IFACE not in rig.sim.queues["hotline"].members
+    # Not a member any more (or never was): the change is not refused for it.
+    assert admin.post(f"/admin/agents/{li}", {"display_name": "li 警官", "role": "agent",
+                                              "unit": "", "interface": IFACE}).status == 303

@@ -1,15 +1,13 @@
-"""Settings of the web application that `hotline.config` does not hold (yet).
-
-Read from the environment as `HOTLINE_AUTH_<KEY>` (the names an `[auth]` section of the
-configuration file will map to), validated into one frozen dataclass when the web service
-is built. Secrets (the signing key, the API token) come only from there, never from code.
+"""The web application's settings, from the configuration's `[auth]` section
+(`hotline.config`: the file, overridden by `HOTLINE_AUTH_<KEY>`), validated again into one
+frozen dataclass with the web app's own rules when the web service is built. Secrets (the
+signing key, the API token) come only from there, never from code.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Mapping
 
 from twisted.logger import Logger
 
@@ -64,27 +62,12 @@ _PROCESS_KEY = secrets.token_urlsafe(48)
 _log = Logger(namespace="agents.config")
 
 
-def load_auth_config(environ: Mapping[str, str]) -> AuthConfig:
-    """The settings from `HOTLINE_AUTH_*`; a bad value raises `ConfigError` naming it."""
-    values: dict[str, object] = {}
-    for field in dataclasses.fields(AuthConfig):
-        name = ENV_PREFIX + field.name.upper()
-        if name not in environ:
-            continue
-        raw = environ[name]
-        if field.type in ("int", int):
-            try:
-                values[field.name] = int(raw.strip())
-            except ValueError:
-                raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-        elif field.type in ("bool", bool):
-            lowered = raw.strip().lower()
-            if lowered not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-                raise ConfigError(f"{name} must be true or false, got {raw!r}")
-            values[field.name] = lowered in ("1", "true", "yes", "on")
-        else:
-            values[field.name] = raw
-    config = AuthConfig(**values)
+def auth_config(section) -> AuthConfig:
+    """The web app's settings from the configuration's `[auth]` section (the file, then
+    `HOTLINE_AUTH_*`), checked again with the web app's own rules (secret and token
+    lengths); a bad value raises `ConfigError` naming it."""
+    config = AuthConfig(**{field.name: getattr(section, field.name)
+                           for field in dataclasses.fields(AuthConfig)})
     if not config.secret_key:
         _log.warn("{name} is not set: sessions are signed with a key of this process alone "
                   "and end when it restarts", name=ENV_PREFIX + "SECRET_KEY")

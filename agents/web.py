@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
 
 from twisted.application import internet, service
 from twisted.internet import endpoints
 from twisted.web import http, resource, server
 
 from agents.app import WebApp
-from agents.config import AuthConfig, load_auth_config
+from agents.config import AuthConfig, auth_config
 from agents.health import HealthResource, MetricsResource
 from agents.http import WebAdapter
 from agents.live import LiveRecorder
@@ -37,13 +35,7 @@ class _Root(resource.Resource):
 
 
 def auth_settings(core: Core) -> AuthConfig:
-    """From an `[auth]` section of the configuration once it has one (same key names),
-    else from the `HOTLINE_AUTH_*` environment variables."""
-    section = getattr(core.config, "auth", None)
-    if section is None:
-        return load_auth_config(os.environ)
-    return AuthConfig(**{f.name: getattr(section, f.name) for f in dataclasses.fields(AuthConfig)
-                         if hasattr(section, f.name)})
+    return auth_config(core.config.auth)
 
 
 def make_app(core: Core, auth: AuthConfig | None = None, reports=None,

@@ -126,19 +126,16 @@ def test_access_log_lines_mask_phone_numbers():
     assert "138****5678" in line and "13812345678" not in line
 
 
-def test_auth_settings_come_from_an_auth_section_when_the_configuration_has_one(monkeypatch):
-    import dataclasses
+def test_auth_settings_come_from_the_auth_section():
     from types import SimpleNamespace
 
     from agents.config import AuthConfig
     from agents.web import auth_settings
+    from hotline.config import AuthSection
 
-    section = SimpleNamespace(secret_key="q" * 40, api_token="", session_idle_s=60)
+    section = AuthSection(secret_key="q" * 40, session_idle_s=60)
     assert auth_settings(SimpleNamespace(config=SimpleNamespace(auth=section))) == \
         AuthConfig(secret_key="q" * 40, session_idle_s=60)
-    monkeypatch.setenv("HOTLINE_AUTH_LOCKOUT_FAILURES", "7")
-    from_env = auth_settings(SimpleNamespace(config=SimpleNamespace()))
-    assert from_env.lockout_failures == 7 and dataclasses.is_dataclass(from_env)
 
 
 def test_event_stream_is_ended_by_the_server_when_it_expires():

@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from scratch_db import create_scratch, drop_scratch  # noqa: E402  # bench/, beside this script
 
 DB_NAME = "hotline_bench"
 NOW = dt.datetime(2027, 1, 15, 2, 0, tzinfo=dt.timezone.utc)
@@ -79,12 +79,6 @@ WHERE id IN (SELECT DISTINCT ON (citizen_phone) id FROM callback_tasks
              WHERE state = 'completed' ORDER BY citizen_phone, id LIMIT :n)
 """
 
-
-def server_url(url: str):
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed
 
 
 def make_policy_repository():
@@ -180,12 +174,7 @@ def main() -> int:
     from hotline.config import DatabaseConfig
     from hotline.db import Database, make_engine, upgrade
 
-    server = server_url(args.url)
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
-    url = server.set(database=DB_NAME).render_as_string(hide_password=False)
+    admin, url = create_scratch(args.url, DB_NAME)
     try:
         engine = make_engine(DatabaseConfig(url=url))
         upgrade(engine)
@@ -230,10 +219,7 @@ def main() -> int:
         engine.dispose()
         return 0 if ok else 1
     finally:
-        if not args.keep:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        admin.dispose()
+        drop_scratch(admin, DB_NAME, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,9 @@ import statistics
 import time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import make_url
+from scratch_db import create_scratch, drop_scratch  # bench/, beside this script
 
 from hotline.analysis import repository
 from hotline.analysis.spikes import Thresholds
@@ -68,12 +68,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--explain", action="store_true")
     args = parser.parse_args()
-    server = make_url(args.url)
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{NAME}"'))
-    url = server.set(database=NAME).render_as_string(hide_password=False)
+    admin, url = create_scratch(args.url, NAME)
     try:
         engine = make_engine(DatabaseConfig(url=url))
         upgrade(engine)
@@ -113,9 +108,7 @@ def main() -> None:
                         print("   ", line)
         engine.dispose()
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
-        admin.dispose()
+        drop_scratch(admin, NAME)
 
 
 if __name__ == "__main__":

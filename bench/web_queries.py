@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import os
 import random
 import statistics
@@ -47,8 +46,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, event, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
+from scratch_db import create_scratch, drop_scratch  # noqa: E402  # bench/, beside this script
 
 DB_NAME = "hotline_web_bench"
 BASELINE_COMMIT = "61b22c3"  # agents/queries.py before the search and card work of issue 7
@@ -132,12 +131,6 @@ SELECT CASE WHEN id % 3 = 0 THEN '86' || citizen_phone ELSE citizen_phone END, '
 FROM appeals WHERE satisfaction IS NOT NULL AND id % 2 = 0
 """
 
-
-def server_url(url: str):
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed
 
 
 def revision_before_ours() -> str:
@@ -426,12 +419,7 @@ def main() -> int:
     from hotline.config import DatabaseConfig
     from hotline.db import Database, make_engine, upgrade
 
-    server = server_url(args.url)
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
-    url = server.set(database=DB_NAME).render_as_string(hide_password=False)
+    admin, url = create_scratch(args.url, DB_NAME)
     try:
         engine = make_engine(DatabaseConfig(url=url, pool_threads=4))
         before = revision_before_ours()
@@ -457,10 +445,7 @@ def main() -> int:
         engine.dispose()
         return 0
     finally:
-        if not args.keep:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        admin.dispose()
+        drop_scratch(admin, DB_NAME, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -170,6 +170,8 @@ def test_two_planner_processes_one_plans_and_the_other_takes_over_when_it_dies(d
         second.wait_for("planning in this process")
         database.write_now(insert_reminders, reminders(100, start=200, due=due), parts.plan, now)
         wait_until(lambda: database.read_now(message_count) == 300, "the third 100")
+        # The messages are committed before their planner says so: wait for its line.
+        wait_until(lambda: second.planned() == 100, "B to report the third 100", timeout=10)
         assert first.planned() == 200 and second.planned() == 100
         keys = database.read_now(lambda s: s.scalars(select(SmsMessage.dedupe_key)).all())
         assert len(set(keys)) == 300

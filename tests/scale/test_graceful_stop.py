@@ -24,6 +24,7 @@ from schemas.sms import SmsMessage
 from sms_gateway import outbox
 from tests.scale.test_three_processes import Appeals
 from tests.support.cluster import start_cluster
+from tests.support.processes import wait_for
 
 pytestmark = [
     pytest.mark.scale,
@@ -38,16 +39,6 @@ STOP_BOUND_S = 45.0
 def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
-
-def until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def refused(port: int) -> bool:
@@ -73,10 +64,10 @@ def test_sigterm_mid_batch_finishes_in_flight_work_and_gives_back_every_lease(tm
                                text=f"停机测试 {n}", now=now())
         db.write_now(enqueue_all)
         Appeals(db).resolve_one()
-        until(lambda: db.read_now(lambda s: s.scalar(select(func.count()).select_from(
+        wait_for(lambda: db.read_now(lambda s: s.scalar(select(func.count()).select_from(
             CallbackTask).where(CallbackTask.state == CallbackState.DIALING))), 10,
             "the follow-up call to be dialled")
-        until(lambda: len(cluster.smsc.submits()) >= 20, 20, "the first SMS to go out")
+        wait_for(lambda: len(cluster.smsc.submits()) >= 20, 20, "the first SMS to go out")
         # A call in progress: the service has sent ANSWER and waits for Asterisk's reply.
         call = socket.create_connection(("127.0.0.1", process.agi_port), timeout=10)
         call.sendall(replace(CallSetup(), uniqueid="1795887564.99",
@@ -86,7 +77,7 @@ def test_sigterm_mid_batch_finishes_in_flight_work_and_gives_back_every_lease(tm
 
         process.terminate()
         signalled = time.monotonic()
-        until(lambda: refused(process.agi_port), 5, "the FastAGI port to refuse new calls")
+        wait_for(lambda: refused(process.agi_port), 5, "the FastAGI port to refuse new calls")
         call.sendall(b"200 result=0\n")  # the command in flight completes ...
         assert lines.readline().strip(), "the call in progress was not served after SIGTERM"
         call.shutdown(socket.SHUT_RDWR)  # ... and the caller hangs up

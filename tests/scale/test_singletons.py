@@ -21,6 +21,7 @@ from sms_gateway.messages.planner import PLANNER_LOCK_KEY
 from sms_gateway.messages.reminders import ReminderRow, insert_reminders
 from tests.sms_gateway.messages.support import messaging
 from tests.support.cluster import start_cluster
+from tests.support.processes import wait_for
 
 pytestmark = [
     pytest.mark.scale,
@@ -42,16 +43,6 @@ def role(process) -> str | None:
         return None
     return "planning" if at_planning > at_other else "other"
 
-
-def until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def reminders(start: int, count: int, due: dt.date) -> list[ReminderRow]:
@@ -82,19 +73,20 @@ def test_the_planner_moves_to_another_process_within_its_poll_when_the_holder_is
     with start_cluster(tmp_path, 3, config={"messages": {"planner_poll_s": POLL_S}}) as cluster:
         db = cluster.db
         processes = cluster.processes
-        until(lambda: all(role(p) for p in processes), 30, "every planner's first round")
+        wait_for(lambda: all(role(p) for p in processes), 30, "every planner's first round")
         (holder,) = [p for p in processes if role(p) == "planning"]
         assert db.read_now(lock_holders) == 1
         db.write_now(insert_reminders, reminders(0, 60, due), parts.plan, now)
-        until(lambda: db.read_now(planned) == (60, 60), 30, "the holder to plan 60 reminders")
+        wait_for(lambda: db.read_now(planned) == (60, 60), 30, "the holder to plan 60 reminders")
 
         holder.kill()
         killed = time.monotonic()
-        successor = until(lambda: next((p for p in processes if p.alive and role(p) == "planning"),
-                                       None), POLL_S + TAKEOVER_SLACK_S, "another process to plan")
+        successor = wait_for(lambda: next((p for p in processes
+                                           if p.alive and role(p) == "planning"), None),
+                             POLL_S + TAKEOVER_SLACK_S, "another process to plan")
         took_over_in = time.monotonic() - killed
         db.write_now(insert_reminders, reminders(60, 60, due), parts.plan, now)
-        until(lambda: db.read_now(planned) == (120, 120), 30, "the successor to plan 60 more")
+        wait_for(lambda: db.read_now(planned) == (120, 120), 30, "the successor to plan 60 more")
         time.sleep(3 * POLL_S)  # a few more rounds of everyone
         assert db.read_now(planned) == (120, 120)  # none planned twice
         assert db.read_now(lock_holders) == 1

@@ -41,7 +41,7 @@ from sms_gateway import outbox
 from tests.scale import callers
 from tests.support.appeals import SHANGHAI, add_unit, make_repository, new_appeal
 from tests.support.cluster import process_config, start_cluster
-from tests.support.processes import ROOT
+from tests.support.processes import ROOT, wait_for
 
 pytestmark = [
     pytest.mark.scale,
@@ -65,16 +65,6 @@ CONFIG = {
 def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
-
-def until(predicate, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 class Appeals:
@@ -195,10 +185,10 @@ def test_three_processes_share_calls_sms_and_callbacks_and_survive_a_sigkill(tmp
                     f"{len(cluster.ami.originates())} originated")
                 time.sleep(0.15)
 
-            until(lambda: db.read_now(sms_states)[SmsState.QUEUED] == 0, 30,
-                  "every SMS to leave the outbox")
-            until(lambda: len(db.read_now(answered_tasks)) == APPEALS, 30,
-                  "every follow-up call to be answered")
+            wait_for(lambda: db.read_now(sms_states)[SmsState.QUEUED] == 0, 30,
+                     "every SMS to leave the outbox")
+            wait_for(lambda: len(db.read_now(answered_tasks)) == APPEALS, 30,
+                     "every follow-up call to be answered")
             output, _ = driver.communicate(timeout=30)
             assert output.strip().endswith("done"), output
         finally:

@@ -53,4 +53,4 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

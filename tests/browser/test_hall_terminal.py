@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,30 +15,18 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from hotline.agents_admin import add_agent
 from hotline.config import DatabaseConfig
 from hotline.db import Database, make_engine, upgrade
 from schemas.calls import CallRecord
 from schemas.enums import AgentRole, CallOutcome
 from tests.support.appeals import add_unit
-from tests.support.processes import ROOT, TWISTD, free_port, service_environment, wait_for
+from tests.browser.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MARKS, PASSWORD, healthy
+from tests.support.processes import ROOT, TWISTD, service_environment, wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
-PASSWORD = "correct horse battery"
 API_TOKEN = "browser-test-token-" + "y" * 20
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
-]
+pytestmark = MARKS
 
 
 class AmiPeer:
@@ -107,13 +94,6 @@ def start_service(tmp_path: Path, db_url: str, ami_port: int) -> tuple[subproces
                                env=env, stdout=log, stderr=subprocess.STDOUT)
     return process, web_port
 
-
-def healthy(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def api_status(base: str, case_number: str) -> dict:

@@ -10,31 +10,18 @@ import datetime as dt
 import re
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
-
-import pytest
 
 from hotline.agents_admin import add_agent
 from hotline.config import DatabaseConfig
 from hotline.db import Database, make_engine, upgrade
 from schemas.enums import AgentRole
 from schemas.live import QueueCall, QueueMember
+from tests.browser.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MARKS, PASSWORD, healthy
 from tests.support.processes import ROOT, TWISTD, service_environment, wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
-PASSWORD = "correct horse battery"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
-]
+pytestmark = MARKS
 
 
 def now() -> dt.datetime:
@@ -69,13 +56,6 @@ def start_service(tmp_path: Path, db_path: Path) -> tuple[subprocess.Popen, str]
                                env=env, stdout=log, stderr=subprocess.STDOUT)
     return process, f"http://127.0.0.1:{env['HOTLINE_WEB_PORT']}"
 
-
-def healthy(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-            return response.status == 200  # the database decides; a down AMI link does not
-    except OSError:
-        return False
 
 
 def test_the_wallboard_shows_a_new_waiting_call_within_three_seconds(tmp_path):

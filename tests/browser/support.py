@@ -1,0 +1,34 @@
+"""What the browser tests share: Debian's Chromium and its flags, where screenshots go, the
+marks that skip a test when Chromium is absent, and the service's health probe."""
+
+from __future__ import annotations
+
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+PASSWORD = "correct horse battery"
+
+MARKS = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
+]
+
+
+def healthy(base: str) -> bool:
+    """/healthz answers 200: the database decides; a down AMI link does not."""
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False

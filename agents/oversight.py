@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, cast, exists, func, select
 from sqlalchemy.orm import Session
 
-from hotline import alerts, audit
+from hotline import alerts, audit, reply_notes
 from hotline.workdays import WorkCalendar
 from schemas.enums import AppealStatus
 from schemas.models import Appeal, AuditEvent, SupervisorAlert, Unit
@@ -33,10 +33,9 @@ DISSATISFIED_LIMIT = 500
 
 # The rating's authors and notes, as the rating packages write them (see the docstring).
 SURVEY_ACTOR = "system:callback-survey"
-SMS_ACTOR = "system:sms-reply"
-SMS_NOTE_ACTION = "sms_reply"
+SMS_ACTOR = reply_notes.ACTOR
+SMS_NOTE_ACTION = reply_notes.NOTE_ACTION
 _CALLBACK_NOTE = re.compile(r"callback \d+(?:: (?P<reason>.*))?\Z", re.S)
-_SMS_NOTE = re.compile(r"SMS reply \d+: (?P<text>.*)\Z", re.S)
 
 CHANNELS = ("ivr", "sms", "agent", "other")
 
@@ -201,8 +200,8 @@ def _sms_follow_ups(session: Session, ratings: list[tuple[int, dt.datetime]]) ->
     found = {}
     for appeal_id, at in ratings:
         for entity_id, noted_at, note in notes:
-            text = _SMS_NOTE.match(note or "")
-            if entity_id == str(appeal_id) and noted_at >= at and text:
-                found[(appeal_id, at)] = text.group("text")
+            text = reply_notes.text_of(note)
+            if entity_id == str(appeal_id) and noted_at >= at and text is not None:
+                found[(appeal_id, at)] = text
                 break
     return found

@@ -37,13 +37,14 @@ from schemas.enums import AppealStatus, Satisfaction, SmsInboundState, SmsKind, 
 from schemas.messaging import OptAction
 from schemas.models import Appeal
 from schemas.sms import SmsInbound, SmsMessage
+from hotline import reply_notes
 from sms_gateway.inbox import StoredReply
 from sms_gateway.messages import optout
 from sms_gateway.messages.rules import ReplyKind, interpret
 
-ACTOR = "system:sms-reply"
+ACTOR = reply_notes.ACTOR
 CITIZEN = "citizen-sms"
-NOTE_ACTION = "sms_reply"
+NOTE_ACTION = reply_notes.NOTE_ACTION
 NOT_SENT = (SmsState.QUEUED, SmsState.CANCELLED, SmsState.FAILED)
 
 
@@ -144,7 +145,7 @@ class ReplyHandler:
         if appeal_id is None:
             return self._settle(reply, SmsInboundState.UNMATCHED, None, now)
         audit.record(session, at=now, actor=ACTOR, action=NOTE_ACTION, entity_type="appeal",
-                     entity_id=appeal_id, note=f"SMS reply {reply.id}: {reply.text}")
+                     entity_id=appeal_id, note=reply_notes.note(reply.id, reply.text))
         return self._settle(reply, SmsInboundState.NOTED, appeal_id, now)
 
     @staticmethod

@@ -286,6 +286,7 @@ def task_of(database, appeal_id: int) -> int:
 def ratings(zhao, core, database, pumped_reactor, clock, unit, callbacks):
     """Four rated appeals, five minutes apart from 10:05 (Shanghai), by each channel (in
     minutes: the supervisor's session stays alive)."""
+    from hotline import reply_notes
     from sms_gateway.messages.replies import ACTOR as SMS_ACTOR, NOTE_ACTION
 
     other = database.write_now(add_unit, "PS-B", "乙派出所")
@@ -307,7 +308,7 @@ def ratings(zhao, core, database, pumped_reactor, clock, unit, callbacks):
                                           note="SMS survey reply 41"))
     database.write_now(lambda s: audit.record(
         s, at=clock.now() + dt.timedelta(minutes=2), actor=SMS_ACTOR, action=NOTE_ACTION,
-        entity_type="appeal", entity_id=by_sms.id, note="SMS reply 42: 噪音还是没解决"))
+        entity_type="appeal", entity_id=by_sms.id, note=reply_notes.note(42, "噪音还是没解决")))
     clock.advance(300)  # 10:20
     pumped_reactor.wait(core.appeals.rate(content.id, Satisfaction.SATISFIED, actor=SMS_ACTOR,
                                           note="SMS survey reply 43"))

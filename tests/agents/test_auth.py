@@ -1,7 +1,5 @@
 """Login, sessions, lockout, throttling, CSRF, security headers and escaping."""
 
-import datetime as dt
-
 import pytest
 from twisted.web.test.requesthelper import DummyRequest
 
@@ -9,19 +7,7 @@ from agents.http import CONTENT_SECURITY_POLICY
 from agents.web import make_root
 from hotline.audit import trail
 from schemas.enums import AgentRole
-from tests.agents.support import (Browser, SettableClock, create_agent, make_app, make_core)
-
-NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture
-def clock():
-    return SettableClock(NOW)
-
-
-@pytest.fixture
-def core(database, pumped_reactor, clock):
-    return make_core(database, pumped_reactor, clock)
+from tests.agents.support import Browser, create_agent, make_app
 
 
 @pytest.fixture

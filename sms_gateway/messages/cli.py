@@ -79,6 +79,7 @@ def cmd_reminders_import(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_reminders_plan(config: Config, args: argparse.Namespace) -> int:
     from sms_gateway.messages.planner import planner_lock
+    from sms_gateway.messages.reminders import PlanRound
 
     db, messaging, clock = _world(config)
     lock = planner_lock(db.engine, messaging.config.planner_poll_s)
@@ -86,18 +87,16 @@ def cmd_reminders_plan(config: Config, args: argparse.Namespace) -> int:
         print("another process holds the reminder planner lock; it plans")
         return 1
     try:
-        queued = skipped = examined = 0
+        total = PlanRound(0, 0, {}, 0)
         while True:
             result = db.write_now(messaging.planner.plan_due, clock.now(),
                                   messaging.config.planner_batch)
-            examined += result.examined
-            queued += result.queued
-            skipped += sum(result.skipped.values())
+            total = total + result
             if result.examined < messaging.config.planner_batch:
                 break
     finally:
         lock.release()
-    print(f"reminders planned: {examined} due, {queued} messages queued, {skipped} skipped")
+    print(f"reminders planned: {total.summary()}")
     return 0
 
 

@@ -86,15 +86,12 @@ class PlannerService(service.Service):
         total = PlanRound(0, 0, {}, 0)
         while True:
             result = await self._db.write(self._planner.plan_due, self._wall.now(), self._batch)
-            total = PlanRound(total.examined + result.examined, total.queued + result.queued,
-                              {k: total.skipped.get(k, 0) + result.skipped.get(k, 0)
-                               for k in {*total.skipped, *result.skipped}},
-                              total.expired + result.expired)
+            total = total + result
             if result.examined < self._batch:
                 break
         self.rounds += 1  # rounds completed as the planning process
         if total.examined:
-            self.log.info("Reminders planned: {queued} queued, {skipped} skipped, {expired} "
-                          "expired of {examined}", queued=total.queued, skipped=total.skipped,
-                          expired=total.expired, examined=total.examined)
+            self.log.info("Reminders planned: {summary}", summary=total.summary(),
+                          queued=total.queued, skipped=total.skipped, expired=total.expired,
+                          rescheduled=total.rescheduled, examined=total.examined)
         return total

@@ -181,10 +181,31 @@ def insert_reminders(session: Session, rows: Sequence[ReminderRow], plan: Remind
 
 @dataclass(frozen=True)
 class PlanRound:
+    """What one planning pass did with the reminders it examined; the four outcomes add up
+    to `examined`, so an operator's summary never leaves a reminder unaccounted for."""
+
     examined: int
     queued: int
-    skipped: dict[str, int]
-    expired: int
+    skipped: dict[str, int]  # reason -> reminders whose message was not queued
+    expired: int  # past their due date's end: nothing is sent any more
+    rescheduled: int = 0  # the configuration moved their next stage later: nothing due yet
+
+    def __add__(self, other: PlanRound) -> PlanRound:
+        return PlanRound(self.examined + other.examined, self.queued + other.queued,
+                         {k: self.skipped.get(k, 0) + other.skipped.get(k, 0)
+                          for k in {*self.skipped, *other.skipped}},
+                         self.expired + other.expired, self.rescheduled + other.rescheduled)
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    def summary(self) -> str:
+        """One line for an operator, every count it holds, in an order that adds up."""
+        reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(self.skipped.items()))
+        return (f"{self.examined} due: {self.queued} messages queued, {self.skipped_total} "
+                f"skipped{f' ({reasons})' if reasons else ''}, {self.expired} expired, "
+                f"{self.rescheduled} rescheduled")
 
 
 class ReminderPlanner:
@@ -202,7 +223,7 @@ class ReminderPlanner:
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         reminders = session.scalars(query).all()
-        requests, owners, expired, unrenderable = [], [], 0, 0
+        requests, owners, expired, unrenderable, rescheduled = [], [], 0, 0, 0
         for reminder in reminders:
             reminder.updated_at = now
             if now >= self.plan.end_of(reminder.due_date):
@@ -215,6 +236,7 @@ class ReminderPlanner:
             stage = max(i for i in range(reminder.stage, len(times)) if times[i] <= now) \
                 if any(times[i] <= now for i in range(reminder.stage, len(times))) else None
             if stage is None:  # the configuration moved the stage later
+                rescheduled += 1
                 reminder.next_send_at = times[reminder.stage] if reminder.stage < len(times) \
                     else None
                 if reminder.next_send_at is None:
@@ -243,7 +265,7 @@ class ReminderPlanner:
             else:
                 queued += 1
         session.flush()
-        return PlanRound(len(reminders), queued, skipped, expired)
+        return PlanRound(len(reminders), queued, skipped, expired, rescheduled)
 
     def _text(self, reminder: Reminder) -> str:
         kind = SMS_KIND[reminder.kind]

@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from hotline.config import Config, DatabaseConfig
@@ -169,8 +170,22 @@ def test_planning_is_idempotent_even_if_a_stage_is_planned_again(database):
 def test_the_plan_command_queues_what_is_due(database, db_url, capsys):
     database.write_now(insert_reminders, [vehicle(2, "鲁Q12345", dt.date(2026, 12, 1))],
                        messaging().plan, NOW - dt.timedelta(days=30))
-    code, out, _ = run(["reminders", "plan"], db_url, capsys)
-    assert code == 0 and "1 due, 1 messages queued, 0 skipped" in out
+    with freeze_time(NOW):  # the command reads the wall clock; the data is dated
+        code, out, _ = run(["reminders", "plan"], db_url, capsys)
+    assert code == 0
+    assert "1 due: 1 messages queued, 0 skipped, 0 expired, 0 rescheduled" in out
+
+
+def test_the_plan_command_counts_an_expired_reminder_as_expired(database, db_url, capsys):
+    database.write_now(insert_reminders, [vehicle(2, "鲁Q12345", dt.date(2026, 12, 1)),
+                                          vehicle(3, "鲁Q54321", dt.date(2027, 2, 15))],
+                       messaging().plan, NOW - dt.timedelta(days=30))
+    with freeze_time(NOW + dt.timedelta(days=60)):  # the first is long past its due date
+        code, out, _ = run(["reminders", "plan"], db_url, capsys)
+    assert code == 0
+    assert "2 due: 1 messages queued, 0 skipped, 1 expired, 0 rescheduled" in out
+    states = database.read_now(lambda s: sorted(r.state for r in s.scalars(select(Reminder))))
+    assert ReminderState.EXPIRED in states
 
 
 def test_read_rows_validates_each_kind(database):

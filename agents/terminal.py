@@ -151,6 +151,7 @@ class TerminalHub:
         self._loop: task.LoopingCall | None = None
         self._polling: defer.Deferred | None = None
         self._again = False
+        self._next_waiters: list[defer.Deferred] = []  # poll() callers awaiting the next read
 
     # Lifecycle ----------------------------------------------------------------------------
 
@@ -211,16 +212,17 @@ class TerminalHub:
         return MemberState() if row is None else row.shown
 
     def poll(self) -> defer.Deferred:
-        """One look at the database (the poller's tick); never fails."""
-        if self._polling is None:
-            polling = defer.Deferred.fromCoroutine(self._poll())
-            polling.addErrback(self._poll_failed)
-            if polling.called:  # nothing to read
-                return defer.succeed(None)
-            self._polling = polling
-            polling.addBoth(self._polled)
+        """One look at the database (the poller's tick); never fails.
+
+        Fires once a read that began after this call has finished, so whatever was committed
+        before the call is seen: joining a read already in flight would not do, as it may
+        have read before that commit; a follow-up read is queued instead."""
         d: defer.Deferred = defer.Deferred()
-        self._polling.addBoth(lambda result: (d.callback(None), result)[1])
+        if self._polling is None:
+            self._start_poll([d])
+        else:
+            self._again = True
+            self._next_waiters.append(d)
         return d
 
     def wake(self) -> None:
@@ -231,13 +233,22 @@ class TerminalHub:
         if self._polling is not None:  # it may have read before that commit: once more
             self._again = True
             return
-        self.poll()
+        self._start_poll([])
 
-    def _polled(self, _result) -> None:
+    def _start_poll(self, waiters: list[defer.Deferred]) -> None:
+        polling = defer.Deferred.fromCoroutine(self._poll())
+        polling.addErrback(self._poll_failed)
+        self._polling = polling  # before addBoth: a read with nothing to do fires at once
+        polling.addBoth(self._polled, waiters)
+
+    def _polled(self, _result, waiters: list[defer.Deferred]) -> None:
         self._polling = None
         if self._again:
             self._again = False
-            self.wake()
+            following, self._next_waiters = self._next_waiters, []
+            self._start_poll(following)
+        for waiter in waiters:
+            waiter.callback(None)
 
     def _poll_failed(self, failure) -> None:
         self.log.failure("Reading the hall's live state failed", failure)

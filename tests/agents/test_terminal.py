@@ -13,7 +13,7 @@ from twisted.internet.task import Clock
 from agents.app import WebApp
 from agents.config import AuthConfig
 from agents.live import LiveRecorder
-from agents.terminal import MemberState, TerminalHub, call_id_of
+from agents.terminal import Listener, MemberState, TerminalHub, call_id_of
 from hotline.ami.message import Message
 from hotline.ami.service import AMIService
 from hotline.ami.simulator import DEVICE_INUSE, DEVICE_NOT_INUSE, AsteriskManagerSimulator
@@ -342,3 +342,30 @@ def test_an_agent_deactivated_or_moved_leaves_the_queue_on_the_interface_it_left
     # Not a member any more (or never was): the change is not refused for it.
     assert admin.post(f"/admin/agents/{li}", {"display_name": "li 警官", "role": "agent",
                                               "unit": "", "interface": IFACE}).status == 303
+
+
+class HeldReads:
+    """A database whose reads answer only when the test says: a poll held in flight."""
+
+    def __init__(self):
+        self.reads: list[defer.Deferred] = []
+
+    def read(self, fn, *args, **kwargs):
+        d: defer.Deferred = defer.Deferred()
+        self.reads.append(d)
+        return d
+
+
+def test_a_poll_asked_for_while_one_is_in_flight_waits_for_a_read_that_starts_after_it():
+    db = HeldReads()
+    hub = TerminalHub(None, db, queue="hotline", clock=Clock(), wall=SettableClock(NOW),
+                      pop_card=lambda *a: defer.succeed(None), render_card=lambda *a: "")
+    sent: list[tuple[str, str]] = []
+    hub.listen(Listener(IFACE, "li", "zh-CN", lambda kind, data: sent.append((kind, data))))
+    assert len(db.reads) == 1  # the poller's first read, in flight
+    asked = hub.poll()  # e.g. after this process committed an event
+    db.reads[0].callback(([], []))  # the stale read ends: it may predate that commit
+    assert not asked.called and len(db.reads) == 2
+    db.reads[1].callback(([], []))
+    assert asked.called
+    hub.stop()

@@ -15,10 +15,8 @@ A session is honoured while its agent is active and it was issued after the agen
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,8 +28,6 @@ from schemas.enums import AgentRole
 from schemas.models import Agent, AuditEvent, Unit
 
 USERNAME_MAX = 64
-
-_dummy_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,12 +102,13 @@ def attempt_login(session: Session, username: str, password: str, *, now: dt.dat
                      entity_type=LOGIN_ENTITY, entity_id=username, note=f"from {client}")
         return LoginOutcome(None, until)
     agent = session.scalar(select(Agent).where(Agent.username == username)) if username else None
-    if agent is not None and agent.active and verify_password(agent.password_hash, password):
+    # One Argon2 run for every attempt: a deactivated or unknown username must not answer
+    # sooner than a wrong password for a live one.
+    matches = verify_password(agent.password_hash if agent is not None else None, password)
+    if agent is not None and agent.active and matches:
         audit.record(session, at=now, actor=username, action="login", entity_type=LOGIN_ENTITY,
                      entity_id=username, note=f"from {client}")
         return LoginOutcome(_principal(agent))
-    if agent is None:
-        verify_password(_dummy(), password)  # the same work, so timing does not tell
     audit.record(session, at=now, actor=username or "-", action="login_failed",
                  entity_type=LOGIN_ENTITY, entity_id=username, note=f"from {client}")
     return LoginOutcome(None, locked_until(session, username, now, policy))
@@ -120,13 +117,6 @@ def attempt_login(session: Session, username: str, password: str, *, now: dt.dat
 def record_logout(session: Session, username: str, *, now: dt.datetime) -> None:
     audit.record(session, at=now, actor=username, action="logout", entity_type=LOGIN_ENTITY,
                  entity_id=username)
-
-
-def _dummy() -> str:
-    global _dummy_hash
-    if _dummy_hash is None:
-        _dummy_hash = PasswordHasher().hash(secrets.token_urlsafe(16))
-    return _dummy_hash
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,12 @@ import shutil
 import uuid
 from pathlib import Path
 
+import argon2.profiles
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from hotline import passwords
 from hotline.config import DatabaseConfig
 from hotline.db import Database, make_engine, upgrade
 from tests.support.threads import PumpedReactor
@@ -23,6 +25,9 @@ BACKENDS = ["sqlite", "postgresql"]
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgres_only: runs on PostgreSQL alone")
+    # Argon2 at its cheapest in this process: the suite hashes thousands of passwords and
+    # spent about a minute doing it. Service processes the tests start hash as deployed.
+    passwords.use_parameters(argon2.profiles.CHEAPEST)
 
 
 def _pg_server_url():

@@ -252,3 +252,40 @@ def test_keepalive_holds_an_idle_terminal_session_until_its_lifetime(browser, cl
     assert stream.expires_in == pytest.approx(100)  # the stream ends with the session
     clock.advance(101)
     assert browser.get("/session/keepalive").status == 401
+
+
+class CountingHasher:
+    """The real hasher, counting its verify calls (each one Argon2 run)."""
+
+    def __init__(self, inner):
+        self.inner, self.verifies = inner, 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def verify(self, stored, password):
+        self.verifies += 1
+        return self.inner.verify(stored, password)
+
+
+@pytest.mark.parametrize("case", ["wrong password", "unknown", "deactivated", "right password"])
+def test_every_login_attempt_costs_one_argon2_run_whoever_it_names(browser, database,
+                                                                   monkeypatch, case):
+    from sqlalchemy import update
+
+    from hotline import passwords
+    from schemas.models import Agent
+
+    create_agent(database, "wang", AgentRole.AGENT)
+    if case == "deactivated":
+        database.write_now(lambda s: s.execute(update(Agent).where(Agent.username == "wang")
+                                               .values(active=False)))
+    passwords.verify_password(None, "warm the dummy hash up")
+    counting = CountingHasher(passwords._hasher)
+    monkeypatch.setattr(passwords, "_hasher", counting)
+    username = "nobody" if case == "unknown" else "wang"
+    password = "correct horse battery" if case in ("deactivated", "right password") \
+        else "wrong password!"
+    status = browser.login(username, password).status
+    assert status == (303 if case == "right password" else 401)
+    assert counting.verifies == 1

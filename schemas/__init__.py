@@ -6,3 +6,4 @@ from schemas import callbacks  # noqa: F401
 from schemas import messaging  # noqa: F401
 from schemas import live  # noqa: F401
 from schemas import analysis  # noqa: F401
+from schemas import calendar  # noqa: F401

@@ -50,6 +50,8 @@ def build(core: Core) -> ServiceTree:
     root = StopInStages()
     work = service.MultiService()
     core.db.setServiceParent(root)
+    if core.calendar_loader is not None:
+        core.calendar_loader.setServiceParent(root)  # loaded holiday lists, before any deadline
     if core.ami is not None:
         core.ami.setServiceParent(root)  # retried quietly with backoff while Asterisk is absent
     work.setServiceParent(root)

@@ -14,6 +14,7 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from hotline import calendar_cli
 from hotline.config import Config, ConfigError, load_config
 
 
@@ -195,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     ack = alerts.add_parser("ack", help="acknowledge an alert (audited)")
     ack.add_argument("id", type=int)
     ack.set_defaults(handler=cmd_alerts_ack)
+    calendar_cli.register(commands)
 
     for entry_point in entry_points(group="hotline.commands"):
         entry_point.load()(commands)

@@ -12,6 +12,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from hotline.ami.service import AMIService
 from hotline.appeals import AppealRepository, AppealService, ResolveHook
+from hotline.calendar_store import CalendarRefresher
 from hotline.clock import SystemClock, WallClock
 from hotline.config import Config
 from hotline.db import Database, make_engine
@@ -42,6 +43,9 @@ class Core:
     # The links /healthz reports, by name: fn() -> (up, since in reactor-clock seconds).
     # The core registers "ami"; the SMS gateway one "smsc:NAME" per bind.
     links: dict[str, Callable[[], tuple[bool, float]]] = field(default_factory=dict)
+    # Brings the holiday lists loaded with `hotline calendar load` into `calendar` at start
+    # and on a timer (a service the tree starts after the database); None: the library only.
+    calendar_loader: CalendarRefresher | None = None
 
 
 def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> Core:
@@ -49,6 +53,10 @@ def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> C
     clock = clock or SystemClock()
     zone = ZoneInfo(config.service.timezone)
     calendar = WorkCalendar(config.calendar.extra_holidays, config.calendar.extra_workdays)
+    calendar_loader = CalendarRefresher(
+        calendar, db, timers=reactor, wall=clock, zone=zone,
+        horizon_days=max(config.appeals.deadline_working_days.values(), default=0))
+    calendar_loader.setName("calendar")
     hook, create_hook = ResolveHook(), ResolveHook()
     repository = AppealRepository(zone=zone, calendar=calendar,
                                   deadline_working_days=config.appeals.deadline_working_days,
@@ -63,7 +71,8 @@ def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> C
                 calendar=calendar, resolve_hook=hook,
                 appeals=AppealService(db, repository, clock), ami=ami,
                 create_hook=create_hook, callback_requested_hook=ResolveHook(),
-                survey_sms_hook=ResolveHook(), metrics=make_metrics(db))
+                survey_sms_hook=ResolveHook(), metrics=make_metrics(db),
+                calendar_loader=calendar_loader)
     if ami is not None:
         core.links["ami"] = lambda: (ami.up, ami.since)
     return core

@@ -3,8 +3,12 @@
 `GET /healthz`: is the database reachable and migrated to head; which version runs; each
 link (database, AMI, each SMSC bind) up or down, and since when.
 
-Only the database decides the status code: a down AMI or SMSC link is reported, but the
-service still answers calls, so it stays 200."""
+`warnings`: what an operator must act on though the service runs, e.g. a year a deadline
+was computed in that has neither the calendar library's data nor a loaded holiday list
+(`hotline calendar load`); `calendar.unknown_years` lists those years.
+
+Only the database decides the status code: a down AMI or SMSC link, or a warning, is
+reported, but the service still answers calls, so it stays 200."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import datetime as dt
 import hmac
 import json
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -21,6 +26,7 @@ import hotline
 from hotline import db as database
 from hotline.db import Database
 from hotline.metrics import CONTENT_TYPE, Metrics
+from hotline.workdays import WorkCalendar
 
 
 class HealthResource(resource.Resource):
@@ -29,12 +35,14 @@ class HealthResource(resource.Resource):
 
     def __init__(self, db: Database, head_revision: str | None = None, *,
                  links: Mapping[str, Callable[[], tuple[bool, float]]] | None = None,
-                 clock=None) -> None:
+                 clock=None, calendar: WorkCalendar | None = None) -> None:
         """`links`: name -> fn() -> (up, since in `clock` seconds), read at each request (a
         live mapping: packages may register after this is built); `clock`: an IReactorTime
-        that dates the database's changes of state as this resource observes them."""
+        that dates the database's changes of state as this resource observes them;
+        `calendar`: the process's working-day calendar, whose unknown years are warned of."""
         super().__init__()
         self._db = db
+        self._calendar = calendar
         self._links = links if links is not None else {}
         self._clock = clock
         self._database_state: tuple[bool, float] | None = None
@@ -49,7 +57,8 @@ class HealthResource(resource.Resource):
 
     async def _respond(self, request, gone: list[bool]) -> None:
         head = self._head
-        report = {"version": hotline.__version__, "database": {"up": False, "head": head}}
+        report: dict[str, Any] = {"version": hotline.__version__,
+                                  "database": {"up": False, "head": head}}
         try:
             current = await self._db.read(_current_revision)
             report["database"].update(up=True, revision=current, migrated=current == head)
@@ -57,6 +66,10 @@ class HealthResource(resource.Resource):
             self.log.warn("Health check: database unreachable: {error}", error=error)
             report["database"]["error"] = type(error).__name__
         report["links"] = self._link_report(report["database"]["up"])
+        if self._calendar is not None:
+            report["calendar"] = {"loaded_years": list(self._calendar.loaded_years),
+                                  "unknown_years": list(self._calendar.unknown_years())}
+        report["warnings"] = self._warnings(report)
         healthy = report["database"].get("migrated", False)
         report["status"] = "ok" if healthy else "unhealthy"
         request.setResponseCode(200 if healthy else 503)
@@ -66,6 +79,15 @@ class HealthResource(resource.Resource):
             request.write(json.dumps(report).encode())
             request.finish()
 
+    @staticmethod
+    def _warnings(report: dict) -> list[str]:
+        warnings = []
+        unknown = report.get("calendar", {}).get("unknown_years")
+        if unknown:
+            warnings.append(f"calendar: no holiday data for {', '.join(map(str, unknown))}: "
+                            f"deadlines there count its public holidays as working days; load "
+                            f"the State Council's list with `hotline calendar load FILE`")
+        return warnings
 
     def _link_report(self, database_up: bool) -> dict:
         links = {}

@@ -48,7 +48,8 @@ def make_root(core: Core, app: WebApp | None = None) -> resource.Resource:
     app = app or make_app(core)
     root = _Root(WebAdapter(app.handle, clock=core.reactor))
     root.putChild(b"healthz", HealthResource(core.db, links=getattr(core, "links", None),
-                                             clock=core.reactor))
+                                             clock=core.reactor,
+                                             calendar=getattr(core, "calendar", None)))
     metrics = getattr(core, "metrics", None)
     if metrics is not None:
         # No login: firewall it to the monitoring host, or set [metrics] token

@@ -95,3 +95,47 @@ def test_healthz_database_link_is_down_since_the_check_that_saw_it_fail(pumped_r
     assert code == 503  # the database alone decides
     assert body["links"]["database"] == {"up": False, "since": "1970-01-01T01:00:00+00:00"}
     assert body["links"]["ami"]["up"] is True
+
+
+def test_healthz_warns_of_a_deadline_year_without_data_until_its_list_is_loaded(
+        database, db_url, pumped_reactor, tmp_path, monkeypatch, capsys):
+    import datetime as dt
+
+    from twisted.logger import capturedLogs
+
+    from hotline.calendar_store import REFRESH_INTERVAL_S, CalendarRefresher
+    from hotline.workdays import WorkCalendar
+    from tests.agents.support import SettableClock
+    from tests.support.appeals import SHANGHAI
+    from tests.support.holidays import run_hotline, write_list
+
+    calendar, timers = WorkCalendar(), Clock()
+    # Sun 20 Dec 2026: fifteen working days from today end in January 2027.
+    wall = SettableClock(dt.datetime(2026, 12, 20, 2, 0, tzinfo=dt.timezone.utc))
+    refresher = CalendarRefresher(calendar, database, timers=timers, wall=wall, zone=SHANGHAI,
+                                  horizon_days=15)
+    health = HealthResource(database, calendar=calendar)
+    with capturedLogs() as events:
+        refresher.startService()
+        pumped_reactor.pump(lambda: calendar.unknown_years() == (2027,))
+    try:
+        assert any(e.get("year") == 2027 and "no data for" in e["log_format"] for e in events)
+        code, body = get(health, pumped_reactor)
+        assert code == 200 and body["status"] == "ok"  # a warning, not an outage
+        assert body["calendar"] == {"loaded_years": [], "unknown_years": [2027]}
+        [warning] = body["warnings"]
+        assert "2027" in warning and "hotline calendar load" in warning
+
+        code, _, err = run_hotline(monkeypatch, capsys, db_url, "calendar", "load",
+                                   str(write_list(tmp_path)))
+        assert code == 0, err
+        timers.advance(REFRESH_INTERVAL_S)
+        pumped_reactor.pump(lambda: calendar.loaded_years == (2027,))
+        code, body = get(health, pumped_reactor)
+        assert code == 200
+        assert body["calendar"] == {"loaded_years": [2027], "unknown_years": []}
+        assert body["warnings"] == []
+    finally:
+        stopping = refresher.stopService()
+        if stopping is not None:
+            pumped_reactor.wait(stopping)

@@ -7,7 +7,6 @@ import io
 import json
 
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
 from twisted.logger import formatEvent, globalLogPublisher
 
 from hotline.ami.service import AMIService
@@ -132,3 +131,77 @@ def test_an_event_flattened_before_it_reaches_the_observer_is_masked_too():
     stream = io.StringIO()
     make_observer(LoggingConfig(level="debug", format="json"), stream)(event)
     assert CITIZEN not in stream.getvalue() and "138****5678" in stream.getvalue()
+
+
+_ID_NUMBER = "110105199001011234"
+
+
+def _integrity_failure(*, capture_vars: bool = False):
+    """A real driver error quoting the row it refused, as a failure logged from an errback."""
+    import sqlalchemy as sa
+    from twisted.python.failure import Failure
+
+    engine = sa.create_engine("sqlite://")
+    citizens = sa.Table("citizens", sa.MetaData(), sa.Column("phone", sa.String, unique=True),
+                        sa.Column("id_number", sa.String))
+    citizens.metadata.create_all(engine)
+    with engine.begin() as connection:
+        phone, id_number = CITIZEN, _ID_NUMBER  # locals, seen by a failure that captures them
+        connection.execute(citizens.insert(), {"phone": phone, "id_number": id_number})
+        try:
+            connection.execute(citizens.insert(), {"phone": phone, "id_number": id_number})
+        except sa.exc.IntegrityError:
+            return Failure(captureVars=capture_vars)
+    raise AssertionError("the second insert was accepted")
+
+
+def test_a_logged_failure_quoting_a_phone_and_an_id_number_is_masked_in_the_text_line():
+    from twisted.logger import Logger
+
+    failure = _integrity_failure()
+    assert CITIZEN in failure.getTraceback() and _ID_NUMBER in failure.getTraceback()
+    stream = io.StringIO()
+    log = Logger(namespace="test", observer=make_observer(
+        LoggingConfig(level="info", format="text"), stream))
+    log.failure("Storing the citizen failed", failure)
+    written = stream.getvalue()
+    assert "IntegrityError" in written and "Traceback" in written
+    assert CITIZEN not in written and _ID_NUMBER not in written
+    assert "138****5678" in written and "110*************34" in written
+
+
+def test_a_logged_failure_quoting_a_phone_and_an_id_number_is_masked_in_the_json_line():
+    from twisted.logger import Logger, eventFromJSON
+
+    failure = _integrity_failure(capture_vars=True)
+    stream = io.StringIO()
+    log = Logger(namespace="test", observer=make_observer(
+        LoggingConfig(level="info", format="json"), stream))
+    log.failure("Storing the citizen failed", failure)
+    written = stream.getvalue()
+    assert CITIZEN not in written and _ID_NUMBER not in written  # message, traceback, locals
+    event = eventFromJSON(written.strip("\x1e\n"))
+    traceback = event["log_failure"].getTraceback()
+    assert "IntegrityError" in traceback and "138****5678" in traceback
+    assert "138****5678" in event["log_failure"].traceback
+    assert "110*************34" in event["log_failure"].value
+
+
+def test_a_legacy_log_err_and_an_exception_given_as_a_field_are_masked_too():
+    from twisted.logger import Logger, LogPublisher
+    from twisted.python import log as legacy
+
+    failure = _integrity_failure()
+    for form in ("json", "text"):
+        stream = io.StringIO()
+        observer = make_observer(LoggingConfig(level="info", format=form), stream)
+        Logger(namespace="test", observer=observer).warn(
+            "Health check: database unreachable: {error}", error=failure.value)
+        publisher = LogPublisher(observer)
+        legacy.LogPublisher(publisher, publisher).msg(failure=failure, isError=1,
+                                                   why="Unhandled error in Deferred:")
+        written = stream.getvalue()
+        assert CITIZEN not in written and _ID_NUMBER not in written
+        assert "UNIQUE constraint failed" in written
+        assert "Unhandled error in Deferred" in written
+        assert written.count("138****5678") >= 2  # the field and the traceback

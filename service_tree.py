@@ -16,6 +16,7 @@ from twisted.internet import defer
 
 import agents
 import callback_queue
+import callback_queue.export
 import callback_queue.report
 import hotline.analysis
 import ivr.service
@@ -65,7 +66,8 @@ def build(core: Core) -> ServiceTree:
     # Templates, quiet hours, opt-out, reminders, warnings, and the replies the link stores.
     sms_gateway.messages.service.makeService(core, sms.inbox).setServiceParent(work)
     agents.makeService(core, reports={"callbacks": callback_queue.report.compliance_report,
-                                      "callbacks_by_day": callback_queue.report.daily_report},
+                                      "callbacks_by_day": callback_queue.report.daily_report,
+                                      "callbacks_file": callback_queue.export.export},
                        callbacks=callbacks.queue).setServiceParent(work)
     hotline.analysis.makeService(core).setServiceParent(work)  # hourly spike alerts (one process)
     return ServiceTree(root, work, sms)

@@ -8,8 +8,6 @@ import csv
 import datetime as dt
 import io
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from twisted.logger import Logger
 
 from agents import api, charts, oversight, queries
@@ -17,6 +15,7 @@ from agents.http import WebResponse
 from agents.i18n import translator
 from agents.routing import SUPERVISORS, Context, Route
 from hotline import alerts as supervisor_alerts
+from hotline.spreadsheet import csv_row
 
 # The compliance report's columns (keys of a row's `.as_dict()`), after the group's label;
 # their titles are the i18n keys `report.col.<key>`.
@@ -27,7 +26,8 @@ REPORT_GROUPINGS = ("unit", "agent", "kind")
 # The due callbacks of a group, split as the chart stacks them (they add up to `due`).
 CHART_SEGMENTS = ("within", "late", "unreachable", "pending")
 DAY_SERIES = ("resolved", "within", "late")
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REPORT_FILE_TYPES = {"csv": "text/csv; charset=utf-8",
+                     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 # The overdue CSV's headers (i18n keys, written in Chinese).
 OVERDUE_HEADERS = ("field.unit", "field.case_number", "field.kind", "field.status",
                    "field.subject", "field.deadline", "overdue.days")
@@ -100,26 +100,7 @@ class SupervisorPages:
                                 title=ctx.t("report.chart.by_day"), names=names)
 
     async def callbacks_report_csv(self, ctx: Context) -> WebResponse:
-        form, problem, table = await self._report_table(ctx)
-        if problem is not None:
-            status, error = problem
-            return WebResponse.text(error, status)
-        # Chinese headers whatever the page's language: the file goes to the bureau's
-        # spreadsheets. The BOM makes Excel read it as UTF-8.
-        t = translator("zh")
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow([t(f"report.by.{form['by']}")]
-                        + [t(f"report.col.{name}") for name in REPORT_COLUMNS])
-        for label, values in table:
-            writer.writerow([_csv_cell(label)]
-                            + ["" if values[name] is None else values[name]
-                               for name in REPORT_COLUMNS])
-        response = WebResponse(200, ("\ufeff" + out.getvalue()).encode("utf-8"),
-                               "text/csv; charset=utf-8")
-        response.headers.append(("Content-Disposition", f'attachment; filename="callbacks-'
-                                 f'{form["from"]}-{form["to"]}-{form["by"]}.csv"'))
-        return response
+        return await self._report_file(ctx, "csv")
 
     async def _report_table(self, ctx: Context):
         """The form's values, then (status, message) when there is no table, else the
@@ -145,21 +126,22 @@ class SupervisorPages:
             return form, (error.status, ctx.t("report.bad", error=str(error))), None
 
     async def callbacks_report_xlsx(self, ctx: Context) -> WebResponse:
+        return await self._report_file(ctx, "xlsx")
+
+    async def _report_file(self, ctx: Context, file_format: str) -> WebResponse:
+        """The report as the file `hotline report callbacks` writes: the callback queue's one
+        renderer (`reports["callbacks_file"]`), run with its query in the database's pool."""
         form, problem, query = self._report_query(ctx)
+        if problem is None and self.reports.get("callbacks_file") is None:
+            problem = (404, ctx.t("report.unavailable"))
         if problem is not None:
             status, error = problem
             return WebResponse.text(error, status)
-        by = query[2]
-        t = translator("zh")
-        header = [t(f"report.by.{by}")] + [t(f"report.col.{name}") for name in REPORT_COLUMNS]
-        # The query and the workbook are both built in the database's pool: openpyxl's
-        # work has no place on the reactor thread.
-        data = await self.core.db.read(_report_workbook, self.reports["callbacks"], *query,
-                                       header=header,
-                                       title=f"回访统计 {form['from']} 至 {form['to']}")
-        response = WebResponse(200, data, XLSX_TYPE)
+        data = await self.core.db.read(self.reports["callbacks_file"], *query, file_format,
+                                       self.core.zone)
+        response = WebResponse(200, data, REPORT_FILE_TYPES[file_format])
         response.headers.append(("Content-Disposition", f'attachment; filename="callbacks-'
-                                 f'{form["from"]}-{form["to"]}-{by}.xlsx"'))
+                                 f'{form["from"]}-{form["to"]}-{query[2]}.{file_format}"'))
         return response
 
     async def callback_report(self, ctx: Context) -> WebResponse:
@@ -180,11 +162,11 @@ class SupervisorPages:
         writer.writerow([t(key) for key in OVERDUE_HEADERS])
         for unit in report.units:
             for appeal in unit.appeals:
-                writer.writerow([_csv_cell(unit.label or t("overdue.no_unit")),
-                                 appeal.case_number, t(f"kind.{appeal.kind}"),
-                                 t(f"status.{appeal.status}"), _csv_cell(appeal.subject),
-                                 _local(appeal.deadline_at, self.core.zone),
-                                 appeal.days_overdue])
+                writer.writerow(csv_row([unit.label or t("overdue.no_unit"),
+                                         appeal.case_number, t(f"kind.{appeal.kind}"),
+                                         t(f"status.{appeal.status}"), appeal.subject,
+                                         _local(appeal.deadline_at, self.core.zone),
+                                         appeal.days_overdue]))
         day = self.core.clock.now().astimezone(self.core.zone).date().isoformat()
         response = WebResponse(200, ("\ufeff" + out.getvalue()).encode("utf-8"),
                                "text/csv; charset=utf-8")
@@ -230,36 +212,6 @@ def _group_chart(ctx: Context, by: str, table):
                              names={s: ctx.t(f"report.col.{s}") for s in CHART_SEGMENTS})
 
 
-def _report_workbook(session, report, start, end, by, *, header: list[str],
-                     title: str) -> bytes:
-    """The report's rows under the CSV's headers, as an .xlsx (in the database's thread)."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "回访统计"
-    book.properties.title = title
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in report(session, start, end, by):
-        values = row.as_dict()
-        sheet.append([row.label] + [values[name] for name in REPORT_COLUMNS])
-        # openpyxl takes a text starting with "=" for a formula: a unit's name is text.
-        sheet.cell(row=sheet.max_row, column=1).data_type = "s"
-    rate = sheet.cell(row=1, column=len(header)).column_letter
-    for (cell,) in sheet.iter_rows(min_row=2, min_col=len(header), max_col=len(header)):
-        cell.number_format = "0.00%"
-    sheet.column_dimensions["A"].width = 28
-    sheet.column_dimensions[rate].width = 12
-    sheet.freeze_panes = "B2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def _local(value: dt.datetime, zone) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
-
-def _csv_cell(text: str) -> str:
-    """A label (a unit's or agent's name) that a spreadsheet would run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

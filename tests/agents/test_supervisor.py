@@ -145,10 +145,12 @@ def callbacks(core):
 
 @pytest.fixture
 def reporting(core, database, pumped_reactor, unit, callbacks):
+    from callback_queue.export import export
     from callback_queue.report import compliance_report
 
     create_agent(database, "zhao", AgentRole.SUPERVISOR)
-    app = WebApp(core, make_app(core).auth, reports={"callbacks": compliance_report})
+    app = WebApp(core, make_app(core).auth,
+                 reports={"callbacks": compliance_report, "callbacks_file": export})
     return login(app, pumped_reactor, "zhao")
 
 

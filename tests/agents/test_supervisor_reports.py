@@ -42,11 +42,13 @@ def callbacks(core):
 
 @pytest.fixture
 def zhao(core, database, pumped_reactor, unit, callbacks):
+    from callback_queue.export import export
     from callback_queue.report import compliance_report, daily_report
 
     create_agent(database, "zhao", AgentRole.SUPERVISOR)
     app = WebApp(core, make_app(core).auth,
-                 reports={"callbacks": compliance_report, "callbacks_by_day": daily_report})
+                 reports={"callbacks": compliance_report, "callbacks_by_day": daily_report,
+                          "callbacks_file": export})
     browser = Browser(app, pumped_reactor)
     assert browser.login("zhao").status == 303
     return browser
@@ -184,6 +186,37 @@ def test_the_xlsx_has_the_csv_columns_under_chinese_headers(zhao, database):
     hostile = sheet.cell(row=2, column=1)
     assert hostile.data_type == "s"  # text, not a formula
     assert sheet.cell(row=3, column=14).number_format == "0.00%"
+
+
+HYPERLINK = '=HYPERLINK("http://x")'
+
+
+def seed_hyperlink_unit(session):
+    unit = add_unit(session, HYPERLINK, "恶意单位")
+    session.add(CallbackTask(
+        citizen_phone="13900000099", origin=CallbackOrigin.RESOLUTION,
+        mode=CallbackMode.AUTOMATED, state=S.COMPLETED, appeal_kind=AppealKind.HELP,
+        unit_id=unit, resolved_at=sh(11, 5), window_start=sh(11, 5), due_by=sh(11, 6),
+        next_attempt_at=sh(11, 6), attempts=1, max_attempts=3,
+        outcome=CallbackOutcome.REACHED, completed_at=sh(11, 7), created_at=sh(11, 5),
+        updated_at=sh(11, 5)))
+
+
+def test_the_downloads_write_a_unit_named_like_a_formula_as_inert_text(zhao, database):
+    from openpyxl import load_workbook
+
+    database.write_now(seed_hyperlink_unit)
+    query = "?from=2026-11-01&to=2026-11-30&by=unit"
+    lines = list(csv.reader(io.StringIO(zhao.get("/supervisor/callbacks.csv" + query)
+                                        .response.body.decode("utf-8-sig"))))
+    assert lines[1][0] == f"'{HYPERLINK} 恶意单位"  # a spreadsheet shows it, runs nothing
+    assert lines[1][1:5] == ["1", "1", "0", "1"]
+    sheet = load_workbook(io.BytesIO(zhao.get("/supervisor/callbacks.xlsx" + query)
+                                     .response.body)).active
+    label = sheet.cell(row=2, column=1)
+    assert label.value == f"{HYPERLINK} 恶意单位"
+    assert label.data_type == "s" and label.quotePrefix  # a string cell, not a formula
+    assert [sheet.cell(row=2, column=n).data_type for n in range(2, 6)] == ["n"] * 4
 
 
 def test_the_xlsx_refuses_a_bad_period_and_needs_the_report(zhao, core, pumped_reactor,

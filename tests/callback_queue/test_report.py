@@ -164,12 +164,82 @@ def test_cli_writes_xlsx(database, db_url, tmp_path):
     out = tmp_path / "report.xlsx"
     run_cli(db_url, tmp_path, "--from", "2026-11-01", "--to", "2026-11-30", "--by", "agent",
             "--format", "xlsx", "--output", str(out))
-    sheet = load_workbook(out).active
+    book = load_workbook(out)
+    sheet = book.active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "回访合规统计 2026-11-01 至 2026-11-30"
-    assert rows[1][0] == "坐席" and rows[1][1] == "办结数"
+    assert book.properties.title == "回访合规统计 2026-11-01 至 2026-11-30"
+    assert rows[0][0] == "坐席" and rows[0][1] == "办结数"
     assert rows[-1][0] == "合计" and rows[-1][-1] == 0.4444
-    assert sheet.cell(row=3, column=len(rows[1])).number_format == "0.00%"
+    assert sheet.cell(row=2, column=len(rows[0])).number_format == "0.00%"
+
+
+# Names a spreadsheet would run: a unit's code and name are typed by people -----------------
+
+HOSTILE_CODES = ('=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tTAB", "\rCR")
+
+
+def build_hostile_units(session):
+    """A unit for each way a cell can start a formula, each with one callback due and one
+    completed late, in November."""
+    for n, code in enumerate(HOSTILE_CODES):
+        unit = Unit(code=code, name="恶意单位", kind=UnitKind.STATION, active=True)
+        session.add(unit)
+        session.flush()
+        session.add(CallbackTask(
+            citizen_phone=f"137{n:08d}", origin=CallbackOrigin.RESOLUTION,
+            mode=CallbackMode.AUTOMATED, state=S.COMPLETED, appeal_kind=K.HELP,
+            unit_id=unit.id, resolved_at=sh(11, 5), window_start=sh(11, 5),
+            due_by=sh(11, 6), next_attempt_at=sh(11, 6), attempts=2, max_attempts=3,
+            outcome=CallbackOutcome.REACHED, completed_at=sh(11, 7),
+            created_at=sh(11, 5), updated_at=sh(11, 5)))
+
+
+def hotline(db_url, tmp_path, monkeypatch, *argv) -> None:
+    """`hotline --config FILE report callbacks ...`, the operator's command, entry point
+    and all."""
+    from hotline.cli import main
+
+    config = tmp_path / "hotline.toml"
+    config.write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
+    monkeypatch.delenv("HOTLINE_CONFIG", raising=False)
+    monkeypatch.delenv("HOTLINE_DATABASE_URL", raising=False)
+    assert main(["--config", str(config), "report", "callbacks", *argv]) == 0
+
+
+def test_the_command_writes_names_that_look_like_formulas_as_inert_csv_text(
+        database, db_url, tmp_path, monkeypatch):
+    database.write_now(build_hostile_units)
+    out = tmp_path / "report.csv"
+    hotline(db_url, tmp_path, monkeypatch, "--from", "2026-11-01", "--to", "2026-11-30",
+            "--format", "csv", "--output", str(out))
+    lines = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"), newline="")))
+    labels = {line[0]: line[1:] for line in lines[1:-1]}
+    assert set(labels) == {f"'{code} 恶意单位" for code in HOSTILE_CODES}
+    assert "'=HYPERLINK(\"http://x\") 恶意单位" in labels
+    for counts in labels.values():  # numbers stay numbers, never quoted
+        assert counts[:4] == ["1", "1", "0", "1"] and counts[-1] == "0.0"
+    assert lines[-1][0] == "合计"
+
+
+def test_the_command_writes_names_that_look_like_formulas_as_xlsx_strings(
+        database, db_url, tmp_path, monkeypatch):
+    from openpyxl import load_workbook
+
+    database.write_now(build_hostile_units)
+    out = tmp_path / "report.xlsx"
+    hotline(db_url, tmp_path, monkeypatch, "--from", "2026-11-01", "--to", "2026-11-30",
+            "--format", "xlsx", "--output", str(out))
+    sheet = load_workbook(out).active
+    labels = {}
+    for row in sheet.iter_rows(min_row=2, max_row=sheet.max_row - 1):
+        label, *counts = row
+        labels[label.value] = label
+        assert [c.data_type for c in counts[:4]] == ["n"] * 4 and counts[0].value == 1
+    # XML reads a carriage return back as a line feed: the cell is text either way.
+    assert set(labels) == {f"{code} 恶意单位".replace("\r", "\n") for code in HOSTILE_CODES}
+    for cell in labels.values():
+        assert cell.data_type == "s" and cell.quotePrefix  # text, not a formula
+    assert labels['=HYPERLINK("http://x") 恶意单位'].hyperlink is None
 
 
 def test_cli_refuses_a_bad_date():

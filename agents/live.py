@@ -39,11 +39,11 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from hotline.ami.message import Message
+from hotline.channel_variables import CALL_ID
 from hotline.masking import mask_phone
 from hotline.phones import PhoneNumberError, normalise_phone
 from schemas.live import QueueCall, QueueMember, ScreenPop
 
-CALL_ID_VARIABLE = "HOTLINE_CALL_ID"
 MEMBER_EVENTS = ("QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause",
                  "QueueMemberStatus")
 CALL_EVENTS = ("AgentConnect", "AgentComplete", "QueueCallerJoin", "QueueCallerLeave",
@@ -79,7 +79,7 @@ def call_id_of(event: Message) -> str | None:
     Asterisk sends the variables manager.conf lists in `channelvars`)."""
     for item in event.getall("ChanVariable"):
         name, _, value = item.partition("=")
-        if name.strip() == CALL_ID_VARIABLE and value.strip():
+        if name.strip() == CALL_ID and value.strip():
             return value.strip()
     return None
 

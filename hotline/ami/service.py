@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from automat import NoTransition
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import MultiService
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError as DeferredTimeoutError
@@ -25,6 +24,7 @@ from hotline.ami.errors import AMIAuthenticationError, AMINotConnected
 from hotline.ami.events import EventCallback, EventDispatcher, Subscription
 from hotline.ami.message import Message
 from hotline.ami.protocol import AUTH_MD5, AUTH_PLAIN, AMIClientFactory, AMIClientProtocol
+from hotline.reconnect import guarded
 
 T = TypeVar("T")
 
@@ -41,47 +41,6 @@ class _QuietClientService(ClientService):
     _log = Logger(observer=FilteringLogObserver(globalLogPublisher, [_notRetryChatter]))
 
 
-class _DisconnectGuard:
-    """Stands between the transport and ClientService's protocol proxy.
-
-    ClientService (Twisted 26.10) has no transition for a connection that closes after its
-    ``prepareConnection`` failed: the machine is already waiting to retry, and the close
-    raises ``NoTransition`` out of ``connectionLost``. Asterisk does exactly that after a
-    refused Login (it answers, then closes), so the guard absorbs that one case; the failed
-    attempt has already been counted.
-    """
-
-    def __init__(self, proxy: object):
-        self._proxy = proxy
-
-    def makeConnection(self, transport: object) -> None:
-        self._proxy.makeConnection(transport)
-
-    def dataReceived(self, data: bytes) -> None:
-        self._proxy.dataReceived(data)
-
-    def connectionLost(self, reason: Failure) -> None:
-        try:
-            self._proxy.connectionLost(reason)
-        except NoTransition:
-            pass
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._proxy, name)
-
-
-class _GuardedFactory:
-    def __init__(self, factory: object):
-        self._factory = factory
-
-    def buildProtocol(self, addr: object) -> _DisconnectGuard | None:
-        protocol = self._factory.buildProtocol(addr)
-        return None if protocol is None else _DisconnectGuard(protocol)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._factory, name)
-
-
 class _ObservedEndpoint:
     """Passes connection attempts through and reports the ones that fail."""
 
@@ -90,14 +49,11 @@ class _ObservedEndpoint:
         self._onFailure = onFailure
 
     def connect(self, factory):  # IStreamClientEndpoint
-        d = self._endpoint.connect(_GuardedFactory(factory))
-
         def failed(failure: Failure) -> Failure:
             self._onFailure(failure)
             return failure
 
-        # The transport talks to the guard; ClientService gets the proxy it built.
-        return d.addCallbacks(lambda guard: guard._proxy, failed)
+        return self._endpoint.connect(factory).addErrback(failed)
 
     def __repr__(self) -> str:
         return repr(self._endpoint)
@@ -183,7 +139,9 @@ class AMIService(MultiService):
         self.protocol: AMIClientProtocol | None = None
         policy = retry_policy or backoffPolicy(initialDelay=retry_initial_delay, maxDelay=retry_max_delay)
         self.client = _QuietClientService(
-            _ObservedEndpoint(endpoint, self._attemptFailed),
+            # Asterisk closes the link after a refused Login: `guarded` keeps that loss from
+            # ClientService, which has counted the failed attempt already.
+            _ObservedEndpoint(guarded(endpoint), self._attemptFailed),
             self.factory,
             retryPolicy=policy,
             clock=clock,

@@ -16,13 +16,14 @@ import dataclasses
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, fail, succeed
-from twisted.internet.interfaces import IDelayedCall, IProtocol, IReactorTime, IStreamClientEndpoint
+from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from hotline.masking import mask_phone
+from hotline.reconnect import guarded
 from sms_gateway.encoding import (
     EncodedMessage, ReferenceAllocator, ReferencesExhausted, count_parts, encode_message,
 )
@@ -102,7 +103,8 @@ class SmppLink(MultiService):
         self.binds: list[ClientService] = []
         for command in commands:
             bind = ClientService(
-                _BindGuardEndpoint(endpoint), _EsmeFactory(self, command),
+                # An SMSC closes after a refused bind: see `hotline.reconnect`.
+                guarded(endpoint), _EsmeFactory(self, command),
                 retryPolicy=policy, clock=clock, prepareConnection=_bind,
             )
             bind.setName(f"{name}:{command}")
@@ -333,59 +335,3 @@ class _EsmeFactory(Factory):
             on_message=lambda message: link.on_message(message),
             on_bound=link._protocolBound, on_lost=link._protocolLost,
         )
-
-
-@implementer(IStreamClientEndpoint)
-class _BindGuardEndpoint:
-    """Keeps ClientService from hearing about connections that never bound.
-
-    ClientService wraps each protocol to learn when its connection is lost; a connection lost
-    while `prepareConnection` (our bind) is still pending, or after it failed, reaches its
-    state machine in a state that has no such transition and raises `NoTransition` (Twisted
-    26.10). The bind failing already tells it the attempt failed, so such losses go to our
-    protocol only.
-    """
-
-    def __init__(self, endpoint: IStreamClientEndpoint):
-        self._endpoint = endpoint
-
-    def connect(self, factory) -> Deferred:
-        guard = _BindGuardFactory(factory)
-        return self._endpoint.connect(guard).addCallback(lambda guarded: guarded.wrapped)
-
-
-class _BindGuardFactory(Factory):
-    noisy = False
-    def __init__(self, factory):
-        self._factory = factory
-
-    def buildProtocol(self, addr):
-        proxied = self._factory.buildProtocol(addr)
-        return None if proxied is None else _BindGuard(proxied)
-
-
-@implementer(IProtocol)
-class _BindGuard:
-    def __init__(self, wrapped):
-        self.wrapped = wrapped  # ClientService's proxy around our EsmeProtocol
-        self.transport = None
-
-    def makeConnection(self, transport) -> None:
-        self.transport = transport
-        self.wrapped.makeConnection(transport)
-
-    def dataReceived(self, data: bytes) -> None:
-        self.wrapped.dataReceived(data)
-
-    def connectionLost(self, reason: Failure) -> None:
-        if self.wrapped.bound_once:
-            self.wrapped.connectionLost(reason)
-        else:
-            self.wrapped.connectionLostUnannounced(reason)
-
-    def connectionMade(self) -> None:
-        pass  # makeConnection already told the wrapped protocol
-
-    def logPrefix(self) -> str:
-        return "SMPP"
-

@@ -139,6 +139,8 @@ def test_wrong_secret_is_logged_once_as_refused_and_retried():
     assert len(logins(sim)) >= 3
     assert service.state == AMIService.REFUSED
     assert sum("login refused" in t and "retrying" in t for t in texts(events)) == 1
+    # Asterisk closes after the refusal: no NoTransition out of ClientService (hotline.reconnect)
+    assert not any(e.get("log_failure") for e in events)
 
 
 def test_waiting_for_a_connection_fails_with_not_connected_after_the_timeout():

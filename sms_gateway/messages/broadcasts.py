@@ -13,7 +13,6 @@ gets one message (the dedupe key is the broadcast and the number).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from schemas.messaging import Broadcast, BroadcastMessage, BroadcastState
 from schemas.models import Appeal
 from schemas.sms import SmsMessage
 from sms_gateway import outbox
+from sms_gateway.messages.csv_input import BadRecord, LongLine, records
 from sms_gateway.messages.rules import local_day_bounds
 from sms_gateway.messages.sending import CHUNK, Request, Sender, Skip
 from sms_gateway.messages.templates import Templates
@@ -64,20 +64,24 @@ class BroadcastStatus:
         return self.by_state.get(SmsState.QUEUED.value, 0)
 
 
-def read_numbers(lines: Iterable[str]) -> Iterator[str | BadNumber]:
-    """The first column of a CSV (a header row `phone` is skipped), one number per row."""
-    reader = csv.reader(lines)
-    for cells in reader:
-        cell = cells[0].strip().lstrip("\ufeff") if cells else ""
-        if not cell or (reader.line_num == 1 and cell.lower() in ("phone", "手机号", "号码")):
+def read_numbers(lines: Iterable[str | LongLine]) -> Iterator[str | BadNumber]:
+    """The first column of a CSV's physical lines (a header row `phone` is skipped), one
+    number per row; a row the CSV reader refuses (an unbalanced quote, a field too long) is
+    a bad number, named by its line, like the rest."""
+    for row in records(lines):
+        if isinstance(row, BadRecord):
+            yield BadNumber(row.line, row.reason)
+            continue
+        cell = row.cells[0].strip() if row.cells else ""
+        if not cell or (row.line == 1 and cell.lower() in ("phone", "手机号", "号码")):
             continue
         try:
             number = normalise_phone(cell)
         except PhoneNumberError as error:
-            yield BadNumber(reader.line_num, str(error))
+            yield BadNumber(row.line, str(error))
             continue
         if not is_mobile(number):
-            yield BadNumber(reader.line_num, f"{cell!r} is not a mobile number")
+            yield BadNumber(row.line, f"{cell!r} is not a mobile number")
             continue
         yield number
 

@@ -13,8 +13,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hotline.config import Config
+from sms_gateway.messages.csv_input import AUTO, TextFile, encoding_argument, open_text
 
 LARGE_FILE_ROWS = 10_000  # a progress bar from this many rows
+ENCODING_HELP = ("auto (the default: UTF-8, or GBK as Excel in China saves CSV; a file that "
+                 "reads both ways is refused), utf-8, gbk or gb18030")
 
 
 def _date(text: str) -> dt.date:
@@ -47,16 +50,26 @@ def count_rows(path: Path) -> int:
     return max(lines - 1, 0)
 
 
+def _text_file(path: Path, encoding: str) -> TextFile:
+    """The file checked to decode (or its encoding told) before anything is read from it;
+    an operator is told when it is read as GBK."""
+    if not path.is_file():
+        raise ValueError(f"{path} is not a file")
+    source = open_text(path, encoding)
+    if source.encoding != "utf-8":
+        print(f"{path.name}: read as {source.label}")
+    return source
+
+
 def cmd_reminders_import(config: Config, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from schemas.messaging import ReminderKind
     from sms_gateway.messages.reminders import import_stream
 
-    db, messaging, clock = _world(config)
     path = Path(args.file)
-    if not path.is_file():
-        raise ValueError(f"{path} is not a file")
+    source = _text_file(path, args.encoding)
+    db, messaging, clock = _world(config)
     total = count_rows(path)
     bar = tqdm(total=total, unit="rows", file=sys.stderr, dynamic_ncols=True,
                disable=args.no_progress or total < LARGE_FILE_ROWS)
@@ -65,13 +78,13 @@ def cmd_reminders_import(config: Config, args: argparse.Namespace) -> int:
         bar.write(f"{path.name} line {row.line}: {row.reason}", file=sys.stderr)
         bar.update(1)
 
-    with bar, path.open(encoding=args.encoding, newline="") as lines:
+    with bar:
         try:
-            summary = import_stream(db.write_now, lines, ReminderKind(args.kind), messaging.plan,
-                                    clock.now(), on_bad=bad, on_progress=bar.update)
-        except UnicodeDecodeError as error:
-            raise ValueError(f"{path} is not {args.encoding} text ({error.reason} at byte "
-                             f"{error.start} of a block); try --encoding gb18030") from None
+            summary = import_stream(db.write_now, source.lines(), ReminderKind(args.kind),
+                                    messaging.plan, clock.now(), on_bad=bad,
+                                    on_progress=bar.update)
+        except UnicodeDecodeError as error:  # it decoded a moment ago: the file changed
+            raise ValueError(f"{path} changed while it was imported ({error.reason})") from None
     print(f"{args.kind} reminders from {path.name}: {summary.rows} rows, {summary.inserted} new, "
           f"{summary.known} already imported, {summary.bad} bad")
     return 1 if summary.bad else 0
@@ -101,21 +114,21 @@ def cmd_reminders_plan(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_warnings_send(config: Config, args: argparse.Namespace) -> int:
-    from sms_gateway.messages.broadcasts import BadNumber, area_numbers, read_numbers
+    from sms_gateway.messages.broadcasts import area_numbers, read_numbers
 
     db, messaging, clock = _world(config)
     broadcasts = messaging.broadcasts
     now = clock.now()
     if args.numbers:
         path = Path(args.numbers)
+        source = _text_file(path, args.encoding)
         audience = f"numbers {path.name}"
 
         def work(session):
-            with path.open(encoding=args.encoding, newline="") as lines:
-                recipients = _reporting(read_numbers(lines), path.name)
-                return broadcasts.create(session, text=args.text, recipients=recipients,
-                                         urgent=args.urgent, audience=audience,
-                                         actor=_actor(), now=now)
+            recipients = _reporting(read_numbers(source.lines()), path.name)
+            return broadcasts.create(session, text=args.text, recipients=recipients,
+                                     urgent=args.urgent, audience=audience, actor=_actor(),
+                                     now=now)
     else:
         if not (args.start and args.end):
             raise ValueError("--area needs --from and --to")
@@ -203,7 +216,7 @@ def register(commands) -> None:
                                                "kind's columns); re-importing changes nothing")
     load.add_argument("file")
     load.add_argument("--kind", choices=("vehicle", "licence", "idcard"), required=True)
-    load.add_argument("--encoding", default="utf-8-sig", help="e.g. gb18030 for Excel exports")
+    load.add_argument("--encoding", type=encoding_argument, default=AUTO, help=ENCODING_HELP)
     load.add_argument("--no-progress", action="store_true")
     load.set_defaults(handler=cmd_reminders_import)
     plan = reminders.add_parser("plan", help="queue the reminders due now (the service's "
@@ -220,7 +233,7 @@ def register(commands) -> None:
     send.add_argument("--from", dest="start", type=_date, help="appeals received from (day)")
     send.add_argument("--to", dest="end", type=_date, help="... to (day, included)")
     send.add_argument("--urgent", action="store_true", help="send at once, even at night")
-    send.add_argument("--encoding", default="utf-8-sig")
+    send.add_argument("--encoding", type=encoding_argument, default=AUTO, help=ENCODING_HELP)
     send.set_defaults(handler=cmd_warnings_send)
     status = warnings.add_parser("status", help="progress of a broadcast")
     status.add_argument("id", type=int)

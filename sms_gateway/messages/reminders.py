@@ -2,7 +2,8 @@
 dates.
 
 Import: each row is validated on its own (a bad row is reported with its line number and
-reason; the good rows go in); rows are read as a stream and written in batches, so memory
+reason; the good rows go in); the file's encoding and its CSV rows, with the rows the CSV
+reader refuses (an unbalanced quote, a field too long), come from `csv_input`; rows are read as a stream and written in batches, so memory
 does not grow with the file. A reminder is one (kind, record, due date): importing the same
 file again inserts nothing (the unique key, `ON CONFLICT DO NOTHING`).
 
@@ -18,7 +19,6 @@ cannot be rendered (a field too long for `max_parts`) is recorded as `unrenderab
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -33,6 +33,7 @@ from hotline.phones import PhoneNumberError, is_mobile, normalise_phone
 from schemas.enums import SmsKind
 from schemas.messaging import Reminder, ReminderKind, ReminderState
 from sms_gateway.messages.config import MessagesConfig
+from sms_gateway.messages.csv_input import BadRecord, LongLine, records
 from sms_gateway.messages.rules import local_day_bounds, morning_of
 from sms_gateway.messages.sending import Request, Sender
 from sms_gateway.messages.templates import MessageError, Templates
@@ -76,21 +77,27 @@ class BadRow:
     reason: str
 
 
-def read_rows(lines: Iterable[str], kind: ReminderKind,
+def read_rows(lines: Iterable[str | LongLine], kind: ReminderKind,
               today: dt.date) -> Iterator[ReminderRow | BadRow]:
-    """Parse and validate a CSV stream (header first) one row at a time."""
-    reader = csv.reader(lines)
-    header = next(reader, None)
+    """Parse and validate a CSV's physical lines (header first) one row at a time; a row the
+    CSV reader refuses (an unbalanced quote, a field too long) is a bad row like the rest."""
+    rows = records(lines)
+    header = next(rows, None)
     if header is None:
         raise ImportFileError("the file is empty (a header row is expected)")
-    names = [name.strip().lstrip("\ufeff").lower() for name in header]
+    if isinstance(header, BadRecord):
+        raise ImportFileError(f"line {header.line}: the header: {header.reason}")
+    names = [name.strip().lower() for name in header.cells]
     missing = [c for c in COLUMNS[kind] if c not in names]
     if missing:
         raise ImportFileError(f"line 1: the header lacks column(s) {', '.join(missing)} "
                               f"(a {kind.value} file has {', '.join(COLUMNS[kind])})")
     index = {name: names.index(name) for name in COLUMNS[kind]}
-    for cells in reader:
-        line = reader.line_num
+    for row in rows:
+        if isinstance(row, BadRecord):
+            yield BadRow(row.line, row.reason)
+            continue
+        line, cells = row.line, row.cells
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) < len(names):
@@ -285,10 +292,10 @@ class ImportSummary:
     bad: int
 
 
-def import_stream(write_now, lines: Iterable[str], kind: ReminderKind, plan: ReminderPlan,
+def import_stream(write_now, lines: Iterable[str | LongLine], kind: ReminderKind, plan: ReminderPlan,
                   now: dt.datetime, *, on_bad=None, on_progress=None,
                   batch: int = 1000) -> ImportSummary:
-    """Validate and insert a CSV stream in batches (each its own transaction, through
+    """Validate and insert a CSV's physical lines (`TextFile.lines()`) in batches (each its own transaction, through
     `write_now(work, *args)`: `Database.write_now`), so memory does not grow with the file.
     `on_bad(BadRow)` hears of each bad row as it is read; `on_progress(rows)` after each batch."""
     today = now.astimezone(plan.zone).date()

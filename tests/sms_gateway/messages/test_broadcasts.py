@@ -14,6 +14,7 @@ from schemas.messaging import BroadcastState, OptAction
 from sms_gateway import outbox
 from sms_gateway.messages import appeal_messages, cli, optout
 from sms_gateway.messages.broadcasts import BroadcastNotFound, read_numbers
+from sms_gateway.messages.csv_input import EncodingError
 from tests.sms_gateway.messages.support import (core_with_hooks, messages, messaging,
                                                 shanghai)
 from tests.support.appeals import new_appeal
@@ -126,6 +127,34 @@ def test_the_send_command_from_a_file_reports_bad_lines(database, db_url, tmp_pa
                          capsys)
     assert code == 0 and "2 messages (queued 2)" in out and "1 invalid numbers" in out
     assert err.startswith("list.csv line 3: 'abc' is not a phone number")
+
+
+def test_a_number_list_is_read_as_a_reminder_file_is(database, db_url, tmp_path, capsys):
+    path = tmp_path / "list.csv"
+    path.write_bytes(("手机号,姓名\r\n13912340001,王小明\r\n"
+                      f"13912340002,{'长' * 200_000}\r\n"
+                      "13912340003,\"张三\r\n13912340004,李四\r\n").encode("gbk"))
+    code, out, err = run(["warnings", "send", "--text", TEXT, "--numbers", str(path)], db_url,
+                         capsys)
+    assert code == 0 and "list.csv: read as GB18030 (detected)" in out
+    assert "2 messages (queued 2)" in out and "2 invalid numbers" in out
+    assert err == ("list.csv line 3: a field is longer than 131,072 characters\n"
+                   "list.csv line 4: unbalanced quote: a quoted field does not close before "
+                   "line 5, which reads as a row of its own\n")
+    warnings = database.read_now(messages, SmsKind.EARLY_WARNING)
+    assert sorted(m.destination for m in warnings) == ["13912340001", "13912340004"]
+
+
+def test_a_number_list_that_reads_both_ways_is_refused_until_its_encoding_is_given(
+        database, db_url, tmp_path, capsys):
+    path = tmp_path / "list.csv"
+    path.write_text("phone,name\n13912340001,张三\n", "utf-8")  # 张三 is GBK's 寮犱笁 too
+    command = ["warnings", "send", "--text", TEXT, "--numbers", str(path)]
+    with pytest.raises(EncodingError, match="list.csv decodes both as UTF-8 and as GBK"):
+        run(command, db_url, capsys)
+    assert database.read_now(messages) == []
+    code, out, _ = run([*command, "--encoding", "utf-8"], db_url, capsys)
+    assert code == 0 and "1 messages (queued 1)" in out
 
 
 def test_status_of_an_unknown_broadcast_names_it(database, db_url, capsys):

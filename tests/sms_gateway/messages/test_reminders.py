@@ -14,6 +14,7 @@ from hotline.config import Config, DatabaseConfig
 from schemas.enums import SmsKind, SmsLane
 from schemas.messaging import Reminder, ReminderKind, ReminderState
 from sms_gateway.messages import cli
+from sms_gateway.messages.csv_input import EncodingError
 from sms_gateway.messages.reminders import (ImportFileError, ReminderRow, import_stream,
                                             insert_reminders, read_rows)
 from tests.sms_gateway.messages.support import messages, messaging, shanghai
@@ -21,6 +22,7 @@ from tests.sms_gateway.messages.support import messages, messaging, shanghai
 TODAY = dt.date(2026, 11, 30)
 NOW = shanghai(2026, 11, 30, 10, 0)
 
+EXCEL_UTF8 = "utf-8-sig"  # "CSV UTF-8" as Excel saves it, with a byte order mark
 VEHICLES = """phone,due_date,plate,owner
 13812345678,2026-12-31,鲁Q12345,张三
 13812345679,2027-01-15,鲁QD8888,李四
@@ -52,7 +54,7 @@ def count(session, model=Reminder):
 
 def test_import_twice_changes_nothing_the_second_time(database, db_url, tmp_path, capsys):
     path = tmp_path / "vehicles.csv"
-    path.write_text(VEHICLES, "utf-8")
+    path.write_text(VEHICLES, EXCEL_UTF8)
     code, out, _ = run(["reminders", "import", str(path), "--kind", "vehicle"], db_url, capsys)
     assert code == 0 and "2 rows, 2 new, 0 already imported, 0 bad" in out
     before = database.read_now(lambda s: [(r.id, r.phone, r.plate, r.due_date, r.next_send_at)
@@ -82,11 +84,108 @@ def test_bad_rows_are_reported_by_line_and_reason_and_the_good_ones_go_in(databa
 
 def test_a_file_without_the_kinds_columns_imports_nothing(database, db_url, tmp_path, capsys):
     path = tmp_path / "cards.csv"
-    path.write_text(VEHICLES, "utf-8")
+    path.write_text(VEHICLES, EXCEL_UTF8)
     with pytest.raises(ImportFileError, match="line 1: the header lacks column.*application_no, "
                                               "station, opening_hours"):
         run(["reminders", "import", str(path), "--kind", "idcard"], db_url, capsys)
     assert database.read_now(count) == 0
+
+
+def plates(database):
+    return database.read_now(lambda s: sorted(s.scalars(select(Reminder.plate))))
+
+
+def test_a_field_over_the_csv_limit_is_a_bad_row_and_the_rows_after_it_go_in(database, db_url,
+                                                                            tmp_path, capsys):
+    path = tmp_path / "vehicles.csv"
+    path.write_text("phone,due_date,plate,owner\n"
+                    "13812345678,2026-12-31,鲁Q12345,张三\n"
+                    f"13812345679,2026-12-31,鲁Q12346,\"{'长' * 200_000}\"\n"
+                    "13812345670,2026-12-31,鲁Q12347,王小明\n", EXCEL_UTF8)
+    code, out, err = run(["reminders", "import", str(path), "--kind", "vehicle"], db_url, capsys)
+    assert code == 1 and "3 rows, 2 new, 0 already imported, 1 bad" in out
+    assert err == "vehicles.csv line 3: a field is longer than 131,072 characters\n"
+    assert plates(database) == ["鲁Q12345", "鲁Q12347"]
+
+
+def test_an_unbalanced_quote_is_reported_where_it_opens_and_the_rows_after_it_go_in(
+        database, db_url, tmp_path, capsys):
+    path = tmp_path / "vehicles.csv"
+    path.write_text("phone,due_date,plate,owner\r\n"
+                    "13812345678,2026-12-31,鲁Q12345,张三\r\n"
+                    "13812345679,2026-12-31,鲁Q12346,\"李四\r\n"
+                    "13812345670,2026-12-31,鲁Q12347,王小明\r\n"
+                    "13812345671,2026-12-31,鲁Q12348,\"赵六\"\r\n"
+                    "13812345672,2026-12-31,鲁Q12349,孙七\r\n", EXCEL_UTF8)
+    code, out, err = run(["reminders", "import", str(path), "--kind", "vehicle"], db_url, capsys)
+    assert code == 1 and "5 rows, 4 new, 0 already imported, 1 bad" in out
+    assert err == ("vehicles.csv line 3: unbalanced quote: a quoted field does not close "
+                   "before line 4, which reads as a row of its own\n")
+    assert plates(database) == ["鲁Q12345", "鲁Q12347", "鲁Q12348", "鲁Q12349"]
+
+
+def test_a_gbk_file_from_excel_is_told_and_read_as_gbk(database, db_url, tmp_path, capsys):
+    path = tmp_path / "vehicles.csv"
+    path.write_bytes("phone,due_date,plate,owner\r\n13812345678,2026-12-31,鲁Q12345,王小明\r\n"
+                     "13812345679,2026-12-31,鲁Q00002,张三\r\n".encode("gbk"))
+    code, out, _ = run(["reminders", "import", str(path), "--kind", "vehicle"], db_url, capsys)
+    assert code == 0 and "vehicles.csv: read as GB18030 (detected)" in out
+    assert "2 rows, 2 new, 0 already imported, 0 bad" in out
+    assert plates(database) == ["鲁Q00002", "鲁Q12345"]
+
+
+def test_a_file_that_reads_both_ways_is_refused_until_its_encoding_is_given(database, db_url,
+                                                                            tmp_path, capsys):
+    path = tmp_path / "vehicles.csv"
+    text = ("phone,due_date,plate\r\n13812345678,2026-12-31,鲁Q12345\r\n"
+            "13812345679,2027-01-15,鲁QD8888\r\n")
+    data = text.encode("gbk")
+    assert "³Q12345" in data.decode("utf-8")  # GBK, and valid UTF-8 too
+    path.write_bytes(data)
+    with pytest.raises(EncodingError, match="vehicles.csv decodes both as UTF-8 and as GBK "
+                                            r"\(GB18030\), so its encoding cannot be told "
+                                            r"\(line 2 has '³Q12345' in UTF-8, "
+                                            r"'鲁Q12345' in GBK\): pass --encoding utf-8 "
+                                            "or --encoding gbk"):
+        run(["reminders", "import", str(path), "--kind", "vehicle"], db_url, capsys)
+    assert database.read_now(count) == 0
+    code, out, _ = run(["reminders", "import", str(path), "--kind", "vehicle", "--encoding",
+                        "gbk"], db_url, capsys)
+    assert code == 0 and "vehicles.csv: read as GBK\n" in out and "2 rows, 2 new" in out
+    assert plates(database) == ["鲁Q12345", "鲁QD8888"]
+
+
+def test_a_utf8_file_without_a_byte_order_mark_that_reads_both_ways_needs_its_encoding(
+        database, db_url, tmp_path, capsys):
+    path = tmp_path / "vehicles.csv"
+    path.write_text(VEHICLES, "utf-8")  # 鲁Q12345,张三 is also the GBK of 椴丵12345,寮犱笁
+    with pytest.raises(EncodingError, match="decodes both as UTF-8 and as GBK"):
+        run(["reminders", "import", str(path), "--kind", "vehicle"], db_url, capsys)
+    code, out, _ = run(["reminders", "import", str(path), "--kind", "vehicle", "--encoding",
+                        "utf-8"], db_url, capsys)
+    assert code == 0 and "2 rows, 2 new" in out and "read as" not in out
+    assert plates(database) == ["鲁Q12345", "鲁QD8888"]
+
+
+def test_bad_bytes_in_the_given_encoding_are_named_and_nothing_is_imported(database, db_url,
+                                                                           tmp_path, capsys):
+    path = tmp_path / "vehicles.csv"
+    path.write_bytes("phone,due_date,plate,owner\n13812345678,2026-12-31,鲁Q12345,王小明\n"
+                     .encode("gbk"))
+    with pytest.raises(EncodingError, match=r"vehicles.csv is not UTF-8 text: line 2, byte "
+                                            r"offset 59: b'\\xcd', invalid continuation"):
+        run(["reminders", "import", str(path), "--kind", "vehicle", "--encoding", "utf-8"],
+            db_url, capsys)
+    assert database.read_now(count) == 0
+
+
+def test_an_unknown_encoding_is_refused_by_the_command_line(capsys):
+    parser = argparse.ArgumentParser(prog="hotline")
+    cli.register(parser.add_subparsers(required=True))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["reminders", "import", "x.csv", "--kind", "vehicle", "--encoding",
+                           "latin-1"])
+    assert "expected auto, utf-8, gbk, gb18030, gb2312; got 'latin-1'" in capsys.readouterr().err
 
 
 def test_import_streams_in_batches_each_its_own_transaction(database):
@@ -202,7 +301,7 @@ def test_read_rows_validates_each_kind(database):
 def test_a_large_file_shows_a_progress_bar_and_a_small_one_none(database, db_url, tmp_path,
                                                                capsys, monkeypatch):
     path = tmp_path / "vehicles.csv"
-    path.write_text(VEHICLES, "utf-8")
+    path.write_text(VEHICLES, EXCEL_UTF8)
     run(["reminders", "import", str(path), "--kind", "vehicle"], db_url, capsys)
     _, _, err = run(["reminders", "import", str(path), "--kind", "vehicle"], db_url, capsys)
     assert err == ""

@@ -39,11 +39,14 @@ BAD_VEHICLES = """\ufeffphone,due_date,plate
 """
 
 
-def run(command: list[str], db_url: str, capsys) -> tuple[int, str, str]:
+def run(command: list[str], db_url: str, capsys, at: dt.datetime = NOW) -> tuple[int, str, str]:
+    """The command as an operator runs it, on the wall clock `at` (the files' dates are fixed,
+    so "more than a year ago" and "due now" must not depend on the day the suite runs)."""
     parser = argparse.ArgumentParser(prog="hotline")
     cli.register(parser.add_subparsers(required=True))
     args = parser.parse_args(command)
-    code = args.handler(Config(database=DatabaseConfig(url=db_url)), args)
+    with freeze_time(at):
+        code = args.handler(Config(database=DatabaseConfig(url=db_url)), args)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -269,8 +272,7 @@ def test_planning_is_idempotent_even_if_a_stage_is_planned_again(database):
 def test_the_plan_command_queues_what_is_due(database, db_url, capsys):
     database.write_now(insert_reminders, [vehicle(2, "鲁Q12345", dt.date(2026, 12, 1))],
                        messaging().plan, NOW - dt.timedelta(days=30))
-    with freeze_time(NOW):  # the command reads the wall clock; the data is dated
-        code, out, _ = run(["reminders", "plan"], db_url, capsys)
+    code, out, _ = run(["reminders", "plan"], db_url, capsys, at=NOW)
     assert code == 0
     assert "1 due: 1 messages queued, 0 skipped, 0 expired, 0 rescheduled" in out
 
@@ -279,8 +281,8 @@ def test_the_plan_command_counts_an_expired_reminder_as_expired(database, db_url
     database.write_now(insert_reminders, [vehicle(2, "鲁Q12345", dt.date(2026, 12, 1)),
                                           vehicle(3, "鲁Q54321", dt.date(2027, 2, 15))],
                        messaging().plan, NOW - dt.timedelta(days=30))
-    with freeze_time(NOW + dt.timedelta(days=60)):  # the first is long past its due date
-        code, out, _ = run(["reminders", "plan"], db_url, capsys)
+    # the first is long past its due date
+    code, out, _ = run(["reminders", "plan"], db_url, capsys, at=NOW + dt.timedelta(days=60))
     assert code == 0
     assert "2 due: 1 messages queued, 0 skipped, 1 expired, 0 rescheduled" in out
     states = database.read_now(lambda s: sorted(r.state for r in s.scalars(select(Reminder))))

@@ -25,6 +25,7 @@ def cmd_analysis_run(config: Config, args: argparse.Namespace) -> int:
     from hotline.analysis.config import AnalysisConfig
     from hotline.clock import SystemClock
     from hotline.db import Database, make_engine
+    from hotline.calendar_store import stored_years
     from hotline.workdays import WorkCalendar
 
     settings = getattr(config, "analysis", None) or AnalysisConfig()
@@ -33,8 +34,11 @@ def cmd_analysis_run(config: Config, args: argparse.Namespace) -> int:
     now = SystemClock().now()
     if hour + repository.HOUR > now:
         raise ValueError(f"the hour {args.hour:%Y-%m-%d %H}:00 has not ended yet")
-    calendar = WorkCalendar(config.calendar.extra_holidays, config.calendar.extra_workdays)
     db = Database(make_engine(config.database), reactor=None, threads=1)
+    # The same calendar as the running service: the holiday lists loaded with
+    # `hotline calendar load` decide their years (the baseline compares like days).
+    calendar = WorkCalendar(config.calendar.extra_holidays, config.calendar.extra_workdays,
+                            years=db.read_now(stored_years))
     label = f"{args.hour:%Y-%m-%d %H}:00 ({zone.key})"
     if args.dry_run:
         analysis = db.read_now(repository.analyse_hour, hour, zone=zone, calendar=calendar,

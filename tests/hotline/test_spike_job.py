@@ -395,3 +395,19 @@ def test_a_silent_holder_loses_the_lease_when_it_runs_out(db_url):
     finally:
         for engine in engines:
             engine.dispose()
+
+
+@freeze_time("2026-11-28T02:00:00Z")
+def test_the_command_uses_the_holiday_lists_loaded_like_the_service(
+        database, db_url, monkeypatch, capsys, tmp_path):
+    from tests.support.holidays import run_hotline, write_list
+
+    listed = write_list(tmp_path, 'year = 2026\nnotice = "test list"\n\n[[holiday]]\n'
+                                  'name = "测试假日"\ndate = 2026-11-27\n', "holidays-2026.toml")
+    code, _, err = run_hotline(monkeypatch, capsys, db_url, "calendar", "load", str(listed))
+    assert code == 0, err
+    code, out, _ = run_hotline(monkeypatch, capsys, db_url,
+                               "analysis", "run", "--hour", "2026-11-27T10", "--dry-run")
+    assert code == 0
+    # a holiday now: compared with the 8 weekend days before it, not the 20 working days
+    assert "2026-11-27 10:00 (Asia/Shanghai): 0 cells, 8 baseline days" in out

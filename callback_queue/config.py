@@ -13,23 +13,12 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from hotline.config import ConfigError
+from hotline.config_section import ConfigError, parse_time_range, setting
 from schemas.enums import AppealKind
 
 KINDS = tuple(kind.value for kind in AppealKind)
 MODES = ("automated", "agent")
 FALLBACKS = ("sms", "unreachable")
-
-
-def _field(default: Any, *, min: float | None = None, max: float | None = None,
-           choices: tuple[str, ...] | None = None, doc: str = "") -> Any:
-    # The same metadata as hotline.config's fields, so that its loader validates these too.
-    metadata = {"min": min, "max": max, "choices": choices, "doc": doc}
-    if isinstance(default, (dict, list, tuple)):
-        frozen = default
-        return dataclasses.field(default_factory=lambda: dict(frozen) if isinstance(frozen, dict)
-                                 else frozen, metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
 
 
 def _per_kind(value: Any) -> dict[str, Any]:
@@ -38,53 +27,53 @@ def _per_kind(value: Any) -> dict[str, Any]:
 
 @dataclasses.dataclass(frozen=True)
 class CallbacksConfig:
-    enabled: bool = _field(True, doc="run the dispatcher in this process")
-    calling_hours: str = _field("08:00-21:00", doc="when citizens may be called (Asia/Shanghai, "
-                                                   "HH:MM-HH:MM; 24:00 for midnight)")
-    call_on_holidays: bool = _field(False, doc="call on public holidays and weekends too")
-    mode: dict[str, str] = _field({**_per_kind("automated"), "complaint": "agent",
-                                   "report": "agent"}, choices=MODES,
-                                  doc="per appeal kind: automated survey or an agent's call")
-    delay_h: dict[str, float] = _field(_per_kind(2.0), min=0, max=720,
-                                       doc="per kind: hours after resolution the window opens")
-    due_h: dict[str, float] = _field(_per_kind(24.0), min=0.25, max=720,
-                                     doc="per kind: calling hours from window start to due")
-    max_attempts: dict[str, int] = _field(_per_kind(3), min=1, max=20)
-    fallback: dict[str, str] = _field(_per_kind("sms"), choices=FALLBACKS,
-                                      doc="per kind, after the last attempt: sms or unreachable")
-    retry_min: float = _field(60.0, min=1, max=1440, doc="minutes before the next attempt")
-    busy_retry_min: float = _field(15.0, min=1, max=1440, doc="... after a busy line")
-    merge_ahead_h: float = _field(24.0, min=0, max=720,
-                                  doc="a call also covers the citizen's tasks due this much later")
-    dial_string: str = _field("PJSIP/{number}@{trunk}", doc="Originate channel template")
-    trunks: tuple[str, ...] = _field(("trunk",), doc="trunk names, for {trunk} in dial_string")
-    calls_per_trunk: int = _field(4, min=1, max=500,
-                                  doc="calls in the air at most on each trunk, all processes together")
-    caller_id: str = _field("9600110")
-    survey_context: str = _field("hotline-survey")
-    survey_exten: str = _field("s")
-    queue_context: str = _field("hotline-queue-callback",
-                                doc="dialplan that puts an answered citizen in the agent queue")
-    queue_exten: str = _field("s")
-    agent_context: str = _field("hotline-agent-callback",
-                                doc="click-to-call: the agent's leg continues here to the citizen")
-    queue: str = _field("hotline", doc="the agent queue checked before a queue callback")
-    task_variable: str = _field("TASK_ID", doc="channel variable carrying the task id")
-    ring_timeout_s: int = _field(45, min=5, max=300)
-    originate_response_s: float = _field(90.0, min=5, max=900,
-                                         doc="no OriginateResponse by then: failed")
-    lease_s: float = _field(180.0, min=5, max=3600, doc="claim while dialing")
-    survey_lease_s: float = _field(900.0, min=30, max=7200, doc="claim while the survey runs")
-    agent_lease_s: float = _field(1800.0, min=60, max=14400, doc="claim of a click-to-call")
-    poll_s: float = _field(5.0, min=0.05, max=600)
-    batch: int = _field(20, min=1, max=1000, doc="tasks claimed per poll at most")
-    personal_delay_h: float = _field(4.0, min=0, max=720,
-                                     doc="an agent's own callback is open to all after this")
-    ivr_due_min: float = _field(30.0, min=1, max=1440,
-                                doc="queue / voice-message callbacks: due within (opening time)")
-    ivr_max_attempts: int = _field(3, min=1, max=20)
-    ivr_retry_min: float = _field(10.0, min=1, max=1440)
-    sms_survey_text: str = _field(
+    enabled: bool = setting(True, doc="run the dispatcher in this process")
+    calling_hours: str = setting("08:00-21:00", doc="when citizens may be called (Asia/Shanghai, "
+                                                    "HH:MM-HH:MM; 24:00 for midnight)")
+    call_on_holidays: bool = setting(False, doc="call on public holidays and weekends too")
+    mode: dict[str, str] = setting({**_per_kind("automated"), "complaint": "agent",
+                                    "report": "agent"}, choices=MODES,
+                                   doc="per appeal kind: automated survey or an agent's call")
+    delay_h: dict[str, float] = setting(_per_kind(2.0), min=0, max=720,
+                                        doc="per kind: hours after resolution the window opens")
+    due_h: dict[str, float] = setting(_per_kind(24.0), min=0.25, max=720,
+                                      doc="per kind: calling hours from window start to due")
+    max_attempts: dict[str, int] = setting(_per_kind(3), min=1, max=20)
+    fallback: dict[str, str] = setting(_per_kind("sms"), choices=FALLBACKS,
+                                       doc="per kind, after the last attempt: sms or unreachable")
+    retry_min: float = setting(60.0, min=1, max=1440, doc="minutes before the next attempt")
+    busy_retry_min: float = setting(15.0, min=1, max=1440, doc="... after a busy line")
+    merge_ahead_h: float = setting(24.0, min=0, max=720,
+                                   doc="a call also covers the citizen's tasks due this much later")
+    dial_string: str = setting("PJSIP/{number}@{trunk}", doc="Originate channel template")
+    trunks: tuple[str, ...] = setting(("trunk",), doc="trunk names, for {trunk} in dial_string")
+    calls_per_trunk: int = setting(4, min=1, max=500,
+                                   doc="calls in the air at most on each trunk, all processes together")
+    caller_id: str = setting("9600110")
+    survey_context: str = setting("hotline-survey")
+    survey_exten: str = setting("s")
+    queue_context: str = setting("hotline-queue-callback",
+                                 doc="dialplan that puts an answered citizen in the agent queue")
+    queue_exten: str = setting("s")
+    agent_context: str = setting("hotline-agent-callback",
+                                 doc="click-to-call: the agent's leg continues here to the citizen")
+    queue: str = setting("hotline", doc="the agent queue checked before a queue callback")
+    task_variable: str = setting("TASK_ID", doc="channel variable carrying the task id")
+    ring_timeout_s: int = setting(45, min=5, max=300)
+    originate_response_s: float = setting(90.0, min=5, max=900,
+                                          doc="no OriginateResponse by then: failed")
+    lease_s: float = setting(180.0, min=5, max=3600, doc="claim while dialing")
+    survey_lease_s: float = setting(900.0, min=30, max=7200, doc="claim while the survey runs")
+    agent_lease_s: float = setting(1800.0, min=60, max=14400, doc="claim of a click-to-call")
+    poll_s: float = setting(5.0, min=0.05, max=600)
+    batch: int = setting(20, min=1, max=1000, doc="tasks claimed per poll at most")
+    personal_delay_h: float = setting(4.0, min=0, max=720,
+                                      doc="an agent's own callback is open to all after this")
+    ivr_due_min: float = setting(30.0, min=1, max=1440,
+                                 doc="queue / voice-message callbacks: due within (opening time)")
+    ivr_max_attempts: int = setting(3, min=1, max=20)
+    ivr_retry_min: float = setting(10.0, min=1, max=1440)
+    sms_survey_text: str = setting(
         "【9600110】您的诉求（编号{case_number}）已办结。请回复数字评价：1满意，2基本满意，3不满意。",
         doc="the fallback survey SMS; {case_number} is replaced")
 
@@ -98,7 +87,7 @@ class CallbacksConfig:
                                   f" expected {', '.join(KINDS)}")
             missing = set(KINDS) - set(table)
             if missing:
-                default = dict(dataclasses.fields(self)[_index(key)].default_factory())
+                default = _FIELDS[key].default_factory()
                 object.__setattr__(self, key, {**default, **table})
         for kind, mode in self.mode.items():
             if mode not in MODES:
@@ -128,28 +117,13 @@ class CallbacksConfig:
         return parse_hours(self.calling_hours, "callbacks.calling_hours")
 
 
-def _index(name: str) -> int:
-    return [f.name for f in dataclasses.fields(CallbacksConfig)].index(name)
+_FIELDS = {field.name: field for field in dataclasses.fields(CallbacksConfig)}
 
 
 def parse_hours(text: str, key: str) -> tuple[int, int]:
-    """'08:00-21:00' -> (480, 1260); '00:00-24:00' is the whole day."""
-    try:
-        start_text, end_text = (part.strip() for part in text.split("-"))
-        start, end = _minutes(start_text), _minutes(end_text)
-    except ValueError:
-        raise ConfigError(f"{key} must be HH:MM-HH:MM, got {text!r}") from None
-    if not start < end:
-        raise ConfigError(f"{key} must end after it starts, got {text!r}")
-    return start, end
-
-
-def _minutes(text: str) -> int:
-    hours, minutes = text.split(":")
-    value = int(hours) * 60 + int(minutes)
-    if not (0 <= int(minutes) < 60 and 0 <= value <= 24 * 60):
-        raise ValueError(text)
-    return value
+    """'08:00-21:00' -> (480, 1260); '00:00-24:00' is the whole day. Calling hours lie
+    within one day: they end after they start."""
+    return parse_time_range(text, key, crosses_midnight=False)
 
 
 def opening_from_ivr(ivr_config: Any) -> tuple[tuple[int, int], bool]:

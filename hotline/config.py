@@ -5,67 +5,118 @@ The file is named by `HOTLINE_CONFIG` (none: embedded defaults). Each key `key` 
 (`HOTLINE_DATABASE_URL`, `HOTLINE_AGI_PORT`, `HOTLINE_WEB_PORT`, ...). Everything is validated
 here, once, into frozen dataclasses that are passed explicitly to whoever needs them; a bad
 value stops start-up with a `ConfigError` that names the key and says what was expected.
+How a section is declared and read is `hotline.config_section`'s, for the core's sections
+here and the packages' alike.
+
+An unknown `HOTLINE_*` variable is refused like an unknown key in the file: a misspelt
+`HOTLINE_AUTH_SECURE_COOKIE` must stop start-up, not leave cookies insecure. The only
+`HOTLINE_*` variables that are not settings are listed in `NOT_SETTINGS`, plus one
+`HOTLINE_SMS_BIND_<NAME>_PASSWORD` per configured `[sms.binds.NAME]`.
+
+The database, one rule for the service, every `hotline` command and `make` (which sets
+nothing): `HOTLINE_DATABASE_URL` if it is set, else `[database] url` of the file, else
+`sqlite:///var/hotline.sqlite3`. A relative SQLite path is relative to `PROJECT_DIR` (the
+checkout that holds `twisted_app.tac`, where `make run` keeps `var/`), never to the current
+directory: a command run from anywhere opens the file the service opens.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import os
+import re
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hotline.config_section import ConfigError, env_name, load_section, parse_hhmm, setting
 
-class ConfigError(ValueError):
-    """A configuration value is missing, unknown or of the wrong kind."""
+# Relative SQLite paths are resolved here (see the module docstring).
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
-
-def _field(default: Any, *, min: float | None = None, max: float | None = None,
-           choices: tuple[str, ...] | None = None, doc: str = "") -> Any:
-    metadata = {"min": min, "max": max, "choices": choices, "doc": doc}
-    if isinstance(default, (dict, list, tuple)):
-        frozen = default
-        return dataclasses.field(default_factory=lambda: frozen, metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
+# The HOTLINE_* variables that are not configuration keys, and who reads them. Anything else
+# named HOTLINE_* must be a HOTLINE_<SECTION>_<KEY> setting (or a bind password, below).
+NOT_SETTINGS: Mapping[str, str] = MappingProxyType({
+    "HOTLINE_CONFIG": "the configuration file (load_config)",
+    "HOTLINE_NEW_AGENT_PASSWORD": "the password `hotline agents add` / `reset-password` sets",
+    "HOTLINE_TEST_PG_URL": "the PostgreSQL server the test suite also runs on (tests/conftest.py)",
+    "HOTLINE_BENCH_PG_URL": "the PostgreSQL server of the benchmarks (bench/)",
+})
+# A bind's SMSC password, kept out of the file (sms_gateway.service.bind_settings reads it).
+BIND_PASSWORD = re.compile(r"HOTLINE_SMS_BIND_(.+)_PASSWORD")
 
 
 @dataclasses.dataclass(frozen=True)
 class ServiceConfig:
-    name: str = _field("hotline", doc="process name, shown in logs and /healthz")
-    timezone: str = _field("Asia/Shanghai", doc="where business rules are evaluated")
-    hotline_number: str = _field("9600110")
+    name: str = setting("hotline", doc="process name, shown in logs and /healthz")
+    timezone: str = setting("Asia/Shanghai", doc="where business rules are evaluated")
+    hotline_number: str = setting("9600110")
+    ports_file: str = setting("", doc="written with the port each listener got (JSON), for a "
+                                      "process started on port 0; empty: none")
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+            raise ConfigError(f"service.timezone must be a time zone name such as "
+                              f"Asia/Shanghai, got {self.timezone!r}") from None
 
 
 @dataclasses.dataclass(frozen=True)
 class DatabaseConfig:
-    url: str = _field("sqlite:///var/hotline.sqlite3")
-    pool_threads: int = _field(8, min=1, max=64, doc="threads that run blocking sessions")
-    sqlite_busy_timeout_ms: int = _field(10_000, min=0, max=600_000)
-    echo: bool = _field(False)
+    url: str = setting("sqlite:///var/hotline.sqlite3",
+                       doc="SQLAlchemy URL; a relative SQLite path is under the project directory")
+    pool_threads: int = setting(8, min=1, max=64, doc="threads that run blocking sessions")
+    sqlite_busy_timeout_ms: int = setting(10_000, min=0, max=600_000)
+    echo: bool = setting(False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", _anchored(self.url))
+
+
+def _anchored(url: str) -> str:
+    """`url` with a relative SQLite path made absolute under `PROJECT_DIR`: the rule that
+    keeps the service and a command run from another directory on one database file."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        raise ConfigError("database.url must be a database URL such as "
+                          "sqlite:///var/hotline.sqlite3 or postgresql+psycopg://user@host/db"
+                          ) from None
+    path = parsed.database
+    if (parsed.get_backend_name() != "sqlite" or not path or path == ":memory:"
+            or path.startswith("file:") or Path(path).is_absolute()):
+        return url
+    return parsed.set(database=str(PROJECT_DIR / path)).render_as_string(hide_password=False)
 
 
 @dataclasses.dataclass(frozen=True)
 class WebConfig:
-    host: str = _field("127.0.0.1")
-    port: int = _field(8080, min=0, max=65535)
+    host: str = setting("127.0.0.1")
+    port: int = setting(8080, min=0, max=65535)
 
 
 @dataclasses.dataclass(frozen=True)
 class AgiConfig:
-    host: str = _field("127.0.0.1")
-    port: int = _field(4573, min=0, max=65535)
-    allow: tuple[str, ...] = _field((), doc="Asterisk source addresses allowed; empty allows all")
-    command_timeout_s: float = _field(30.0, min=0.1, max=3600)
-    backend_timeout_s: float = _field(2.0, min=0.05, max=60, doc="slow lookup -> apology and agent")
-    record_timeout_s: float = _field(10.0, min=0.05, max=300, doc="a call's session ends once its "
-                                     "record is stored, or after this long")
-    queue: str = _field("hotline", doc="the Asterisk queue agents answer")
-    drain_s: float = _field(30.0, min=0, max=3600, doc="at stop: how long calls in progress "
-                                                       "may go on before they are closed")
+    host: str = setting("127.0.0.1")
+    port: int = setting(4573, min=0, max=65535)
+    allow: tuple[str, ...] = setting((), doc="Asterisk source addresses allowed; empty allows all")
+    command_timeout_s: float = setting(30.0, min=0.1, max=3600)
+    backend_timeout_s: float = setting(2.0, min=0.05, max=60, doc="slow lookup -> apology and agent")
+    record_timeout_s: float = setting(10.0, min=0.05, max=300, doc="a call's session ends once its "
+                                      "record is stored, or after this long")
+    queue: str = setting("hotline", doc="the Asterisk queue agents answer")
+    drain_s: float = setting(30.0, min=0, max=3600, doc="at stop: how long calls in progress "
+                                                        "may go on before they are closed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,95 +124,87 @@ class AuthSection:
     """The web application's sessions, lockout and API token (checked again, with their
     length rules, by `agents.config.AuthConfig`)."""
 
-    secret_key: str = _field("", doc="signs sessions and CSRF tokens; HOTLINE_AUTH_SECRET_KEY, "
-                                     "32+ characters; empty: random per process")
-    session_lifetime_s: int = _field(8 * 3600, min=1, max=7 * 86400)
-    session_idle_s: int = _field(30 * 60, min=1, max=86400)
-    lockout_failures: int = _field(5, min=1, max=100)
-    lockout_window_s: int = _field(15 * 60, min=1, max=86400)
-    lockout_s: int = _field(15 * 60, min=1, max=86400)
-    login_attempts_per_minute: int = _field(20, min=1, max=10000)
-    api_token: str = _field("", doc="bearer token for /api/v1 (HOTLINE_AUTH_API_TOKEN, 24+ "
-                                    "characters); empty: the API refuses every request")
-    secure_cookies: bool = _field(False, doc="true when served over HTTPS")
+    secret_key: str = setting("", doc="signs sessions and CSRF tokens; HOTLINE_AUTH_SECRET_KEY, "
+                                      "32+ characters; empty: random per process")
+    session_lifetime_s: int = setting(8 * 3600, min=1, max=7 * 86400)
+    session_idle_s: int = setting(30 * 60, min=1, max=86400)
+    lockout_failures: int = setting(5, min=1, max=100)
+    lockout_window_s: int = setting(15 * 60, min=1, max=86400)
+    lockout_s: int = setting(15 * 60, min=1, max=86400)
+    login_attempts_per_minute: int = setting(20, min=1, max=10000)
+    api_token: str = setting("", doc="bearer token for /api/v1 (HOTLINE_AUTH_API_TOKEN, 24+ "
+                                     "characters); empty: the API refuses every request")
+    secure_cookies: bool = setting(False, doc="true when served over HTTPS")
 
 
 @dataclasses.dataclass(frozen=True)
 class IvrConfig:
-    opening_time: str = _field("08:00", doc="agents answer from (Asia/Shanghai, HH:MM)")
-    closing_time: str = _field("21:00", doc="agents answer until")
-    open_on_holidays: bool = _field(False, doc="agents answer on public holidays and weekends")
-    prompt_prefix: str = _field("hotline/", doc="prompt file names in Asterisk's sounds dir")
-    menu_timeout_ms: int = _field(5000, min=1000, max=30000)
-    case_number_timeout_ms: int = _field(8000, min=1000, max=60000)
-    callback_offer_waiting: int = _field(5, min=0, max=1000,
-                                         doc="callers waiting before a callback is offered; 0 never")
-    voice_message_dir: str = _field("/var/spool/asterisk/hotline",
-                                    doc="where Asterisk writes voice messages (its filesystem)")
-    voice_message_max_s: int = _field(120, min=10, max=600)
-    voice_message_silence_s: int = _field(5, min=1, max=60)
+    opening_time: str = setting("08:00", doc="agents answer from (Asia/Shanghai, HH:MM)")
+    closing_time: str = setting("21:00", doc="agents answer until")
+    open_on_holidays: bool = setting(False, doc="agents answer on public holidays and weekends")
+    prompt_prefix: str = setting("hotline/", doc="prompt file names in Asterisk's sounds dir")
+    menu_timeout_ms: int = setting(5000, min=1000, max=30000)
+    case_number_timeout_ms: int = setting(8000, min=1000, max=60000)
+    callback_offer_waiting: int = setting(5, min=0, max=1000,
+                                          doc="callers waiting before a callback is offered; 0 never")
+    voice_message_dir: str = setting("/var/spool/asterisk/hotline",
+                                     doc="where Asterisk writes voice messages (its filesystem)")
+    voice_message_max_s: int = setting(120, min=10, max=600)
+    voice_message_silence_s: int = setting(5, min=1, max=60)
 
     def __post_init__(self) -> None:
         for key in ("opening_time", "closing_time"):
-            _parse_hhmm(getattr(self, key), f"ivr.{key}")
+            parse_hhmm(getattr(self, key), f"ivr.{key}")
 
     @property
     def opening(self) -> dt.time:
-        return _parse_hhmm(self.opening_time, "ivr.opening_time")
+        return parse_hhmm(self.opening_time, "ivr.opening_time")
 
     @property
     def closing(self) -> dt.time:
-        return _parse_hhmm(self.closing_time, "ivr.closing_time")
-
-
-def _parse_hhmm(text: str, key: str) -> dt.time:
-    try:
-        hours, minutes = text.split(":")
-        return dt.time(int(hours), int(minutes))
-    except ValueError:
-        raise ConfigError(f"{key} must be a time HH:MM, got {text!r}") from None
+        return parse_hhmm(self.closing_time, "ivr.closing_time")
 
 
 @dataclasses.dataclass(frozen=True)
 class AmiConfig:
-    host: str = _field("127.0.0.1")
-    port: int = _field(5038, min=0, max=65535)
-    username: str = _field("hotline")
-    secret: str = _field("", doc="from the environment in production: HOTLINE_AMI_SECRET")
-    auth: str = _field("md5", choices=("md5", "plain"))
-    enabled: bool = _field(True)
+    host: str = setting("127.0.0.1")
+    port: int = setting(5038, min=0, max=65535)
+    username: str = setting("hotline")
+    secret: str = setting("", doc="from the environment in production: HOTLINE_AMI_SECRET")
+    auth: str = setting("md5", choices=("md5", "plain"))
+    enabled: bool = setting(True)
 
 
 @dataclasses.dataclass(frozen=True)
 class SmsConfig:
-    sender: str = _field("9600110", doc="source address of every message")
-    max_parts: int = _field(6, min=1, max=20, doc="longest message, in SMS parts")
-    dispatch_batch: int = _field(200, min=1, max=10000, doc="messages claimed per round")
-    max_in_flight: int = _field(1000, min=1, max=100000, doc="messages submitted, not answered")
-    lease_s: float = _field(120.0, min=5, max=3600,
-                            doc="a claim not answered by then goes back to the queue")
-    poll_s: float = _field(0.5, min=0.01, max=60, doc="idle wait between outbox rounds")
-    max_attempts: int = _field(5, min=1, max=100)
-    retry_initial_s: float = _field(30.0, min=0.1, max=86400)
-    retry_max_s: float = _field(1800.0, min=1, max=86400)
-    simulator_port: int = _field(2775, min=1, max=65535,
-                                 doc="the built-in SMSC simulator's port when no bind is configured")
-    simulator_control_port: int = _field(2776, min=1, max=65535,
-                                         doc="its control line (hotline sms simulate-reply)")
-    prefix_routes: dict[str, str] = _field({}, doc="number prefix -> bind name, before carriers")
-    fallback_bind: str = _field("", doc="bind for numbers no route matches; empty: the first")
-    binds: dict[str, dict] = _field({}, doc="[sms.binds.NAME] tables: host, port, system_id, "
-                                            "password, carriers, window, rate, ...")
+    sender: str = setting("9600110", doc="source address of every message")
+    max_parts: int = setting(6, min=1, max=20, doc="longest message, in SMS parts")
+    dispatch_batch: int = setting(200, min=1, max=10000, doc="messages claimed per round")
+    max_in_flight: int = setting(1000, min=1, max=100000, doc="messages submitted, not answered")
+    lease_s: float = setting(120.0, min=5, max=3600,
+                             doc="a claim not answered by then goes back to the queue")
+    poll_s: float = setting(0.5, min=0.01, max=60, doc="idle wait between outbox rounds")
+    max_attempts: int = setting(5, min=1, max=100)
+    retry_initial_s: float = setting(30.0, min=0.1, max=86400)
+    retry_max_s: float = setting(1800.0, min=1, max=86400)
+    simulator_port: int = setting(2775, min=0, max=65535,
+                                  doc="the built-in SMSC simulator's port when no bind is configured")
+    simulator_control_port: int = setting(2776, min=0, max=65535,
+                                          doc="its control line (hotline sms simulate-reply)")
+    prefix_routes: dict[str, str] = setting({}, doc="number prefix -> bind name, before carriers")
+    fallback_bind: str = setting("", doc="bind for numbers no route matches; empty: the first")
+    binds: dict[str, dict] = setting({}, doc="[sms.binds.NAME] tables: host, port, system_id, "
+                                             "password, carriers, window, rate, ...")
 
 
 @dataclasses.dataclass(frozen=True)
 class AppealsConfig:
-    deadline_working_days: dict[str, int] = _field(
+    deadline_working_days: dict[str, int] = setting(
         {"consultation": 2, "help": 5, "complaint": 15, "report": 15,
          "approval_progress": 2, "dispute": 15},
         min=1, max=365, doc="working days to resolve, per appeal kind",
     )
-    catalogue_file: str = _field("", doc="approval catalogue TOML; empty: the shipped one")
+    catalogue_file: str = setting("", doc="approval catalogue TOML; empty: the shipped one")
 
     def __post_init__(self) -> None:
         from schemas.enums import AppealKind
@@ -175,23 +218,23 @@ class AppealsConfig:
 
 @dataclasses.dataclass(frozen=True)
 class CalendarConfig:
-    extra_holidays: tuple[dt.date, ...] = _field(
+    extra_holidays: tuple[dt.date, ...] = setting(
         (), doc="public holidays the calendar library does not know yet (next year's schedule)")
-    extra_workdays: tuple[dt.date, ...] = _field((), doc="make-up working days (调休) likewise")
+    extra_workdays: tuple[dt.date, ...] = setting((), doc="make-up working days (调休) likewise")
 
 
 @dataclasses.dataclass(frozen=True)
 class MetricsConfig:
-    token: str = _field("", doc="bearer token /metrics requires (HOTLINE_METRICS_TOKEN); empty: "
-                                "none, so firewall /metrics to the monitoring host")
-    refresh_s: float = _field(15.0, min=1, max=3600,
-                              doc="database counts behind /metrics are refreshed this often")
+    token: str = setting("", doc="bearer token /metrics requires (HOTLINE_METRICS_TOKEN); empty: "
+                                 "none, so firewall /metrics to the monitoring host")
+    refresh_s: float = setting(15.0, min=1, max=3600,
+                               doc="database counts behind /metrics are refreshed this often")
 
 
 @dataclasses.dataclass(frozen=True)
 class LoggingConfig:
-    level: str = _field("info", choices=("debug", "info", "warn", "error", "critical"))
-    format: str = _field("text", choices=("text", "json"))
+    level: str = setting("info", choices=("debug", "info", "warn", "error", "critical"))
+    format: str = setting("text", choices=("text", "json"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,142 +300,32 @@ def load_config(path: str | os.PathLike | None = None,
     if unknown:
         raise ConfigError(f"unknown configuration section(s): {', '.join(sorted(unknown))}; "
                           f"expected one of {', '.join([*SECTIONS, *extensions])}")
-    sections = {name: _load_section(name, cls, document.get(name, {}), environ)
+    sections = {name: load_section(name, cls, document.get(name, {}), environ)
                 for name, cls in SECTIONS.items()}
-    loaded = {name: _load_section(name, cls, document.get(name, {}), environ)
+    loaded = {name: load_section(name, cls, document.get(name, {}), environ)
               for name, cls in extensions.items()}
+    _refuse_unknown_variables(environ, {**SECTIONS, **extensions}, sections["sms"].binds)
     return Config(**sections, extensions=MappingProxyType(loaded))
 
 
-def _load_section(name: str, cls: type, table: Any, environ: Mapping[str, str]) -> Any:
-    if not isinstance(table, dict):
-        raise ConfigError(f"[{name}] must be a table")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(table) - set(fields)
-    if unknown:
-        raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(sorted(unknown))}; "
-                          f"expected one of {', '.join(fields)}")
-    values = {}
-    for key, field in fields.items():
-        env_name = f"HOTLINE_{name.upper()}_{key.upper()}"
-        if env_name in environ:
-            raw, source = environ[env_name], env_name
-            value = _from_text(raw, hints[key], source)
-        elif key in table:
-            source = f"{name}.{key}"
-            value = _coerce(table[key], hints[key], source)
-        else:
+def _refuse_unknown_variables(environ: Mapping[str, str], sections: Mapping[str, type],
+                              binds: Iterable[str]) -> None:
+    """A `HOTLINE_*` variable that no setting reads is a typo the operator must hear of."""
+    settings = {env_name(name, field.name)
+                for name, cls in sections.items() for field in dataclasses.fields(cls)}
+    bind_names = {name.upper() for name in binds}
+    for variable in sorted(environ):
+        if (not variable.startswith("HOTLINE_") or variable in settings
+                or variable in NOT_SETTINGS):
             continue
-        _check_bounds(value, field.metadata, source)
-        if isinstance(value, dict):
-            value = {**field.default_factory(), **value}
-        values[key] = value
-    return cls(**values)
-
-
-def _describe(kind: Any) -> str:
-    origin = typing.get_origin(kind)
-    if origin is tuple:
-        return f"a list, each {_describe(typing.get_args(kind)[0])}"
-    if origin is dict:
-        key, value = typing.get_args(kind)
-        return f"a table of {_describe(key)} to {_describe(value)}"
-    return {int: "an integer", float: "a number", bool: "true or false", str: "a string",
-            dict: "a table",
-            dt.date: "a date (YYYY-MM-DD)"}.get(kind, str(kind))
-
-
-def _coerce(value: Any, kind: Any, source: str) -> Any:
-    """Check a TOML value against the field's type."""
-    origin = typing.get_origin(kind)
-    wrong = ConfigError(f"{source} must be {_describe(kind)}, got {value!r}")
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise wrong
-        return tuple(_coerce(item, typing.get_args(kind)[0], source) for item in value)
-    if kind is dict:  # a nested table validated by the package that owns it
-        if not isinstance(value, dict):
-            raise wrong
-        return value
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise wrong
-        key_kind, value_kind = typing.get_args(kind)
-        return {_coerce(k, key_kind, source): _coerce(v, value_kind, f"{source}.{k}")
-                for k, v in value.items()}
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise wrong
-        return value
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise wrong
-        return value
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise wrong
-        return float(value)
-    if kind is dt.date:
-        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return value
-        if isinstance(value, str):
-            return _from_text(value, kind, source)
-        raise wrong
-    if kind is str:
-        if not isinstance(value, str):
-            raise wrong
-        return value
-    raise wrong
-
-
-def _from_text(raw: str, kind: Any, source: str) -> Any:
-    """Parse an environment variable's text as the field's type.
-
-    Lists are comma-separated; tables are `key=value` pairs separated by commas.
-    """
-    origin = typing.get_origin(kind)
-    wrong = ConfigError(f"{source} must be {_describe(kind)}, got {raw!r}")
-    if origin is tuple:
-        items = [item.strip() for item in raw.split(",") if item.strip()]
-        return tuple(_from_text(item, typing.get_args(kind)[0], source) for item in items)
-    if origin is dict:
-        key_kind, value_kind = typing.get_args(kind)
-        result = {}
-        for pair in filter(None, (p.strip() for p in raw.split(","))):
-            key, sep, value = pair.partition("=")
-            if not sep:
-                raise ConfigError(f"{source} must be key=value pairs separated by commas, got {raw!r}")
-            result[_from_text(key.strip(), key_kind, source)] = _from_text(value.strip(), value_kind, source)
-        return result
-    try:
-        if kind is bool:
-            lowered = raw.strip().lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(raw)
-        if kind is int:
-            return int(raw.strip())
-        if kind is float:
-            return float(raw.strip())
-        if kind is dt.date:
-            return dt.date.fromisoformat(raw.strip())
-    except ValueError:
-        raise wrong from None
-    if kind is str:
-        return raw
-    raise wrong
-
-
-def _check_bounds(value: Any, metadata: Mapping[str, Any], source: str) -> None:
-    low, high, choices = metadata.get("min"), metadata.get("max"), metadata.get("choices")
-    values = value.values() if isinstance(value, dict) else [value]
-    for item in values:
-        if low is not None and item < low:
-            raise ConfigError(f"{source} must be at least {low}, got {item!r}")
-        if high is not None and item > high:
-            raise ConfigError(f"{source} must be at most {high}, got {item!r}")
-        if choices is not None and item not in choices:
-            raise ConfigError(f"{source} must be one of {', '.join(choices)}, got {item!r}")
+        bind = BIND_PASSWORD.fullmatch(variable)
+        if bind is not None:
+            if bind.group(1) in bind_names:
+                continue
+            raise ConfigError(f"{variable} is the password of no bind: the configured "
+                              f"[sms.binds.NAME] tables are "
+                              f"{', '.join(sorted(binds)) or '(none)'}")
+        close = difflib.get_close_matches(variable, [*settings, *NOT_SETTINGS], n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise ConfigError(f"unknown environment variable {variable}: no setting is "
+                          f"HOTLINE_<SECTION>_<KEY> by that name{hint}")

@@ -7,7 +7,8 @@ from __future__ import annotations
 import dataclasses
 
 from hotline.analysis import spikes
-from hotline.config import ConfigError, _field
+from hotline.config_section import ConfigError
+from hotline.config_section import setting as _field
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from callback_queue.config import CallbacksConfig
-from hotline.config import ConfigError, _load_section
+from hotline.config_section import ConfigError, load_section
 
 
 def load(table, environ=None):
-    return _load_section("callbacks", CallbacksConfig, table, environ or {})
+    return load_section("callbacks", CallbacksConfig, table, environ or {})
 
 
 def test_defaults():

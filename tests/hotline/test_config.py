@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 
@@ -92,3 +93,115 @@ def test_example_config_file_is_valid():
 
     example = Path(__file__).resolve().parents[2] / "config" / "hotline.example.toml"
     assert load_config(example, environ={}).service.hotline_number == "9600110"
+
+
+# Environment variables are checked like the file's keys -------------------------------------
+
+@pytest.mark.parametrize("variable, suggestion", [
+    ("HOTLINE_AUTH_SECURE_COOKIE", "HOTLINE_AUTH_SECURE_COOKIES"),
+    ("HOTLINE_WEB_PROT", "HOTLINE_WEB_PORT"),
+    ("HOTLINE_CALLBACKS_CALLING_HOUR", "HOTLINE_CALLBACKS_CALLING_HOURS"),  # a package's section
+    ("HOTLINE_DATABASE", None),
+])
+def test_a_misspelt_environment_variable_is_refused_by_name(variable, suggestion):
+    with pytest.raises(ConfigError) as raised:
+        load_config(environ={variable: "true"})
+    message = str(raised.value)
+    assert f"unknown environment variable {variable}" in message
+    if suggestion:
+        assert f"did you mean {suggestion}?" in message
+
+
+def test_variables_that_are_not_settings_are_the_documented_ones():
+    from hotline.config import NOT_SETTINGS
+
+    assert set(NOT_SETTINGS) == {"HOTLINE_CONFIG", "HOTLINE_NEW_AGENT_PASSWORD",
+                                 "HOTLINE_TEST_PG_URL", "HOTLINE_BENCH_PG_URL"}
+    config = load_config(environ={name: "" if name == "HOTLINE_CONFIG" else "x"
+                                  for name in NOT_SETTINGS} | {"OTHER_TOOL_SETTING": "1"})
+    assert config.web.port == 8080
+
+
+def test_a_bind_password_variable_must_name_a_configured_bind(tmp_path):
+    path = write(tmp_path, '[sms.binds.mobile]\nhost = "10.0.0.9"\nsystem_id = "hl"\n')
+    config = load_config(path, environ={"HOTLINE_SMS_BIND_MOBILE_PASSWORD": "secret"})
+    assert list(config.sms.binds) == ["mobile"]
+    with pytest.raises(ConfigError, match="HOTLINE_SMS_BIND_MOBLIE_PASSWORD is the password of "
+                                          "no bind: the configured .* are mobile"):
+        load_config(path, environ={"HOTLINE_SMS_BIND_MOBLIE_PASSWORD": "secret"})
+    with pytest.raises(ConfigError, match=r"are \(none\)"):
+        load_config(environ={"HOTLINE_SMS_BIND_MOBILE_PASSWORD": "secret"})
+
+
+# Numbers are finite, time zones exist --------------------------------------------------------
+
+@pytest.mark.parametrize("section, key", [
+    ("agi", "command_timeout_s"), ("sms", "lease_s"), ("metrics", "refresh_s"),
+    ("callbacks", "retry_min"), ("messages", "broadcast_rate"), ("analysis", "min_ratio"),
+])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_nan_and_infinity_are_refused_in_the_file_and_the_environment(tmp_path, section, key,
+                                                                      value):
+    path = write(tmp_path, f"[{section}]\n{key} = {value}\n")
+    with pytest.raises(ConfigError, match=f"{section}.{key} must be a finite number"):
+        load_config(path, environ={})
+    variable = f"HOTLINE_{section.upper()}_{key.upper()}"
+    for text in (value, value.upper(), "1e999"):
+        with pytest.raises(ConfigError, match=f"{variable} must be "):
+            load_config(environ={variable: text})
+
+
+def test_nan_is_refused_in_a_per_kind_table(tmp_path):
+    path = write(tmp_path, "[callbacks.delay_h]\nhelp = nan\n")
+    with pytest.raises(ConfigError, match="callbacks.delay_h.help must be a finite number"):
+        load_config(path, environ={})
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shangai", "UTC+8", "", "Asia"])
+def test_a_bad_timezone_names_its_key(tmp_path, zone):
+    message = f"service.timezone must be a time zone name such as Asia/Shanghai, got '{zone}'"
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(write(tmp_path, f'[service]\ntimezone = "{zone}"\n'), environ={})
+    with pytest.raises(ConfigError, match="service.timezone"):
+        load_config(environ={"HOTLINE_SERVICE_TIMEZONE": zone})
+
+
+# One rule for the database --------------------------------------------------------------------
+
+def test_a_relative_sqlite_path_is_under_the_project_directory_wherever_one_runs(
+        tmp_path, monkeypatch):
+    from hotline.config import PROJECT_DIR
+
+    expected = f"sqlite:///{PROJECT_DIR / 'var' / 'hotline.sqlite3'}"
+    assert (PROJECT_DIR / "twisted_app.tac").exists()
+    monkeypatch.chdir(tmp_path)
+    assert load_config(environ={}).database.url == expected
+    assert load_config(write(tmp_path, '[database]\nurl = "sqlite:///var/hotline.sqlite3"\n'),
+                       environ={}).database.url == expected
+    assert load_config(environ={"HOTLINE_DATABASE_URL": "sqlite:///var/other.db?timeout=5"}
+                       ).database.url == f"sqlite:///{PROJECT_DIR / 'var' / 'other.db'}?timeout=5"
+    absolute = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    assert load_config(environ={"HOTLINE_DATABASE_URL": absolute}).database.url == absolute
+    assert load_config(environ={"HOTLINE_DATABASE_URL": "sqlite://"}).database.url == "sqlite://"
+
+
+def test_the_environment_names_the_database_over_the_file(tmp_path):
+    path = write(tmp_path, f'[database]\nurl = "sqlite:///{tmp_path}/file.db"\n')
+    assert load_config(path, environ={}).database.url == f"sqlite:///{tmp_path}/file.db"
+    assert load_config(path, environ={"HOTLINE_DATABASE_URL": f"sqlite:///{tmp_path}/env.db"}
+                       ).database.url == f"sqlite:///{tmp_path}/env.db"
+
+
+def test_a_malformed_database_url_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="database.url must be a database URL"):
+        load_config(environ={"HOTLINE_DATABASE_URL": "var/hotline.sqlite3"})
+
+
+def test_the_makefile_leaves_the_database_to_the_configuration():
+    """`make` exported a database URL that beat the one in HOTLINE_CONFIG: the service and
+    the `hotline` command then worked on two databases."""
+    from hotline.config import PROJECT_DIR
+
+    makefile = (PROJECT_DIR / "Makefile").read_text("utf-8")
+    code = [line for line in makefile.splitlines() if not line.lstrip().startswith("#")]
+    assert not [line for line in code if "HOTLINE_DATABASE_URL" in line]

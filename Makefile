@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export HOTLINE_DATABASE_URL ?= sqlite:///var/hotline.sqlite3
+# No database here: `hotline` and the service find it by one rule (HOTLINE_DATABASE_URL, else
+# [database] url in $HOTLINE_CONFIG, else var/hotline.sqlite3 in this directory).
 
 .PHONY: run test install migrate clean bench
 

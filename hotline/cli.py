@@ -14,6 +14,9 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
+
 from hotline import calendar_cli
 from hotline.config import Config, ConfigError, load_config
 
@@ -203,11 +206,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def unmigrated(config: Config) -> str | None:
+    """Why the configured database cannot serve commands yet (no schema, or an older one),
+    in one line naming the command that fixes it; None when it is at the newest revision."""
+    from hotline import db
+
+    where = make_url(config.database.url).render_as_string(hide_password=True)
+    try:
+        current = _database(config).read_now(db.current_revision)
+    except SQLAlchemyError:
+        return None  # not a schema question (unreachable, refused): the original error says
+    head = db.head_revision()
+    if current == head:
+        return None
+    if current is None:
+        return f"the database {where} is not migrated (it has no tables): run `hotline db upgrade`"
+    return (f"the database {where} is at schema revision {current}, this version needs {head}: "
+            f"run `hotline db upgrade`")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    config = None
     try:
         config = load_config(args.config)
         return args.handler(config, args)
+    except (OperationalError, ProgrammingError):
+        # "no such table: sms_messages" is what an unmigrated database looks like to the
+        # command that met it; say what is wrong and what to run instead.
+        problem = unmigrated(config) if config is not None else None
+        if problem is None:
+            raise
+        print(f"hotline: {problem}", file=sys.stderr)
+        return 2
     except (ConfigError, ValueError) as error:
         print(f"hotline: {error}", file=sys.stderr)
         return 2

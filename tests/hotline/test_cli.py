@@ -4,8 +4,10 @@ import os
 import subprocess
 import sys
 
-from tests.support.appeals import add_unit, make_repository, new_appeal, utc
+import pytest
+
 from schemas.enums import Satisfaction
+from tests.support.appeals import add_unit, make_repository, new_appeal, utc
 
 HOTLINE = os.path.join(os.path.dirname(sys.executable), "hotline")
 
@@ -73,3 +75,62 @@ def test_agents_reset_password_deactivate_and_activate(database, db_url):
     assert hotline(db_url, "agents", "activate", "qian").returncode == 0
     missing = hotline(db_url, "agents", "reset-password", "nobody")
     assert missing.returncode == 1 and "not found: nobody" in missing.stderr
+
+
+@pytest.mark.parametrize("command", [("alerts", "list"), ("sms", "status", "1"),
+                                     ("sms", "send", "13812345678", "测试")])
+def test_a_command_on_a_database_not_migrated_says_so_in_one_line(tmp_path, command):
+    """The core's commands and a package's alike: not `no such table: sms_messages`."""
+    url = f"sqlite:///{tmp_path}/fresh.sqlite3"
+    result = hotline(url, *command)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"hotline: the database {url} is not migrated (it has no "
+                                     f"tables): run `hotline db upgrade`")
+    assert hotline(url, "db", "upgrade").returncode == 0
+    assert "not migrated" not in hotline(url, *command).stderr
+
+
+def test_a_database_behind_the_code_names_its_revision_and_the_upgrade(tmp_path):
+    from hotline import db
+
+    url = f"sqlite:///{tmp_path}/old.sqlite3"
+    assert hotline(url, "db", "upgrade", "base").returncode == 0
+    first = hotline(url, "db", "upgrade", _first_revision()).stdout
+    assert first
+    result = hotline(url, "sms", "status", "1")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"hotline: the database {url} is at schema revision {_first_revision()}, this version "
+        f"needs {db.head_revision()}: run `hotline db upgrade`")
+
+
+def _first_revision():
+    from alembic.script import ScriptDirectory
+
+    from hotline.db import alembic_config
+
+    return list(ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions())[-1].revision
+
+
+def test_the_command_and_the_service_find_one_database_from_any_directory(tmp_path):
+    """A relative SQLite path in HOTLINE_CONFIG is under the project directory, so a command
+    run elsewhere opens the service's file instead of creating an empty one of its own."""
+    from hotline.config import PROJECT_DIR, load_config
+
+    name = f"var/test-cli-{tmp_path.name}.sqlite3"
+    config_file = tmp_path / "hotline.toml"
+    config_file.write_text(f'[database]\nurl = "sqlite:///{name}"\n', "utf-8")
+    environment = {k: v for k, v in os.environ.items() if k != "HOTLINE_DATABASE_URL"}
+    environment["HOTLINE_CONFIG"] = str(config_file)
+    try:
+        for cwd in (tmp_path, PROJECT_DIR):
+            result = subprocess.run([HOTLINE, "db", "upgrade"], env=environment, cwd=cwd,
+                                    capture_output=True, text=True, timeout=60)
+            assert result.returncode == 0, result.stderr
+            assert f"sqlite:///{PROJECT_DIR / name}" in result.stdout
+        assert not (tmp_path / "var").exists()
+        assert load_config(config_file, environ={}).database.url == \
+            f"sqlite:///{PROJECT_DIR / name}"
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            (PROJECT_DIR / f"{name}{suffix}").unlink(missing_ok=True)

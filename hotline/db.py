@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from twisted.application import service
 from twisted.internet import defer
+from twisted.internet.interfaces import IReactorFromThreads
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
@@ -70,7 +71,10 @@ class Database(service.Service):
 
     log = Logger()
 
-    def __init__(self, engine: Engine, reactor: Any, threads: int = 8) -> None:
+    def __init__(self, engine: Engine, reactor: IReactorFromThreads | None,
+                 threads: int = 8) -> None:
+        """`reactor` None: a command-line tool's database, used through `write_now` and
+        `read_now` only."""
         self.engine = engine
         self._reactor = reactor
         self._pool = ThreadPool(minthreads=1, maxthreads=threads, name="hotline-db")
@@ -95,11 +99,18 @@ class Database(service.Service):
 
     def write(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> defer.Deferred[T]:
         """Run `work(session, ...)` in one transaction that commits when it returns."""
-        return deferToThreadPool(self._reactor, self._pool, self.write_now, work, *args, **kwargs)
+        return deferToThreadPool(self._pool_reactor(), self._pool, self.write_now, work,
+                                 *args, **kwargs)
 
     def read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> defer.Deferred[T]:
         """Run `work(session, ...)` in a transaction that is rolled back: reads only."""
-        return deferToThreadPool(self._reactor, self._pool, self.read_now, work, *args, **kwargs)
+        return deferToThreadPool(self._pool_reactor(), self._pool, self.read_now, work,
+                                 *args, **kwargs)
+
+    def _pool_reactor(self) -> IReactorFromThreads:
+        if self._reactor is None:
+            raise RuntimeError("this Database has no reactor: use write_now/read_now")
+        return self._reactor
 
     def write_now(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """The blocking form of `write`, for command-line tools and the pool's threads."""

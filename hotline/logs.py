@@ -52,7 +52,8 @@ class _MaskedFailure(Failure):
         self.parents = list(original.parents)
         self._frames = [[name, filename, line, [], []]
                         for name, filename, line, *_ in original.frames]
-        self.value = mask_text(original.getErrorMessage())
+        # Failure declares `value` an exception; here it is the masked message on purpose.
+        self.value = mask_text(original.getErrorMessage())  # type: ignore[assignment]
         try:
             text = original.getTraceback()
         except BaseException as e:  # a broken __str__ must not cost the log line

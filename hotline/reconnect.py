@@ -18,11 +18,12 @@ closes it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from automat import NoTransition
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IProtocolFactory, IStreamClientEndpoint
+from twisted.internet.interfaces import (IAddress, IProtocol, IProtocolFactory,
+                                         IStreamClientEndpoint, ITransport)
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -37,10 +38,15 @@ class _GuardedEndpoint:
     def __init__(self, endpoint: IStreamClientEndpoint) -> None:
         self._endpoint = endpoint
 
-    def connect(self, protocolFactory: IProtocolFactory) -> Deferred:
+    def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
         # The transport talks to the guard; ClientService gets the proxy it built.
-        return self._endpoint.connect(_GuardedFactory(protocolFactory)).addCallback(
-            lambda guard: guard.proxy)
+        def unwrap(guard: IProtocol) -> IProtocol:
+            return cast(_LossGuard, guard).proxy
+
+        # The guard factory is the factory it wraps, attribute for attribute (__getattr__),
+        # which the type checker cannot see.
+        factory = cast(IProtocolFactory, _GuardedFactory(protocolFactory))
+        return self._endpoint.connect(factory).addCallback(unwrap)
 
     def __repr__(self) -> str:
         return repr(self._endpoint)  # ClientService names its endpoint in its log lines
@@ -52,7 +58,7 @@ class _GuardedFactory:
     def __init__(self, factory: IProtocolFactory) -> None:
         self._factory = factory
 
-    def buildProtocol(self, addr: object) -> _LossGuard | None:
+    def buildProtocol(self, addr: IAddress) -> _LossGuard | None:
         proxy = self._factory.buildProtocol(addr)
         return None if proxy is None else _LossGuard(proxy)
 
@@ -64,10 +70,10 @@ class _LossGuard:
     """The transport's protocol: everything goes to ClientService's proxy (and through it to
     ours); only the notification its machine has no transition for stops here."""
 
-    def __init__(self, proxy: Any) -> None:
+    def __init__(self, proxy: IProtocol) -> None:
         self.proxy = proxy
 
-    def makeConnection(self, transport: object) -> None:
+    def makeConnection(self, transport: ITransport) -> None:
         self.proxy.makeConnection(transport)
 
     def connectionMade(self) -> None:

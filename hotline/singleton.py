@@ -97,6 +97,8 @@ class LeaseLock:
     def _discard(self) -> None:
         # Never back to the pool: the connection carries the lease's idle timeout.
         connection, self._connection = self._connection, None
+        if connection is None:
+            return
         try:
             connection.invalidate()
             connection.close()

@@ -27,6 +27,7 @@ import datetime as dt
 import difflib
 import os
 import re
+import secrets
 import tomllib
 import typing
 from collections.abc import Iterable, Mapping
@@ -35,7 +36,14 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hotline.config_section import ConfigError, env_name, load_section, parse_hhmm, setting
+from hotline.config_section import (
+    ConfigError,
+    check_bounds,
+    env_name,
+    load_section,
+    parse_hhmm,
+    setting,
+)
 
 # Relative SQLite paths are resolved here (see the module docstring).
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -119,22 +127,51 @@ class AgiConfig:
                                                         "may go on before they are closed")
 
 
+MIN_SECRET_LENGTH = 32
+MIN_TOKEN_LENGTH = 24
+
+
 @dataclasses.dataclass(frozen=True)
 class AuthSection:
-    """The web application's sessions, lockout and API token (checked again, with their
-    length rules, by `agents.config.AuthConfig`)."""
+    """The web application's sessions, lockout and API token: the one definition of these
+    settings (`agents.config.AuthConfig` is this class), with the web app's rules for the
+    secrets' lengths, so that a short key is refused whoever builds the settings."""
 
-    secret_key: str = setting("", doc="signs sessions and CSRF tokens; HOTLINE_AUTH_SECRET_KEY, "
-                                      "32+ characters; empty: random per process")
-    session_lifetime_s: int = setting(8 * 3600, min=1, max=7 * 86400)
-    session_idle_s: int = setting(30 * 60, min=1, max=86400)
-    lockout_failures: int = setting(5, min=1, max=100)
+    secret_key: str = setting("", doc="signs sessions and CSRF tokens, the same on every process "
+                                      f"(HOTLINE_AUTH_SECRET_KEY, {MIN_SECRET_LENGTH}+ "
+                                      "characters); empty: random per process")
+    session_lifetime_s: int = setting(8 * 3600, min=1, max=7 * 86400,
+                                      doc="a session ends this long after login (a hall shift)")
+    session_idle_s: int = setting(30 * 60, min=1, max=86400,
+                                  doc="...or after this long without a request")
+    lockout_failures: int = setting(5, min=1, max=100,
+                                    doc="failed logins within lockout_window_s that lock a username")
     lockout_window_s: int = setting(15 * 60, min=1, max=86400)
-    lockout_s: int = setting(15 * 60, min=1, max=86400)
-    login_attempts_per_minute: int = setting(20, min=1, max=10000)
-    api_token: str = setting("", doc="bearer token for /api/v1 (HOTLINE_AUTH_API_TOKEN, 24+ "
-                                     "characters); empty: the API refuses every request")
-    secure_cookies: bool = setting(False, doc="true when served over HTTPS")
+    lockout_s: int = setting(15 * 60, min=1, max=86400,
+                             doc="a locked username stays locked this long after its last failure")
+    login_attempts_per_minute: int = setting(20, min=1, max=10000,
+                                             doc="per client address, per process (throttle)")
+    api_token: str = setting("", doc=f"bearer token for /api/v1 (HOTLINE_AUTH_API_TOKEN, "
+                                     f"{MIN_TOKEN_LENGTH}+ characters); empty: the API refuses "
+                                     "every request")
+    secure_cookies: bool = setting(False, doc="mark cookies Secure: true when served over HTTPS")
+
+    def __post_init__(self) -> None:
+        check_bounds(self, "auth")
+        if self.secret_key and len(self.secret_key) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"HOTLINE_AUTH_SECRET_KEY must be at least {MIN_SECRET_LENGTH} "
+                              f"characters")
+        if self.api_token and len(self.api_token) < MIN_TOKEN_LENGTH:
+            raise ConfigError(f"HOTLINE_AUTH_API_TOKEN must be at least {MIN_TOKEN_LENGTH} "
+                              f"characters")
+
+    @property
+    def signing_key(self) -> str:
+        """The key sessions are signed with: `secret_key`, or this process's own."""
+        return self.secret_key or _PROCESS_KEY
+
+
+_PROCESS_KEY = secrets.token_urlsafe(48)
 
 
 @dataclasses.dataclass(frozen=True)

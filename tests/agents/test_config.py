@@ -37,3 +37,23 @@ def test_a_bad_value_is_refused_with_its_name(name, value, message):
     with pytest.raises(ConfigError) as error:
         settings({name: value})
     assert message in str(error.value)
+
+
+def test_the_web_app_settings_are_the_auth_section_itself(tmp_path):
+    """One definition of the auth settings: no second class whose fields could drift."""
+    from hotline.config import AuthSection
+
+    assert AuthConfig is AuthSection
+    section = load_config(None, environ={"HOTLINE_AUTH_SECRET_KEY": "k" * 40}).auth
+    assert auth_config(section) is section
+
+
+def test_the_length_rules_hold_wherever_the_settings_come_from(tmp_path):
+    path = tmp_path / "hotline.toml"
+    path.write_text('[auth]\napi_token = "too-short"\n', "utf-8")
+    with pytest.raises(ConfigError, match="HOTLINE_AUTH_API_TOKEN must be at least 24"):
+        load_config(path, environ={})  # before, only the web service's start refused it
+    with pytest.raises(ConfigError, match="HOTLINE_AUTH_SECRET_KEY must be at least 32"):
+        AuthConfig(secret_key="short")
+    with pytest.raises(ConfigError, match="auth.lockout_s must be at least 1"):
+        AuthConfig(lockout_s=0)

@@ -29,11 +29,11 @@ import re
 import tomllib
 from dataclasses import dataclass
 
+from hotline.toml_lines import TomlLines as _Lines
+
 # The longest official break (Spring Festival, with the weekends around it) is 9 days.
 MAX_SPAN_DAYS = 14
 
-_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.-]+)\s*\]\]?")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
 _TOP_KEYS = {"year", "notice", "holiday", "workday", "example"}
 _ENTRY_KEYS = {"date", "start", "end", "name"}
 
@@ -57,39 +57,6 @@ class HolidayList:
     notice: str
     holidays: tuple[ListedDay, ...]
     workdays: tuple[ListedDay, ...]
-
-
-class _Lines:
-    """Where each top-level key and each `[[holiday]]` / `[[workday]]` entry and its keys
-    sit in the text: tomllib gives values without positions."""
-
-    def __init__(self, text: str) -> None:
-        self.top: dict[str, int] = {}
-        self.tables: dict[str, list[tuple[int, dict[str, int]]]] = {}
-        self.single_tables: dict[str, int] = {}
-        keys: dict[str, int] | None = None
-        for number, line in enumerate(text.splitlines(), 1):
-            header = _HEADER.match(line)
-            if header:
-                name = header.group(1)
-                if line.lstrip().startswith("[["):
-                    keys = {}
-                    self.tables.setdefault(name, []).append((number, keys))
-                else:
-                    keys = {}
-                    self.single_tables.setdefault(name, number)
-                continue
-            key = _KEY.match(line)
-            if key:
-                target = self.top if keys is None else keys
-                target.setdefault(key.group(1), number)
-
-    def entry(self, kind: str, index: int, key: str | None = None) -> int | None:
-        entries = self.tables.get(kind, [])
-        if index >= len(entries):
-            return None  # written inline (holiday = [{...}]): no line of its own
-        header, keys = entries[index]
-        return keys.get(key, header) if key else header
 
 
 def parse_holiday_file(text: str, source: str = "holiday file") -> HolidayList:

@@ -2,7 +2,8 @@
 
 Loading is an upsert by code, so it can be repeated; a catalogue item missing from the file
 is deactivated, not deleted, because old appeals still refer to it. A malformed file is
-refused whole with a message naming the entry.
+refused whole with a message naming the entry by its line: a `[unit]` written for
+`[[unit]]`, a code given twice, an unknown key or kind.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hotline.toml_lines import TomlLines
 from schemas.enums import UnitKind
 from schemas.models import ApprovalCategory, ApprovalItem, Unit
 
@@ -34,32 +36,120 @@ def shipped_catalogue() -> str:
     return resources.files("hotline.data").joinpath("approval_catalogue.toml").read_text("utf-8")
 
 
-def parse_catalogue(text: str, source: str = "catalogue") -> list[tuple[str, str, list[tuple[str, str]]]]:
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ReferenceDataError(f"{source}: not valid TOML: {error}") from None
+def parse_catalogue(text: str, source: str = "catalogue"
+                    ) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """The `[[category]]` tables of a catalogue file, each (code, name, [(item code, item
+    name), ...]); refused with the line of the first bad entry."""
+    document, lines = _read(text, source)
+    bad = _reporter(source)
+    for key in document:
+        if key != "category":
+            raise bad(lines.table(key), f"unknown key {key!r}; expected [[category]] tables")
     categories = document.get("category")
+    if isinstance(categories, dict):
+        raise bad(lines.table("category"), "write [[category]] (one table per category), "
+                                           "not [category]")
     if not isinstance(categories, list) or not categories:
-        raise ReferenceDataError(f"{source}: expected [[category]] tables")
-    seen: set[str] = set()
+        raise bad(None, "expected [[category]] tables")
+    category_lines: dict[str, int | None] = {}
+    item_lines: dict[str, int | None] = {}
     parsed = []
-    for number, category in enumerate(categories, 1):
+    for index, category in enumerate(categories):
+        where = lines.entry("category", index)
+        label = "" if where is not None else f"category #{index + 1}: "
+        if not isinstance(category, dict):
+            raise bad(where, f"{label}a category must be a [[category]] table")
+        for key in category:
+            if key not in ("code", "name", "items"):
+                raise bad(lines.entry("category", index, key),
+                          f"{label}unknown key {key!r} in [[category]]; expected code, name, items")
         code, name = category.get("code"), category.get("name")
         if not isinstance(code, str) or not code or not isinstance(name, str) or not name:
-            raise ReferenceDataError(f"{source}: category #{number} needs a code and a name")
+            raise bad(where, f"{label}category #{index + 1} needs a code and a name")
+        if code in category_lines:
+            raise bad(where, f"category code {code} appears twice{_first(category_lines[code])}")
+        category_lines[code] = where
+        items_line = lines.entry("category", index, "items")
         items = []
-        for item in category.get("items", []):
+        raw_items = category.get("items", [])
+        if not isinstance(raw_items, list):
+            raise bad(items_line, f"category {code}: items must be a list of [code, name]")
+        for item in raw_items:
             if (not isinstance(item, list) or len(item) != 2
                     or not all(isinstance(part, str) and part for part in item)):
-                raise ReferenceDataError(f"{source}: category {code}: item {item!r} must be "
-                                         f"[code, name]")
-            if item[0] in seen:
-                raise ReferenceDataError(f"{source}: item code {item[0]} appears twice")
-            seen.add(item[0])
+                raise bad(items_line, f"category {code}: item {item!r} must be [code, name]")
+            line = _quoted(lines, item[0], items_line)
+            if item[0] in item_lines:
+                raise bad(line, f"item code {item[0]} appears twice{_first(item_lines[item[0]])}")
+            item_lines[item[0]] = line
             items.append((item[0], item[1]))
         parsed.append((code, name, items))
     return parsed
+
+
+def parse_units(text: str, source: str = "units") -> list[tuple[str, str, UnitKind]]:
+    """The `[[unit]]` tables of a units file, each (code, name, kind); refused with the line
+    of the first bad entry."""
+    document, lines = _read(text, source)
+    bad = _reporter(source)
+    for key in document:
+        if key != "unit":
+            raise bad(lines.table(key), f"unknown key {key!r}; expected [[unit]] tables")
+    entries = document.get("unit", [])
+    if isinstance(entries, dict):
+        raise bad(lines.table("unit"), "write [[unit]] (one table per unit), not [unit]")
+    if not isinstance(entries, list) or not entries:
+        raise bad(None, "expected [[unit]] tables")
+    kinds = ", ".join(k.value for k in UnitKind)
+    seen: dict[str, int | None] = {}
+    parsed = []
+    for index, entry in enumerate(entries):
+        where = lines.entry("unit", index)
+        label = "" if where is not None else f"unit #{index + 1}: "
+        if not isinstance(entry, dict):
+            raise bad(where, f"{label}a unit must be a [[unit]] table")
+        for key in entry:
+            if key not in ("code", "name", "kind"):
+                raise bad(lines.entry("unit", index, key),
+                          f"{label}unknown key {key!r} in [[unit]]; expected code, name, kind")
+        code, name = entry.get("code"), entry.get("name")
+        if not isinstance(code, str) or not code or not isinstance(name, str) or not name:
+            raise bad(where, f"{label}unit #{index + 1} needs a code and a name")
+        try:
+            kind = UnitKind(entry.get("kind"))
+        except ValueError:
+            raise bad(lines.entry("unit", index, "kind"),
+                      f"unit {code}: kind must be one of {kinds}") from None
+        if code in seen:
+            raise bad(where, f"unit code {code} appears twice{_first(seen[code])}")
+        seen[code] = where
+        parsed.append((code, name, kind))
+    return parsed
+
+
+def _read(text: str, source: str) -> tuple[dict, TomlLines]:
+    try:
+        return tomllib.loads(text), TomlLines(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ReferenceDataError(f"{source}: not valid TOML: {error}") from None
+
+
+def _reporter(source: str):
+    def bad(line: int | None, message: str) -> ReferenceDataError:
+        where = f"{source} line {line}" if line is not None else source
+        return ReferenceDataError(f"{where}: {message}")
+    return bad
+
+
+def _first(line: int | None) -> str:
+    return f" (first at line {line})" if line is not None else ""
+
+
+def _quoted(lines: TomlLines, code: str, start: int | None) -> int | None:
+    """The line of an item written `["CODE", ...]` inside a category's items list."""
+    found = [line for line in (lines.find(f'"{code}"', start), lines.find(f"'{code}'", start))
+             if line is not None]
+    return min(found) if found else start
 
 
 def load_catalogue(session: Session, text: str, source: str = "catalogue") -> LoadSummary:
@@ -93,19 +183,11 @@ def load_catalogue(session: Session, text: str, source: str = "catalogue") -> Lo
 
 def load_units(session: Session, path: Path) -> LoadSummary:
     try:
-        document = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
         raise ReferenceDataError(f"{path}: {error}") from None
     added = updated = 0
-    for number, entry in enumerate(document.get("unit", []), 1):
-        code, name, kind = entry.get("code"), entry.get("name"), entry.get("kind")
-        if not isinstance(code, str) or not code or not isinstance(name, str) or not name:
-            raise ReferenceDataError(f"{path}: unit #{number} needs a code and a name")
-        try:
-            kind = UnitKind(kind)
-        except ValueError:
-            raise ReferenceDataError(f"{path}: unit {code}: kind must be one of "
-                                     f"{', '.join(k.value for k in UnitKind)}") from None
+    for code, name, kind in parse_units(text, str(path)):
         unit = session.scalar(select(Unit).where(Unit.code == code))
         if unit is None:
             session.add(Unit(code=code, name=name, kind=kind, active=True))

@@ -3,8 +3,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hotline.reference_data import (ReferenceDataError, load_catalogue, load_units,
-                                    parse_catalogue, shipped_catalogue)
+from hotline.reference_data import (
+    ReferenceDataError,
+    load_catalogue,
+    load_units,
+    parse_catalogue,
+    parse_units,
+    shipped_catalogue,
+)
 from schemas.models import ApprovalCategory, ApprovalItem, Unit
 
 UNITS = Path(__file__).resolve().parents[2] / "config" / "units.example.toml"
@@ -52,3 +58,49 @@ def test_units_load_by_code(database, tmp_path):
     bad.write_text('[[unit]]\ncode = "X"\nname = "x"\nkind = "castle"\n', encoding="utf-8")
     with pytest.raises(ReferenceDataError, match="kind must be one of"):
         database.write_now(load_units, bad)
+
+
+UNIT = '[[unit]]\ncode = "{code}"\nname = "兰山派出所"\nkind = "station"\n'
+
+
+@pytest.mark.parametrize("text, message", [
+    ('# units\n\n[unit]\ncode = "PS"\nname = "兰山派出所"\nkind = "station"\n',
+     "units.toml line 3: write [[unit]] (one table per unit), not [unit]"),
+    (UNIT.format(code="PS") + "\n" + UNIT.format(code="HD") + "\n" + UNIT.format(code="PS"),
+     "units.toml line 11: unit code PS appears twice (first at line 1)"),
+    (UNIT.format(code="PS") + 'kidn = "x"\n', "units.toml line 5: unknown key 'kidn' in [[unit]]"),
+    (UNIT.format(code="PS").replace("station", "castle"),
+     "units.toml line 4: unit PS: kind must be one of"),
+    ('[[units]]\ncode = "PS"\n', "units.toml line 1: unknown key 'units'; expected [[unit]]"),
+    ("", "units.toml: expected [[unit]] tables"),
+])
+def test_a_malformed_units_file_is_refused_with_its_line(database, tmp_path, text, message):
+    path = tmp_path / "units.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ReferenceDataError) as raised:
+        database.write_now(load_units, path)
+    assert str(raised.value).startswith(f"{tmp_path}/{message}")
+    assert count(database, Unit) == 0
+
+
+CATEGORY = '[[category]]\ncode = "{code}"\nname = "户籍管理"\nitems = [\n  ["{code}1", "出生登记"],\n]\n'
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[category]\ncode = "HJ"\nname = "户籍管理"\n',
+     "catalogue line 1: write [[category]] (one table per category), not [category]"),
+    (CATEGORY.format(code="HJ") + "\n" + CATEGORY.format(code="HJ").replace("HJ1", "HJ2"),
+     "catalogue line 8: category code HJ appears twice (first at line 1)"),
+    (CATEGORY.format(code="HJ") + "\n" + CATEGORY.format(code="SF").replace("SF1", "HJ1"),
+     "catalogue line 12: item code HJ1 appears twice (first at line 5)"),
+    (CATEGORY.format(code="HJ") + 'itmes = []\n', "catalogue line 7: unknown key 'itmes'"),
+])
+def test_a_malformed_catalogue_is_refused_with_its_line(text, message):
+    with pytest.raises(ReferenceDataError) as raised:
+        parse_catalogue(text)
+    assert str(raised.value).startswith(message)
+
+
+def test_the_shipped_files_have_no_repeated_code():
+    assert len(parse_units(UNITS.read_text("utf-8"))) == 7
+    assert sum(len(items) for _, _, items in parse_catalogue(shipped_catalogue())) > 50

@@ -12,8 +12,9 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from hotline.toml_lines import TomlLines
@@ -116,7 +117,7 @@ def parse_units(text: str, source: str = "units") -> list[tuple[str, str, UnitKi
         if not isinstance(code, str) or not code or not isinstance(name, str) or not name:
             raise bad(where, f"{label}unit #{index + 1} needs a code and a name")
         try:
-            kind = UnitKind(entry.get("kind"))
+            kind = UnitKind(entry.get("kind", ""))  # missing: refused like a wrong kind
         except ValueError:
             raise bad(lines.entry("unit", index, "kind"),
                       f"unit {code}: kind must be one of {kinds}") from None
@@ -174,10 +175,11 @@ def load_catalogue(session: Session, text: str, source: str = "catalogue") -> Lo
             else:
                 item.name, item.category_id, item.active = item_name, category.id, True
                 updated += 1
-    deactivated = session.execute(update(ApprovalItem)
-                                  .where(ApprovalItem.code.not_in(codes_in_file),
-                                         ApprovalItem.active.is_(True))
-                                  .values(active=False)).rowcount
+    # An UPDATE's result is a CursorResult (with rowcount); Session.execute is typed Result.
+    deactivated = cast(CursorResult, session.execute(
+        update(ApprovalItem).where(ApprovalItem.code.not_in(codes_in_file),
+                                   ApprovalItem.active.is_(True))
+        .values(active=False))).rowcount
     return LoadSummary(added, updated, deactivated)
 
 

@@ -9,7 +9,8 @@ so that a rule (a bound, a refused `nan`, the form of a clock time) cannot diffe
 - `load_section(name, cls, table, environ)` reads a TOML table and the
   `HOTLINE_<SECTION>_<KEY>` variables (the environment wins) into `cls`, checking types,
   bounds and choices; the error names the key, or the variable, that was wrong.
-- `check_bounds(section, name)`: the same bounds, for a section built directly in code.
+- `check_bounds(section, name)`: the same bounds, for a section built directly in code;
+  `check_types(section, name)` the types as well (an SMPP bind's table).
 - `parse_hhmm` and `parse_time_range`: clock times of day (`08:00`, `08:00-21:00`).
 """
 
@@ -20,6 +21,7 @@ import dataclasses
 import datetime as dt
 import math
 import re
+import types
 import typing
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -108,7 +110,30 @@ def _check_value(value: Any, metadata: Mapping[str, Any], source: str) -> None:
             raise ConfigError(f"{source} must be one of {', '.join(choices)}, got {item!r}")
 
 
+def check_types(section: Any, name: str) -> None:
+    """Each field of `section` of its declared type, and finite: for a section built from a
+    table in code rather than by `load_section` (an SMPP bind's). An integer given for a
+    number becomes a float."""
+    hints = typing.get_type_hints(type(section))
+    for field in dataclasses.fields(section):
+        source = f"{name}.{field.name}"
+        value = _coerce(getattr(section, field.name), hints[field.name], source)
+        _check_value(value, field.metadata, source)
+        object.__setattr__(section, field.name, value)
+
+
+def _optional(kind: Any) -> Any:
+    """`int` for `int | None`; None for any other type."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        args = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        if len(args) == 1 and len(typing.get_args(kind)) == 2:
+            return args[0]
+    return None
+
+
 def _describe(kind: Any) -> str:
+    if _optional(kind) is not None:
+        return f"{_describe(_optional(kind))} or none"
     origin = typing.get_origin(kind)
     if origin is tuple:
         return f"a list, each {_describe(typing.get_args(kind)[0])}"
@@ -121,6 +146,9 @@ def _describe(kind: Any) -> str:
 
 def _coerce(value: Any, kind: Any, source: str) -> Any:
     """Check a TOML value against the field's type."""
+    inner = _optional(kind)
+    if inner is not None:
+        return None if value is None else _coerce(value, inner, source)
     origin = typing.get_origin(kind)
     wrong = ConfigError(f"{source} must be {_describe(kind)}, got {value!r}")
     if origin is tuple:

@@ -1,10 +1,11 @@
-"""Settings of one SMPP bind, validated when built (a bad value raises `ConfigError` naming it)."""
+"""Settings of one SMPP bind, a `[sms.binds.NAME]` table, validated when built (a bad value
+raises `ConfigError` naming it)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from hotline.config import ConfigError
+from hotline.config_section import ConfigError, check_types
 
 BIND_MODES = ("transceiver", "pair")
 
@@ -45,6 +46,10 @@ class SmppBindConfig:
     receipt_id_base: int | None = None
 
     def __post_init__(self) -> None:
+        # A bind is a TOML table handed over as it is: its types (and no nan or infinity)
+        # are checked here, as the core loader checks a section's.
+        check_types(self, "smpp")
+
         def bad(name: str, expected: str) -> ConfigError:
             return ConfigError(f"smpp.{name}: expected {expected}, got {getattr(self, name)!r}")
 

@@ -33,3 +33,26 @@ def test_token_bucket_starts_full_refills_at_rate_and_caps_at_depth():
     assert bucket.delay() == pytest.approx(0.25)
     clock.advance(10)
     assert [bucket.consume() for _ in range(3)] == [True, True, False]
+
+
+@pytest.mark.parametrize("line, named", [
+    ("rate = inf", "sms.binds.mobile: smpp.rate must be a finite number, got inf"),
+    ("response_timeout = nan", "sms.binds.mobile: smpp.response_timeout must be a finite number"),
+    ('port = "2775"', "sms.binds.mobile: smpp.port must be an integer, got '2775'"),
+    ("window = true", "sms.binds.mobile: smpp.window must be an integer, got True"),
+])
+def test_a_bind_table_with_a_wrong_type_or_a_non_finite_number_is_refused(tmp_path, line, named):
+    from hotline.config import load_config
+    from sms_gateway.service import bind_settings
+
+    path = tmp_path / "hotline.toml"
+    path.write_text(f'[sms.binds.mobile]\nhost = "10.0.0.9"\n{line}\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        bind_settings(load_config(path, environ={}).sms, environ={})
+    assert named in str(raised.value)
+
+
+def test_a_bind_table_of_whole_numbers_is_read_as_its_types():
+    bind = SmppBindConfig(rate=50, retry_initial_delay=2)
+    assert bind.rate == 50.0 and isinstance(bind.rate, float)
+    assert SmppBindConfig(submit_id_base=16).submit_id_base == 16

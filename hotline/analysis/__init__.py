@@ -8,23 +8,35 @@ thresholds and how to tune them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from twisted.application import service
 
+if TYPE_CHECKING:
+    from hotline.analysis.job import SpikeJob
+    from hotline.core import Core
 
-def makeService(core: Any) -> service.MultiService:
+
+class AnalysisService(service.MultiService):
+    """The analysis services of one process; `job` is the spike job (None: disabled)."""
+
+    def __init__(self, job: SpikeJob | None) -> None:
+        super().__init__()
+        self.setName("analysis")
+        self.job = job
+        if job is not None:
+            job.setServiceParent(self)
+
+
+def makeService(core: Core) -> AnalysisService:
     """The analysis services of one process: the hourly spike job unless `[analysis]
     enabled = false`."""
     from hotline.analysis.config import AnalysisConfig
     from hotline.analysis.job import SpikeJob
 
     config = getattr(core.config, "analysis", None) or AnalysisConfig()
-    top = service.MultiService()
-    top.setName("analysis")
-    top.job = None
+    job = None
     if config.enabled:
-        top.job = SpikeJob(core.db, config, zone=core.zone, calendar=core.calendar,
-                           clock=core.reactor, runner=core.config.service.name)
-        top.job.setServiceParent(top)
-    return top
+        job = SpikeJob(core.db, config, zone=core.zone, calendar=core.calendar,
+                       clock=core.reactor, runner=core.config.service.name)
+    return AnalysisService(job)

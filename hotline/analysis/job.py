@@ -107,7 +107,7 @@ class SpikeJob(service.Service):
         if self.done_through is not None:
             first = max(first, self.done_through + HOUR)
         hours = await self._db.read(repository.missing_hours, first, due)
-        results = []
+        results: list[RunResult] = []
         for index, hour in enumerate(hours):
             if index and not await self._renew():  # a long catch-up keeps the lease fresh
                 return results
@@ -119,10 +119,10 @@ class SpikeJob(service.Service):
         result = await self._db.write(repository.run_hour, hour, zone=self._zone,
                                       calendar=self._calendar, thresholds=self._thresholds,
                                       now=self.now(), runner=self._runner)
-        if result.already_done:
+        analysis = result.analysis
+        if analysis is None:  # analysed already (another process, or an earlier round)
             return result
         self.analysed += 1
-        analysis = result.analysis
         self.log.info("Spike analysis of {hour}: {cells} cells, {flagged} unusual "
                       "(p threshold {threshold:.2g}, {days} baseline days)",
                       hour=f"{hour.astimezone(self._zone):%Y-%m-%d %H:00}",

@@ -163,6 +163,7 @@ def run_hour(session: Session, hour: dt.datetime, *, zone: ZoneInfo, calendar: W
                                  alert_id=alert_id))
         alert_ids.append(alert_id)
     run = session.get(SpikeRun, hour)
+    assert run is not None, "claimed above, in this transaction"
     run.baseline_days, run.cells = analysis.days, len(analysis.cells)
     run.flagged, run.threshold = len(alert_ids), analysis.threshold
     session.flush()

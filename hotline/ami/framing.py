@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import re
 
+from twisted.internet.interfaces import ITCPTransport
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 
@@ -44,6 +45,7 @@ class ManagerFramer(Protocol, metaclass=abc.ABCMeta):
     _bannerSeen: bool
     _dropped: bool
     dropReason: str | None = None
+    transport: ITCPTransport | None  # a manager link is TCP: it can be aborted
 
     def connectionMade(self) -> None:
         self._resetFraming()
@@ -116,6 +118,8 @@ class ManagerFramer(Protocol, metaclass=abc.ABCMeta):
             self.transport.abortConnection()
 
     def _peerText(self) -> str:
+        if self.transport is None:
+            return "?"
         try:
             peer = self.transport.getPeer()
         except Exception:
@@ -125,6 +129,7 @@ class ManagerFramer(Protocol, metaclass=abc.ABCMeta):
         return f"{host}:{port}" if host is not None else str(peer)
 
     def sendMessage(self, message: Message) -> None:
+        assert self.transport is not None, "sendMessage before connectionMade"
         self.transport.write(message.to_bytes())
 
     def bannerReceived(self, version: str) -> None:

@@ -8,6 +8,7 @@ own ``astman_get_header`` does.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import overload
 
 CRLF = "\r\n"
 
@@ -28,6 +29,15 @@ class Message:
     @property
     def fields(self) -> tuple[tuple[str, str], ...]:
         return self._fields
+
+    @overload
+    def get(self, key: str) -> str | None: ...
+
+    @overload
+    def get(self, key: str, default: str) -> str: ...
+
+    @overload
+    def get(self, key: str, default: str | None) -> str | None: ...
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """The first value of ``key`` (any case), or ``default``."""

@@ -8,22 +8,26 @@ state changes (up, refused, unreachable, lost), not at every attempt.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TypeVar, cast
 
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import MultiService
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError as DeferredTimeoutError
 from twisted.internet.endpoints import HostnameEndpoint
-from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
-from twisted.logger import FilteringLogObserver, Logger, LogLevel, PredicateResult, globalLogPublisher
+from twisted.internet.interfaces import (IProtocol, IProtocolFactory, IReactorTime,
+                                         IStreamClientEndpoint)
+from twisted.logger import (FilteringLogObserver, ILogFilterPredicate, Logger, LogLevel,
+                            PredicateResult, globalLogPublisher)
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from hotline.ami import actions
 from hotline.ami.errors import AMIAuthenticationError, AMINotConnected
 from hotline.ami.events import EventCallback, EventDispatcher, Subscription
 from hotline.ami.message import Message
 from hotline.ami.protocol import AUTH_MD5, AUTH_PLAIN, AMIClientFactory, AMIClientProtocol
+from hotline.interfaces import IReactor
 from hotline.reconnect import guarded
 
 T = TypeVar("T")
@@ -38,9 +42,13 @@ def _notRetryChatter(event: dict) -> PredicateResult:
 
 
 class _QuietClientService(ClientService):
-    _log = Logger(observer=FilteringLogObserver(globalLogPublisher, [_notRetryChatter]))
+    # A function is a filter predicate (the interface is its __call__), which the type
+    # checker cannot see.
+    _log = Logger(observer=FilteringLogObserver(
+        globalLogPublisher, [cast(ILogFilterPredicate, _notRetryChatter)]))
 
 
+@implementer(IStreamClientEndpoint)
 class _ObservedEndpoint:
     """Passes connection attempts through and reports the ones that fail."""
 
@@ -48,7 +56,7 @@ class _ObservedEndpoint:
         self._endpoint = endpoint
         self._onFailure = onFailure
 
-    def connect(self, factory):  # IStreamClientEndpoint
+    def connect(self, factory: IProtocolFactory) -> Deferred[IProtocol]:
         def failed(failure: Failure) -> Failure:
             self._onFailure(failure)
             return failure
@@ -84,7 +92,7 @@ class AMIService(MultiService):
         secret: str = "",
         *,
         auth: str = AUTH_MD5,
-        reactor: object | None = None,
+        reactor: IReactor | None = None,
         clock: IReactorTime | None = None,
         endpoint: IStreamClientEndpoint | None = None,
         ping_interval: float | None = 20.0,
@@ -177,7 +185,8 @@ class AMIService(MultiService):
     def _attemptFailed(self, failure: Failure) -> None:
         self._setState(self.UNREACHABLE, failure.getErrorMessage())
 
-    def _prepare(self, protocol: AMIClientProtocol) -> Deferred:
+    def _prepare(self, built: IProtocol) -> Deferred:
+        protocol = cast(AMIClientProtocol, built)  # what self.factory builds
         d = protocol.login(self.username, self._secret, self.auth, self.events)
 
         def loggedIn(_response: Message) -> None:
@@ -190,7 +199,8 @@ class AMIService(MultiService):
                 self._setState(self.REFUSED, str(failure.value))
             else:
                 self._setState(self.UNREACHABLE, f"login did not complete: {failure.getErrorMessage()}")
-            protocol.transport.loseConnection()
+            if protocol.transport is not None:
+                protocol.transport.loseConnection()
             return failure
 
         return d.addCallbacks(loggedIn, refused)
@@ -250,7 +260,7 @@ class AMIService(MultiService):
         data: str | None = None,
         caller_id: str | None = None,
         timeout_ms: int | None = 30000,
-        variables: object = (),
+        variables: Mapping[str, object] | Iterable[tuple[str, object]] = (),
         channel_id: str | None = None,
         other_channel_id: str | None = None,
         account: str | None = None,
@@ -276,9 +286,13 @@ class AMIService(MultiService):
         )
         return self._run(lambda p: p.originate(action, timeout=response_timeout))
 
-    def queue_add(self, queue: str, interface: str, **kw: object) -> Deferred:
+    def queue_add(self, queue: str, interface: str, *, member_name: str | None = None,
+                  penalty: int | None = None, paused: bool | None = None,
+                  reason: str | None = None, state_interface: str | None = None) -> Deferred:
         """Fires with the response `Message` ("Added interface to queue")."""
-        action = actions.queue_add(queue, interface, **kw)
+        action = actions.queue_add(queue, interface, member_name=member_name, penalty=penalty,
+                                   paused=paused, reason=reason,
+                                   state_interface=state_interface)
         return self._run(lambda p: p.send_action(action))
 
     def queue_remove(self, queue: str, interface: str) -> Deferred:

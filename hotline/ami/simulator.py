@@ -596,6 +596,7 @@ class ManagerSession(ManagerFramer):
     def connectionMade(self) -> None:
         super().connectionMade()
         self.sim.sessions.append(self)
+        assert self.transport is not None
         self.transport.write(f"{BANNER_PREFIX}{self.sim.ami_version}\r\n".encode())
 
     def connectionLost(self, reason: Failure | None = None) -> None:
@@ -675,6 +676,7 @@ class ManagerSession(ManagerFramer):
         ]
         if with_account_first:
             fields.append(("AccountID", self.username or ""))
+        assert self.transport is not None
         fields += [
             ("SessionID", self.session_id),
             ("LocalAddress", self._address(self.transport.getHost())),
@@ -737,11 +739,13 @@ class ManagerSession(ManagerFramer):
         if self not in self.sim.sessions:
             return  # the client went away during the delay
         self.respond(request, "Error", "Authentication failed")
+        assert self.transport is not None
         self.transport.loseConnection()
 
     def action_logoff(self, request: Message) -> None:
         self.respond(request, "Goodbye", "Thanks for all the fish.")
         self.closing = True
+        assert self.transport is not None
         self.transport.loseConnection()
 
     def action_ping(self, request: Message) -> None:
@@ -978,9 +982,9 @@ class ManagerSession(ManagerFramer):
                     )
                 )
                 items += 1
-        complete = [("Event", "QueueStatusComplete")]
-        if request.get("ActionID"):
-            complete.append(("ActionID", request.get("ActionID")))
+        complete: list[tuple[str, object]] = [("Event", "QueueStatusComplete")]
+        if request.action_id:
+            complete.append(("ActionID", request.action_id))
         complete += [("EventList", "Complete"), ("ListItems", items)]
         self.sendMessage(Message(complete))
 

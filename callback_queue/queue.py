@@ -16,6 +16,7 @@ from callback_queue.repository import CallbackRepository
 from hotline.ami import AMIError, mask_channel
 from hotline.clock import WallClock
 from hotline.db import Database
+from hotline.hooks import CallbackRequestedHook
 from hotline.masking import mask_phone
 from hotline.phones import PhoneNumberError, normalise_phone
 from schemas.callbacks import CallbackOrigin
@@ -34,7 +35,7 @@ class CallbackQueue:
         self._config = config
         # The core's callback-requested hook, set by makeService: its participants (the
         # confirmation SMS) write in the transaction that records the request.
-        self.requested_hook = None
+        self.requested_hook: CallbackRequestedHook | None = None
 
     # From the IVR ------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from callback_queue.policy import CallbackPolicy, GiveUp
 from callback_queue.records import AgentDial, AttemptRecord, Claim, TaskRecord, WorklistItem
 from hotline import audit
 from hotline.appeals import AppealRecord, AppealRepository
+from hotline.hooks import SurveySmsHook
 from hotline.masking import mask_phone
 from schemas.callbacks import (LEASED_STATES, OPEN_STATES, AttemptResult, CallbackAttempt,
                                CallbackMode, CallbackOrigin, CallbackOutcome, CallbackState,
@@ -57,7 +58,7 @@ class CallbackRepository:
         self.config = policy.config
         # The core's survey-SMS hook, set by makeService: the SMS content layer writes the
         # survey with its template and signature. Without participants, `sms_survey_text`.
-        self.survey_sms_hook = None
+        self.survey_sms_hook: SurveySmsHook | None = None
 
     # Creating tasks -------------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
+import dataclasses
 import datetime as dt
 import re
+import tomllib
 
 import pytest
 
@@ -205,3 +207,106 @@ def test_the_makefile_leaves_the_database_to_the_configuration():
     makefile = (PROJECT_DIR / "Makefile").read_text("utf-8")
     code = [line for line in makefile.splitlines() if not line.lstrip().startswith("#")]
     assert not [line for line in code if "HOTLINE_DATABASE_URL" in line]
+
+
+# The example configuration lists every key -------------------------------------------------
+
+def _example():
+    from hotline.config import PROJECT_DIR
+
+    return (PROJECT_DIR / "config" / "hotline.example.toml").read_text("utf-8")
+
+
+def _all_sections():
+    from hotline.config import SECTIONS, extension_sections
+
+    return {**SECTIONS, **extension_sections()}
+
+
+def _default(field):
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    return field.default_factory()
+
+
+def _key_lines(text):
+    """(table, key) -> (the key's line, whether a comment line stands just above it), for
+    `key = ...` lines and `[table.key]` headers, the commented-out bind table's included."""
+    found, table, note_above = {}, None, False
+    for line in text.splitlines():
+        in_bind = line.startswith("# [sms.binds.") or (
+            (table or "").startswith("sms.binds.") and line.startswith("# "))
+        code = line[2:] if in_bind else line
+        if header := re.match(r"\[([\w.]+)\]", code):
+            table = header.group(1)
+            parent, _, key = table.rpartition(".")
+            found[(parent, key)] = (code.split("]", 1)[1], note_above)
+        elif (key := re.match(r"(\w+)\s*=", code)) and table is not None:
+            found[(table, key.group(1))] = (code.split("=", 1)[1], note_above)
+        else:
+            note_above = line.startswith("#")
+            continue
+        note_above = False
+    return found
+
+
+def _bind_block(text):
+    """The commented-out [sms.binds.NAME] table, uncommented."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("# [sms.binds."))
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("# "):
+            break
+        block.append(line[2:])
+    return tomllib.loads("\n".join(block))
+
+
+def test_the_example_lists_every_key_of_every_section_at_its_default():
+    example = tomllib.loads(_example())
+    sections = _all_sections()
+    assert {"sms", "messages", "callbacks", "ivr", "agi", "analysis"} <= set(sections)
+    missing = [f"[{name}] {field.name}" for name, cls in sections.items()
+               for field in dataclasses.fields(cls)
+               if field.name not in example.get(name, {})
+               and (name, field.name) != ("sms", "binds")]  # the commented table below
+    assert missing == []
+    loaded, defaults = load_config(_example_path(), environ={}), load_config(environ={})
+    for name in sections:
+        assert getattr(loaded, name) == getattr(defaults, name), f"[{name}] is not the default"
+
+
+def test_the_example_lists_every_bind_key_at_its_default():
+    from hotline.config import SmsConfig
+    from sms_gateway.service import bind_settings
+    from sms_gateway.smpp.config import SmppBindConfig
+
+    binds = _bind_block(_example())["sms"]["binds"]
+    (name, table), = binds.items()
+    expected = {field.name for field in dataclasses.fields(SmppBindConfig)} | {"carriers"}
+    assert set(table) == expected
+    for field in dataclasses.fields(SmppBindConfig):
+        if field.default is not None:
+            assert table[field.name] == field.default, field.name
+    settings, = bind_settings(SmsConfig(binds=binds), environ={})  # uncommented, it is valid
+    assert settings.name == name
+
+
+def test_every_key_in_the_example_says_what_it_means():
+    """A comment after the value, or on the line above (which may introduce several)."""
+    from sms_gateway.smpp.config import SmppBindConfig
+
+    lines = _key_lines(_example())
+    keys = [(name, field.name) for name, cls in _all_sections().items()
+            for field in dataclasses.fields(cls) if (name, field.name) != ("sms", "binds")]
+    bind = next(table for table, _ in lines if table.startswith("sms.binds."))
+    keys += [(bind, field.name) for field in dataclasses.fields(SmppBindConfig)]
+    undocumented = [f"[{table}] {key}" for table, key in keys
+                    if "#" not in lines[(table, key)][0] and not lines[(table, key)][1]]
+    assert undocumented == []
+
+
+def _example_path():
+    from hotline.config import PROJECT_DIR
+
+    return PROJECT_DIR / "config" / "hotline.example.toml"

@@ -7,10 +7,8 @@ creates each appeal's callback task in the resolving transaction.
 
 from __future__ import annotations
 
-from typing import Any
-
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twisted.application.service import MultiService
 from twisted.logger import Logger
@@ -20,6 +18,8 @@ from callback_queue.config import CallbacksConfig, opening_from_ivr
 if TYPE_CHECKING:
     from callback_queue.dispatcher import CallbackDispatcher
     from callback_queue.queue import CallbackQueue
+    from hotline.ami.service import AMIService
+    from hotline.core import Core
 
 # The package's import stays light (config only), so that the core's configuration loader
 # can import `callback_queue.config` without pulling in the database and AMI layers.
@@ -42,8 +42,19 @@ __all__ = ["CallbackDispatcher", "CallbackPolicy", "CallbackQueue", "CallbackRep
            "CallbacksConfig", "makeService", "build"]
 
 
-def build(core: Any, ami: Any, config: CallbacksConfig | None = None,
-          owner: str | None = None) -> tuple["CallbackQueue", "CallbackDispatcher"]:
+class CallbackQueueService(MultiService):
+    """The callback queue's service: `queue` is the facade the IVR and the web use,
+    `dispatcher` the service that places the calls (a child only while it may run)."""
+
+    def __init__(self, queue: CallbackQueue, dispatcher: CallbackDispatcher) -> None:
+        super().__init__()
+        self.setName("callback_queue")
+        self.queue = queue
+        self.dispatcher = dispatcher
+
+
+def build(core: Core, ami: AMIService | None, config: CallbacksConfig | None = None,
+          owner: str | None = None) -> tuple[CallbackQueue, CallbackDispatcher]:
     """The queue and its dispatcher, without registering anything (tools and tests)."""
     from callback_queue.dispatcher import CallbackDispatcher
     from callback_queue.policy import CallbackPolicy
@@ -60,29 +71,25 @@ def build(core: Any, ami: Any, config: CallbacksConfig | None = None,
     return queue, dispatcher
 
 
-def makeService(core: Any, ami: Any = None, config: CallbacksConfig | None = None,
-                owner: str | None = None) -> MultiService:
+def makeService(core: Core, ami: AMIService | None = None,
+                config: CallbacksConfig | None = None,
+                owner: str | None = None) -> CallbackQueueService:
     """The callback queue's service (the dispatcher, unless `enabled = false` or there is no
     AMI link), with its participants registered: on `core.resolve_hook` the appeal's
     satisfaction callback, on `core.create_hook` a voice message's agent callback. `ami`
     defaults to `core.ami`. The `CallbackQueue` facade is the returned service's `.queue`
     (its `request_callback` for the IVR backend, its `record_rating` for the survey flow)."""
-    ami = ami if ami is not None else getattr(core, "ami", None)
+    ami = ami if ami is not None else core.ami
     config = config or getattr(core.config, "callbacks", None) or CallbacksConfig()
     queue, dispatcher = build(core, ami, config, owner)
-    queue.requested_hook = getattr(core, "callback_requested_hook", None)
-    queue.repository.survey_sms_hook = getattr(core, "survey_sms_hook", None)
+    queue.requested_hook = core.callback_requested_hook
+    queue.repository.survey_sms_hook = core.survey_sms_hook
     core.resolve_hook.register(RESOLVE_PARTICIPANT, queue.repository.on_resolved)
-    create_hook = getattr(core, "create_hook", None)
-    if create_hook is not None:
-        create_hook.register(RESOLVE_PARTICIPANT, queue.repository.on_created)
-    metrics = getattr(core, "metrics", None)
-    if metrics is not None:
-        metrics.snapshot.add_query("callbacks", callback_counts)
-    top = MultiService()
-    top.setName("callback_queue")
-    top.queue = queue
-    top.dispatcher = dispatcher
+    if core.create_hook is not None:
+        core.create_hook.register(RESOLVE_PARTICIPANT, queue.repository.on_created)
+    if core.metrics is not None:
+        core.metrics.snapshot.add_query("callbacks", callback_counts)
+    top = CallbackQueueService(queue, dispatcher)
     if config.enabled and ami is not None:
         dispatcher.setServiceParent(top)
     else:

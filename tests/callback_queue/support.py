@@ -163,7 +163,8 @@ def make_world(database, pumped_reactor, now=MONDAY_10, **config) -> World:
                                resolve_hook=hook, create_hook=create_hook)
     core = SimpleNamespace(config=Config(), calendar=WorkCalendar(), zone=SHANGHAI,
                            appeals=SimpleNamespace(repository=appeals), db=database, clock=wall,
-                           reactor=clock, resolve_hook=hook, create_hook=create_hook, ami=ami)
+                           reactor=clock, resolve_hook=hook, create_hook=create_hook, ami=ami,
+                           callback_requested_hook=None, survey_sms_hook=None, metrics=None)
     top = callback_queue.makeService(core, ami, config, owner="test-dispatcher")
     return World(db=database, pump=pumped_reactor, wall=wall, clock=clock, sim=sim,
                  endpoint=endpoint, ami=ami, appeals=appeals, queue=top.queue,

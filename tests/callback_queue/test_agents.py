@@ -234,7 +234,9 @@ def test_without_an_ami_link_tasks_are_kept_and_no_dispatcher_runs(database, pum
     hook = ResolveHook()
     core = SimpleNamespace(config=Config(), calendar=WorkCalendar(), zone=SHANGHAI,
                            appeals=SimpleNamespace(repository=world.appeals), db=database,
-                           clock=world.wall, reactor=world.clock, resolve_hook=hook, ami=None)
+                           clock=world.wall, reactor=world.clock, resolve_hook=hook, ami=None,
+                           create_hook=None, callback_requested_hook=None, survey_sms_hook=None,
+                           metrics=None)
     top = callback_queue.makeService(core)
     assert list(top) == [] and hook.names == ("callback_queue",)
 

@@ -230,8 +230,9 @@ class SmsConfig:
                                           doc="its control line (hotline sms simulate-reply)")
     prefix_routes: dict[str, str] = setting({}, doc="number prefix -> bind name, before carriers")
     fallback_bind: str = setting("", doc="bind for numbers no route matches; empty: the first")
-    binds: dict[str, dict] = setting({}, doc="[sms.binds.NAME] tables: host, port, system_id, "
-                                             "password, carriers, window, rate, ...")
+    binds: dict[str, dict] = setting({}, doc="[sms.binds.NAME] tables, one per SMSC account: the "
+                                             "keys of sms_gateway.smpp.config.SmppBindConfig "
+                                             "and carriers")
 
 
 @dataclasses.dataclass(frozen=True)

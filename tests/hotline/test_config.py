@@ -310,3 +310,15 @@ def _example_path():
     from hotline.config import PROJECT_DIR
 
     return PROJECT_DIR / "config" / "hotline.example.toml"
+
+
+def test_the_readme_names_every_bind_key():
+    from hotline.config import PROJECT_DIR
+    from sms_gateway.smpp.config import SmppBindConfig
+
+    readme = (PROJECT_DIR / "README.md").read_text("utf-8")
+    start = readme.index("Binds are `[sms.binds.NAME]` tables")
+    listing = readme[start:readme.index("Routing is by", start)]
+    named = set(re.findall(r"`(\w+)`", listing))
+    assert {field.name for field in dataclasses.fields(SmppBindConfig)} | {"carriers"} <= named
+    assert "..." not in listing

@@ -10,7 +10,7 @@ one); a template that fails rolls the transaction back, like any participant tha
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +23,9 @@ from schemas.enums import SmsKind
 from schemas.models import Appeal
 from sms_gateway.messages.sending import Outcome, Request, Sender
 from sms_gateway.messages.templates import Templates
+
+if TYPE_CHECKING:
+    from hotline.core import Core
 
 CREATE_PARTICIPANT = "sms-appeal-received"
 RESOLVE_PARTICIPANT = "sms-appeal-resolved"
@@ -103,16 +106,16 @@ def _hours(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def register(core: Any, messages: AppealMessages) -> None:
+def register(core: Core, messages: AppealMessages) -> None:
     """Join the core's transactions: "received" when an appeal opens, "resolved" when it is
-    resolved."""
+    resolved, the confirmation of a callback request, and the survey SMS."""
     if core.create_hook is not None:
         core.create_hook.register(CREATE_PARTICIPANT, messages.on_created)
     core.resolve_hook.register(RESOLVE_PARTICIPANT, messages.on_resolved)
-    requested = getattr(core, "callback_requested_hook", None)
+    requested = core.callback_requested_hook
     if requested is not None:
         requested.register("sms-callback-confirmation", messages.on_callback_requested)
-    surveys = getattr(core, "survey_sms_hook", None)
+    surveys = core.survey_sms_hook
     if surveys is not None:
         surveys.register("sms-survey", lambda session, appeal_id, now, dedupe_key:
                          messages.queue_survey(session, appeal_id, now, dedupe_key=dedupe_key))

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from twisted.application import service
 from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from sms_gateway.messages import appeal_messages
@@ -21,10 +23,14 @@ from sms_gateway.messages.broadcasts import Broadcasts
 from sms_gateway.messages.config import MessagesConfig, messages_config
 from sms_gateway.messages.planner import PlannerService
 from sms_gateway.messages.reminders import ReminderPlan, ReminderPlanner
-from sms_gateway.messages.replies import ReplyHandler
+from sms_gateway.messages.replies import ReplyHandler, ReplyResult
 from sms_gateway.messages.sending import Sender
 from sms_gateway.messages.templates import TEMPLATED_KINDS, Templates
-from hotline.config import ConfigError
+from hotline.config import Config, ConfigError
+
+if TYPE_CHECKING:
+    from hotline.core import Core
+    from sms_gateway.inbox import Inbox
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,7 @@ class Messaging:
     planner: ReminderPlanner
 
 
-def build(config: Any, zone, settings: MessagesConfig | None = None) -> Messaging:
+def build(config: Config, zone: ZoneInfo, settings: MessagesConfig | None = None) -> Messaging:
     """From a loaded `hotline.config.Config` (its `[messages]` section unless `settings` is
     given); every template is rendered once so that a broken override stops start-up
     instead of a citizen's message."""
@@ -53,7 +59,7 @@ def build(config: Any, zone, settings: MessagesConfig | None = None) -> Messagin
                      Broadcasts(sender, templates), plan, ReminderPlanner(plan, sender, templates))
 
 
-SAMPLE_FIELDS = {
+SAMPLE_FIELDS: dict[str, dict[str, object]] = {
     "appeal_received": {"case_number": "2026112800001",
                         "deadline": dt.datetime(2026, 12, 5, 15, 59, tzinfo=dt.timezone.utc)},
     "appeal_resolved": {"case_number": "2026112800001", "resolution": "已协调物业处理"},
@@ -75,7 +81,7 @@ def check_templates(templates: Templates) -> None:
             raise ConfigError(f"messages: {templates.source_of(kind)}: {error}") from None
 
 
-def register(core: Any, settings: MessagesConfig | None = None) -> Messaging:
+def register(core: Core, settings: MessagesConfig | None = None) -> Messaging:
     """Build the content layer and join the core's create and resolve hooks."""
     messaging = build(core.config, core.zone, settings)
     appeal_messages.register(core, messaging.appeals)
@@ -87,7 +93,7 @@ class _Replies(service.Service):
 
     log = Logger()
 
-    def __init__(self, core: Any, inbox: Any, handler: ReplyHandler) -> None:
+    def __init__(self, core: Core, inbox: Inbox, handler: ReplyHandler) -> None:
         self._core, self._inbox, self.handler = core, inbox, handler
 
     def startService(self) -> None:
@@ -95,8 +101,11 @@ class _Replies(service.Service):
         if self.handler not in self._inbox.reply_listeners:
             self._inbox.reply_listeners.append(self.handler)
         d = self._core.db.write(self.handler.handle_pending, self._core.clock.now())
-        d.addCallback(lambda done: done and self.log.info(
-            "{count} reply(ies) stored earlier handled", count=len(done)))
+        def handled(done: list[ReplyResult]) -> None:
+            if done:
+                self.log.info("{count} reply(ies) stored earlier handled", count=len(done))
+
+        d.addCallback(handled)
         d.addErrback(lambda failure: self.log.failure("Earlier replies not handled", failure))
 
     def stopService(self) -> defer.Deferred | None:
@@ -106,15 +115,26 @@ class _Replies(service.Service):
         return None
 
 
-def makeService(core: Any, inbox: Any, *, settings: MessagesConfig | None = None,
-                clock: Any = None) -> service.MultiService:
+class MessagesService(service.MultiService):
+    """The content layer's services: `replies` handles the SMS replies, `planner` queues the
+    reminders due (None: `planner_enabled = false`), `messaging` is the layer's parts."""
+
+    def __init__(self, messaging: Messaging, replies: ReplyHandler) -> None:
+        super().__init__()
+        self.setName("messages")
+        self.messaging = messaging
+        self.replies = replies
+        self.planner: PlannerService | None = None
+
+
+def makeService(core: Core, inbox: Inbox, *, settings: MessagesConfig | None = None,
+                clock: IReactorTime | None = None) -> MessagesService:
     """`inbox`: the SMS gateway's (`sms_gateway.service.makeService(core).inbox`); `clock`:
     the planner's timer (default: the core's reactor)."""
     messaging = register(core, settings)
-    top = service.MultiService()
-    top.setName("messages")
     handler = ReplyHandler(core.db, core.clock, core.appeals.repository,
                            survey_valid=dt.timedelta(hours=messaging.config.survey_valid_hours))
+    top = MessagesService(messaging, handler)
     replies = _Replies(core, inbox, handler)
     replies.setName("sms-replies")
     replies.setServiceParent(top)
@@ -126,5 +146,4 @@ def makeService(core: Any, inbox: Any, *, settings: MessagesConfig | None = None
         planner.setName("reminder-planner")
         planner.setServiceParent(top)
         top.planner = planner
-    top.messaging, top.replies = messaging, handler
     return top

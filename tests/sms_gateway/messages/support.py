@@ -53,7 +53,8 @@ def core_with_hooks(**settings):
     repository = make_repository(resolve_hook)
     repository.create_hook = create_hook
     core = SimpleNamespace(config=Config(), zone=SHANGHAI, create_hook=create_hook,
-                           resolve_hook=resolve_hook)
+                           resolve_hook=resolve_hook, callback_requested_hook=None,
+                           survey_sms_hook=None)
     return core, repository
 
 

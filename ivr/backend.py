@@ -44,7 +44,7 @@ class AppealView:
     resolved_at: dt.datetime | None
 
 
-CallbackRequester = Callable[[str, str], Awaitable[None]]  # (phone, call_id)
+CallbackRequester = Callable[[str, str], Awaitable[object]]  # (phone, call_id); result unused
 
 
 class HotlineBackend:

@@ -12,7 +12,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -27,6 +27,7 @@ from twisted.python.threadpool import ThreadPool
 from hotline.config import DatabaseConfig
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "schemas" / "migrations"
 
@@ -97,27 +98,35 @@ class Database(service.Service):
         self.engine.dispose()
         return None
 
-    def write(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> defer.Deferred[T]:
+    def write(self, work: Callable[Concatenate[Session, P], T], *args: P.args,
+              **kwargs: P.kwargs) -> defer.Deferred[T]:
         """Run `work(session, ...)` in one transaction that commits when it returns."""
-        return deferToThreadPool(self._pool_reactor(), self._pool, self.write_now, work,
-                                 *args, **kwargs)
+        def in_pool() -> T:
+            return self.write_now(work, *args, **kwargs)
 
-    def read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> defer.Deferred[T]:
+        return deferToThreadPool(self._pool_reactor(), self._pool, in_pool)
+
+    def read(self, work: Callable[Concatenate[Session, P], T], *args: P.args,
+             **kwargs: P.kwargs) -> defer.Deferred[T]:
         """Run `work(session, ...)` in a transaction that is rolled back: reads only."""
-        return deferToThreadPool(self._pool_reactor(), self._pool, self.read_now, work,
-                                 *args, **kwargs)
+        def in_pool() -> T:
+            return self.read_now(work, *args, **kwargs)
+
+        return deferToThreadPool(self._pool_reactor(), self._pool, in_pool)
 
     def _pool_reactor(self) -> IReactorFromThreads:
         if self._reactor is None:
             raise RuntimeError("this Database has no reactor: use write_now/read_now")
         return self._reactor
 
-    def write_now(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def write_now(self, work: Callable[Concatenate[Session, P], T], *args: P.args,
+                  **kwargs: P.kwargs) -> T:
         """The blocking form of `write`, for command-line tools and the pool's threads."""
         with self._write_sessions.begin() as session:
             return work(session, *args, **kwargs)
 
-    def read_now(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def read_now(self, work: Callable[Concatenate[Session, P], T], *args: P.args,
+                 **kwargs: P.kwargs) -> T:
         with self._read_sessions() as session:
             try:
                 return work(session, *args, **kwargs)

@@ -15,6 +15,7 @@ or, once registered in the `hotline.commands` entry-point group, `hotline demo`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import os
 import random
@@ -171,8 +172,8 @@ class Traffic:
         setup = CallSetup(callerid=phone, calleridname="Demo Caller", language="zh",
                           uniqueid=f"{int(self.reactor.seconds())}.{n}",
                           channel=f"Local/9600110@hotline-{n:08x};2")
-        heard = await simulate_call(self.reactor, config.host, config.port, "hotline",
-                                    digits, setup)
+        port = self.core.listening.ports.get("agi", config.port)  # [agi] port 0: the one it got
+        heard = await simulate_call(self.reactor, config.host, port, "hotline", digits, setup)
         self.calls += 1
         lines = [str(h) for h in heard]
         queued = any("Queue" in line for line in lines)
@@ -245,14 +246,18 @@ async def run(reactor, args, config, logins) -> None:
     if config.ami.enabled:
         sim = AsteriskManagerSimulator(reactor, users={config.ami.username: config.ami.secret},
                                        queues=(config.agi.queue,))
-        reactor.listenTCP(config.ami.port, sim, interface=config.ami.host)
+        listening = reactor.listenTCP(config.ami.port, sim, interface=config.ami.host)
+        # [ami] port 0: the simulator takes any free port and the service dials that one.
+        config = dataclasses.replace(config, ami=dataclasses.replace(
+            config.ami, port=listening.getHost().port))
     core, top, sms = build(reactor, config)
     top.startService()
     reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
 
-    web = f"http://{config.web.host}:{config.web.port}"
-    say(f"the hotline is at {web} (FastAGI {config.agi.host}:{config.agi.port}, "
-        f"AMI simulator {config.ami.host}:{config.ami.port})")
+    ports = core.listening.ports  # the ports they got, [web] port 0 and the like included
+    web = f"http://{config.web.host}:{ports.get('web', config.web.port)}"
+    say(f"the hotline is at {web} (FastAGI {config.agi.host}:"
+        f"{ports.get('agi', config.agi.port)}, AMI simulator {config.ami.host}:{config.ami.port})")
     for role, username, password in logins:
         say(f"demo login ({role}): {username} / {password}")
     say(f"log in as {DEMO_AGENT[0]} at {web}/terminal and join the queue to see screen pops")

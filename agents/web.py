@@ -100,7 +100,8 @@ def makeService(core: Core, auth: AuthConfig | None = None,
                                       interval=core.config.metrics.refresh_s)
         refresher.setName("metrics-refresh")
         refresher.setServiceParent(top)
-    endpoint = endpoints.TCP4ServerEndpoint(core.reactor, web.port, interface=web.host)
+    endpoint = core.listening.endpoint(
+        "web", endpoints.TCP4ServerEndpoint(core.reactor, web.port, interface=web.host))
     site = server.Site(make_root(core, app), logFormatter=masked_access_log)
     site.displayTracebacks = False
     internet.StreamServerEndpointService(endpoint, site).setServiceParent(top)

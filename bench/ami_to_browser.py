@@ -46,7 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.processes import TWISTD, service_environment, wait_for  # noqa: E402
+from tests.support.processes import (TWISTD, service_environment, wait_for,  # noqa: E402
+                                     wait_for_ports)
 
 GOAL_MS = 300.0
 INTERFACE = "PJSIP/1001"
@@ -153,18 +154,20 @@ def main() -> int:
     port = reactor.listenTCP(0, sim, interface="127.0.0.1").getHost().port
     services, bases = [], []
     for n in range(args.processes):
-        env = service_environment(HOTLINE_CONFIG="", HOTLINE_DATABASE_URL=url,
+        ports_file = work / f"service-{n}.ports.json"
+        env = service_environment(ports_file, HOTLINE_CONFIG="", HOTLINE_DATABASE_URL=url,
                                   HOTLINE_AMI_PORT=str(port), HOTLINE_AMI_SECRET="secret",
                                   HOTLINE_AUTH_SECRET_KEY="k" * 48,
                                   HOTLINE_AUTH_API_TOKEN="bench-token-" + "z" * 24,
                                   HOTLINE_CALLBACKS_ENABLED="false")
         if args.listener_without_ami and n == args.processes - 1:
             env["HOTLINE_AMI_ENABLED"] = "false"
-        bases.append(f"http://127.0.0.1:{env['HOTLINE_WEB_PORT']}")
         log = open(work / f"service-{n}.log", "ab")
         services.append(subprocess.Popen([TWISTD, "--pidfile=", "-n", "-y", "twisted_app.tac"],
                                          cwd=ROOT, env=env, stdout=log,
                                          stderr=subprocess.STDOUT))
+        web = wait_for_ports(ports_file, services[-1], ("web",))["web"]
+        bases.append(f"http://127.0.0.1:{web}")
     base = bases[-1]
     latencies: list[float] = []
     lost = 0

@@ -190,12 +190,6 @@ def baseline_server(db_path: str) -> None:
 
 # -- processes ------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
 def on_server_core() -> None:
     os.sched_setaffinity(0, {SERVER_CORE})
 
@@ -240,17 +234,17 @@ def start_service(url: str, tmp: Path) -> tuple[subprocess.Popen, int]:
 
 
 def _start_service(url: str, tmp: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = dict(os.environ, HOTLINE_DATABASE_URL=url, HOTLINE_AGI_PORT=str(port),
-               HOTLINE_WEB_PORT=str(free_port()), HOTLINE_SMS_SIMULATOR_PORT=str(free_port()),
-               HOTLINE_AMI_ENABLED="false", HOTLINE_IVR_OPENING_TIME="00:00",
+    from tests.support.processes import service_environment, wait_for_ports
+
+    ports_file = tmp / "service.ports.json"
+    env = service_environment(ports_file, HOTLINE_DATABASE_URL=url, HOTLINE_AMI_ENABLED="false", HOTLINE_IVR_OPENING_TIME="00:00",
                HOTLINE_IVR_CLOSING_TIME="23:59", HOTLINE_IVR_OPEN_ON_HOLIDAYS="true",
                HOTLINE_LOGGING_LEVEL="warn", HOTLINE_IVR_VOICE_MESSAGE_DIR=str(tmp / "voice"))
     env.pop("HOTLINE_CONFIG", None)
     process = subprocess.Popen([TWISTD, "--pidfile=", "-n", "-y", "twisted_app.tac"], cwd=ROOT,
                                env=env, stdout=open(tmp / "service.log", "ab"),
                                stderr=subprocess.STDOUT, preexec_fn=on_server_core)
-    return process, port
+    return process, wait_for_ports(ports_file, process, ("agi",))["agi"]
 
 
 def start_baseline(db_path: Path, tmp: Path) -> tuple[subprocess.Popen, int]:

@@ -1,11 +1,14 @@
 """The shared core of one process, built once from the configuration and handed to each
-package's `makeService`: database, clock, calendar, the appeal service and its resolve hook."""
+package's `makeService`: database, clock, calendar, the appeal service and its hooks.
+
+`Core` is the typed seam between the core and the packages: what a package may take from it
+is a field here, and each hook says what its participants are called with (`hotline.hooks`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from collections.abc import Callable
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from prometheus_client.core import GaugeMetricFamily
@@ -16,14 +19,17 @@ from hotline.calendar_store import CalendarRefresher
 from hotline.clock import SystemClock, WallClock
 from hotline.config import Config
 from hotline.db import Database, make_engine
+from hotline.hooks import CallbackRequestedHook, SurveySmsHook
+from hotline.interfaces import IReactor
 from hotline.metrics import Metrics
+from hotline.listening import ListeningPorts
 from hotline.workdays import WorkCalendar
 
 
 @dataclass
 class Core:
     config: Config
-    reactor: Any
+    reactor: IReactor
     db: Database
     clock: WallClock
     zone: ZoneInfo
@@ -32,12 +38,12 @@ class Core:
     appeals: AppealService
     ami: AMIService | None = None  # the manager link; None when [ami] enabled = false
     create_hook: ResolveHook | None = None  # participants in the transaction opening an appeal
-    # Participants in the transaction that records a caller's callback request:
-    # fn(session, phone, call_id, now, due_by) — e.g. the "we will call you back" SMS.
-    callback_requested_hook: ResolveHook | None = None
+    # Participants in the transaction that records a caller's callback request, e.g. the
+    # "we will call you back" SMS.
+    callback_requested_hook: CallbackRequestedHook | None = None
     # Participants that write an appeal's SMS satisfaction survey (the callback queue's
-    # fallback): fn(session, appeal_id, now, dedupe_key). The SMS content layer joins it.
-    survey_sms_hook: ResolveHook | None = None
+    # fallback). The SMS content layer joins it.
+    survey_sms_hook: SurveySmsHook | None = None
     # The process's metrics registry (`/metrics`); None: nothing is counted.
     metrics: Metrics | None = None
     # The links /healthz reports, by name: fn() -> (up, since in reactor-clock seconds).
@@ -46,9 +52,11 @@ class Core:
     # Brings the holiday lists loaded with `hotline calendar load` into `calendar` at start
     # and on a timer (a service the tree starts after the database); None: the library only.
     calendar_loader: CalendarRefresher | None = None
+    # The port each listener got ([service] ports_file): packages wrap their endpoints in it.
+    listening: ListeningPorts = field(default_factory=ListeningPorts)
 
 
-def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> Core:
+def make_core(config: Config, reactor: IReactor, clock: WallClock | None = None) -> Core:
     db = Database(make_engine(config.database), reactor, threads=config.database.pool_threads)
     clock = clock or SystemClock()
     zone = ZoneInfo(config.service.timezone)
@@ -70,9 +78,10 @@ def make_core(config: Config, reactor: Any, clock: WallClock | None = None) -> C
     core = Core(config=config, reactor=reactor, db=db, clock=clock, zone=zone,
                 calendar=calendar, resolve_hook=hook,
                 appeals=AppealService(db, repository, clock), ami=ami,
-                create_hook=create_hook, callback_requested_hook=ResolveHook(),
-                survey_sms_hook=ResolveHook(), metrics=make_metrics(db),
-                calendar_loader=calendar_loader)
+                create_hook=create_hook, callback_requested_hook=CallbackRequestedHook(),
+                survey_sms_hook=SurveySmsHook(), metrics=make_metrics(db),
+                calendar_loader=calendar_loader,
+                listening=ListeningPorts(config.service.ports_file))
     if ami is not None:
         core.links["ami"] = lambda: (ami.up, ami.since)
     return core

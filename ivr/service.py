@@ -42,6 +42,7 @@ def makeService(core: Core, registry: FlowRegistry | None = None) -> service.Mul
                                       allowed_hosts=agi.allow,
                                       command_timeout=agi.command_timeout_s,
                                       reactor=core.reactor, drain_timeout=agi.drain_s,
-                                      metrics=getattr(core, "metrics", None))
+                                      metrics=getattr(core, "metrics", None),
+                                      listening=getattr(core, "listening", None))
     listener.setServiceParent(top)
     return top

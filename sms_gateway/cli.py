@@ -49,6 +49,10 @@ def cmd_simulate_reply(config: Config, args: argparse.Namespace) -> int:
     import socket
 
     port = config.sms.simulator_control_port
+    if port == 0 and config.service.ports_file:  # any port: the service wrote which one
+        from hotline.listening import read_ports_file
+
+        port = read_ports_file(config.service.ports_file).get("smsc_simulator_control", 0)
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as control:
             control.sendall(f"MO {args.number} {args.text}\n".encode("utf-8"))

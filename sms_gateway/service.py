@@ -12,9 +12,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 from twisted.application import internet, service
 from twisted.internet import endpoints
+from twisted.internet.interfaces import IStreamClientEndpoint
+from zope.interface import implementer
 
 from hotline.config import ConfigError, SmsConfig
 from hotline.core import Core
+from hotline.listening import ListeningPorts
 from schemas.enums import SmsState
 from schemas.sms import SmsMessage
 from sms_gateway.dispatcher import DispatchSettings, OutboxDispatcher
@@ -66,27 +69,57 @@ def bind_settings(config: SmsConfig, environ=os.environ) -> list[BindSettings]:
     return binds
 
 
+SIMULATOR_LISTENER = "smsc_simulator"  # names in the ports file ([service] ports_file)
+SIMULATOR_CONTROL_LISTENER = "smsc_simulator_control"
+SIMULATOR_LABEL_PORT = 2775
+
+
+def _listening(core: Core) -> ListeningPorts:
+    listening = getattr(core, "listening", None)
+    return listening if listening is not None else ListeningPorts()
+
+
+@implementer(IStreamClientEndpoint)
+class _ListenerEndpoint:
+    """Connects to one of this process's own listeners on the port it got."""
+
+    def __init__(self, reactor: object, listening: ListeningPorts, name: str) -> None:
+        self._reactor = reactor
+        self._listening = listening
+        self._name = name
+
+    def connect(self, protocolFactory):
+        def connect(port: int):
+            return endpoints.TCP4ClientEndpoint(self._reactor, "127.0.0.1", port).connect(
+                protocolFactory)
+        return self._listening.port_of(self._name).addCallback(connect)
+
+
 def makeService(core: Core) -> service.MultiService:
     config = core.config.sms
     top = service.MultiService()
     top.setName("sms")
     binds = bind_settings(config)
-    if not binds:
+    embedded = not binds  # no SMSC configured: the built-in simulator, in this process
+    if embedded:
         smsc = SimulatedSmsc(core.reactor, credentials={"hotline": SIMULATOR_PASSWORD})
+        listening = _listening(core)
         listener = internet.StreamServerEndpointService(
-            endpoints.TCP4ServerEndpoint(core.reactor, config.simulator_port,
-                                         interface="127.0.0.1"), smsc.factory())
+            listening.endpoint(SIMULATOR_LISTENER, endpoints.TCP4ServerEndpoint(
+                core.reactor, config.simulator_port, interface="127.0.0.1")), smsc.factory())
         listener.setName("smsc-simulator")
         listener.setServiceParent(top)
         control = internet.StreamServerEndpointService(
-            endpoints.TCP4ServerEndpoint(core.reactor, config.simulator_control_port,
-                                         interface="127.0.0.1"),
+            listening.endpoint(SIMULATOR_CONTROL_LISTENER, endpoints.TCP4ServerEndpoint(
+                core.reactor, config.simulator_control_port, interface="127.0.0.1")),
             control_factory(smsc, config.sender))
         control.setName("smsc-simulator-control")
         control.setServiceParent(top)
         top.simulator = smsc
         binds = [BindSettings(SIMULATOR_BIND,
-                              SmppBindConfig(port=config.simulator_port,
+                              # The link dials the port the listener got (it may be
+                              # any: port 0); the bind's own port is only its label.
+                              SmppBindConfig(port=config.simulator_port or SIMULATOR_LABEL_PORT,
                                              password=SIMULATOR_PASSWORD,
                                              source_addr=config.sender,
                                              max_parts=config.max_parts), ())]
@@ -94,7 +127,11 @@ def makeService(core: Core) -> service.MultiService:
     inbox = Inbox(core.db, core.clock, metrics=metrics)
     links = {}
     for bind in binds:
-        endpoint = endpoints.TCP4ClientEndpoint(core.reactor, bind.smpp.host, bind.smpp.port)
+        endpoint: IStreamClientEndpoint = endpoints.TCP4ClientEndpoint(
+            core.reactor, bind.smpp.host, bind.smpp.port)
+        if embedded:
+            # The embedded simulator's port may be any the kernel gave it (port 0).
+            endpoint = _ListenerEndpoint(core.reactor, _listening(core), SIMULATOR_LISTENER)
         link = SmppLink(bind.smpp, endpoint, core.reactor,
                         on_receipt=_receipts_via(inbox, bind.name, links),
                         on_message=inbox.on_message, name=bind.name)

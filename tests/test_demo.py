@@ -10,22 +10,24 @@ import urllib.request
 
 import pytest
 
-from tests.support.processes import ROOT, service_environment
+from tests.support.processes import ROOT, service_environment, wait_for_ports
 
 
 @pytest.mark.slow
 def test_demo_runs_traffic_prints_a_login_and_stops_by_itself(tmp_path):
     database = tmp_path / "demo.sqlite3"
-    env = service_environment(HOTLINE_DATABASE_URL=f"sqlite:///{database}", HOTLINE_CONFIG="")
+    ports_file = tmp_path / "ports.json"
+    env = service_environment(ports_file, HOTLINE_DATABASE_URL=f"sqlite:///{database}",
+                              HOTLINE_CONFIG="", HOTLINE_AMI_PORT="0")
     for name in ("HOTLINE_IVR_OPENING_TIME", "HOTLINE_IVR_CLOSING_TIME",
                  "HOTLINE_IVR_OPEN_ON_HOLIDAYS", "HOTLINE_AMI_SECRET", "HOTLINE_AMI_ENABLED"):
         env.pop(name, None)
-    web = f"http://127.0.0.1:{env['HOTLINE_WEB_PORT']}/healthz"
     process = subprocess.Popen([sys.executable, "demo_app.py", "--seconds", "8",
                                 "--interval", "1"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     health = []
     try:
+        web = f"http://127.0.0.1:{wait_for_ports(ports_file, process, ('web',))['web']}/healthz"
         deadline = time.monotonic() + 25
         while time.monotonic() < deadline and process.poll() is None:
             try:

@@ -13,6 +13,7 @@ from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
+from hotline.listening import ListeningPorts
 from ivr.agi.protocol import FastAGIProtocol
 from ivr.agi.registry import FlowRegistry
 
@@ -118,6 +119,7 @@ def makeService(
     reactor: object | None = None,
     drain_timeout: float = DRAIN_TIMEOUT_S,
     metrics: object | None = None,
+    listening: ListeningPorts | None = None,
 ) -> IService:
     """A service listening for Asterisk's `AGI(agi://<interface>:<port>/<flow>)` connections.
     `reactor` is the one that listens (None: Twisted's default); `clock` drives command
@@ -132,6 +134,8 @@ def makeService(
     )
     description = f"tcp:{int(port)}:interface={_escape_strport(interface)}"
     endpoint = strports.service(description, factory, reactor=reactor).endpoint
+    if listening is not None:  # the port it got, for a process started on port 0
+        endpoint = listening.endpoint("agi", endpoint)
     service = FastAGIService(endpoint, factory, clock, drain_timeout)
     service._raiseSynchronously = True
     service.setName("fastagi")

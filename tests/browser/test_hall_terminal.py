@@ -22,7 +22,8 @@ from schemas.calls import CallRecord
 from schemas.enums import AgentRole, CallOutcome
 from tests.support.appeals import add_unit
 from tests.browser.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MARKS, PASSWORD, healthy
-from tests.support.processes import ROOT, TWISTD, service_environment, wait_for
+from tests.support.processes import (ROOT, TWISTD, service_environment, wait_for,
+                                     wait_for_ports)
 
 API_TOKEN = "browser-test-token-" + "y" * 20
 
@@ -80,7 +81,8 @@ def prepare_database(path: Path) -> str:
 
 
 def start_service(tmp_path: Path, db_url: str, ami_port: int) -> tuple[subprocess.Popen, int]:
-    env = service_environment(HOTLINE_CONFIG="", HOTLINE_DATABASE_URL=db_url,
+    ports_file = tmp_path / "ports.json"
+    env = service_environment(ports_file, HOTLINE_CONFIG="", HOTLINE_DATABASE_URL=db_url,
                               HOTLINE_AMI_PORT=str(ami_port), HOTLINE_AMI_SECRET="secret",
                               HOTLINE_AUTH_SECRET_KEY="k" * 48, HOTLINE_AUTH_API_TOKEN=API_TOKEN,
                               # A complaint's callback opens at once, whatever the hour
@@ -88,11 +90,10 @@ def start_service(tmp_path: Path, db_url: str, ami_port: int) -> tuple[subproces
                               HOTLINE_CALLBACKS_DELAY_H="complaint=0",
                               HOTLINE_CALLBACKS_CALLING_HOURS="00:00-24:00",
                               HOTLINE_CALLBACKS_CALL_ON_HOLIDAYS="true")
-    web_port = int(env["HOTLINE_WEB_PORT"])
     log = open(tmp_path / "service.log", "ab")
     process = subprocess.Popen([TWISTD, "--pidfile=", "-n", "-y", "twisted_app.tac"], cwd=ROOT,
                                env=env, stdout=log, stderr=subprocess.STDOUT)
-    return process, web_port
+    return process, wait_for_ports(ports_file, process, ("web",))["web"]
 
 
 

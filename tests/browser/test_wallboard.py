@@ -18,7 +18,8 @@ from hotline.db import Database, make_engine, upgrade
 from schemas.enums import AgentRole
 from schemas.live import QueueCall, QueueMember
 from tests.browser.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MARKS, PASSWORD, healthy
-from tests.support.processes import ROOT, TWISTD, service_environment, wait_for
+from tests.support.processes import (ROOT, TWISTD, service_environment, wait_for,
+                                     wait_for_ports)
 
 
 pytestmark = MARKS
@@ -48,13 +49,15 @@ def prepare_database(path: Path) -> Database:
 
 def start_service(tmp_path: Path, db_path: Path) -> tuple[subprocess.Popen, str]:
     # No AMI peer: the service retries its AMI link quietly; the wallboard reads the tables.
-    env = service_environment(HOTLINE_CONFIG="", HOTLINE_DATABASE_URL=f"sqlite:///{db_path}",
+    ports_file = tmp_path / "ports.json"
+    env = service_environment(ports_file, HOTLINE_CONFIG="",
+                              HOTLINE_DATABASE_URL=f"sqlite:///{db_path}",
                               HOTLINE_AMI_SECRET="secret", HOTLINE_AUTH_SECRET_KEY="k" * 48,
                               HOTLINE_AUTH_API_TOKEN="wallboard-test-token-" + "z" * 20)
     log = open(tmp_path / "service.log", "ab")
     process = subprocess.Popen([TWISTD, "--pidfile=", "-n", "-y", "twisted_app.tac"], cwd=ROOT,
                                env=env, stdout=log, stderr=subprocess.STDOUT)
-    return process, f"http://127.0.0.1:{env['HOTLINE_WEB_PORT']}"
+    return process, f"http://127.0.0.1:{wait_for_ports(ports_file, process, ('web',))['web']}"
 
 
 

@@ -61,7 +61,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.support.peers import read_records
-from tests.support.processes import ROOT, TWISTD, free_port, wait_for
+from tests.support.processes import ROOT, TWISTD, wait_for, wait_for_ports
 
 SECRET = "secret"
 AUTH_SECRET_KEY = "cluster-test-secret-key-0123456789abcdef"
@@ -188,14 +188,30 @@ class ServiceProcess:
 
     index: int
     name: str
-    agi_port: int
-    web_port: int
+    ports_path: Path  # where it writes the ports it got (every listener is on port 0)
     config_path: Path
     log_path: Path
     env: dict[str, str]
     process: subprocess.Popen | None = None
+    _ports: dict[str, int] | None = None
+
+    @property
+    def agi_port(self) -> int:
+        return self.ports()["agi"]
+
+    @property
+    def web_port(self) -> int:
+        return self.ports()["web"]
+
+    def ports(self) -> dict[str, int]:
+        """The ports this run of the process got (waits until it has written them)."""
+        if self._ports is None:
+            self._ports = wait_for_ports(self.ports_path, self.process, ("web", "agi"))
+        return self._ports
 
     def start(self) -> None:
+        self._ports = None
+        self.ports_path.unlink(missing_ok=True)
         log = open(self.log_path, "ab")
         try:
             self.process = subprocess.Popen(
@@ -369,13 +385,14 @@ def start_cluster(workdir: Path, processes: int = 3, *, config: Mapping | None =
             path = workdir / f"{name}.toml"
             path.write_text(to_toml(process_config(index, smsc_port, ami_port, config or {})),
                             encoding="utf-8")
-            agi_port, web_port = free_port(), free_port()
+            ports_path = workdir / f"{name}.ports.json"
             environment = {**os.environ, "HOTLINE_CONFIG": str(path),
                            "HOTLINE_DATABASE_URL": db_url, "HOTLINE_SERVICE_NAME": name,
-                           "HOTLINE_AGI_PORT": str(agi_port), "HOTLINE_WEB_PORT": str(web_port),
+                           "HOTLINE_AGI_PORT": "0", "HOTLINE_WEB_PORT": "0",
+                           "HOTLINE_SERVICE_PORTS_FILE": str(ports_path),
                            "HOTLINE_AMI_SECRET": SECRET,
                            "HOTLINE_AUTH_SECRET_KEY": AUTH_SECRET_KEY, **(env or {})}
-            cluster.processes.append(ServiceProcess(index, name, agi_port, web_port, path,
+            cluster.processes.append(ServiceProcess(index, name, ports_path, path,
                                                     workdir / f"{name}.log", environment))
         if start:
             for process in cluster.processes:

@@ -13,10 +13,17 @@ ROOT = Path(__file__).resolve().parents[2]
 TWISTD = str(Path(sys.executable).with_name("twistd"))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+# Every listener of a service the tests start takes port 0 (any free port) and the service
+# writes the port it got to its ports file ([service] ports_file); probing for a free port
+# and passing it on raced with every other process on the machine.
+LISTENER_PORTS = ("HOTLINE_WEB_PORT", "HOTLINE_AGI_PORT", "HOTLINE_SMS_SIMULATOR_PORT",
+                  "HOTLINE_SMS_SIMULATOR_CONTROL_PORT")
+
+# A port bound and never listened on, held for the life of the test process: a service
+# pointed at it for an absent Asterisk is refused at once, and no other process can take it.
+_NOBODY_LISTENS = socket.socket()
+_NOBODY_LISTENS.bind(("127.0.0.1", 0))
+CLOSED_PORT: int = _NOBODY_LISTENS.getsockname()[1]
 
 
 def start_smsc(receipt_delay: float = 0.2, password: str = "secret") -> tuple[subprocess.Popen, int]:
@@ -30,16 +37,31 @@ def start_smsc(receipt_delay: float = 0.2, password: str = "secret") -> tuple[su
     return process, int(line.split()[-1])
 
 
-def service_environment(**overrides: str) -> dict[str, str]:
-    """The environment of a service process with every port of its own (overridable)."""
-    ports = {name: str(free_port()) for name in (
-        "HOTLINE_WEB_PORT", "HOTLINE_AGI_PORT", "HOTLINE_AMI_PORT", "HOTLINE_SMS_SIMULATOR_PORT",
-        "HOTLINE_SMS_SIMULATOR_CONTROL_PORT")}
-    return {**os.environ, **ports, **overrides}
+def service_environment(ports_file: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a service process: every listener on port 0, written to
+    `ports_file`; the AMI link pointed at a closed port unless overridden."""
+    ports = {name: "0" for name in LISTENER_PORTS}
+    return {**os.environ, **ports, "HOTLINE_AMI_PORT": str(CLOSED_PORT),
+            "HOTLINE_SERVICE_PORTS_FILE": str(ports_file), **overrides}
+
+
+def wait_for_ports(ports_file: Path, process: subprocess.Popen | None = None,
+                   names: tuple[str, ...] = ("web", "agi"), timeout: float = 60) -> dict[str, int]:
+    """The ports the service wrote once every one of `names` is there."""
+    from hotline.listening import read_ports_file
+
+    def ready():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the service exited with {process.returncode} before listening")
+        ports = read_ports_file(ports_file)
+        return ports if all(name in ports for name in names) else None
+
+    return wait_for(ready, timeout, f"the service's ports {names} in {ports_file}")
 
 
 def start_service(config_path: Path, db_url: str, log_path: Path, **env: str) -> subprocess.Popen:
-    environment = service_environment(HOTLINE_CONFIG=str(config_path),
+    environment = service_environment(log_path.with_suffix(".ports.json"),
+                                      HOTLINE_CONFIG=str(config_path),
                                       HOTLINE_DATABASE_URL=db_url, **env)
     return subprocess.Popen([TWISTD, "--pidfile=", "-n", "-y", "twisted_app.tac"], cwd=ROOT,
                             env=environment, stdout=open(log_path, "ab"),

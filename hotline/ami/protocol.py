@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -103,15 +104,15 @@ class AMIClientProtocol(ManagerFramer):
             self._cancelTimer(entry.timer)
             entry.deferred.errback(lostError(f"AMI link lost ({why}) before the answer to {entry.name} {action_id}"))
         originates, self._originates = self._originates, {}
-        for action_id, entry in originates.items():
-            self._cancelTimer(entry.timer)
+        for action_id, originate in originates.items():
+            self._cancelTimer(originate.timer)
             self.log.warn(
                 "AMI link lost ({why}) before the OriginateResponse of {action_id} to {channel}; the call may still be placed",
                 why=why,
                 action_id=action_id,
-                channel=mask_channel(entry.channel),
+                channel=mask_channel(originate.channel),
             )
-            entry.deferred.errback(lostError(f"AMI link lost ({why}) before the OriginateResponse of {action_id}"))
+            originate.deferred.errback(lostError(f"AMI link lost ({why}) before the OriginateResponse of {action_id}"))
         waiters, self._bannerWaiters = self._bannerWaiters, []
         for waiter in waiters:
             waiter.errback(AMIConnectionLost(f"AMI link lost ({why}) before the banner"))
@@ -148,8 +149,8 @@ class AMIClientProtocol(ManagerFramer):
 
     def dataReceived(self, data: bytes) -> None:
         # Any traffic proves the link alive: the keepalive only pings an idle link.
-        if self._idleCall is not None and self._idleCall.active():
-            self._idleCall.reset(self.ping_interval)
+        if self._idleCall is not None and self._idleCall.active() and self.ping_interval:
+            self._idleCall.reset(self.ping_interval)  # set only when there is an interval
         super().dataReceived(data)
 
     def messageReceived(self, message: Message) -> None:
@@ -163,10 +164,10 @@ class AMIClientProtocol(ManagerFramer):
     def _responseReceived(self, response: Message) -> None:
         action_id = response.action_id
         entry = self._pending.get(action_id) if action_id is not None else None
-        if entry is None:
+        if action_id is None or entry is None:
             self.log.debug("Unsolicited AMI response for ActionID {action_id}", action_id=action_id)
             return
-        if response.response.lower() == "error":
+        if (response.response or "").lower() == "error":
             self._finish(action_id, Failure(AMIActionError(entry.name, response.get("Message", ""), response)))
             return
         if (response.get("EventList") or "").lower() == "start":
@@ -279,7 +280,7 @@ class AMIClientProtocol(ManagerFramer):
         d = self.send_action(actions.ping(), timeout=self.ping_timeout)
         d.addCallbacks(self._pongReceived, self._pongMissing)
 
-    def _pongReceived(self, _response: Message) -> None:
+    def _pongReceived(self, _response: object) -> None:
         if self.connected:
             self._startKeepalive()
 
@@ -354,8 +355,12 @@ class AMIClientProtocol(ManagerFramer):
         )
         entry.deferred.errback(OriginateTimeout(action_id, seconds))
 
-    def queue_add(self, queue: str, interface: str, **kw: object) -> Deferred:
-        return self.send_action(actions.queue_add(queue, interface, **kw))
+    def queue_add(self, queue: str, interface: str, *, member_name: str | None = None,
+                  penalty: int | None = None, paused: bool | None = None,
+                  reason: str | None = None, state_interface: str | None = None) -> Deferred:
+        return self.send_action(actions.queue_add(
+            queue, interface, member_name=member_name, penalty=penalty, paused=paused,
+            reason=reason, state_interface=state_interface))
 
     def queue_remove(self, queue: str, interface: str) -> Deferred:
         return self.send_action(actions.queue_remove(queue, interface))
@@ -382,6 +387,15 @@ class AMIClientProtocol(ManagerFramer):
         return self.send_action(Message.action("Logoff"))
 
 
+class ProtocolOptions(TypedDict, total=False):
+    """The `AMIClientProtocol` settings a factory passes to each protocol it builds."""
+
+    action_timeout: float
+    ping_interval: float | None
+    ping_timeout: float | None
+    originate_timeout: float
+
+
 class AMIClientFactory(Factory):
     """Builds one `AMIClientProtocol` per connection, each with its own ActionID prefix
     (``<name>-<instance>-<connection>-<counter>``) so that an answer meant for a previous
@@ -396,7 +410,7 @@ class AMIClientFactory(Factory):
         *,
         name: str = "hotline",
         instance: str | None = None,
-        **protocol_options: object,
+        **protocol_options: Unpack[ProtocolOptions],
     ):
         self.clock = clock
         self.dispatcher = dispatcher

@@ -11,14 +11,19 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from hotline import calendar_cli
 from hotline.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from hotline.agents_admin import AgentRecord
 
 
 def _database(config: Config):
@@ -79,7 +84,8 @@ def cmd_agents_add(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _change_agent(config: Config, username: str, change, *args) -> object:
+def _change_agent(config: Config, username: str, change: Callable[..., AgentRecord],
+                  *args: object) -> AgentRecord:
     """Run `change(session, agent_id, *args, actor=, now=)` on the named agent, as the
     operator at this terminal (audited like an admin's change on the pages)."""
     from hotline.agents_admin import agent_id_of

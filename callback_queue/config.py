@@ -87,8 +87,7 @@ class CallbacksConfig:
                                   f" expected {', '.join(KINDS)}")
             missing = set(KINDS) - set(table)
             if missing:
-                default = _FIELDS[key].default_factory()
-                object.__setattr__(self, key, {**default, **table})
+                object.__setattr__(self, key, {**_default(key), **table})
         for kind, mode in self.mode.items():
             if mode not in MODES:
                 raise ConfigError(f"callbacks.mode.{kind} must be one of {', '.join(MODES)}, got {mode!r}")
@@ -118,6 +117,11 @@ class CallbacksConfig:
 
 
 _FIELDS = {field.name: field for field in dataclasses.fields(CallbacksConfig)}
+
+
+def _default(name: str) -> Any:
+    factory = _FIELDS[name].default_factory
+    return factory() if callable(factory) else _FIELDS[name].default
 
 
 def parse_hours(text: str, key: str) -> tuple[int, int]:

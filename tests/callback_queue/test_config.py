@@ -44,3 +44,11 @@ def test_toml_table_and_environment_overrides():
 def test_bad_values_name_the_key(table, message):
     with pytest.raises(ConfigError, match=message):
         load(table)
+
+
+def test_a_partial_per_kind_table_given_in_code_keeps_the_other_kinds_defaults():
+    config = CallbacksConfig(mode={"help": "agent"}, delay_h={"complaint": 1.0})
+    assert config.mode["help"] == "agent" and config.mode["complaint"] == "agent"
+    assert config.mode["consultation"] == "automated"
+    assert config.delay_h["complaint"] == 1.0 and config.delay_h["help"] == 2.0
+    assert CallbacksConfig().mode is not CallbacksConfig().mode

@@ -16,8 +16,7 @@ import os
 from pathlib import Path
 
 from twisted.internet import defer
-from twisted.internet.interfaces import IListeningPort, IStreamServerEndpoint
-from twisted.internet.protocol import Factory
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IStreamServerEndpoint
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -72,7 +71,7 @@ class _RecordingEndpoint:
         self._name = name
         self._ports = ports
 
-    def listen(self, protocolFactory: Factory) -> defer.Deferred[IListeningPort]:
+    def listen(self, protocolFactory: IProtocolFactory) -> defer.Deferred[IListeningPort]:
         d: defer.Deferred[IListeningPort] = self._inner.listen(protocolFactory)
         d.addCallback(self._listening)
         return d

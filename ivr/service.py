@@ -26,7 +26,7 @@ def make_registry(core: Core, request_callback: CallbackRequester | None = None,
     hours = ServiceHours(config.ivr, core.calendar, core.zone)
     registry = FlowRegistry()
     registry.register("hotline", HotlineFlow(backend, hours, config.ivr, config.agi.queue,
-                                             metrics=getattr(core, "metrics", None)),
+                                             metrics=core.metrics),
                       marks_done=True)
     if record_rating is not None:
         registry.register("survey", SurveyFlow(record_rating, prompt_prefix=config.ivr.prompt_prefix))
@@ -42,7 +42,7 @@ def makeService(core: Core, registry: FlowRegistry | None = None) -> service.Mul
                                       allowed_hosts=agi.allow,
                                       command_timeout=agi.command_timeout_s,
                                       reactor=core.reactor, drain_timeout=agi.drain_s,
-                                      metrics=getattr(core, "metrics", None),
-                                      listening=getattr(core, "listening", None))
+                                      metrics=core.metrics,
+                                      listening=core.listening)
     listener.setServiceParent(top)
     return top

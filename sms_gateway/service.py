@@ -95,9 +95,19 @@ class _ListenerEndpoint:
         return self._listening.port_of(self._name).addCallback(connect)
 
 
-def makeService(core: Core) -> service.MultiService:
+class SmsService(service.MultiService):
+    """The SMS side of one process: a link per bind, the outbox dispatcher, and the inbox
+    where receipts and replies land; `simulator` is the embedded SMSC (None: real ones)."""
+
+    inbox: Inbox
+    links: dict[str, SmppLink]
+    dispatcher: OutboxDispatcher
+    simulator: SimulatedSmsc | None = None
+
+
+def makeService(core: Core) -> SmsService:
     config = core.config.sms
-    top = service.MultiService()
+    top = SmsService()
     top.setName("sms")
     binds = bind_settings(config)
     embedded = not binds  # no SMSC configured: the built-in simulator, in this process
@@ -123,9 +133,9 @@ def makeService(core: Core) -> service.MultiService:
                                              password=SIMULATOR_PASSWORD,
                                              source_addr=config.sender,
                                              max_parts=config.max_parts), ())]
-    metrics = getattr(core, "metrics", None)
+    metrics = core.metrics
     inbox = Inbox(core.db, core.clock, metrics=metrics)
-    links = {}
+    links: dict[str, SmppLink] = {}
     for bind in binds:
         endpoint: IStreamClientEndpoint = endpoints.TCP4ClientEndpoint(
             core.reactor, bind.smpp.host, bind.smpp.port)
@@ -137,8 +147,7 @@ def makeService(core: Core) -> service.MultiService:
                         on_message=inbox.on_message, name=bind.name)
         link.setServiceParent(top)
         links[bind.name] = link
-        if hasattr(core, "links"):
-            core.links[f"smsc:{bind.name}"] = _link_state(link)
+        core.links[f"smsc:{bind.name}"] = _link_state(link)
     fallback = config.fallback_bind or binds[0].name
     if fallback not in links:
         raise ConfigError(f"sms.fallback_bind {fallback!r} names no bind")

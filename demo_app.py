@@ -67,13 +67,14 @@ def prepare_environment(environ=os.environ) -> None:
 def seed(config) -> list[tuple[str, str, str]]:
     """Migrate, load the catalogue and units, add the demo accounts (once); returns the
     logins to print as (role, username, password)."""
+    from sqlalchemy import select
+
     from hotline.agents_admin import add_agent
     from hotline.clock import SystemClock
     from hotline.db import Database, make_engine, upgrade
     from hotline.reference_data import load_catalogue, load_units, shipped_catalogue
-    from schemas.models import Agent
     from schemas.enums import AgentRole
-    from sqlalchemy import select
+    from schemas.models import Agent
 
     engine = make_engine(config.database)
     upgrade(engine, "head")
@@ -84,7 +85,8 @@ def seed(config) -> list[tuple[str, str, str]]:
     db.write_now(load_units, ROOT / "config" / "units.example.toml")
     logins = []
     for username, name, role, password, interface in (DEMO_AGENT, DEMO_SUPERVISOR):
-        exists = db.read_now(lambda s: s.scalar(select(Agent.id).where(Agent.username == username)))
+        exists = db.read_now(lambda s, username=username: s.scalar(
+            select(Agent.id).where(Agent.username == username)))
         if exists is None:
             db.write_now(add_agent, username=username, display_name=name, role=AgentRole(role),
                          password=password, unit_code=DEMO_UNIT, interface=interface,
@@ -111,11 +113,11 @@ class Traffic:
         self.legs = itertools.count(1)
 
     async def seed_appeals(self) -> None:
-        from hotline.appeals.records import NewAppeal
-        from schemas.models import Appeal
-        from schemas.enums import AppealChannel, AppealKind
-        from schemas.models import Unit
         from sqlalchemy import select
+
+        from hotline.appeals.records import NewAppeal
+        from schemas.enums import AppealChannel, AppealKind
+        from schemas.models import Appeal, Unit
 
         appeals = self.core.appeals
         existing = await self.core.db.read(lambda s: list(s.execute(
@@ -126,7 +128,7 @@ class Traffic:
             return
         unit = await self.core.db.read(
             lambda s: s.scalar(select(Unit.id).where(Unit.code == DEMO_UNIT)))
-        for (kind, subject, resolve), phone in zip(DEMO_APPEALS, DEMO_PHONES):
+        for (kind, subject, resolve), phone in zip(DEMO_APPEALS, DEMO_PHONES, strict=False):
             record = await appeals.create(NewAppeal(channel=AppealChannel.PHONE,
                                                     kind=AppealKind(kind), subject=subject,
                                                     citizen_phone=phone,

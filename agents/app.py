@@ -14,15 +14,31 @@ from urllib.parse import quote
 from twisted.logger import Logger
 
 from agents import accounts, api
-from agents.auth import CSRF_FIELD, LoginThrottle, SessionCodec, bearer_token_valid, csrf_valid, same_origin
+from agents.auth import (
+    CSRF_FIELD,
+    LoginThrottle,
+    SessionCodec,
+    bearer_token_valid,
+    csrf_valid,
+    same_origin,
+)
 from agents.config import AuthConfig
 from agents.http import EventStream, WebRequest, WebResponse
 from agents.i18n import LANG_COOKIE, LANGUAGES, choose_language
 from agents.pages import admin, analysis, appeals, callbacks, supervisor, terminal, wallboard
 from agents.pages import api as api_pages
 from agents.rendering import Renderer, load_static
-from agents.routing import (ADMINS, API, EVERYONE, PUBLIC, SAFE_METHODS, STAFF, SUPERVISORS,
-                            Context, Route)
+from agents.routing import (
+    ADMINS,
+    API,
+    EVERYONE,
+    PUBLIC,
+    SAFE_METHODS,
+    STAFF,
+    SUPERVISORS,
+    Context,
+    Route,
+)
 from agents.terminal import TerminalHub
 from hotline.core import Core
 from schemas.enums import AgentRole

@@ -319,7 +319,7 @@ class LiveRecorder:
     async def _idle(self) -> None:
         while self._writing is not None:
             done: defer.Deferred = defer.Deferred()
-            self._writing.addBoth(lambda result: (done.callback(None), result)[1])
+            self._writing.addBoth(lambda result, done=done: (done.callback(None), result)[1])
             await done
 
     def _on_event(self, event: Message) -> None:

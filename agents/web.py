@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from twisted.application import internet, service
 from twisted.internet import endpoints
 from twisted.web import http, resource, server
@@ -15,7 +14,6 @@ from agents.live import LiveRecorder
 from hotline.core import Core
 from hotline.masking import mask_text
 from hotline.metrics import SnapshotRefresher
-
 
 
 def masked_access_log(timestamp: str, request) -> str:

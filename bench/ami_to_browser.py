@@ -29,7 +29,6 @@ import argparse
 import datetime as dt
 import http.client
 import json
-import os
 import queue
 import re
 import signal
@@ -46,8 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.processes import (TWISTD, service_environment, wait_for,  # noqa: E402
-                                     wait_for_ports)
+from tests.support.processes import TWISTD, service_environment, wait_for, wait_for_ports  # noqa: E402
 
 GOAL_MS = 300.0
 INTERFACE = "PJSIP/1001"

@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text  # noqa: E402
 from scratch_db import create_scratch, drop_scratch  # noqa: E402  # bench/, beside this script
+from sqlalchemy import text  # noqa: E402
 
 DB_NAME = "hotline_bench"
 NOW = dt.datetime(2027, 1, 15, 2, 0, tzinfo=dt.timezone.utc)

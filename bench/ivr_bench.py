@@ -45,7 +45,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -225,7 +224,7 @@ def wait_listening(port: int, process: subprocess.Popen, timeout: float = 30.0) 
 
 
 def start_service(url: str, tmp: Path) -> tuple[subprocess.Popen, int]:
-    for attempt in range(3):
+    for _attempt in range(3):
         process, port = _start_service(url, tmp)
         if wait_listening(port, process):
             return process, port

@@ -465,12 +465,11 @@ async def wait_until(reactor, predicate, timeout: float, what: str) -> None:
 
 
 async def phase(reactor, args, processes: int, workdir: Path) -> dict:
+    import callback_queue
+    import sms_gateway.messages.service
     from hotline.config import load_config
     from hotline.core import make_core
     from tests.support.cluster import start_cluster
-
-    import callback_queue
-    import sms_gateway.messages.service
 
     planned = int(args.callback_rate * (args.warmup + args.duration) * 1.3) + 20
     here = workdir / f"{processes}-processes"

@@ -46,14 +46,15 @@ def peak_rss_mib() -> float:
 
 
 def run_case(backend: str, url: str, rows: int) -> dict:
+    from zoneinfo import ZoneInfo
+
     from hotline.clock import SystemClock
     from hotline.config import Config, DatabaseConfig
     from hotline.db import Database, make_engine, upgrade
     from schemas.messaging import ReminderKind
-    from sms_gateway.messages.reminders import import_stream
     from sms_gateway.messages.config import MessagesConfig
+    from sms_gateway.messages.reminders import import_stream
     from sms_gateway.messages.service import build
-    from zoneinfo import ZoneInfo
 
     engine = make_engine(DatabaseConfig(url=url))
     upgrade(engine)

@@ -22,7 +22,6 @@ import sys
 import time
 
 from smpplib import client as smpplib_client
-
 from twisted.internet import defer, task
 from twisted.internet.endpoints import TCP4ClientEndpoint
 
@@ -158,14 +157,16 @@ def main() -> None:
 
         async def runs(reactor):
             for window, count in ((1, args.messages // 4), (10, args.messages), (50, args.messages)):
-                loopback.append(await measured_async(fast, lambda: link_run(
-                    reactor, fast_port, window=window, count=count, rate=1e9)))
+                loopback.append(await measured_async(fast, lambda window=window, count=count:
+                                                     link_run(reactor, fast_port, window=window,
+                                                              count=count, rate=1e9)))
             count = int(args.rate * args.rate_seconds)
             loopback.append(await measured_async(fast, lambda: link_run(
                 reactor, fast_port, window=50, count=count, rate=args.rate)))
             for window, count in ((1, slow_count), (10, args.messages // 4), (50, args.messages)):
-                latency.append(await measured_async(slow, lambda: link_run(
-                    reactor, slow_port, window=window, count=count, rate=1e9)))
+                latency.append(await measured_async(slow, lambda window=window, count=count:
+                                                    link_run(reactor, slow_port, window=window,
+                                                             count=count, rate=1e9)))
 
         task.react(lambda reactor: defer.Deferred.fromCoroutine(runs(reactor)), [])
     except SystemExit as stop:

@@ -13,7 +13,6 @@ blocking `Client` sending the same number of messages to the same simulator.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
 import tempfile
@@ -131,7 +130,7 @@ async def main(reactor, args) -> None:
             rows = [base]
             for window in (1, 10, 50):
                 rows.append(await sms_link.measured_async(
-                    simulator, lambda w=window: outbox_run(reactor, db, port, w, args.messages)))
+                    simulator, lambda w=window, db=db: outbox_run(reactor, db, port, w, args.messages)))
             sms_link.print_table(f"From the outbox on {label} (database included)", rows, 0)
             db.stopService()
     finally:

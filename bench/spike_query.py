@@ -21,9 +21,9 @@ import statistics
 import time
 from zoneinfo import ZoneInfo
 
+from scratch_db import create_scratch, drop_scratch  # bench/, beside this script
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
-from scratch_db import create_scratch, drop_scratch  # bench/, beside this script
 
 from hotline.analysis import repository
 from hotline.analysis.spikes import Thresholds

@@ -46,8 +46,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event, text  # noqa: E402
 from scratch_db import create_scratch, drop_scratch  # noqa: E402  # bench/, beside this script
+from sqlalchemy import event, text  # noqa: E402
 
 DB_NAME = "hotline_web_bench"
 BASELINE_COMMIT = "61b22c3"  # agents/queries.py before the search and card work of issue 7
@@ -321,7 +321,7 @@ def time_functions(db, queries: ModuleType, shapes: list[Shape], phase: str, sam
             timings.append(time.perf_counter() - t0)
         if show_plans:
             print(f"\n### {phase}: {shape.name}")
-            for plan in explain(db, timer, lambda: call_function(
+            for plan in explain(db, timer, lambda shape=shape: call_function(
                     db, queries, shape, shape.samples[0], repository)):
                 print(plan)
         print(f"  {phase}: {shape.name}: {summary(timings)}", flush=True)
@@ -331,8 +331,14 @@ def time_http(engine, shapes: list[Shape], timer: SqlTimer) -> None:
     """Through `WebApp.handle` as the page tests drive it (tests/agents/support.py)."""
     from hotline.db import Database
     from schemas.enums import AgentRole
-    from tests.agents.support import API_TOKEN, Browser, SettableClock, create_agent, \
-        make_app, make_core
+    from tests.agents.support import (
+        API_TOKEN,
+        Browser,
+        SettableClock,
+        create_agent,
+        make_app,
+        make_core,
+    )
     from tests.support.threads import PumpedReactor
 
     reactor = PumpedReactor()
@@ -381,7 +387,7 @@ def table(shapes: list[Shape]) -> str:
              "p95 < 100 ms |", "|---|---|---|---|---|---|---|"]
     for shape in (s for s in shapes if s.samples):
         http = shape.timings.get("http")
-        share = statistics.median(s / t for s, t in zip(shape.sql, http)) if http else None
+        share = statistics.median(s / t for s, t in zip(shape.sql, http, strict=False)) if http else None
         worst = max(percentiles(t)[1] for t in (shape.timings.get("after"), http) if t)
         lines.append(f"| {shape.name} | {cell(shape.timings.get('before'))} | "
                      f"{cell(shape.timings.get('after'))} | {cell(http)} | "

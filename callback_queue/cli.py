@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from hotline.config import Config
-
 from callback_queue.export import FORMATS, render
 from callback_queue.report import compliance_report, period
+from hotline.config import Config
 
 
 def _date(text: str) -> dt.date:

@@ -23,8 +23,15 @@ from twisted.logger import Logger
 from callback_queue.config import CallbacksConfig
 from callback_queue.records import Claim
 from callback_queue.repository import CallbackRepository, Purpose
-from hotline.ami import (AMIActionError, AMIConnectionLost, AMIError, AMINotConnected,
-                         OriginateReason, OriginateTimeout, mask_channel)
+from hotline.ami import (
+    AMIActionError,
+    AMIConnectionLost,
+    AMIError,
+    AMINotConnected,
+    OriginateReason,
+    OriginateTimeout,
+    mask_channel,
+)
 from hotline.clock import WallClock
 from hotline.db import Database
 from schemas.callbacks import AttemptResult, CallbackOrigin

@@ -5,8 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, fields
 
-from schemas.callbacks import (CallbackMode, CallbackOrigin, CallbackOutcome, CallbackState,
-                               CallbackTask, AttemptResult, CallbackAttempt)
+from schemas.callbacks import (
+    AttemptResult,
+    CallbackAttempt,
+    CallbackMode,
+    CallbackOrigin,
+    CallbackOutcome,
+    CallbackState,
+    CallbackTask,
+)
 from schemas.enums import AppealKind, Satisfaction
 
 

@@ -25,11 +25,18 @@ from hotline import audit
 from hotline.appeals import AppealRecord, AppealRepository
 from hotline.hooks import SurveySmsHook
 from hotline.masking import mask_phone
-from schemas.callbacks import (LEASED_STATES, OPEN_STATES, AttemptResult, CallbackAttempt,
-                               CallbackMode, CallbackOrigin, CallbackOutcome, CallbackState,
-                               CallbackTask)
-from schemas.enums import (AppealChannel, AppealStatus, Satisfaction, SmsKind, SmsLane,
-                           SmsState)
+from schemas.callbacks import (
+    LEASED_STATES,
+    OPEN_STATES,
+    AttemptResult,
+    CallbackAttempt,
+    CallbackMode,
+    CallbackOrigin,
+    CallbackOutcome,
+    CallbackState,
+    CallbackTask,
+)
+from schemas.enums import AppealChannel, AppealStatus, Satisfaction, SmsKind, SmsLane, SmsState
 from schemas.models import Agent, Appeal
 from schemas.sms import SmsMessage
 
@@ -243,7 +250,7 @@ class CallbackRepository:
             attempts.append(attempt)
         session.flush()
         claims = []
-        for task, attempt in zip(tasks, attempts):
+        for task, attempt in zip(tasks, attempts, strict=True):
             claims.append(Claim(task_id=task.id, attempt_id=attempt.id,
                                 attempt_number=attempt.number, phone=task.citizen_phone,
                                 origin=task.origin, trunk=trunk, channel_id=attempt.channel_id,

@@ -7,8 +7,8 @@ is a field here, and each hook says what its participants are called with (`hotl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from prometheus_client.core import GaugeMetricFamily
@@ -21,8 +21,8 @@ from hotline.config import Config
 from hotline.db import Database, make_engine
 from hotline.hooks import CallbackRequestedHook, SurveySmsHook
 from hotline.interfaces import IReactor
-from hotline.metrics import Metrics
 from hotline.listening import ListeningPorts
+from hotline.metrics import Metrics
 from hotline.workdays import WorkCalendar
 
 

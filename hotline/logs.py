@@ -17,8 +17,14 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-from twisted.logger import (FilteringLogObserver, ILogObserver, LogLevel,
-                            LogLevelFilterPredicate, jsonFileLogObserver, textFileLogObserver)
+from twisted.logger import (
+    FilteringLogObserver,
+    ILogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    jsonFileLogObserver,
+    textFileLogObserver,
+)
 from twisted.python import reflect
 from twisted.python.failure import Failure
 from zope.interface import implementer

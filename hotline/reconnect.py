@@ -22,8 +22,13 @@ from typing import Any, cast
 
 from automat import NoTransition
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import (IAddress, IProtocol, IProtocolFactory,
-                                         IStreamClientEndpoint, ITransport)
+from twisted.internet.interfaces import (
+    IAddress,
+    IProtocol,
+    IProtocolFactory,
+    IStreamClientEndpoint,
+    ITransport,
+)
 from twisted.python.failure import Failure
 from zope.interface import implementer
 

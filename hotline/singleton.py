@@ -23,7 +23,6 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-
 # Whether this session holds the session-level advisory lock `key` (a bigint key is stored
 # as classid = its high 32 bits, objid = its low 32 bits, objsubid = 1).
 HOLDS = text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "

@@ -18,7 +18,13 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from hotline.appeals import AppealNotFound, AppealRecord, AppealService, AppealValidationError, NewAppeal
+from hotline.appeals import (
+    AppealNotFound,
+    AppealRecord,
+    AppealService,
+    AppealValidationError,
+    NewAppeal,
+)
 from hotline.clock import WallClock
 from hotline.db import Database
 from hotline.masking import mask_phone

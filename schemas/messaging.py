@@ -7,8 +7,17 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import (Boolean, Date, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schemas.base import Base, UtcDateTime

@@ -6,12 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, Date, Boolean
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schemas.base import Base, UtcDateTime
-from schemas.enums import (AgentRole, AppealChannel, AppealKind, AppealStatus, Satisfaction,
-                           UnitKind)
+from schemas.enums import AgentRole, AppealChannel, AppealKind, AppealStatus, Satisfaction, UnitKind
 
 
 def _enum(kind: type[enum.Enum]) -> Enum:

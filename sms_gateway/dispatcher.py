@@ -24,8 +24,13 @@ from hotline.clock import WallClock
 from hotline.db import Database
 from hotline.masking import mask_phone
 from sms_gateway import outbox
-from sms_gateway.link import (LinkUnavailable, MessageTooLong, OutboundMessage,
-                              PermanentSubmitError, RetryableSubmitError)
+from sms_gateway.link import (
+    LinkUnavailable,
+    MessageTooLong,
+    OutboundMessage,
+    PermanentSubmitError,
+    RetryableSubmitError,
+)
 from sms_gateway.outbox import Claimed
 from sms_gateway.routing import NoRoute, Router
 

@@ -28,8 +28,14 @@ from sqlalchemy.orm import Session
 
 from hotline.phones import PhoneNumberError, is_mobile, normalise_phone
 from schemas.enums import SmsKind, SmsLane, SmsState
-from schemas.sms import (HeldReceiptState, SmsHeldReceipt, SmsHeldReceiptKey, SmsMessage, SmsPart,
-                         SmsPartKey)
+from schemas.sms import (
+    HeldReceiptState,
+    SmsHeldReceipt,
+    SmsHeldReceiptKey,
+    SmsMessage,
+    SmsPart,
+    SmsPartKey,
+)
 from sms_gateway.link import DeliveryReceipt, MessageState
 from sms_gateway.receipts import combine_part_states, message_id_keys
 

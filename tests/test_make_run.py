@@ -1,7 +1,6 @@
 """`make run` starts the real service: /healthz answers 200, and SIGTERM stops it cleanly."""
 
 import json
-import os
 import signal
 import subprocess
 import time

@@ -9,12 +9,12 @@ from twisted.internet.defer import Deferred
 
 import callback_queue
 import sms_gateway.messages.service
-from sms_gateway.messages.config import MessagesConfig
 from hotline.config import AmiConfig, Config, DatabaseConfig
 from hotline.core import make_core
 from schemas.callbacks import CallbackTask
 from schemas.enums import SmsKind
 from schemas.sms import SmsMessage
+from sms_gateway.messages.config import MessagesConfig
 from tests.support.appeals import add_unit, new_appeal
 
 

@@ -10,8 +10,7 @@ from twisted.logger import Logger
 from agents import queries
 from agents.http import WebResponse
 from agents.routing import STAFF, SUPERVISORS, Context, Route
-from hotline.appeals import (AppealNotFound, AppealValidationError, InvalidTransition,
-                             NewAppeal)
+from hotline.appeals import AppealNotFound, AppealValidationError, InvalidTransition, NewAppeal
 from hotline.masking import mask_phone
 from hotline.phones import PhoneNumberError, normalise_phone
 from schemas.enums import AppealChannel, AppealKind, AppealStatus

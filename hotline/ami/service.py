@@ -13,12 +13,23 @@ from typing import TypeVar, cast
 
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import MultiService
-from twisted.internet.defer import CancelledError, Deferred, TimeoutError as DeferredTimeoutError
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import TimeoutError as DeferredTimeoutError
 from twisted.internet.endpoints import HostnameEndpoint
-from twisted.internet.interfaces import (IProtocol, IProtocolFactory, IReactorTime,
-                                         IStreamClientEndpoint)
-from twisted.logger import (FilteringLogObserver, ILogFilterPredicate, Logger, LogLevel,
-                            PredicateResult, globalLogPublisher)
+from twisted.internet.interfaces import (
+    IProtocol,
+    IProtocolFactory,
+    IReactorTime,
+    IStreamClientEndpoint,
+)
+from twisted.logger import (
+    FilteringLogObserver,
+    ILogFilterPredicate,
+    Logger,
+    LogLevel,
+    PredicateResult,
+    globalLogPublisher,
+)
 from twisted.python.failure import Failure
 from zope.interface import implementer
 

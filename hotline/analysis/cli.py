@@ -23,9 +23,9 @@ def _hour(text: str) -> dt.datetime:
 def cmd_analysis_run(config: Config, args: argparse.Namespace) -> int:
     from hotline.analysis import repository
     from hotline.analysis.config import AnalysisConfig
+    from hotline.calendar_store import stored_years
     from hotline.clock import SystemClock
     from hotline.db import Database, make_engine
-    from hotline.calendar_store import stored_years
     from hotline.workdays import WorkCalendar
 
     settings = getattr(config, "analysis", None) or AnalysisConfig()

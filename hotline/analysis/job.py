@@ -21,9 +21,9 @@ from twisted.logger import Logger
 
 from hotline.analysis import repository
 from hotline.analysis.config import AnalysisConfig
-from hotline.singleton import LeaseLock
 from hotline.analysis.repository import HOUR, RunResult
 from hotline.db import Database
+from hotline.singleton import LeaseLock
 from hotline.workdays import WorkCalendar
 
 LOCK_KEY = zlib.crc32(b"hotline:spike-analysis")

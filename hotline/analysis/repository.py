@@ -21,8 +21,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hotline.alerts import raise_alert
-from hotline.analysis.spikes import NO_AREA, Cell, HourAnalysis, Thresholds, analyse, \
-    baseline_offsets
+from hotline.analysis.spikes import (
+    NO_AREA,
+    Cell,
+    HourAnalysis,
+    Thresholds,
+    analyse,
+    baseline_offsets,
+)
 from hotline.workdays import WorkCalendar
 from schemas.analysis import SpikeFinding, SpikeRun
 from schemas.models import Appeal, SupervisorAlert

@@ -129,7 +129,7 @@ def baseline_offsets(is_workday: Sequence[bool], analysed_is_workday: bool,
     every = tuple(range(1, len(is_workday) + 1))
     if not thresholds.match_day_type:
         return every
-    matched = tuple(offset for offset, workday in zip(every, is_workday)
+    matched = tuple(offset for offset, workday in zip(every, is_workday, strict=False)
                     if workday == analysed_is_workday)
     return matched if len(matched) >= thresholds.min_matched_days else every
 

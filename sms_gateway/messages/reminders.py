@@ -265,7 +265,7 @@ class ReminderPlanner:
             owners.append(reminder)
         skipped: dict[str, int] = {UNRENDERABLE: unrenderable} if unrenderable else {}
         queued = 0
-        for reminder, outcome in zip(owners, self.sender.queue_many(session, requests, now)):
+        for reminder, outcome in zip(owners, self.sender.queue_many(session, requests, now), strict=True):
             reminder.last_result = outcome.skipped or "queued"
             if outcome.skipped:
                 skipped[outcome.skipped] = skipped.get(outcome.skipped, 0) + 1

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from hotline import audit
+from hotline import audit, reply_notes
 from hotline.appeals import AppealRepository
 from hotline.clock import WallClock
 from hotline.db import Database
@@ -37,7 +37,6 @@ from schemas.enums import AppealStatus, Satisfaction, SmsInboundState, SmsKind, 
 from schemas.messaging import OptAction
 from schemas.models import Appeal
 from schemas.sms import SmsInbound, SmsMessage
-from hotline import reply_notes
 from sms_gateway.inbox import StoredReply
 from sms_gateway.messages import optout
 from sms_gateway.messages.rules import ReplyKind, interpret

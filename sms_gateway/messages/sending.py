@@ -33,8 +33,13 @@ from schemas.sms import SmsMessage
 from sms_gateway import outbox
 from sms_gateway.messages import optout
 from sms_gateway.messages.config import MessagesConfig
-from sms_gateway.messages.rules import (OPTIONAL_KINDS, REMINDER_KINDS, local_day_bounds,
-                                        morning_of, release_time)
+from sms_gateway.messages.rules import (
+    OPTIONAL_KINDS,
+    REMINDER_KINDS,
+    local_day_bounds,
+    morning_of,
+    release_time,
+)
 
 CAP_DEFER_DAYS = 7
 CHUNK = 500

@@ -17,6 +17,7 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from hotline.config import Config, ConfigError
 from sms_gateway.messages import appeal_messages
 from sms_gateway.messages.appeal_messages import AppealMessages
 from sms_gateway.messages.broadcasts import Broadcasts
@@ -26,7 +27,6 @@ from sms_gateway.messages.reminders import ReminderPlan, ReminderPlanner
 from sms_gateway.messages.replies import ReplyHandler, ReplyResult
 from sms_gateway.messages.sending import Sender
 from sms_gateway.messages.templates import TEMPLATED_KINDS, Templates
-from hotline.config import Config, ConfigError
 
 if TYPE_CHECKING:
     from hotline.core import Core

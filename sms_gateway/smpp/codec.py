@@ -22,7 +22,8 @@ import dataclasses
 import struct
 from collections.abc import Mapping
 
-from smpplib import command_codes, consts, exceptions as smpplib_errors, smpp
+from smpplib import command_codes, consts, smpp
+from smpplib import exceptions as smpplib_errors
 
 HEADER = struct.Struct(">LLLL")
 HEADER_LENGTH = 16

@@ -21,7 +21,11 @@ from twisted.python.failure import Failure
 from hotline.masking import mask_phone, mask_text
 from sms_gateway.link import LinkUnavailable, ResponseTimeout
 from sms_gateway.receipts import (
-    MoReassembler, ReceiptParseError, is_receipt, mo_fragment, receipt_from_deliver,
+    MoReassembler,
+    ReceiptParseError,
+    is_receipt,
+    mo_fragment,
+    receipt_from_deliver,
 )
 from sms_gateway.smpp import codec
 from sms_gateway.smpp.config import SmppBindConfig

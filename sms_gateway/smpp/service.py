@@ -25,11 +25,24 @@ from zope.interface import implementer
 from hotline.masking import mask_phone
 from hotline.reconnect import guarded
 from sms_gateway.encoding import (
-    EncodedMessage, ReferenceAllocator, ReferencesExhausted, count_parts, encode_message,
+    EncodedMessage,
+    ReferenceAllocator,
+    ReferencesExhausted,
+    count_parts,
+    encode_message,
 )
 from sms_gateway.link import (
-    CarrierBusy, DeliveryReceipt, ISmsLink, LinkUnavailable, MessageHandler, OutboundMessage,
-    PermanentSubmitError, ReceiptHandler, ResponseTimeout, RetryableSubmitError, Submission,
+    CarrierBusy,
+    DeliveryReceipt,
+    ISmsLink,
+    LinkUnavailable,
+    MessageHandler,
+    OutboundMessage,
+    PermanentSubmitError,
+    ReceiptHandler,
+    ResponseTimeout,
+    RetryableSubmitError,
+    Submission,
 )
 from sms_gateway.receipts import message_id_keys
 from sms_gateway.smpp import codec

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from twisted.internet.interfaces import IReactorTime
 
-
 _EPSILON = 1e-9  # float refills land a hair short of a whole token; count them as whole
 MIN_DELAY = 0.001  # never schedule a retry closer than a timer can tell apart
 

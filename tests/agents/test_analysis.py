@@ -12,11 +12,10 @@ from hotline.analysis import repository
 from hotline.analysis.spikes import Thresholds
 from hotline.workdays import WorkCalendar
 from schemas.enums import AgentRole
-from tests.agents.support import Browser, create_agent, make_app
 from schemas.models import SupervisorAlert
-from tests.hotline.test_spike_job import CELLS, SHANGHAI, noise, plant
-
 from tests.agents.conftest import NOW  # noqa: E402  (2026-11-28 10:00 in Shanghai)
+from tests.agents.support import Browser, create_agent, make_app
+from tests.hotline.test_spike_job import CELLS, SHANGHAI, noise, plant
 
 HOUR = dt.timedelta(hours=1)
 

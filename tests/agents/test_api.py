@@ -69,7 +69,7 @@ NEW = {"kind": "consultation", "subject": "户口迁移需要哪些材料", "cit
 
 
 def test_the_document_is_a_valid_schema_set_and_the_example_request_matches(document):
-    for name, schema in document["components"]["schemas"].items():
+    for schema in document["components"]["schemas"].values():
         Draft202012Validator.check_schema(schema)
     new_schema = {**document["components"]["schemas"]["NewAppeal"],
                   "components": document["components"]}
@@ -161,10 +161,9 @@ def test_session_cookies_do_not_open_the_api_and_the_token_opens_no_page(client)
 
 @pytest.fixture
 def reporting_client(core, pumped_reactor):
-    from callback_queue.report import compliance_report
-
     from agents.app import WebApp
     from agents.config import AuthConfig
+    from callback_queue.report import compliance_report
     from tests.agents.support import SECRET
 
     app = WebApp(core, AuthConfig(secret_key=SECRET, api_token=API_TOKEN),

@@ -150,6 +150,7 @@ def test_a_cookie_signed_with_another_key_is_refused(browser, core, pumped_react
 
 def test_deactivated_agent_loses_the_session_at_once(browser, database):
     from sqlalchemy import update
+
     from schemas.models import Agent
 
     browser.login("li")

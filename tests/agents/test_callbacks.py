@@ -10,14 +10,13 @@ from sqlalchemy import select
 
 import callback_queue
 from agents.app import WebApp
+from agents.config import AuthConfig
 from hotline.ami.errors import AMIError
 from hotline.appeals import AppealRecord
 from schemas.callbacks import CallbackState, CallbackTask
 from schemas.enums import AgentRole, AppealKind, AppealStatus, Satisfaction
 from schemas.models import Appeal
-from agents.config import AuthConfig
-from tests.agents.support import (API_TOKEN, SECRET, Browser, SettableClock, create_agent,
-                                  make_core)
+from tests.agents.support import API_TOKEN, SECRET, Browser, SettableClock, create_agent, make_core
 from tests.support.appeals import add_unit, new_appeal
 
 NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)  # Monday 10:00 in Shanghai

@@ -3,12 +3,19 @@ their heartbeat, and the masked access log."""
 
 import io
 
-from twisted.python.failure import Failure
 from twisted.internet.task import Clock
+from twisted.python.failure import Failure
 from twisted.web.test.requesthelper import DummyRequest
 
-from agents.http import (CONTENT_SECURITY_POLICY, MAX_BODY, EventStream, WebAdapter,
-                         WebResponse, encode_event, parse_cookies)
+from agents.http import (
+    CONTENT_SECURITY_POLICY,
+    MAX_BODY,
+    EventStream,
+    WebAdapter,
+    WebResponse,
+    encode_event,
+    parse_cookies,
+)
 from agents.web import masked_access_log
 
 

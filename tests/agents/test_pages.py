@@ -8,14 +8,12 @@ import pytest
 
 from hotline.audit import trail
 from schemas.calls import CallRecord
+from schemas.enums import AgentRole, CallOutcome, Satisfaction, SmsInboundState, SmsKind, SmsState
 from schemas.models import Appeal
-from schemas.enums import (AgentRole, CallOutcome, Satisfaction, SmsInboundState, SmsKind,
-                           SmsState)
 from schemas.sms import SmsInbound, SmsMessage
-from tests.agents.support import Browser, SettableClock, create_agent, make_app, make_core
-from tests.support.appeals import SHANGHAI, add_unit, new_appeal
-
 from tests.agents.conftest import NOW  # noqa: E402  (the shared fixtures live there)
+from tests.agents.support import Browser, create_agent, make_app
+from tests.support.appeals import SHANGHAI, new_appeal
 
 
 @pytest.fixture

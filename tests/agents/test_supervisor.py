@@ -7,14 +7,13 @@ import re
 
 import pytest
 
-from hotline.audit import trail
 from agents.app import WebApp
+from hotline.audit import trail
 from schemas.enums import AgentRole, AppealKind, Satisfaction, SmsInboundState
 from schemas.sms import SmsInbound
-from tests.agents.support import Browser, SettableClock, create_agent, make_app, make_core
-from tests.support.appeals import add_unit, new_appeal
-
 from tests.agents.conftest import NOW  # noqa: E402  (the shared fixtures live there)
+from tests.agents.support import Browser, create_agent, make_app
+from tests.support.appeals import new_appeal
 
 
 def login(app, pumped_reactor, username: str) -> Browser:

@@ -16,7 +16,13 @@ from twisted.internet import defer
 from agents.app import WebApp
 from hotline import audit
 from hotline.audit import trail
-from schemas.callbacks import CallbackMode, CallbackOrigin, CallbackOutcome, CallbackState, CallbackTask
+from schemas.callbacks import (
+    CallbackMode,
+    CallbackOrigin,
+    CallbackOutcome,
+    CallbackState,
+    CallbackTask,
+)
 from schemas.enums import AgentRole, AppealChannel, AppealKind, AppealStatus, Satisfaction
 from schemas.models import Appeal
 from tests.agents.support import Browser, create_agent, make_app
@@ -320,7 +326,8 @@ def ratings(zhao, core, database, pumped_reactor, clock, unit, callbacks):
     """Four rated appeals, five minutes apart from 10:05 (Shanghai), by each channel (in
     minutes: the supervisor's session stays alive)."""
     from hotline import reply_notes
-    from sms_gateway.messages.replies import ACTOR as SMS_ACTOR, NOTE_ACTION
+    from sms_gateway.messages.replies import ACTOR as SMS_ACTOR
+    from sms_gateway.messages.replies import NOTE_ACTION
 
     other = database.write_now(add_unit, "PS-B", "乙派出所")
     agent = create_agent(database, "li", AgentRole.AGENT, interface="PJSIP/1001")

@@ -35,7 +35,7 @@ def test_every_golden_stream_parses_to_the_same_messages_split_at_every_byte_off
         assert not transport.disconnecting
         banner, raws = split_messages(stream)
         assert len(whole.messages) == len(raws)
-        for raw, expected in zip(raws, whole.messages):
+        for raw, expected in zip(raws, whole.messages, strict=True):
             shape = re.sub(rb"[0-9]", b"0", raw)
             if shape in seen:
                 continue

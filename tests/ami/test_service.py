@@ -122,7 +122,7 @@ def test_backoff_delays_grow_between_attempts():
         if endpoint.attempts != last:
             last = endpoint.attempts
             times.append(clock.seconds())
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert len(gaps) >= 4
     assert gaps[-1] > gaps[0]
 

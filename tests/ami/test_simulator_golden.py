@@ -6,7 +6,6 @@ SessionID, EventTV/SessionTV/Timestamp, RemoteAddress port, Uptime)."""
 import re
 
 import pytest
-
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport

@@ -20,10 +20,9 @@ from hotline.config import DatabaseConfig
 from hotline.db import Database, make_engine, upgrade
 from schemas.calls import CallRecord
 from schemas.enums import AgentRole, CallOutcome
-from tests.support.appeals import add_unit
 from tests.browser.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MARKS, PASSWORD, healthy
-from tests.support.processes import (ROOT, TWISTD, service_environment, wait_for,
-                                     wait_for_ports)
+from tests.support.appeals import add_unit
+from tests.support.processes import ROOT, TWISTD, service_environment, wait_for, wait_for_ports
 
 API_TOKEN = "browser-test-token-" + "y" * 20
 

@@ -18,9 +18,7 @@ from hotline.db import Database, make_engine, upgrade
 from schemas.enums import AgentRole
 from schemas.live import QueueCall, QueueMember
 from tests.browser.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MARKS, PASSWORD, healthy
-from tests.support.processes import (ROOT, TWISTD, service_environment, wait_for,
-                                     wait_for_ports)
-
+from tests.support.processes import ROOT, TWISTD, service_environment, wait_for, wait_for_ports
 
 pytestmark = MARKS
 

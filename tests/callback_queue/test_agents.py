@@ -14,8 +14,13 @@ from hotline.ami import OriginateReason
 from hotline.appeals import ResolveHook
 from hotline.config import Config
 from hotline.workdays import WorkCalendar
-from schemas.callbacks import (AttemptResult, CallbackMode, CallbackOrigin, CallbackOutcome,
-                               CallbackState)
+from schemas.callbacks import (
+    AttemptResult,
+    CallbackMode,
+    CallbackOrigin,
+    CallbackOutcome,
+    CallbackState,
+)
 from schemas.enums import AppealChannel, AppealKind, AppealStatus, Satisfaction
 from tests.callback_queue.support import CITIZEN, MONDAY_10, make_world
 from tests.support.appeals import SHANGHAI, new_appeal, utc
@@ -137,7 +142,7 @@ def test_agent_not_reaching_the_citizen_three_times_falls_back_like_the_dispatch
     li = world.add_agent()
     appeal_id = complaint(world, li)
     task_id = world.task_for(appeal_id).id
-    for attempt in range(3):  # dialled from the desk phone, without click-to-call
+    for _attempt in range(3):  # dialled from the desk phone, without click-to-call
         task = world.pump.wait(world.queue.record_agent_outcome(task_id, li, reached=False))
     assert task.state is CallbackState.UNREACHABLE and task.outcome is CallbackOutcome.SMS_SURVEY
     assert task.attempts == 3
@@ -242,10 +247,10 @@ def test_without_an_ami_link_tasks_are_kept_and_no_dispatcher_runs(database, pum
 
 
 def test_click_to_call_without_an_ami_link_refuses_before_claiming(database, pumped_reactor):
-    import callback_queue
-    from callback_queue.errors import NoManagerLink
     from twisted.internet.defer import Deferred
 
+    import callback_queue
+    from callback_queue.errors import NoManagerLink
     from hotline.config import AmiConfig, Config, DatabaseConfig
     from hotline.core import make_core
 

@@ -18,7 +18,13 @@ from callback_queue.repository import CallbackRepository
 from hotline.config import DatabaseConfig
 from hotline.db import Database, make_engine
 from hotline.workdays import WorkCalendar
-from schemas.callbacks import CallbackAttempt, CallbackMode, CallbackOrigin, CallbackState, CallbackTask
+from schemas.callbacks import (
+    CallbackAttempt,
+    CallbackMode,
+    CallbackOrigin,
+    CallbackState,
+    CallbackTask,
+)
 from tests.callback_queue.support import MONDAY_10, make_world
 from tests.support.appeals import SHANGHAI, make_repository
 

@@ -17,8 +17,14 @@ from sqlalchemy import select
 
 from hotline.config import DatabaseConfig
 from hotline.db import Database, make_engine
-from schemas.callbacks import (AttemptResult, CallbackAttempt, CallbackMode, CallbackOrigin,
-                               CallbackState, CallbackTask)
+from schemas.callbacks import (
+    AttemptResult,
+    CallbackAttempt,
+    CallbackMode,
+    CallbackOrigin,
+    CallbackState,
+    CallbackTask,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_S = 4.0

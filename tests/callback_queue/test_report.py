@@ -14,8 +14,16 @@ import pytest
 from callback_queue import cli
 from callback_queue.report import compliance_report, daily_report, period
 from hotline.config import Config, DatabaseConfig
-from schemas.callbacks import CallbackMode, CallbackOrigin, CallbackOutcome, CallbackState, CallbackTask
-from schemas.enums import AgentRole, AppealKind as K, Satisfaction as R, UnitKind
+from schemas.callbacks import (
+    CallbackMode,
+    CallbackOrigin,
+    CallbackOutcome,
+    CallbackState,
+    CallbackTask,
+)
+from schemas.enums import AgentRole, UnitKind
+from schemas.enums import AppealKind as K
+from schemas.enums import Satisfaction as R
 from schemas.models import Agent, Unit
 from tests.support.appeals import SHANGHAI
 

@@ -181,7 +181,7 @@ def test_audit_trail_refuses_update_and_delete(database):
     drive_to(database, AppealStatus.RECEIVED)
     for statement in ("UPDATE audit_events SET actor = 'x'", "DELETE FROM audit_events"):
         with pytest.raises(DBAPIError, match="append-only"):
-            database.write_now(lambda s: s.execute(text(statement)))
+            database.write_now(lambda s, statement=statement: s.execute(text(statement)))
 
 
 def test_open_appeals_for_phone_are_newest_first_and_exclude_closed(database):

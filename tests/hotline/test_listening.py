@@ -3,12 +3,11 @@ port 0."""
 
 import json
 
-from twisted.internet import defer
+from twisted.internet.endpoints import TCP4ServerEndpoint
+from twisted.internet.protocol import Factory
 from twisted.internet.testing import MemoryReactor
 
 from hotline.listening import ListeningPorts, read_ports_file
-from twisted.internet.endpoints import TCP4ServerEndpoint
-from twisted.internet.protocol import Factory
 
 
 def test_a_listener_on_port_0_records_the_port_it_got_and_writes_the_file(tmp_path):

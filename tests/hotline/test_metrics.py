@@ -228,7 +228,7 @@ def test_metrics_resource_serves_the_text_format_and_checks_a_bearer_token():
 
 
 def test_web_root_serves_metrics_beside_healthz_and_the_web_service_refreshes_them(tmp_path):
-    from agents.web import makeService, make_root
+    from agents.web import make_root, makeService
 
     url = f"sqlite:///{tmp_path / 'hotline.sqlite3'}"
     core = make_core(Config(database=DatabaseConfig(url=url), ami=AmiConfig(enabled=False)),

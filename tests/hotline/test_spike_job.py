@@ -23,11 +23,11 @@ from hotline.alerts import open_alerts
 from hotline.analysis import makeService, repository
 from hotline.analysis.config import AnalysisConfig
 from hotline.analysis.job import LOCK_KEY, SpikeJob
-from hotline.singleton import LeaseLock
 from hotline.analysis.spikes import Thresholds
 from hotline.cli import main
 from hotline.config import Config, ConfigError, DatabaseConfig, load_config
 from hotline.db import Database, make_engine
+from hotline.singleton import LeaseLock
 from hotline.workdays import WorkCalendar
 from schemas.analysis import SpikeFinding, SpikeRun
 from schemas.enums import AppealChannel, AppealKind, AppealStatus
@@ -97,7 +97,10 @@ def plant(database, appeals: Appeals, hour: dt.datetime, kind: str, area: str | 
     database.write_now(insert_rows, appeals.rows(hour, kind, area, count, random.Random(0)))
 
 
-def run(database, hour=ANALYSED, runner="test", thresholds=Thresholds()):
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+def run(database, hour=ANALYSED, runner="test", thresholds=DEFAULT_THRESHOLDS):
     return database.write_now(repository.run_hour, hour, zone=SHANGHAI, calendar=WorkCalendar(),
                               thresholds=thresholds, now=hour + HOUR + dt.timedelta(minutes=5),
                               runner=runner)

@@ -9,8 +9,16 @@ from decimal import Decimal, getcontext
 
 import pytest
 
-from hotline.analysis.spikes import (BASELINE_FLOOR, FAMILY_ALPHA, MIN_COUNT, MIN_RATIO,
-                                     Thresholds, analyse, baseline_offsets, poisson_sf)
+from hotline.analysis.spikes import (
+    BASELINE_FLOOR,
+    FAMILY_ALPHA,
+    MIN_COUNT,
+    MIN_RATIO,
+    Thresholds,
+    analyse,
+    baseline_offsets,
+    poisson_sf,
+)
 
 KINDS = ("consultation", "help", "complaint", "report", "approval_progress", "dispute")
 AREAS = ("兰山街道", "柳青街道", "银雀山街道", "金雀山街道", "枣园镇", "义堂镇", "李官镇", "")

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import LogLevel, globalLogPublisher
 from twisted.python.failure import Failure
-from twisted.internet.error import ConnectionDone
 
 from ivr.agi import FastAGIProtocol, FlowRegistry
 from ivr.agi.protocol import DONE_VARIABLE

@@ -102,7 +102,7 @@ def check_replay(name: str, outcomes, protocol, transport) -> None:
     assert transport.value() == golden.to_asterisk(name)
     answers = expected_answers(name)
     assert len(outcomes) == len(answers)
-    for outcome, answer in zip(outcomes, answers):
+    for outcome, answer in zip(outcomes, answers, strict=True):
         if answer is None:
             assert isinstance(outcome, AGIConnectionClosed)
         else:

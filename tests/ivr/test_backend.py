@@ -3,7 +3,6 @@
 import datetime as dt
 
 from hotline.appeals import AppealService
-from hotline.clock import SystemClock
 from ivr import call_records
 from ivr.backend import HotlineBackend
 from ivr.call_records import CallEnd, CallStart

@@ -5,7 +5,15 @@ import pytest
 from twisted.internet.testing import StringTransport
 
 from ivr.prompts import load_catalog
-from ivr.simulator import AsteriskCallSimulator, CallSetup, ScriptError, Turn, parse_args, parse_script, render
+from ivr.simulator import (
+    AsteriskCallSimulator,
+    CallSetup,
+    ScriptError,
+    Turn,
+    parse_args,
+    parse_script,
+    render,
+)
 from tests.ivr.helpers import LogCapture, run_call
 
 

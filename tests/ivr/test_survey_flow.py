@@ -94,5 +94,5 @@ def test_failing_sink_is_logged_and_the_citizen_still_thanked():
 
 def test_missing_question_prompt_still_takes_a_key():
     sink = Sink()
-    call = survey_call(sink, "1", sounds={"hotline/survey-thanks": 16000})
+    survey_call(sink, "1", sounds={"hotline/survey-thanks": 16000})
     assert sink.ratings == [("42", "1")]

@@ -32,13 +32,17 @@ import callback_queue
 from callback_queue.config import CallbacksConfig
 from hotline.appeals import ResolveHook
 from hotline.workdays import WorkCalendar
-from schemas.callbacks import (AttemptResult, CallbackAttempt, CallbackOrigin, CallbackState,
-                               CallbackTask)
+from schemas.callbacks import (
+    AttemptResult,
+    CallbackAttempt,
+    CallbackOrigin,
+    CallbackState,
+    CallbackTask,
+)
 from schemas.calls import CallRecord
 from schemas.enums import CallOutcome, SmsKind, SmsState
 from schemas.sms import SmsMessage
 from sms_gateway import outbox
-from tests.scale import callers
 from tests.support.appeals import SHANGHAI, add_unit, make_repository, new_appeal
 from tests.support.cluster import process_config, start_cluster
 from tests.support.processes import ROOT, wait_for

@@ -1,11 +1,15 @@
 """Each smpplib 2.2.4 trap: what smpplib does on its own, and that the codec survives it."""
 
 import pytest
-from smpplib import exceptions as smpplib_errors, smpp
+from smpplib import exceptions as smpplib_errors
+from smpplib import smpp
 
 from sms_gateway.smpp import codec
 from tests.sms_gateway.captured import (
-    SESSION_FROM_SMSC, TRAP_CANCEL_SM, TRAP_MO_WITH_ODD_TLVS, TRAP_RECEIPT_ID_WITHOUT_NUL,
+    SESSION_FROM_SMSC,
+    TRAP_CANCEL_SM,
+    TRAP_MO_WITH_ODD_TLVS,
+    TRAP_RECEIPT_ID_WITHOUT_NUL,
     TRAP_UNKNOWN_COMMAND,
 )
 

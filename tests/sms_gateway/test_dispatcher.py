@@ -11,7 +11,7 @@ from schemas.enums import SmsKind, SmsState
 from schemas.sms import SmsMessage
 from sms_gateway import outbox
 from sms_gateway.dispatcher import DispatchSettings, OutboxDispatcher
-from sms_gateway.link import (LinkUnavailable, MessageTooLong, PermanentSubmitError, Submission)
+from sms_gateway.link import LinkUnavailable, MessageTooLong, PermanentSubmitError, Submission
 from sms_gateway.routing import Router
 from tests.support.appeals import utc
 
@@ -221,7 +221,7 @@ def test_two_dispatchers_on_postgresql_never_send_the_same_message(db_url, pumpe
     for n in range(300):
         queue(databases[0], f"m{n}", wall.time)
     pairs = []
-    for name, db in zip("ab", databases):
+    for name, db in zip("ab", databases, strict=True):
         link = ScriptedLink()
         dispatcher = OutboxDispatcher(db, {"mobile": link}, Router({}, {}, "mobile"), clock, wall,
                                       DispatchSettings(owner=name, batch=7, poll_s=0.01,

@@ -23,8 +23,7 @@ from sms_gateway.link import DeliveryReceipt, MessageState
 from sms_gateway.outbox import HELD_RECEIPT_TTL, ReceiptOutcome
 from sms_gateway.routing import Router
 from sms_gateway.simulator import SimulatedSmsc
-from sms_gateway.smpp import SmppBindConfig, SmppLink
-from sms_gateway.smpp import codec
+from sms_gateway.smpp import SmppBindConfig, SmppLink, codec
 from tests.sms_gateway.helpers import MemoryEndpoint
 from tests.sms_gateway.test_dispatcher import ScriptedLink, Wall, queue, state
 

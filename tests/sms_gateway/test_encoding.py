@@ -1,8 +1,15 @@
 import pytest
 
 from sms_gateway.encoding import (
-    DATA_CODING_GSM, DATA_CODING_UCS2, ESM_CLASS_UDHI, ReferenceAllocator, ReferencesExhausted,
-    count_parts, encode_message, gsm_decode, gsm_encode,
+    DATA_CODING_GSM,
+    DATA_CODING_UCS2,
+    ESM_CLASS_UDHI,
+    ReferenceAllocator,
+    ReferencesExhausted,
+    count_parts,
+    encode_message,
+    gsm_decode,
+    gsm_encode,
 )
 from sms_gateway.link import MessageTooLong
 from sms_gateway.receipts import split_udh

@@ -7,8 +7,15 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
 
 from sms_gateway.link import (
-    CarrierBusy, ISmsLink, LinkUnavailable, MessageState, MessageTooLong, OutboundMessage,
-    PermanentSubmitError, ResponseTimeout, RetryableSubmitError,
+    CarrierBusy,
+    ISmsLink,
+    LinkUnavailable,
+    MessageState,
+    MessageTooLong,
+    OutboundMessage,
+    PermanentSubmitError,
+    ResponseTimeout,
+    RetryableSubmitError,
 )
 from sms_gateway.receipts import ids_match
 from sms_gateway.simulator import SimulatedSmsc

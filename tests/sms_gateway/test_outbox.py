@@ -3,8 +3,6 @@ retries, receipts, expiry and cancellation."""
 
 import datetime as dt
 
-import pytest
-
 from schemas.enums import SmsKind, SmsLane, SmsState
 from sms_gateway import outbox
 from sms_gateway.link import DeliveryReceipt, MessageState

@@ -9,7 +9,10 @@ from twisted.logger import capturedLogs
 from sms_gateway.link import LinkUnavailable, MessageState, ResponseTimeout
 from sms_gateway.smpp import BindRefused, EsmeProtocol, SmppBindConfig, codec
 from tests.sms_gateway.captured import (
-    SESSION_FROM_SMSC, TRAP_CANCEL_SM, TRAP_MO_WITH_ODD_TLVS, TRAP_RECEIPT_ID_WITHOUT_NUL,
+    SESSION_FROM_SMSC,
+    TRAP_CANCEL_SM,
+    TRAP_MO_WITH_ODD_TLVS,
+    TRAP_RECEIPT_ID_WITHOUT_NUL,
     TRAP_UNKNOWN_COMMAND,
 )
 from tests.sms_gateway.helpers import Inbox
@@ -66,7 +69,7 @@ def test_captured_session_replayed_at_every_offset_binds_submits_and_acknowledge
         bind_result, ids = [], []
         protocol.bind().addBoth(bind_result.append)
         protocol.submit(destination_addr="13812345678", short_message=b"x").addCallback(
-            lambda pdu: ids.append(pdu.text_field("message_id")))
+            lambda pdu, ids=ids: ids.append(pdu.text_field("message_id")))
         sent(transport)
         protocol.dataReceived(SESSION_FROM_SMSC[:offset])
         protocol.dataReceived(SESSION_FROM_SMSC[offset:])

@@ -5,8 +5,16 @@ import pytest
 from sms_gateway.encoding import encode_message
 from sms_gateway.link import MessageState
 from sms_gateway.receipts import (
-    Concatenation, MoReassembler, ReceiptParseError, combine_part_states, decode_short_message,
-    ids_match, message_id_keys, mo_fragment, parse_receipt_text, receipt_from_deliver,
+    Concatenation,
+    MoReassembler,
+    ReceiptParseError,
+    combine_part_states,
+    decode_short_message,
+    ids_match,
+    message_id_keys,
+    mo_fragment,
+    parse_receipt_text,
+    receipt_from_deliver,
 )
 
 UTC = dt.timezone.utc

@@ -8,9 +8,8 @@ A password reset or a deactivation sets it; the web app refuses sessions issued 
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0008'

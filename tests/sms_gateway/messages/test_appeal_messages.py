@@ -13,8 +13,13 @@ from hotline.appeals import AppealValidationError
 from hotline.clock import SystemClock
 from schemas.enums import SmsKind, SmsLane
 from sms_gateway.messages import appeal_messages
-from tests.sms_gateway.messages.support import (core_with_hooks, messages, messaging,
-                                                open_in_progress, shanghai)
+from tests.sms_gateway.messages.support import (
+    core_with_hooks,
+    messages,
+    messaging,
+    open_in_progress,
+    shanghai,
+)
 from tests.support.appeals import new_appeal
 
 

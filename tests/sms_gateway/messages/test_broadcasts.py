@@ -15,8 +15,7 @@ from sms_gateway import outbox
 from sms_gateway.messages import appeal_messages, cli, optout
 from sms_gateway.messages.broadcasts import BroadcastNotFound, read_numbers
 from sms_gateway.messages.csv_input import EncodingError
-from tests.sms_gateway.messages.support import (core_with_hooks, messages, messaging,
-                                                shanghai)
+from tests.sms_gateway.messages.support import core_with_hooks, messages, messaging, shanghai
 from tests.support.appeals import new_appeal
 
 NOW = shanghai(2026, 11, 30, 10, 0)

@@ -9,8 +9,16 @@ import io
 
 import pytest
 
-from sms_gateway.messages.csv_input import (MAX_ROW_LINES, BadRecord, EncodingError, LongLine,
-                                            Record, open_text, physical_lines, records)
+from sms_gateway.messages.csv_input import (
+    MAX_ROW_LINES,
+    BadRecord,
+    EncodingError,
+    LongLine,
+    Record,
+    open_text,
+    physical_lines,
+    records,
+)
 
 TEXT = "phone,due_date\r\n1,\"a\r\nb\"\r2\n\n3,\"x\ny\"\r\n4"
 LINES = ["phone,due_date\r\n", "1,\"a\r\n", "b\"\r", "2\n", "\n", "3,\"x\n", "y\"\r\n", "4"]

@@ -15,8 +15,13 @@ from schemas.enums import SmsKind, SmsLane
 from schemas.messaging import Reminder, ReminderKind, ReminderState
 from sms_gateway.messages import cli
 from sms_gateway.messages.csv_input import EncodingError
-from sms_gateway.messages.reminders import (ImportFileError, ReminderRow, import_stream,
-                                            insert_reminders, read_rows)
+from sms_gateway.messages.reminders import (
+    ImportFileError,
+    ReminderRow,
+    import_stream,
+    insert_reminders,
+    read_rows,
+)
 from tests.sms_gateway.messages.support import messages, messaging, shanghai
 
 TODAY = dt.date(2026, 11, 30)

@@ -20,8 +20,13 @@ from sms_gateway.link import MobileOriginated
 from sms_gateway.messages import appeal_messages, optout
 from sms_gateway.messages.reminders import ReminderRow, insert_reminders
 from sms_gateway.messages.replies import ReplyHandler
-from tests.sms_gateway.messages.support import (core_with_hooks, messages, messaging, resolved,
-                                                shanghai)
+from tests.sms_gateway.messages.support import (
+    core_with_hooks,
+    messages,
+    messaging,
+    resolved,
+    shanghai,
+)
 
 PHONE = "13812345678"
 T0 = shanghai(2026, 11, 30, 10, 0)

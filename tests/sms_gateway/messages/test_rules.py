@@ -8,8 +8,13 @@ import datetime as dt
 import pytest
 
 from schemas.enums import Satisfaction
-from sms_gateway.messages.rules import (ReplyKind, in_quiet_hours, interpret, morning_of,
-                                        release_time)
+from sms_gateway.messages.rules import (
+    ReplyKind,
+    in_quiet_hours,
+    interpret,
+    morning_of,
+    release_time,
+)
 from tests.sms_gateway.messages.support import shanghai
 from tests.support.appeals import SHANGHAI
 

@@ -12,8 +12,12 @@ from schemas.enums import SmsKind
 from sms_gateway.encoding import count_parts
 from sms_gateway.messages.config import MessagesConfig
 from sms_gateway.messages.service import SAMPLE_FIELDS, check_templates
-from sms_gateway.messages.templates import (TEMPLATED_KINDS, MessageTooLong,
-                                            TemplateFieldMissing, Templates)
+from sms_gateway.messages.templates import (
+    TEMPLATED_KINDS,
+    MessageTooLong,
+    TemplateFieldMissing,
+    Templates,
+)
 from tests.sms_gateway.messages.support import messaging
 from tests.support.appeals import SHANGHAI
 

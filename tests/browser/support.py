@@ -3,6 +3,7 @@ marks that skip a test when Chromium is absent, and the service's health probe."
 
 from __future__ import annotations
 
+import os
 import urllib.request
 from pathlib import Path
 
@@ -23,6 +24,15 @@ MARKS = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(),
                        reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
 ]
+
+
+def browser_environment() -> dict[str, str]:
+    """The environment Chromium starts with: this process's, less libfaketime. CI runs the
+    suite a second time with the wall clock moved ahead (.ci/run); the service under test takes
+    the moved date, but Chromium under libfaketime's preload never finishes loading a page (seen
+    with Debian's libfaketime 0.9.10). What is tested is the service's date, not the browser's."""
+    return {name: value for name, value in os.environ.items()
+            if name != "LD_PRELOAD" and not name.startswith("FAKETIME")}
 
 
 def healthy(base: str) -> bool:

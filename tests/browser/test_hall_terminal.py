@@ -20,7 +20,15 @@ from hotline.config import DatabaseConfig
 from hotline.db import Database, make_engine, upgrade
 from schemas.calls import CallRecord
 from schemas.enums import AgentRole, CallOutcome
-from tests.browser.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MARKS, PASSWORD, healthy
+from tests.browser.support import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MARKS,
+    PASSWORD,
+    browser_environment,
+    healthy,
+)
 from tests.support.appeals import add_unit
 from tests.support.processes import ROOT, TWISTD, service_environment, wait_for, wait_for_ports
 
@@ -114,7 +122,8 @@ def test_card_pops_and_the_agent_opens_and_resolves_an_appeal_from_it(tmp_path):
     try:
         wait_for(lambda: healthy(base), 60, "the service's /healthz")
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                                env=browser_environment())
             page = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
             problems: list[str] = []
             # A CSP violation or script error shows as a console error; the expected 409 of

@@ -17,7 +17,15 @@ from hotline.config import DatabaseConfig
 from hotline.db import Database, make_engine, upgrade
 from schemas.enums import AgentRole
 from schemas.live import QueueCall, QueueMember
-from tests.browser.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MARKS, PASSWORD, healthy
+from tests.browser.support import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MARKS,
+    PASSWORD,
+    browser_environment,
+    healthy,
+)
 from tests.support.processes import ROOT, TWISTD, service_environment, wait_for, wait_for_ports
 
 pytestmark = MARKS
@@ -69,7 +77,8 @@ def test_the_wallboard_shows_a_new_waiting_call_within_three_seconds(tmp_path):
     try:
         wait_for(lambda: healthy(base), 60, "the service's /healthz")
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                                env=browser_environment())
             page = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
             problems: list[str] = []
             page.on("console", lambda m: problems.append(m.text)

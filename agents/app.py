@@ -20,6 +20,7 @@ from agents.auth import (
     SessionCodec,
     bearer_token_valid,
     csrf_valid,
+    local_path,
     same_origin,
 )
 from agents.config import AuthConfig
@@ -178,13 +179,13 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
     async def login_form(self, ctx: Context) -> WebResponse:
         if ctx.principal is not None:
             return WebResponse.redirect("/")
-        return self._page(ctx, "login.html", next=_local_path(ctx.request.arg("next")),
+        return self._page(ctx, "login.html", next=local_path(ctx.request.arg("next")),
                           username="")
 
     async def login(self, ctx: Context) -> WebResponse:
         request = ctx.request
         username = request.arg("username").strip()
-        next_path = _local_path(request.arg("next"))
+        next_path = local_path(request.arg("next"))
         if not self.throttle.allow(request.client):
             self.log.warn("Login throttled for {client}", client=request.client)
             return self._page(ctx, "login.html", 429, next=next_path, username=username,
@@ -221,7 +222,7 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
         lang = ctx.request.arg("lang")
         if lang not in LANGUAGES:
             return WebResponse.text(f"lang: one of {', '.join(LANGUAGES)}", 400)
-        response = WebResponse.redirect(_local_path(ctx.request.arg("next")))
+        response = WebResponse.redirect(local_path(ctx.request.arg("next")))
         response.cookies.append(f"{LANG_COOKIE}={lang}; Path=/; SameSite=Strict; "
                                 f"Max-Age=31536000")
         return response
@@ -233,11 +234,3 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
         if body is None or kind is None:
             return WebResponse.text("not found", 404)
         return WebResponse(200, body, kind)
-
-
-
-def _local_path(candidate: str) -> str:
-    """Only a path on this site: no scheme, no host, no `//` (an open redirect)."""
-    if not candidate.startswith("/") or candidate.startswith("//") or "\\" in candidate:
-        return "/"
-    return candidate

@@ -1,4 +1,5 @@
-"""Who is asking: signed, expiring session cookies, CSRF tokens, the login throttle.
+"""Who is asking: signed, expiring session cookies, CSRF tokens, the login throttle, and
+where a login may send the browser next (a path on this site only).
 
 Sessions live in the browser as a cookie signed with the configured key (itsdangerous), so
 every process sharing the key accepts them and no table is needed. A session carries when
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import unicodedata
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -128,6 +131,48 @@ def same_origin(headers: dict[str, str]) -> bool:
         return origin is None
     host = headers.get("host", "")
     return origin.split("://", 1)[-1] == host
+
+
+DEFAULT_PAGE = "/"
+NEXT_MAX = 2048
+# %25 may hide another encoding (%2509 is %09 once decoded): decode this many times at most,
+# and refuse what still changes after that.
+_DECODINGS = 4
+
+
+def local_path(candidate: str) -> str:
+    """`candidate` when it is a path on this site, else the default page (an open redirect).
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
+    `/<TAB>/evil.example` and `/\\evil.example` leave the site like `//evil.example`; a proxy
+    or a second decoding may turn `%09` or `%2f%2f` into the same. So the candidate must be
+    printable ASCII, and it and each of its percent-decodings must start with one "/" and a
+    character that is neither "/" nor "\\", hold no backslash, control character or blank,
+    and have no scheme or host.
+    """
+    if not candidate or len(candidate) > NEXT_MAX or not candidate.isascii():
+        return DEFAULT_PAGE
+    form = candidate
+    for _ in range(_DECODINGS):
+        if not _plain_local_path(form):
+            return DEFAULT_PAGE
+        try:
+            decoded = unquote(form, errors="strict")
+        except UnicodeDecodeError:  # bytes that are not UTF-8: not a path we made
+            return DEFAULT_PAGE
+        if decoded == form:
+            return candidate
+        form = decoded
+    return DEFAULT_PAGE
+
+
+def _plain_local_path(form: str) -> bool:
+    if not form.startswith("/") or form[1:2] == "/" or "\\" in form:
+        return False
+    if any(ch.isspace() or unicodedata.category(ch)[0] in "CZ" for ch in form):
+        return False
+    parts = urlsplit(form)
+    return not parts.scheme and not parts.netloc
 
 
 class LoginThrottle:

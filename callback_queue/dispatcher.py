@@ -4,7 +4,8 @@ Each poll (a `LoopingCall` on the injected `IReactorTime`) it claims, per trunk,
 due tasks as the trunk has free lines, and originates each (Async) into the survey context
 with the task id as a channel variable. The OriginateResponse reason decides what follows;
 no response in time counts as a failed attempt. Queue callbacks (a caller who chose to be
-called back) are placed only while nobody waits in the agents' queue and an agent is free.
+called back) are placed only while nobody waits in the agents' queue and an agent is free;
+while Asterisk does not say (no queue status), they wait on the agents' worklist.
 Rules read the wall clock; timers use the reactor's.
 """
 
@@ -28,6 +29,7 @@ from hotline.ami import (
     AMIConnectionLost,
     AMIError,
     AMINotConnected,
+    Message,
     OriginateReason,
     OriginateTimeout,
     mask_channel,
@@ -42,6 +44,13 @@ REASONS = {OriginateReason.ANSWERED: AttemptResult.ANSWERED,
            OriginateReason.CONGESTION: AttemptResult.CONGESTION}
 # app_queue.c device states of a member that can take a call.
 FREE_MEMBER_STATES = {"1"}
+
+
+def _count(message: Message, key: str) -> int:
+    """A count field of a queue status event; absent or empty is 0, anything else that is
+    not a number raises ValueError."""
+    value = message.get(key, "").strip()
+    return int(value) if value else 0
 
 
 def default_owner(name: str = "hotline") -> str:
@@ -69,6 +78,8 @@ class CallbackDispatcher(service.Service):
         self._inflight: set[defer.Deferred] = set()
         self._ticking: defer.Deferred | None = None
         self._was_down = False
+        self._queue_trouble: str | None = None  # why the queue's state is unknown, if it is
+        self._held_polls = 0
         self.stop_wait_s = stop_wait_s if stop_wait_s is not None else min(
             self.STOP_WAIT_S, config.originate_response_s)
 
@@ -187,19 +198,42 @@ class CallbackDispatcher(service.Service):
 
     async def _free_agents(self) -> int:
         """Agents free to take a queue callback, or 0 while any caller waits: a callback is
-        never placed ahead of callers already in the queue."""
+        never placed ahead of callers already in the queue.
+
+        While the queue's state is unknown (Asterisk answers QueueStatus with an error,
+        without its event list, with a list that never ends, or with counts that are not
+        numbers) no queue callback is placed: they stay on the agents' worklist, and the
+        surveys go on. The trouble is logged when it starts or changes, not at every poll."""
         try:
             status = await self._ami.queue_status(queue=self._config.queue)
-        except AMIError as error:
-            self.log.warn("Queue callbacks held: no queue status ({error})", error=str(error))
+            waiting = sum(_count(p, "Calls") for p in status.of("QueueParams"))
+            free = sum(1 for m in status.of("QueueMember")
+                       if _count(m, "Paused") == 0 and m.get("Status", "") in FREE_MEMBER_STATES
+                       and _count(m, "InCall") == 0)
+        except (AMIError, ValueError) as error:
+            self._queue_state_unknown(error)
             return 0
-        params = status.of("QueueParams")
-        waiting = sum(int(p.get("Calls", "0") or 0) for p in params)
-        if waiting:
-            return 0
-        return sum(1 for m in status.of("QueueMember")
-                   if m.get("Paused", "0") == "0" and m.get("Status", "") in FREE_MEMBER_STATES
-                   and m.get("InCall", "0") == "0")
+        self._queue_state_known()
+        return 0 if waiting else free
+
+    def _queue_state_unknown(self, error: Exception) -> None:
+        self._held_polls += 1
+        kind = type(error).__name__
+        if kind == self._queue_trouble:
+            self.log.debug("Queue callbacks still held: {error}", error=str(error))
+            return
+        self._queue_trouble = kind
+        self.log.warn("Queue callbacks held while the state of queue {queue} is unknown "
+                      "({error}); they stay on the agents' worklist, surveys go on",
+                      queue=self._config.queue, error=str(error))
+
+    def _queue_state_known(self) -> None:
+        if self._queue_trouble is None:
+            return
+        self.log.info("Queue {queue} state known again after {polls} poll(s); queue callbacks "
+                      "resume", queue=self._config.queue, polls=self._held_polls)
+        self._queue_trouble = None
+        self._held_polls = 0
 
     async def _call(self, claim: Claim, purpose: str) -> None:
         config = self._config

@@ -11,6 +11,7 @@ from hotline.ami.errors import (
     AMINotConnected,
     AMIProtocolError,
     AMITimeout,
+    AMIUnexpectedResponse,
     OriginateTimeout,
 )
 from hotline.ami.events import EventDispatcher, Subscription
@@ -32,6 +33,7 @@ __all__ = [
     "AMIProtocolError",
     "AMIService",
     "AMITimeout",
+    "AMIUnexpectedResponse",
     "EventDispatcher",
     "ListResult",
     "Message",

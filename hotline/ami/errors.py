@@ -37,18 +37,31 @@ class AMIActionError(AMIError):
         self.response = response
 
 
+class AMIUnexpectedResponse(AMIError):
+    """Asterisk answered an action with something other than the answer it has: a list
+    action's Success without its event list, for one."""
+
+    def __init__(self, action: str, what: str, response=None):
+        super().__init__(f"AMI action {action} got {what}")
+        self.action = action
+        self.what = what
+        self.response = response
+
+
 class AMITimeout(AMIError):
     """An answer did not arrive in the time allowed."""
 
 
 class AMIActionTimeout(AMITimeout):
-    """No ``Response`` (or no end of list) for an action in time."""
+    """No ``Response`` (or, ``listed``, no end of its event list) for an action in time."""
 
-    def __init__(self, action: str, action_id: str, seconds: float):
-        super().__init__(f"no response to AMI action {action} ({action_id}) within {seconds}s")
+    def __init__(self, action: str, action_id: str, seconds: float, *, listed: bool = False):
+        what = "end of the event list" if listed else "response"
+        super().__init__(f"no {what} to AMI action {action} ({action_id}) within {seconds}s")
         self.action = action
         self.action_id = action_id
         self.seconds = seconds
+        self.listed = listed
 
 
 class OriginateTimeout(AMITimeout):

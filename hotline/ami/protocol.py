@@ -25,6 +25,7 @@ from hotline.ami.errors import (
     AMIAuthenticationError,
     AMIConnectionLost,
     AMIProtocolError,
+    AMIUnexpectedResponse,
     OriginateTimeout,
 )
 from hotline.ami.events import EventDispatcher
@@ -42,6 +43,7 @@ class _PendingAction:
     timer: IDelayedCall | None = None
     response: Message | None = None
     events: list[Message] = field(default_factory=list)
+    expects_list: bool = False
 
 
 @dataclass(eq=False)
@@ -173,6 +175,12 @@ class AMIClientProtocol(ManagerFramer):
         if (response.get("EventList") or "").lower() == "start":
             entry.response = response  # the list's events and its Complete event follow
             return
+        if entry.expects_list:
+            # Whatever follows with this ActionID is no list we wait for: fail now rather
+            # than hand a caller a bare response where it reads a list.
+            self._finish(action_id, Failure(AMIUnexpectedResponse(
+                entry.name, "a Success response without 'EventList: start'", response)))
+            return
         self._finish(action_id, response)
 
     def _eventReceived(self, event: Message) -> None:
@@ -201,13 +209,21 @@ class AMIClientProtocol(ManagerFramer):
         `AMIActionTimeout` or `AMIConnectionLost`."""
         return self._send(action, self._nextActionId(), timeout)
 
-    def _send(self, action: Message, action_id: str, timeout: float | None) -> Deferred:
+    def send_list_action(self, action: Message, *, timeout: float | None = None) -> Deferred[ListResult]:
+        """Send an action whose answer is an event list. The Deferred fires with its
+        `ListResult` only; a Success answer without ``EventList: start`` fails with
+        `AMIUnexpectedResponse`, and a list whose Complete event does not come within
+        ``timeout`` with `AMIActionTimeout` (besides the failures of `send_action`)."""
+        return self._send(action, self._nextActionId(), timeout, expects_list=True)
+
+    def _send(self, action: Message, action_id: str, timeout: float | None, *,
+              expects_list: bool = False) -> Deferred:
         name = action.get("Action") or "?"
         d: Deferred = Deferred()
         if not self.connected:
             d.errback(AMIConnectionLost(f"AMI link is down; cannot send {name}"))
             return d
-        entry = _PendingAction(name, d)
+        entry = _PendingAction(name, d, expects_list=expects_list)
         seconds = self.action_timeout if timeout is None else timeout
         entry.timer = self.clock.callLater(seconds, self._actionTimedOut, action_id, seconds)
         self._pending[action_id] = entry
@@ -229,8 +245,14 @@ class AMIClientProtocol(ManagerFramer):
         if entry is None:
             return
         entry.timer = None
-        self.log.warn("No AMI response to {action} {action_id} within {seconds}s", action=entry.name, action_id=action_id, seconds=seconds)
-        entry.deferred.errback(AMIActionTimeout(entry.name, action_id, seconds))
+        if entry.response is not None:
+            # The link is alive (the list began): the caller reports what a list that never
+            # ends means to it, once, rather than this line at every asking.
+            self.log.debug("AMI list of {action} {action_id}: {count} event(s) and no end of list within {seconds}s",
+                           action=entry.name, action_id=action_id, count=len(entry.events), seconds=seconds)
+        else:
+            self.log.warn("No AMI response to {action} {action_id} within {seconds}s", action=entry.name, action_id=action_id, seconds=seconds)
+        entry.deferred.errback(AMIActionTimeout(entry.name, action_id, seconds, listed=entry.response is not None))
 
     @staticmethod
     def _cancelTimer(timer: IDelayedCall | None) -> None:
@@ -368,8 +390,9 @@ class AMIClientProtocol(ManagerFramer):
     def queue_pause(self, interface: str, paused: bool, *, queue: str | None = None, reason: str | None = None) -> Deferred:
         return self.send_action(actions.queue_pause(interface, paused, queue=queue, reason=reason))
 
-    def queue_status(self, queue: str | None = None, member: str | None = None) -> Deferred:
-        return self.send_action(actions.queue_status(queue, member))
+    def queue_status(self, queue: str | None = None, member: str | None = None, *,
+                     timeout: float | None = None) -> Deferred[ListResult]:
+        return self.send_list_action(actions.queue_status(queue, member), timeout=timeout)
 
     def hangup(self, channel: str, cause: int | None = None) -> Deferred:
         return self.send_action(actions.hangup(channel, cause))

@@ -314,10 +314,13 @@ class AMIService(MultiService):
         action = actions.queue_pause(interface, paused, queue=queue, reason=reason)
         return self._run(lambda p: p.send_action(action))
 
-    def queue_status(self, queue: str | None = None, member: str | None = None) -> Deferred:
-        """Fires with a `ListResult` (QueueParams, QueueMember, QueueEntry events)."""
+    def queue_status(self, queue: str | None = None, member: str | None = None, *,
+                     timeout: float | None = None) -> Deferred:
+        """Fires with a `ListResult` (QueueParams, QueueMember, QueueEntry events); fails
+        with `AMIUnexpectedResponse` if Asterisk answers without the list, `AMIActionTimeout`
+        if the list does not end within ``timeout`` (default the action timeout)."""
         action = actions.queue_status(queue, member)
-        return self._run(lambda p: p.send_action(action))
+        return self._run(lambda p: p.send_list_action(action, timeout=timeout))
 
     def hangup(self, channel: str, cause: int | None = None) -> Deferred:
         action = actions.hangup(channel, cause)

@@ -15,7 +15,8 @@ Outcomes are scripted per destination (the number or exten in the dialled channe
 `OriginateReason` and a delay; ``respond=False`` never sends the OriginateResponse. A small
 in-memory queue model answers QueueAdd / QueueRemove / QueuePause / QueueStatus and raises
 QueueMemberAdded / QueueMemberRemoved / QueueMemberPause / QueueMemberStatus with the fields
-app_queue.c publishes.
+app_queue.c publishes; ``queue_status_reply`` makes QueueStatus answer without its event
+list, with an error, or with a list that never ends.
 """
 
 from __future__ import annotations
@@ -61,6 +62,15 @@ REASON_CAUSE = {
 DEVICE_NOT_INUSE = 1
 DEVICE_INUSE = 2
 DEVICE_UNAVAILABLE = 5
+
+# How the simulator answers QueueStatus (`AsteriskManagerSimulator.queue_status_reply`): as
+# Asterisk 23 does, or in one of the ways a peer gets it wrong.
+QUEUE_STATUS_LIST = "list"  # Success with EventList: start, the events, QueueStatusComplete
+QUEUE_STATUS_BARE = "bare"  # Success without EventList: start, and no events at all
+QUEUE_STATUS_ERROR = "error"  # Response: Error
+QUEUE_STATUS_UNFINISHED = "unfinished"  # the list starts, its events come, it never completes
+QUEUE_STATUS_REPLIES = (QUEUE_STATUS_LIST, QUEUE_STATUS_BARE, QUEUE_STATUS_ERROR,
+                        QUEUE_STATUS_UNFINISHED)
 
 _CALLER_ID = re.compile(r'^\s*"?(?P<name>[^"<]*?)"?\s*<(?P<num>[^>]*)>\s*$')
 
@@ -227,11 +237,23 @@ class AsteriskManagerSimulator(ServerFactory):
         self.actions_received: list[Message] = []
         self.frozen = False
         """True makes every session read and never answer, like a hung Asterisk."""
+        self._queueStatusReply = QUEUE_STATUS_LIST
         self._challenges = iter(challenges) if challenges is not None else (str(840310428 + 7919 * n) for n in itertools.count())
         self._uniqueCounter = itertools.count()
         self._localCounter = itertools.count(local_sequence_start)
 
     # -- scripting ------------------------------------------------------------------------
+
+    @property
+    def queue_status_reply(self) -> str:
+        """How QueueStatus is answered: one of ``QUEUE_STATUS_REPLIES``."""
+        return self._queueStatusReply
+
+    @queue_status_reply.setter
+    def queue_status_reply(self, reply: str) -> None:
+        if reply not in QUEUE_STATUS_REPLIES:
+            raise ValueError(f"queue_status_reply must be one of {', '.join(QUEUE_STATUS_REPLIES)}, got {reply!r}")
+        self._queueStatusReply = reply
 
     def script_originate(
         self,
@@ -908,6 +930,13 @@ class ManagerSession(ManagerFramer):
     def action_queuestatus(self, request: Message) -> None:
         queue_name = request.get("Queue")
         member_filter = request.get("Member")
+        reply = self.sim.queue_status_reply
+        if reply == QUEUE_STATUS_BARE:
+            self.respond(request, "Success", "Queue status will follow")
+            return
+        if reply == QUEUE_STATUS_ERROR:
+            self.error(request, "Queue status failed")
+            return
         self.respond(request, "Success", "Queue status will follow", event_list="start")
         items = 0
         now = self.sim.wall()
@@ -982,6 +1011,8 @@ class ManagerSession(ManagerFramer):
                     )
                 )
                 items += 1
+        if reply == QUEUE_STATUS_UNFINISHED:
+            return
         complete: list[tuple[str, object]] = [("Event", "QueueStatusComplete")]
         if request.action_id:
             complete.append(("ActionID", request.action_id))

@@ -8,8 +8,11 @@ username for `lockout_s` after the last one; an administrator's password reset e
 (`hotline.agents_admin.LOCKOUT_CLEARED`). The lockout applies to any name typed, known or
 not, so it does not tell which usernames exist.
 
-A session is honoured while its agent is active and it was issued after the agent's
-`sessions_revoked_at` (a password reset, a deactivation).
+A session is honoured while its agent is active, it was issued after the agent's
+`sessions_revoked_at` (a password reset, a deactivation) and it was not logged out: a logout
+is a `revoked_sessions` row, which every process reads, restarted or not. The row lasts until
+the session would have ended anyway; each logout deletes those past it, so the table holds
+at most the sessions of one lifetime.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from agents.config import AuthConfig
@@ -25,7 +29,7 @@ from hotline import audit
 from hotline.agents_admin import LOCKOUT_CLEARED, LOGIN_ENTITY
 from hotline.passwords import verify_password
 from schemas.enums import AgentRole
-from schemas.models import Agent, AuditEvent, Unit
+from schemas.models import Agent, AuditEvent, RevokedSession, Unit
 
 USERNAME_MAX = 64
 
@@ -57,14 +61,17 @@ def _principal(agent: Agent) -> Principal:
                      agent.unit_id)
 
 
-def load_principal(session: Session, agent_id: int, issued: float) -> Principal | None:
-    """The agent of a session issued at `issued` (epoch seconds), or None when the session
-    no longer counts."""
+def load_principal(session: Session, agent_id: int, issued: float,
+                   nonce: str) -> Principal | None:
+    """The agent of the session `nonce` issued at `issued` (epoch seconds), or None when the
+    session no longer counts."""
     agent = session.get(Agent, agent_id)
     if agent is None or not agent.active:
         return None
     revoked = agent.sessions_revoked_at
     if revoked is not None and issued < revoked.timestamp():
+        return None
+    if session.get(RevokedSession, nonce) is not None:
         return None
     return _principal(agent)
 
@@ -114,7 +121,15 @@ def attempt_login(session: Session, username: str, password: str, *, now: dt.dat
     return LoginOutcome(None, locked_until(session, username, now, policy))
 
 
-def record_logout(session: Session, username: str, *, now: dt.datetime) -> None:
+def record_logout(session: Session, username: str, nonce: str, *, expires_at: dt.datetime,
+                  now: dt.datetime) -> None:
+    """Revoke the session `nonce` (which would end by itself at `expires_at`) for every
+    process, and forget the revoked sessions that have ended since."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # A double-clicked logout revokes the same session twice; the second changes nothing.
+    session.execute(dialect.insert(RevokedSession).values(nonce=nonce, expires_at=expires_at)
+                    .on_conflict_do_nothing(index_elements=["nonce"]))
+    session.execute(delete(RevokedSession).where(RevokedSession.expires_at < now))
     audit.record(session, at=now, actor=username, action="logout", entity_type=LOGIN_ENTITY,
                  entity_id=username)
 

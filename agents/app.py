@@ -104,7 +104,7 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
         session = self.sessions.read(request.cookies)
         if session is not None:
             principal = await self.core.db.read(accounts.load_principal, session.agent_id,
-                                                session.issued)
+                                                session.issued, session.nonce)
             if principal is not None:
                 ctx.session, ctx.principal = self.sessions.touched(session), principal
                 ctx.csrf = session.csrf
@@ -211,11 +211,11 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
 
     async def logout(self, ctx: Context) -> WebResponse:
         await self.core.db.write(accounts.record_logout, ctx.principal.username,
+                                 ctx.session.nonce, expires_at=self.sessions.ends_at(ctx.session),
                                  now=self.core.clock.now())
-        cleared = self.sessions.revoke(ctx.session)
         ctx.session = None
         response = WebResponse.redirect("/login")
-        response.cookies.append(cleared)
+        response.cookies.append(self.sessions.cleared_cookie())
         return response
 
     async def language(self, ctx: Context) -> WebResponse:

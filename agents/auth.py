@@ -5,14 +5,16 @@ Sessions live in the browser as a cookie signed with the configured key (itsdang
 every process sharing the key accepts them and no table is needed. A session carries when
 it was issued and last seen: it ends `session_lifetime_s` after login or `session_idle_s`
 after the last request, and each answered request re-signs it with the new time. Logging
-out clears the cookie and revokes its nonce in this process's memory (a copied cookie
-stays valid in other processes until it expires; the agent row is re-read on every request,
-so deactivating an agent, resetting its password (sessions issued before the agent's
-`sessions_revoked_at` are refused) or changing a role takes effect at once everywhere).
+out clears the cookie and revokes its nonce in the database (`agents.accounts`), where
+every process looks on every request, as it re-reads the agent row: so a copied cookie is
+refused everywhere once logged out, after a restart too, and deactivating an agent,
+resetting its password (sessions issued before the agent's `sessions_revoked_at` are
+refused) or changing a role takes effect at once everywhere.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import secrets
 import unicodedata
@@ -46,7 +48,6 @@ class SessionCodec:
         self._now = now
         self._sessions = URLSafeSerializer(config.signing_key, salt="hotline.session")
         self._login = URLSafeSerializer(config.signing_key, salt="hotline.login-csrf")
-        self._revoked: dict[str, float] = {}  # nonce -> when it would have expired anyway
 
     # Sessions -----------------------------------------------------------------------------
 
@@ -69,8 +70,6 @@ class SessionCodec:
             return None
         if now - session.seen > self._config.session_idle_s:
             return None
-        if session.nonce in self._revoked:
-            return None
         return session
 
     def touched(self, session: Session) -> Session:
@@ -82,11 +81,13 @@ class SessionCodec:
                                       "s": session.seen, "c": session.csrf, "n": session.nonce})
         return self._cookie(SESSION_COOKIE, value, self._config.session_lifetime_s)
 
-    def revoke(self, session: Session) -> str:
-        """Forget the session here and return the cookie that clears it in the browser."""
-        now = self._now()
-        self._revoked = {n: t for n, t in self._revoked.items() if t > now}
-        self._revoked[session.nonce] = session.issued + self._config.session_lifetime_s
+    def ends_at(self, session: Session) -> dt.datetime:
+        """When the session ends at the latest, however active (its lifetime)."""
+        return dt.datetime.fromtimestamp(session.issued + self._config.session_lifetime_s,
+                                         dt.timezone.utc)
+
+    def cleared_cookie(self) -> str:
+        """The cookie that clears the session in the browser (a logout)."""
         return self._cookie(SESSION_COOKIE, "", 0)
 
     # The login form's CSRF token (no session yet: a signed double-submit cookie) ----------

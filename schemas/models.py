@@ -1,5 +1,6 @@
-"""Tables of the appeal core: units, agents, the approval catalogue, appeals, case-number
-counters and the audit trail. Other packages' tables live in their own modules here."""
+"""Tables of the appeal core: units, agents and their logged-out sessions, the approval
+catalogue, appeals, case-number counters and the audit trail. Other packages' tables live
+in their own modules here."""
 
 from __future__ import annotations
 
@@ -47,6 +48,17 @@ class Agent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     # A password reset or a deactivation: sessions issued before it are refused.
     sessions_revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class RevokedSession(Base):
+    """A session logged out before it ended: its cookie is refused by every process, after a
+    restart too. Kept until the session would have ended anyway (`expires_at`, its login
+    plus the session lifetime); a logout deletes the rows past it."""
+
+    __tablename__ = "revoked_sessions"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)  # the cookie's own id
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class ApprovalCategory(Base):

@@ -36,6 +36,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hotline.allow_list import LOOPBACK, parse_networks
 from hotline.config_section import (
     ConfigError,
     check_bounds,
@@ -117,7 +118,8 @@ class WebConfig:
 class AgiConfig:
     host: str = setting("127.0.0.1")
     port: int = setting(4573, min=0, max=65535)
-    allow: tuple[str, ...] = setting((), doc="Asterisk source addresses allowed; empty allows all")
+    allow: tuple[str, ...] = setting(LOOPBACK, doc="Asterisk addresses or networks allowed to "
+                                     "connect (10.0.0.5, 10.0.0.0/24); 0.0.0.0/0 and ::/0 allow any")
     command_timeout_s: float = setting(30.0, min=0.1, max=3600)
     backend_timeout_s: float = setting(2.0, min=0.05, max=60, doc="slow lookup -> apology and agent")
     record_timeout_s: float = setting(10.0, min=0.05, max=300, doc="a call's session ends once its "
@@ -125,6 +127,15 @@ class AgiConfig:
     queue: str = setting("hotline", doc="the Asterisk queue agents answer")
     drain_s: float = setting(30.0, min=0, max=3600, doc="at stop: how long calls in progress "
                                                         "may go on before they are closed")
+
+    def __post_init__(self) -> None:
+        if not self.allow:
+            raise ConfigError("agi.allow is empty, so no Asterisk could connect: list the "
+                              "Asterisk servers' addresses (or 0.0.0.0/0 and ::/0 to allow any)")
+        try:
+            parse_networks(self.allow, key="agi.allow")
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
 
 
 MIN_SECRET_LENGTH = 32

@@ -43,6 +43,11 @@ class FastAGIProtocol(LineReceiver):
     # A 520 usage line is a few hundred bytes and a variable value can be long; Asterisk's own
     # command buffer is 2 KiB. Anything longer than this is not Asterisk talking.
     MAX_LENGTH = 16384
+    # res_agi.c sends about 22 fixed agi_* lines plus at most 127 agi_arg_N (its MAX_ARGS is
+    # 128 with the script), each bounded by the dialplan's application data: a block past
+    # these is a flood, and everything it sent would stay buffered in `_headers`.
+    MAX_HEADER_LINES = 200
+    MAX_HEADER_BYTES = 64 * 1024
 
     def __init__(
         self,
@@ -63,6 +68,7 @@ class FastAGIProtocol(LineReceiver):
         self.closed = False
         self.flow_done: Deferred[None] | None = None
         self._headers: dict[str, str] = {}
+        self._header_bytes = 0
         self._parser = ResponseParser()
         self._pending: Deferred[AGIResponse] | None = None
         self._pending_command = ""
@@ -78,6 +84,11 @@ class FastAGIProtocol(LineReceiver):
     def connectionLost(self, reason: Failure) -> None:
         self.closed = True
         self._cancelTimer()
+        # The factory keeps open sessions only (for the drain at stop); one built without a
+        # factory (a test's) has nobody to tell.
+        forget = getattr(self.factory, "forget", None)
+        if forget is not None:
+            forget(self)
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.errback(AGIConnectionClosed(f"connection closed during {self._pending_command!r}"))
@@ -97,6 +108,9 @@ class FastAGIProtocol(LineReceiver):
         self._cancelTimer()
         pending, self._pending = self._pending, None
         self.closed = True
+        # Unparsed bytes after the offending line are never read; free them now rather than
+        # when the transport lets go of the protocol.
+        self.clearLineBuffer()
         self.transport.loseConnection()
         if pending is not None:
             pending.errback(error)
@@ -110,6 +124,7 @@ class FastAGIProtocol(LineReceiver):
             return
         line = raw.decode("utf-8", "replace").removesuffix("\r")
         if self.environment is None:
+            self._header_bytes += len(raw) + 1
             self._headerLine(line)
         else:
             self._answerLine(line)
@@ -122,6 +137,11 @@ class FastAGIProtocol(LineReceiver):
             self._cancelTimer()
             self.environment = AGIEnvironment.from_headers(self._headers)
             self._startFlow(self.environment)
+            return
+        if (len(self._headers) >= self.MAX_HEADER_LINES
+                or self._header_bytes > self.MAX_HEADER_BYTES):
+            self.drop("agi_* header block over {lines} lines or {size} bytes",
+                      lines=self.MAX_HEADER_LINES, size=self.MAX_HEADER_BYTES)
             return
         try:
             key, value = parse_header_line(line)

@@ -78,10 +78,19 @@ def parse_success(line: str) -> AGIResponse:
 
 class ResponseParser:
     """Feed it lines; it returns a complete answer (AGIResponse or an AGIException instance),
-    HANGUP, or None while inside a multi-line 520 block. Raises GarbageLine on anything else."""
+    HANGUP, or None while inside a multi-line 520 block. Raises GarbageLine on anything else,
+    and on a 520 block longer than any usage text Asterisk has (`MAX_USAGE_LINES` lines or
+    `MAX_USAGE_BYTES` bytes): the block is kept until its end line, so one that never ends
+    would otherwise grow without bound."""
+
+    # The usage texts res_agi.c sends are a command's XML description: a dozen lines and a
+    # few KiB at most (ivr/simulator/usage.py has the 23.4.1 ones).
+    MAX_USAGE_LINES = 100
+    MAX_USAGE_BYTES = 32 * 1024
 
     def __init__(self) -> None:
         self._usage: list[str] | None = None
+        self._usage_bytes = 0
 
     @property
     def in_usage_block(self) -> bool:
@@ -92,6 +101,12 @@ class ResponseParser:
             if line.startswith("520 "):
                 usage, self._usage = self._usage, None
                 return AGIUsageError("\n".join(usage))
+            self._usage_bytes += len(line.encode("utf-8")) + 1
+            if (len(self._usage) >= self.MAX_USAGE_LINES
+                    or self._usage_bytes > self.MAX_USAGE_BYTES):
+                self._usage = None
+                raise GarbageLine(f"520 usage block over {self.MAX_USAGE_LINES} lines or "
+                                  f"{self.MAX_USAGE_BYTES} bytes")
             self._usage.append(line)
             return None
         if line == HANGUP_LINE:
@@ -104,6 +119,7 @@ class ResponseParser:
             return AGIDeadChannel(line[4:])
         if line.startswith("520-"):
             self._usage = []
+            self._usage_bytes = 0
             return None
         if line.startswith("520 "):
             return AGIUsageError(line[4:])

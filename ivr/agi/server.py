@@ -13,6 +13,7 @@ from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
+from hotline.allow_list import AllowList
 from hotline.listening import ListeningPorts
 from ivr.agi.protocol import FastAGIProtocol
 from ivr.agi.registry import FlowRegistry
@@ -22,9 +23,13 @@ DRAIN_TIMEOUT_S = 30.0  # a stopping service lets calls in progress run this lon
 
 
 class FastAGIFactory(Factory):
-    """Builds one FastAGIProtocol per Asterisk connection. `allowed_hosts` (IP address strings)
-    is an allow-list of Asterisk servers; None or empty lets anyone connect (as the
-    configuration's `allow = []` means; bind to loopback then)."""
+    """Builds one FastAGIProtocol per Asterisk connection. `allowed_hosts` (addresses or
+    networks, see hotline.allow_list) is an allow-list of Asterisk servers; None lets anyone
+    connect (tests do; the configuration's `[agi] allow` is loopback unless it names others).
+
+    It knows the sessions whose connection is open, for the drain at stop, and forgets each
+    when its connection is lost: a session buffers its call (headers, flow, channel), and
+    keeping every one ever built grew the process by kilobytes a call for its lifetime."""
 
     log = Logger()
 
@@ -42,19 +47,28 @@ class FastAGIFactory(Factory):
         self.registry = registry
         self.metrics = metrics
         self.clock = clock
-        self.allowed_hosts = frozenset(allowed_hosts) if allowed_hosts else None
+        self.allowed_hosts = frozenset(allowed_hosts) if allowed_hosts is not None else None
+        self._allow_list = AllowList(self.allowed_hosts, key="agi.allow") \
+            if self.allowed_hosts is not None else None
         self.command_timeout = command_timeout
         self.header_timeout = header_timeout
         self._sessions: set[FastAGIProtocol] = set()
 
     def live(self) -> list[FastAGIProtocol]:
         """The sessions whose call is still in progress."""
-        self._sessions = {p for p in self._sessions if not p.closed}
-        return list(self._sessions)
+        return [p for p in self._sessions if not p.closed]
+
+    def forget(self, protocol: FastAGIProtocol) -> None:
+        """Called by a session whose connection is lost."""
+        self._sessions.discard(protocol)
+
+    def allows(self, host: object) -> bool:
+        """Whether a peer at `host` may connect (always, with no allow-list)."""
+        return self._allow_list is None or self._allow_list.allows(host)
 
     def buildProtocol(self, addr: IAddress) -> FastAGIProtocol | None:
         host = getattr(addr, "host", None)
-        if self.allowed_hosts is not None and host not in self.allowed_hosts:
+        if not self.allows(host):
             self.log.warn(
                 "Refused FastAGI connection from {host}: not in the allow-list", host=host
             )

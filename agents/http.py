@@ -3,11 +3,13 @@ serves them from twisted.web.
 
 Handlers take a `WebRequest` and return a `WebResponse` (or an `EventStream` for server-sent
 events); neither knows twisted.web, so the whole application is tested by calling it, and
-the adapter below is the only code that touches `twisted.web.server.Request`.
+the adapter below is the only code that touches `twisted.web.server.Request`; `WebSite` is
+the twisted.web site that serves it, with the request class that bounds what a body may be.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +20,8 @@ from twisted.internet import defer, task
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web import resource, server
+
+from agents.i18n import translator
 
 MAX_BODY = 64 * 1024
 
@@ -199,6 +203,59 @@ class WebAdapter(resource.Resource):
                 request.notifyFinish().addBoth(lambda _: expiry.cancel() if expiry.active() else None)
         request.notifyFinish().addBoth(finished)
         stream.open(send)
+
+
+class BoundedRequest(server.Request):
+    """A twisted.web request that refuses a body over `MAX_BODY` as soon as it is known to be
+    over: on its Content-Length, before a byte of it is read, else (chunked) on the chunk
+    that crosses the limit. The answer is 413 and the connection is closed. twisted.web would
+    otherwise read a body of any size into a temporary file before any resource, and so any
+    check of the login or the path, sees the request. A body within the limit is kept in
+    memory."""
+
+    log = Logger()
+    max_body = MAX_BODY
+    _refused = False
+
+    def gotLength(self, length: int | None) -> None:
+        self.content = io.BytesIO()
+        if length is not None and length > self.max_body:
+            self._refuse(f"Content-Length {length}")
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self._refused:
+            return  # the rest of what was already read, on a connection being closed
+        if self.content.tell() + len(data) > self.max_body:
+            self._refuse("a chunked body")
+            return
+        self.content.write(data)
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        if not self._refused:
+            super().requestReceived(command, path, version)
+
+    def _refuse(self, what: str) -> None:
+        self._refused = True
+        # Nothing more of the body is wanted: no "100 Continue" after the 413.
+        self.requestHeaders.removeHeader(b"Expect")
+        body = translator("zh")("error.body_too_large", limit=self.max_body // 1024)
+        payload = body.encode("utf-8")
+        headers = [("Content-Type", "text/plain; charset=utf-8"),
+                   ("Content-Length", str(len(payload))), ("Connection", "close"),
+                   *SECURITY_HEADERS]
+        head = "HTTP/1.1 413 Content Too Large\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in headers) + "\r\n"
+        client = self.getClientAddress()
+        self.log.info("Refused a request body over {limit} bytes from {client}: {what}",
+                      limit=self.max_body, client=getattr(client, "host", "-"), what=what)
+        self.channel.transport.write(head.encode("latin-1") + payload)
+        self.channel.loseConnection()
+
+
+class WebSite(server.Site):
+    """The web application's twisted.web site: every request a `BoundedRequest`."""
+
+    requestFactory = BoundedRequest
 
 
 def to_web_request(request: server.Request) -> WebRequest:

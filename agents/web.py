@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from twisted.application import internet, service
 from twisted.internet import endpoints
-from twisted.web import http, resource, server
+from twisted.web import http, resource
 
 from agents.app import WebApp
 from agents.config import AuthConfig, auth_config
 from agents.health import HealthResource, MetricsResource
-from agents.http import WebAdapter
+from agents.http import WebAdapter, WebSite
 from agents.live import LiveRecorder
 from hotline.core import Core
 from hotline.masking import mask_text
@@ -100,7 +100,7 @@ def makeService(core: Core, auth: AuthConfig | None = None,
         refresher.setServiceParent(top)
     endpoint = core.listening.endpoint(
         "web", endpoints.TCP4ServerEndpoint(core.reactor, web.port, interface=web.host))
-    site = server.Site(make_root(core, app), logFormatter=masked_access_log)
+    site = WebSite(make_root(core, app), logFormatter=masked_access_log)
     site.displayTracebacks = False
     internet.StreamServerEndpointService(endpoint, site).setServiceParent(top)
     return top

@@ -1,0 +1,36 @@
+"""Words of the limits on what a request may carry: the size of its body, and the bounds of
+each query and form parameter (`agents.params`), which a refusal names."""
+
+WORDS: dict[str, tuple[str, str]] = {
+    "error.body_too_large": ("请求内容过大：不能超过 {limit} KiB", "The request body is over {limit} KiB"),
+    "limits.date": ("{label}（{name}）须为 {first} 至 {last} 之间的日期，格式 YYYY-MM-DD",
+                    "{name} must be a date YYYY-MM-DD from {first} to {last}"),
+    "limits.order": ("{label}（{name}）不能早于{other_label}（{other}）",
+                     "{name} must not be before {other}"),
+    "limits.choice": ("{label}（{name}）须为以下之一：{choices}", "{name} must be one of {choices}"),
+    "limits.number": ("{label}（{name}）须为 {low} 至 {high} 之间的整数",
+                      "{name} must be a whole number from {low} to {high}"),
+    "limits.digits": ("{label}（{name}）须为数字，不超过 {max} 位", "{name} must be digits, at most {max}"),
+    "limits.length": ("{label}（{name}）不能超过 {max} 个字符", "{name} must be at most {max} characters"),
+    "limits.phone": ("{label}（{name}）不是有效的电话号码", "{name} must be a mainland China phone number"),
+    "limits.repeated": ("{label}（{name}）只能填写一次", "{name} must be given once"),
+    # What a refusal calls each parameter (its name follows in brackets).
+    "param.from": ("起始日期", "From"),
+    "param.to": ("截止日期", "To"),
+    "param.by": ("统计维度", "Group by"),
+    "param.unit_id": ("承办单位", "Unit"),
+    "param.case_number": ("工单编号", "Case number"),
+    "param.phone": ("电话", "Phone"),
+    "param.status": ("状态", "Status"),
+    "param.date_from": ("起始日期", "From"),
+    "param.date_to": ("截止日期", "To"),
+    "param.page": ("页码", "Page"),
+    "param.call_id": ("通话编号", "Call id"),
+    "param.citizen_phone": ("电话", "Phone"),
+    "param.citizen_name": ("姓名", "Name"),
+    "param.subject": ("事由", "Subject"),
+    "param.body": ("详细内容", "Details"),
+    "param.area": ("乡镇/街道", "Area"),
+    "param.channel": ("渠道", "Channel"),
+    "param.kind": ("类型", "Kind"),
+}

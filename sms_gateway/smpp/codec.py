@@ -61,6 +61,7 @@ ESME_RTHROTTLED = consts.SMPP_ESME_RTHROTTLED
 ESME_RX_T_APPN = consts.SMPP_ESME_RX_T_APPN
 ESME_RX_P_APPN = consts.SMPP_ESME_RX_P_APPN
 ESME_RINVMSGLEN = consts.SMPP_ESME_RINVMSGLEN
+ESME_RINVOPTPARSTREAM = consts.SMPP_ESME_RINVOPTPARSTREAM
 
 
 def status_name(status: int) -> str:
@@ -81,12 +82,13 @@ class UnsupportedCommand(CodecError):
 
 
 class MalformedPdu(CodecError):
-    """A PDU whose body does not parse."""
+    """A PDU whose body does not parse. `status` is the SMPP 3.4 error to answer it with."""
 
-    def __init__(self, message: str, command_id: int, sequence: int):
+    def __init__(self, message: str, command_id: int, sequence: int, status: int = ESME_RSYSERR):
         super().__init__(message)
         self.command_id = command_id
         self.sequence = sequence
+        self.status = status
 
 
 class SequenceGenerator:
@@ -146,12 +148,18 @@ class Pdu:
         return getattr(self.fields, name, None) or b""
 
 
-def _mandatory_order(command: str) -> tuple[str, ...]:
-    order = smpp.make_pdu(command, client=_PARSE_CLIENT).params_order
-    return order[:order.index("short_message") + 1]
+def _mandatory_layout(command: str) -> tuple[tuple[str, object], ...]:
+    """(name, smpplib Param) of each mandatory field, in wire order, up to short_message."""
+    pdu = smpp.make_pdu(command, client=_PARSE_CLIENT)
+    order = pdu.params_order
+    return tuple((name, pdu.params[name]) for name in order[:order.index("short_message") + 1])
 
 
-_MANDATORY_ORDER = {command: _mandatory_order(command) for command in ("submit_sm", "deliver_sm")}
+# The message-carrying commands, whose mandatory body `decode` walks itself: smpplib reads
+# a body cut short as fields that are empty (a deliver_sm of the bare header parses "fine").
+_MANDATORY_LAYOUT = {command: _mandatory_layout(command) for command in ("submit_sm", "deliver_sm")}
+_MANDATORY_ORDER = {command: tuple(name for name, _ in layout)
+                    for command, layout in _MANDATORY_LAYOUT.items()}
 
 
 def encode(command: str, sequence: int | None = None, *, client: SequenceGenerator | None = None,
@@ -206,29 +214,62 @@ def parse_tlvs(data: bytes) -> dict[int, bytes]:
 
 
 def decode(data: bytes) -> Pdu:
-    """Parse one whole PDU (as framed). Raises `UnsupportedCommand` or `MalformedPdu`."""
+    """Parse one whole PDU (as framed). Raises `UnsupportedCommand` or `MalformedPdu` (with
+    the status to answer it with)."""
     length, command_id, status, sequence = HEADER.unpack_from(data)
     name = COMMAND_NAMES.get(command_id)
     if name is None or name not in SUPPORTED:
         raise UnsupportedCommand(command_id, sequence)
+    if length != len(data):
+        raise MalformedPdu(f"{name} command_length {length} but {len(data)} octets", command_id,
+                           sequence, ESME_RINVCMDLEN)
+    layout = _MANDATORY_LAYOUT.get(name)
+    if layout is not None and status == ESME_ROK:
+        _check_mandatory(layout, name, data[HEADER_LENGTH:], command_id, sequence)
     captured: list[bytes] = []
     try:
         pdu = smpp.make_pdu(name, client=_PARSE_CLIENT, allow_unknown_opt_params=True)
         # smpplib hands everything after the mandatory fields to this method: take it raw.
         pdu.parse_optional_params = captured.append
         pdu.parse(data)
-        tlvs = parse_tlvs(captured[0]) if captured else {}
     except (smpplib_errors.UnknownCommandError, struct.error, ValueError, IndexError, TypeError) as e:
         raise MalformedPdu(f"{name} body does not parse: {e}", command_id, sequence) from e
-    if status == ESME_ROK:
-        _check_mandatory(pdu, name, command_id, sequence)
+    try:
+        tlvs = parse_tlvs(captured[0]) if captured else {}
+    except ValueError as e:
+        raise MalformedPdu(f"{name} optional parameters do not parse: {e}", command_id, sequence,
+                           ESME_RINVOPTPARSTREAM) from e
     return Pdu(name, command_id, status, sequence, pdu, tlvs)
 
 
-def _check_mandatory(pdu, name: str, command_id: int, sequence: int) -> None:
-    # smpplib reads a C-string without its NUL as running to offset -1: check what it gave.
-    short = getattr(pdu, "short_message", None)
-    sm_length = getattr(pdu, "sm_length", None)
-    if short is not None and sm_length is not None and len(short) != sm_length:
-        raise MalformedPdu(f"{name} sm_length {sm_length} but {len(short)} octets present", command_id, sequence)
+def _check_mandatory(layout: tuple[tuple[str, object], ...], name: str, body: bytes,
+                     command_id: int, sequence: int) -> None:
+    """Walk the mandatory fields over the body as SMPP 3.4 lays them out (smpplib's layout):
+    every field must be there whole. A body that ends early is a bad command_length
+    (ESME_RINVCMDLEN); an sm_length beyond the octets that follow, or beyond 254, a bad
+    message length (ESME_RINVMSGLEN)."""
+    pos, end = 0, len(body)
+    values: dict[str, int] = {}
+    for field, param in layout:
+        kind = getattr(param, "type", None)
+        if kind is int:
+            size = getattr(param, "size", 1)
+            if pos + size > end:
+                raise MalformedPdu(f"{name} ends at body octet {end}, inside {field}",
+                                   command_id, sequence, ESME_RINVCMDLEN)
+            values[field] = int.from_bytes(body[pos:pos + size], "big")
+            pos += size
+        elif kind is str:
+            nul = body.find(b"\0", pos)
+            if nul < 0:
+                raise MalformedPdu(f"{name} ends at body octet {end}, inside {field} (no NUL)",
+                                   command_id, sequence, ESME_RINVCMDLEN)
+            pos = nul + 1
+        else:  # the octet string, its length in the field named by len_field
+            length = values.get(getattr(param, "len_field", ""), 0)
+            maximum = getattr(param, "max", 254)
+            if length > maximum or pos + length > end:
+                raise MalformedPdu(f"{name} sm_length {length} but {end - pos} octets follow",
+                                   command_id, sequence, ESME_RINVMSGLEN)
+            pos += length
 

@@ -299,15 +299,20 @@ class EsmeProtocol(SmppFramer):
             self.sendPdu(codec.generic_nack(pdu.sequence, codec.ESME_RINVCMDID))
 
     def _malformed(self, error: codec.MalformedPdu, data: bytes) -> None:
-        self.log.error("Malformed PDU: {error} ({hex})", error=str(error), hex=data[:64].hex())
+        # The bytes are not logged in full: a deliver_sm carries a citizen's number and text.
+        self.log.error("Malformed PDU #{sequence}, answered {status}: {error} ({length} octets, "
+                       "header {header})", sequence=error.sequence,
+                       status=codec.status_name(error.status), error=str(error),
+                       length=len(data), header=data[:codec.HEADER_LENGTH].hex())
         if error.command_id & codec.RESPONSE_BIT:
             # An answer we cannot read counts as none: the request times out and is retried.
             return
         if error.command_id == codec.COMMAND_IDS["deliver_sm"]:
-            # It will never parse better: a permanent error stops the SMSC redelivering it.
-            self._sendDeliverResp(error.sequence, codec.ESME_RX_P_APPN)
+            # Nothing is handed over: what does not parse is stored nowhere, and the error
+            # says why, so that the SMSC does not take it for delivered.
+            self._sendDeliverResp(error.sequence, error.status)
         else:
-            self.sendPdu(codec.generic_nack(error.sequence, codec.ESME_RSYSERR))
+            self.sendPdu(codec.generic_nack(error.sequence, error.status))
 
     # -- enquire_link on silence -----------------------------------------------------------------
 

@@ -250,14 +250,15 @@ def test_generic_nack_from_the_smsc_answers_the_request_with_its_status():
     assert (answers[0].command, answers[0].status) == ("generic_nack", codec.ESME_RSYSERR)
 
 
-def test_malformed_deliver_sm_is_refused_permanently_and_the_link_stays_up():
+def test_deliver_sm_with_broken_optional_parameters_is_refused_and_the_link_stays_up():
     protocol, transport, clock, inbox = bound()
     broken = TRAP_RECEIPT_ID_WITHOUT_NUL[:-1]
     broken = len(broken).to_bytes(4, "big") + broken[4:]
     with capturedLogs() as events:
         protocol.dataReceived(broken)
     assert [(p.command, p.sequence, p.status) for p in sent(transport)] == [
-        ("deliver_sm_resp", 41, codec.ESME_RX_P_APPN)]
+        ("deliver_sm_resp", 41, codec.ESME_RINVOPTPARSTREAM)]
+    assert inbox.receipts == [] and inbox.messages == []
     assert any("Malformed" in e["log_format"] for e in events)
     assert transport.connected
 

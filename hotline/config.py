@@ -43,6 +43,7 @@ from hotline.config_section import (
     env_name,
     load_section,
     parse_hhmm,
+    parse_time_range,
     setting,
 )
 
@@ -188,7 +189,8 @@ _PROCESS_KEY = secrets.token_urlsafe(48)
 @dataclasses.dataclass(frozen=True)
 class IvrConfig:
     opening_time: str = setting("08:00", doc="agents answer from (Asia/Shanghai, HH:MM)")
-    closing_time: str = setting("21:00", doc="agents answer until")
+    closing_time: str = setting("21:00", doc="agents answer until (after opening_time; 24:00: "
+                                             "until midnight)")
     open_on_holidays: bool = setting(False, doc="agents answer on public holidays and weekends")
     prompt_prefix: str = setting("hotline/", doc="prompt file names in Asterisk's sounds dir")
     menu_timeout_ms: int = setting(5000, min=1000, max=30000)
@@ -201,16 +203,31 @@ class IvrConfig:
     voice_message_silence_s: int = setting(5, min=1, max=60)
 
     def __post_init__(self) -> None:
-        for key in ("opening_time", "closing_time"):
-            parse_hhmm(getattr(self, key), f"ivr.{key}")
+        self.hours  # noqa: B018 -- refuses a bad pair at load time
+
+    @property
+    def hours(self) -> tuple[int, int]:
+        """The opening hours in minutes after midnight, e.g. (480, 1260): one span within one
+        day, read like `[callbacks] calling_hours` ('00:00' to '24:00' is the whole day)."""
+        parse_hhmm(self.opening_time, "ivr.opening_time")
+        try:
+            return parse_time_range(f"{self.opening_time}-{self.closing_time}",
+                                    "ivr.closing_time", crosses_midnight=False)
+        except ConfigError:
+            # The opening time is good (above): the closing time is what is wrong.
+            raise ConfigError(f"ivr.closing_time must be a time HH:MM after ivr.opening_time "
+                              f"({self.opening_time}), 24:00 at the latest, got "
+                              f"{self.closing_time!r}") from None
 
     @property
     def opening(self) -> dt.time:
-        return parse_hhmm(self.opening_time, "ivr.opening_time")
+        return dt.time(self.hours[0] // 60, self.hours[0] % 60)
 
     @property
     def closing(self) -> dt.time:
-        return parse_hhmm(self.closing_time, "ivr.closing_time")
+        """24:00 reads 00:00 here (a `time` has no 24:00); `hours` says it unambiguously."""
+        end = self.hours[1] % (24 * 60)
+        return dt.time(end // 60, end % 60)
 
 
 @dataclasses.dataclass(frozen=True)

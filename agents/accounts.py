@@ -4,9 +4,11 @@ and the agent behind a session.
 Failed and successful logins are audit rows (`entity_type` "login", the username as
 entity), so the lockout holds across processes and restarts and needs no table of its own:
 `lockout_failures` failures within `lockout_window_s` (none since a success) lock the
-username for `lockout_s` after the last one; an administrator's password reset ends it
-(`hotline.agents_admin.LOCKOUT_CLEARED`). The lockout applies to any name typed, known or
-not, so it does not tell which usernames exist.
+username for `lockout_s` after the last one. A password reset (on the admin pages, or
+`hotline agents reset-password NAME`) or `hotline agents unlock NAME` ends it
+(`hotline.agents_admin.LOCKOUT_CLEARED`): the command line is the way back in for the last
+administrator, whom anyone can lock by failing the password. The lockout applies to any
+name typed, known or not, so it does not tell which usernames exist.
 
 A session is honoured while its agent is active, it was issued after the agent's
 `sessions_revoked_at` (a password reset, a deactivation) and it was not logged out: a logout
@@ -50,10 +52,18 @@ class Principal:
 class LoginOutcome:
     principal: Principal | None
     locked_until: dt.datetime | None = None
+    # Why it was refused: "credentials" (the password was checked and failed: a wrong one,
+    # an unknown or inactive username) or "locked" (the username was locked: not checked).
+    failure: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.principal is not None
+
+    @property
+    def locked_by_it(self) -> bool:
+        """This failure is the one that locked the username."""
+        return self.failure == "credentials" and self.locked_until is not None
 
 
 def _principal(agent: Agent) -> Principal:
@@ -100,14 +110,19 @@ def locked_until(session: Session, username: str, now: dt.datetime,
     return until if until > now else None
 
 
+def login_name(typed: str) -> str:
+    """The username a login attempt is for, as it is counted (lockout, rate limit)."""
+    return typed.strip()[:USERNAME_MAX]
+
+
 def attempt_login(session: Session, username: str, password: str, *, now: dt.datetime,
                   client: str, policy: AuthConfig) -> LoginOutcome:
-    username = username.strip()[:USERNAME_MAX]
+    username = login_name(username)
     until = locked_until(session, username, now, policy)
     if until is not None:
         audit.record(session, at=now, actor=username or "-", action="login_locked",
                      entity_type=LOGIN_ENTITY, entity_id=username, note=f"from {client}")
-        return LoginOutcome(None, until)
+        return LoginOutcome(None, until, "locked")
     agent = session.scalar(select(Agent).where(Agent.username == username)) if username else None
     # One Argon2 run for every attempt: a deactivated or unknown username must not answer
     # sooner than a wrong password for a live one.
@@ -118,7 +133,7 @@ def attempt_login(session: Session, username: str, password: str, *, now: dt.dat
         return LoginOutcome(_principal(agent))
     audit.record(session, at=now, actor=username or "-", action="login_failed",
                  entity_type=LOGIN_ENTITY, entity_id=username, note=f"from {client}")
-    return LoginOutcome(None, locked_until(session, username, now, policy))
+    return LoginOutcome(None, locked_until(session, username, now, policy), "credentials")
 
 
 def record_logout(session: Session, username: str, nonce: str, *, expires_at: dt.datetime,

@@ -8,6 +8,7 @@ this module owns the pipeline, login and logout, the language toggle and static 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -16,7 +17,7 @@ from twisted.logger import Logger
 from agents import accounts, api
 from agents.auth import (
     CSRF_FIELD,
-    LoginThrottle,
+    RateLimiter,
     SessionCodec,
     bearer_token_valid,
     csrf_valid,
@@ -81,7 +82,12 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
         self.auth = auth
         self._now = now or (lambda: core.clock.now().timestamp())
         self.sessions = SessionCodec(auth, self._now)
-        self.throttle = LoginThrottle(auth.login_attempts_per_minute, self._now)
+        # Login attempts beyond these answer 429 before anything is checked or hashed: one
+        # address cannot keep the hashing busy, nor many addresses one username.
+        self.login_limits = {
+            "address": RateLimiter(auth.login_attempts_per_minute, self._now),
+            "username": RateLimiter(auth.login_attempts_per_username_per_minute, self._now),
+        }
         self.renderer = Renderer(core.zone)
         self.static_files = load_static()
         self.routes = [(route, route.regex) for route in ROUTES]
@@ -184,12 +190,11 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
 
     async def login(self, ctx: Context) -> WebResponse:
         request = ctx.request
-        username = request.arg("username").strip()
+        username = accounts.login_name(request.arg("username"))
         next_path = local_path(request.arg("next"))
-        if not self.throttle.allow(request.client):
-            self.log.warn("Login throttled for {client}", client=request.client)
-            return self._page(ctx, "login.html", 429, next=next_path, username=username,
-                              error=ctx.t("login.throttled"))
+        limited = self._login_rate_limited(ctx, username, next_path)
+        if limited is not None:
+            return limited
         outcome = await self.core.db.write(
             accounts.attempt_login, username, request.arg("password"),
             now=self.core.clock.now(), client=request.client, policy=self.auth)
@@ -200,14 +205,40 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
             response = WebResponse.redirect(next_path)
             response.cookies.append(self.sessions.cookie(session))
             return response
+        metrics = self.core.metrics
+        if metrics is not None:
+            metrics.login_failures.labels(outcome.failure).inc()
+            if outcome.locked_by_it:
+                metrics.login_lockouts.inc()
         if outcome.locked_until is not None:
             until = outcome.locked_until.astimezone(self.core.zone).strftime("%H:%M")
-            self.log.warn("Login for {username} refused: locked until {until}",
-                          username=username, until=until)
+            self.log.warn("Login for {username} from {client} refused: locked until {until} "
+                          "(`hotline agents unlock {username}` lifts it)",
+                          username=username, client=request.client, until=until)
             return self._page(ctx, "login.html", 423, next=next_path, username=username,
                               error=ctx.t("login.locked", until=until))
         return self._page(ctx, "login.html", 401, next=next_path, username=username,
                           error=ctx.t("login.failed"))
+
+    def _login_rate_limited(self, ctx: Context, username: str,
+                            next_path: str) -> WebResponse | None:
+        """The 429 answer when this attempt is over the address's or the username's limit;
+        the address is asked first, so a limited address uses up no username's attempts."""
+        client = ctx.request.client
+        for reason, key in (("address", client), ("username", username)):
+            verdict = self.login_limits[reason].take(key)
+            if verdict.allowed:
+                continue
+            if self.core.metrics is not None:
+                self.core.metrics.login_rate_limited.labels(reason).inc()
+            if verdict.refused_in_a_row == 1:  # once per burst, not once per attempt
+                self.log.warn("Login attempts rate-limited by {reason}: {username} from "
+                              "{client}", reason=reason, username=username, client=client)
+            response = self._page(ctx, "login.html", 429, next=next_path, username=username,
+                                  error=ctx.t("login.throttled"))
+            response.headers.append(("Retry-After", str(math.ceil(verdict.retry_after_s))))
+            return response
+        return None
 
     async def logout(self, ctx: Context) -> WebResponse:
         await self.core.db.write(accounts.record_logout, ctx.principal.username,

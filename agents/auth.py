@@ -1,4 +1,4 @@
-"""Who is asking: signed, expiring session cookies, CSRF tokens, the login throttle, and
+"""Who is asking: signed, expiring session cookies, CSRF tokens, the login rate limits, and
 where a login may send the browser next (a path on this site only).
 
 Sessions live in the browser as a cookie signed with the configured key (itsdangerous), so
@@ -18,7 +18,7 @@ import datetime as dt
 import hmac
 import secrets
 import unicodedata
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -176,25 +176,60 @@ def _plain_local_path(form: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
-class LoginThrottle:
-    """At most `per_minute` login attempts per client address in any minute (this process)."""
+_EPSILON = 1e-9  # float refills land a hair short of a whole token; count them as whole
 
-    def __init__(self, per_minute: int, now: Callable[[], float]) -> None:
-        self._limit = per_minute
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after_s: float = 0.0  # when refused: until the next attempt is allowed
+    refused_in_a_row: int = 0  # when refused: 1 for the first since the last allowed one
+
+
+class RateLimiter:
+    """At most `per_minute` attempts per key (a username, a client address) in this process:
+    a token bucket holding `per_minute` tokens, refilled at `per_minute` a minute.
+
+    The keys are chosen by whoever sends the requests, so at most `max_keys` buckets are
+    kept: the one used longest ago is dropped for a new one (its key starts afresh).
+    """
+
+    def __init__(self, per_minute: int, now: Callable[[], float], *,
+                 max_keys: int = 10_000) -> None:
+        self._capacity = float(per_minute)
+        self._rate = per_minute / 60.0  # tokens a second
         self._now = now
-        self._attempts: dict[str, deque[float]] = {}
+        self._max_keys = max_keys
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
-    def allow(self, client: str) -> bool:
+    def take(self, key: str) -> Verdict:
         now = self._now()
-        attempts = self._attempts.setdefault(client, deque())
-        while attempts and attempts[0] <= now - 60:
-            attempts.popleft()
-        if len(attempts) >= self._limit:
-            return False
-        attempts.append(now)
-        if len(self._attempts) > 10_000:  # forget idle addresses; bounded memory
-            self._attempts = {k: v for k, v in self._attempts.items() if v}
-        return True
+        bucket = self._buckets.pop(key, None)
+        if bucket is None:
+            bucket = _Bucket(self._capacity, now)
+            while len(self._buckets) >= self._max_keys:
+                self._buckets.popitem(last=False)
+        self._buckets[key] = bucket  # the most recently used last
+        # A wall clock set back refills nothing until it is past the last count again.
+        bucket.tokens = min(self._capacity,
+                            bucket.tokens + max(0.0, now - bucket.at) * self._rate)
+        bucket.at = max(bucket.at, now)
+        if bucket.tokens >= 1.0 - _EPSILON:
+            bucket.tokens = max(0.0, bucket.tokens - 1.0)
+            bucket.refused = 0
+            return Verdict(True)
+        bucket.refused += 1
+        return Verdict(False, (1.0 - bucket.tokens) / self._rate, bucket.refused)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float  # when `tokens` was counted
+    refused: int = 0
 
 
 def bearer_token_valid(expected: str, headers: dict[str, str]) -> bool:

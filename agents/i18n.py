@@ -35,7 +35,9 @@ CORE_WORDS: dict[str, tuple[str, str]] = {
     "login.password": ("密码", "Password"),
     "login.submit": ("登录", "Log in"),
     "login.failed": ("用户名或密码错误", "Wrong username or password"),
-    "login.locked": ("登录失败次数过多，账号已锁定至 {until}", "Too many failed logins; locked until {until}"),
+    "login.locked": ("登录失败次数过多，账号已锁定至 {until}；如需提前解锁，请联系系统管理员",
+                     "Too many failed logins; locked until {until}. An administrator can "
+                     "unlock it sooner"),
     "login.throttled": ("登录尝试过于频繁，请稍后再试", "Too many login attempts; try again shortly"),
     "error.csrf": ("请求已失效，请刷新页面后重试", "The form expired; reload the page and try again"),
     "error.forbidden": ("无权访问此页面", "You may not open this page"),

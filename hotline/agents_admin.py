@@ -4,9 +4,9 @@ pages go through, each change audited (who, when, what; never a password).
 An agent's queue interface is Asterisk's `Technology/resource` (`PJSIP/1001`,
 `Local/1001@agents/n`) and belongs to one active agent at a time. A password reset and a
 deactivation set `sessions_revoked_at`: every session issued before it is refused (the web
-app reads the row on each request), and a reset ends a login lockout. The last active
-administrator can be neither demoted nor deactivated, and an administrator never does
-either to themselves.
+app reads the row on each request), and a reset ends a login lockout, as an unlock does
+(password and sessions unchanged). The last active administrator can be neither demoted nor
+deactivated, and an administrator never does either to themselves.
 """
 
 from __future__ import annotations
@@ -178,9 +178,26 @@ def reset_password(session: Session, agent_id: int, password: str, *, actor: str
     agent.sessions_revoked_at = now
     audit.record(session, at=now, actor=actor, action="password_reset", entity_type=ENTITY,
                  entity_id=agent.id, note="sessions ended")
-    audit.record(session, at=now, actor=actor, action=LOCKOUT_CLEARED,
-                 entity_type=LOGIN_ENTITY, entity_id=agent.username, note="password reset")
+    _lift_lockout(session, agent, actor, now, "password reset")
     return _record(session, agent)
+
+
+def unlock(session: Session, agent_id: int, *, actor: str, now: dt.datetime) -> AgentRecord:
+    """Lift a lockout of the agent's username, password and sessions unchanged: the way back
+    in for an administrator someone locked by failing the password (audited whether or not
+    the username was locked)."""
+    agent = _agent(session, agent_id)
+    audit.record(session, at=now, actor=actor, action="unlock", entity_type=ENTITY,
+                 entity_id=agent.id, note="login lockout lifted")
+    _lift_lockout(session, agent, actor, now, "unlocked")
+    return _record(session, agent)
+
+
+def _lift_lockout(session: Session, agent: Agent, actor: str, now: dt.datetime,
+                  why: str) -> None:
+    """The lockout counts failures back to the newest of these rows."""
+    audit.record(session, at=now, actor=actor, action=LOCKOUT_CLEARED,
+                 entity_type=LOGIN_ENTITY, entity_id=agent.username, note=why)
 
 
 def _agent(session: Session, agent_id: int) -> Agent:

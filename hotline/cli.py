@@ -112,6 +112,16 @@ def cmd_agents_reset_password(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agents_unlock(config: Config, args: argparse.Namespace) -> int:
+    """The way back in for an administrator someone locked by failing the password: the
+    lockout lifted, the password and sessions unchanged (audited)."""
+    from hotline.agents_admin import unlock
+
+    record = _change_agent(config, args.username, unlock)
+    print(f"agent {record.username}: login lockout lifted (audited); the password is unchanged")
+    return 0
+
+
 def cmd_agents_set_active(config: Config, args: argparse.Namespace) -> int:
     from hotline.agents_admin import set_active
 
@@ -193,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "PASSWORD or generated), sessions ended")
     reset.add_argument("username")
     reset.set_defaults(handler=cmd_agents_reset_password)
+    unlocking = agents.add_parser("unlock", help="lift a login lockout (audited); password and "
+                                                 "sessions unchanged")
+    unlocking.add_argument("username")
+    unlocking.set_defaults(handler=cmd_agents_unlock)
     for name, active, text in (("deactivate", False, "refuse the agent's logins and sessions"),
                                ("activate", True, "let a deactivated agent log in again")):
         toggle = agents.add_parser(name, help=text)

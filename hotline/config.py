@@ -162,7 +162,11 @@ class AuthSection:
     lockout_s: int = setting(15 * 60, min=1, max=86400,
                              doc="a locked username stays locked this long after its last failure")
     login_attempts_per_minute: int = setting(20, min=1, max=10000,
-                                             doc="per client address, per process (throttle)")
+                                             doc="login attempts per client address, per "
+                                                 "process; more answer 429 unchecked")
+    login_attempts_per_username_per_minute: int = setting(
+        10, min=1, max=10000, doc="login attempts per username, per process; more answer 429 "
+                                  "unchecked")
     api_token: str = setting("", doc=f"bearer token for /api/v1 (HOTLINE_AUTH_API_TOKEN, "
                                      f"{MIN_TOKEN_LENGTH}+ characters); empty: the API refuses "
                                      "every request")

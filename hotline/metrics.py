@@ -26,6 +26,11 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 # An AGI command answers in milliseconds unless it plays or waits for the caller.
 AGI_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
+# The label values of the login counters, present (at 0) from the start so that an alert
+# on their rate has a series to watch.
+LOGIN_FAILURE_REASONS = ("credentials", "locked")
+LOGIN_RATE_LIMITS = ("username", "address")
+
 # fn(session, now) -> metric families; runs in the database thread.
 SnapshotQuery = Callable[[Any, Any], Iterable[Metric]]
 
@@ -93,6 +98,20 @@ class Metrics:
         self.sms_receipts = Counter("hotline_sms_receipts",
                                     "SMS delivery receipts received, by state", ["state"],
                                     registry=r)
+        # Logins: a lockout storm (someone failing other people's passwords) shows here.
+        self.login_failures = Counter(
+            "hotline_login_failures", "Logins refused after a check, by reason: credentials "
+            "(wrong password, unknown or inactive username), locked (a locked username)",
+            ["reason"], registry=r)
+        self.login_lockouts = Counter("hotline_login_lockouts",
+                                      "Usernames locked by their failed logins", registry=r)
+        self.login_rate_limited = Counter(
+            "hotline_login_rate_limited", "Login attempts refused unchecked, by the limit they "
+            "met: username, address", ["reason"], registry=r)
+        for reason in LOGIN_FAILURE_REASONS:
+            self.login_failures.labels(reason)
+        for reason in LOGIN_RATE_LIMITS:
+            self.login_rate_limited.labels(reason)
         self.snapshot = DatabaseSnapshot()
         r.register(self.snapshot)
 

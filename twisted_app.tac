@@ -11,6 +11,7 @@ import service_tree
 from hotline.config import ConfigError, load_config
 from hotline.core import make_core
 from hotline.logs import make_observer
+from hotline.stop_signals import install_when_running
 
 try:
     config = load_config()
@@ -29,3 +30,6 @@ tree.root.setServiceParent(service.IServiceCollection(application))
 # Everything built at start-up lives as long as the process: move it out of the collector's
 # reach, so that full collections (pauses of 60-80 ms at 1,000 calls) scan only call objects.
 reactor.callWhenRunning(gc.freeze)
+
+# A second SIGTERM or SIGINT while stopping is logged, not a second reactor.stop().
+install_when_running(reactor)

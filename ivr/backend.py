@@ -153,3 +153,10 @@ def _newest_open(session: Session, phone: str) -> AppealView | None:
 
 def _by_case(session: Session, case_number: str) -> AppealView | None:
     return _view(session.execute(_view_query().where(Appeal.case_number == case_number)).first())
+
+
+def unit_names(session: Session) -> list[tuple[str, str]]:
+    """Every unit's (code, name), inactive ones too (an old appeal may still name one): what
+    the unit prompts are made from."""
+    return [(code, name) for code, name in
+            session.execute(select(Unit.code, Unit.name).order_by(Unit.code))]

@@ -32,11 +32,22 @@ def cmd_call_simulate(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_prompts_build(config: Config, args: argparse.Namespace) -> int:
-    from ivr.prompts.builder import build_prompts
+    """The catalogue and one prompt per unit, its name read from the units table: run it
+    again after `hotline units load` (a unit whose name changed is rebuilt, the rest kept)."""
+    from hotline.db import Database, make_engine
+    from ivr.backend import unit_names
+    from ivr.prompts import build_prompts, load_catalog, with_units
 
-    report = build_prompts(args.catalogue, Path(args.sounds), voice=args.voice, force=args.force)
+    catalog = load_catalog(args.catalogue)
+    units: list[tuple[str, str]] = []
+    if not args.no_units:
+        database = Database(make_engine(config.database), reactor=None, threads=1)
+        units = database.read_now(unit_names)
+    report = build_prompts(with_units(catalog, units), Path(args.sounds), voice=args.voice,
+                           force=args.force)
     print(f"prompts: {len(report.built)} built, {len(report.up_to_date)} up to date, "
-          f"{len(report.kept_site_recordings)} site recordings kept, in {args.sounds}")
+          f"{len(report.kept_site_recordings)} site recordings kept, in {args.sounds}"
+          + ("" if args.no_units else f" ({len(units)} units' names among them)"))
     return 0
 
 
@@ -53,11 +64,13 @@ def register(commands) -> None:
     simulate.set_defaults(handler=cmd_call_simulate)
 
     prompts = commands.add_parser("prompts", help="IVR prompts").add_subparsers(required=True)
-    build = prompts.add_parser("build", help="synthesise every prompt (espeak-ng + sox) into "
-                                             "8 kHz 16-bit mono WAV")
+    build = prompts.add_parser("build", help="synthesise every prompt and every unit's name "
+                                             "(espeak-ng + sox) into 8 kHz 16-bit mono WAV")
     build.add_argument("--sounds", default="var/sounds/hotline",
                        help="directory Asterisk plays from (its sounds dir + hotline/)")
     build.add_argument("--catalogue", help="prompt catalogue (default: the shipped one)")
     build.add_argument("--voice", default="cmn")
     build.add_argument("--force", action="store_true")
+    build.add_argument("--no-units", action="store_true",
+                       help="the catalogue only, without reading the units from the database")
     build.set_defaults(handler=cmd_prompts_build)

@@ -26,6 +26,7 @@ from ivr.call_records import CallEnd, CallStart
 from ivr.flows import prompts as P
 from ivr.flows import variables as V
 from ivr.hours import ServiceHours
+from ivr.prompts import unit_prompt_id
 from schemas.enums import AppealStatus, CallOutcome
 
 MENU_KEYS = "012345*"
@@ -75,6 +76,7 @@ class HotlineFlow:
         self._config = config
         self._queue = queue
         self._new_call_id = new_call_id
+        self._missing_prompts: set[str] = set()
 
     async def __call__(self, channel, env) -> None:
         start = CallStart(call_id=self._new_call_id(), flow="hotline", caller=env.callerid,
@@ -209,9 +211,23 @@ class HotlineFlow:
         state.visit(f"status:{view.status.value}")
         await self._play(channel, STATUS_PROMPTS[view.status], AGENT)
         if view.status in (AppealStatus.ASSIGNED, AppealStatus.IN_PROGRESS) and view.unit_code:
-            await self._play(channel, P.UNIT_PREFIX + view.unit_code.lower(), AGENT)
+            await self._say_unit(channel, view.unit_code)
         if view.status is AppealStatus.RESOLVED and view.resolved_at is not None:
             await channel.say_date(int(view.resolved_at.timestamp()), AGENT)
+
+    async def _say_unit(self, channel, code: str) -> None:
+        """A unit's name is a prompt of its own, built from the units table, so a unit added
+        since the last build has none. Played with Playback, which answers a missing file
+        with PLAYBACKSTATUS=FAILED and goes on (STREAM FILE would end the AGI as FAILURE);
+        a missing name is said another way: an agent can tell it (press 0)."""
+        prompt = unit_prompt_id(code)
+        await channel.exec_("Playback", self._prompt(prompt))
+        if await channel.get_variable("PLAYBACKSTATUS") != "FAILED":
+            return
+        self._missing(prompt, f"said {P.UNIT_UNNAMED} instead",
+                      "a unit loaded or renamed since the prompts were built: run `hotline "
+                      "prompts build` again (it reads the units' names from the database)")
+        await self._play(channel, P.UNIT_UNNAMED, AGENT)
 
     async def _to_agents(self, channel, state: CallState, offer_callback: bool = True) -> None:
         """Into the agents' queue with the screen-pop variables set; a callback instead when
@@ -332,11 +348,22 @@ class HotlineFlow:
         try:
             pressed = await channel.stream_file(self._prompt(prompt_id), escape)
         except AGISoundFileMissing:
-            self.log.warn("Prompt {prompt} is missing from Asterisk's sounds", prompt=prompt_id)
+            self._missing(prompt_id, "skipped it",
+                          "build the prompts: `hotline prompts build --sounds <Asterisk's "
+                          f"sounds directory>/{self._config.prompt_prefix.strip('/')}`")
             return ""
         if pressed == AGENT:
             raise _AgentRequested()
         return pressed
+
+    def _missing(self, prompt_id: str, instead: str, fix: str) -> None:
+        """Logged once per prompt and process, with its fix: a missing file stays missing
+        until someone acts, and one line a call would bury the rest of the log."""
+        if prompt_id in self._missing_prompts:
+            return
+        self._missing_prompts.add(prompt_id)
+        self.log.warn("Prompt {file} is missing from Asterisk's sounds; the call {instead}. "
+                      "Fix: {fix}", file=self._prompt(prompt_id), instead=instead, fix=fix)
 
     async def _record_start(self, state: CallState) -> None:
         """Written beside the call, not before it: the caller is answered at once, and the

@@ -21,10 +21,12 @@ AFTER_HOURS = "after-hours"
 LEAVE_MESSAGE = "leave-message"
 MESSAGE_SAVED = "message-saved"
 THANKS_GOODBYE = "thanks-goodbye"
-UNIT_PREFIX = "unit-"  # + the unit's code in lower case; optional per unit
+# A unit's name is its own prompt, ivr.prompts.unit_prompt_id(code), built from the units
+# table; this is said instead when it is missing.
+UNIT_UNNAMED = "status-unit-unnamed"
 
 USED = (GREETING, MAIN_MENU, INVALID_INPUT, NO_INPUT, TRANSFER_AGENT, SORRY_TECHNICAL,
         QUEUE_LONG_CALLBACK, CALLBACK_CONFIRMED, ENTER_CASE_NUMBER, CASE_NOT_FOUND,
         STATUS_RECEIVED, STATUS_ASSIGNED, STATUS_IN_PROGRESS, STATUS_RESOLVED_ON, STATUS_CLOSED,
         PROGRESS_MORE, OPEN_APPEAL_NOTICE, AFTER_HOURS, LEAVE_MESSAGE, MESSAGE_SAVED,
-        THANKS_GOODBYE)
+        THANKS_GOODBYE, UNIT_UNNAMED)

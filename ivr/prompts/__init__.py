@@ -1,19 +1,24 @@
-"""The IVR prompt catalogue (ids, Mandarin and English text) and the builder that synthesises it
-into 8 kHz mono WAV files for Asterisk."""
+"""The IVR prompt catalogue (ids, Mandarin and English text), the units' prompts, and the
+builder that synthesises them into 8 kHz mono WAV files for Asterisk."""
 
 from ivr.prompts.builder import BuildReport, PromptBuildError, build_prompts
 from ivr.prompts.catalog import (
     DEFAULT_CATALOG,
+    UNIT_PREFIX,
     Prompt,
     PromptCatalog,
     PromptCatalogError,
     load_catalog,
     parse_catalog,
     prompt_ids,
+    unit_prompt_id,
+    unit_prompts,
+    with_units,
 )
 
 __all__ = [
     "DEFAULT_CATALOG",
+    "UNIT_PREFIX",
     "BuildReport",
     "Prompt",
     "PromptBuildError",
@@ -23,4 +28,7 @@ __all__ = [
     "load_catalog",
     "parse_catalog",
     "prompt_ids",
+    "unit_prompt_id",
+    "unit_prompts",
+    "with_units",
 ]

@@ -1,15 +1,20 @@
-"""The prompt catalogue: ids flows may play, with their Mandarin and English text."""
+"""The prompt catalogue: ids flows may play, with their Mandarin and English text; and the
+units' prompts (`unit-<code>`), made from the units table rather than written here."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 DEFAULT_CATALOG = Path(__file__).with_name("catalog.toml")
 _ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+# Ids that start so are the units' names, one per unit; the catalogue may not use them.
+UNIT_PREFIX = "unit-"
 _FIELDS = {"id", "zh", "en"}
 _OPTIONAL = {"tts"}
 
@@ -80,6 +85,9 @@ def parse_catalog(text: str, source: str = "<catalogue>") -> PromptCatalog:
             raise PromptCatalogError(f"{where}: id must be lower-case words joined by hyphens")
         if prompt_id in seen:
             raise PromptCatalogError(f"{where}: duplicate id")
+        if prompt_id.startswith(UNIT_PREFIX):
+            raise PromptCatalogError(f"{where}: ids starting {UNIT_PREFIX!r} are the units' "
+                                     "names, built from the units table")
         for language in ("zh", "en"):
             value = entry[language]
             if not isinstance(value, str) or not value.strip():
@@ -106,3 +114,32 @@ def load_catalog(path: str | Path | None = None) -> PromptCatalog:
 def prompt_ids() -> frozenset[str]:
     """The ids of the packaged catalogue: the only prompts a flow may play."""
     return load_catalog().ids()
+
+
+def unit_prompt_id(code: str) -> str:
+    """The prompt that says unit `code`'s name: 'PS-LS' -> 'unit-ps-ls'. A code that is not
+    letters, digits and hyphens gets a short hash of itself too, so two codes never share
+    a prompt ('PS_LS' -> 'unit-ps-ls-' + 6 hex digits)."""
+    lowered = code.strip().lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", lowered).strip("-")
+    if slug != lowered or not slug:
+        digest = hashlib.sha256(code.encode("utf-8")).hexdigest()[:6]
+        slug = f"{slug}-{digest}" if slug else digest
+    return UNIT_PREFIX + slug
+
+
+def unit_prompts(units: Iterable[tuple[str, str]]) -> tuple[Prompt, ...]:
+    """One prompt per (code, name): the name spoken as it is written (兰山派出所)."""
+    prompts: dict[str, Prompt] = {}
+    for code, name in units:
+        spoken = " ".join(name.split())
+        if not spoken:
+            continue
+        prompt_id = unit_prompt_id(code)
+        prompts[prompt_id] = Prompt(prompt_id, spoken, f"unit {code}")
+    return tuple(prompts[key] for key in sorted(prompts))
+
+
+def with_units(catalog: PromptCatalog, units: Iterable[tuple[str, str]]) -> PromptCatalog:
+    """The catalogue and the units' prompts: what `hotline prompts build` makes."""
+    return PromptCatalog(catalog.source, catalog.prompts + unit_prompts(units))

@@ -275,6 +275,13 @@ class AsteriskCallSimulator(LineReceiver):
             self.agistatus = "HANGUP"
         self._channel_gone()
 
+    def _command_failed(self) -> None:
+        """A handler returned RESULT_FAILURE (a file it could not open) on a live channel:
+        res_agi.c's run_agi goes on reading commands but the AGI ends with AGISTATUS=FAILURE,
+        even if the caller hangs up later."""
+        if not self.dead:
+            self.agistatus = "FAILURE"
+
     def _channel_gone(self) -> None:
         if self.setup.sighup:
             self.transport.write(b"HANGUP\n")
@@ -374,6 +381,8 @@ class AsteriskCallSimulator(LineReceiver):
             return _USAGE
         self.heard.append(Heard("hangup", "service"))
         self.dead = True
+        if self.agistatus == "SUCCESS":  # run_agi reads the hung-up channel like any other
+            self.agistatus = "HANGUP"
         # Asterisk answers the command, then notices its own hang-up like any other.
         self.transport.write(b"200 result=1\n")
         self._channel_gone()
@@ -385,18 +394,25 @@ class AsteriskCallSimulator(LineReceiver):
         offset = int(argv[4]) if len(argv) == 5 and argv[4].isdigit() else 0
         played = self._play(argv[2], argv[3], offset)
         if played is None:
-            # res_agi.c reports the requested offset as the end position of a file it cannot open
+            # res_agi.c reports the requested offset as the end position of a file it cannot
+            # open (endpos=0 without one), sets no PLAYBACKSTATUS and fails the command
+            self._command_failed()
             return f"200 result=-1 endpos={offset}\n"
         if played.hangup:
             return f"200 result=-1 endpos={played.endpos}\n"
+        # FAILED when a digit stopped it too: res_agi.c sets it from the nonzero result
+        self.variables["PLAYBACKSTATUS"] = "FAILED" if played.digit else "SUCCESS"
         return f"200 result={ord(played.digit) if played.digit else 0} endpos={played.endpos}\n"
 
     def _control_stream_file(self, argv: list[str]) -> object:
         if len(argv) < 5 or len(argv) > 10:
             return _USAGE
         played = self._play(argv[3], argv[4])
-        if played is None or played.hangup:
-            return "200 result=-1 endpos=-1\n" if played is None else f"200 result=-1 endpos={played.endpos // 8}\n"
+        if played is None:
+            self._command_failed()
+            return "200 result=-1 endpos=-1\n"
+        if played.hangup:
+            return f"200 result=-1 endpos={played.endpos // 8}\n"
         if played.digit:
             return f"200 result={ord(played.digit)} endpos={played.endpos // 8}\n"
         return "200 result=0 endpos=-1\n"
@@ -406,6 +422,7 @@ class AsteriskCallSimulator(LineReceiver):
             return _USAGE
         played = self._play(argv[2], argv[3])
         if played is None:
+            self._command_failed()
             return "200 result=-1 endpos=0\n"
         if played.hangup:
             return f"200 result=-1 endpos={played.endpos}\n"
@@ -525,11 +542,16 @@ class AsteriskCallSimulator(LineReceiver):
             return "200 result=-1\n"
         self.heard.append(Heard("queue" if app.lower() == "queue" else "exec", f"{app} {data}".strip()))
         if app.lower() == "playback":
+            # app_playback.c: a file it cannot open is skipped with PLAYBACKSTATUS=FAILED and
+            # the application still returns 0 (the AGI is not failed)
+            status = "SUCCESS"
             for name in data.split(",")[0].split("&"):
                 if self._samples(name) is None:
                     self.heard.append(Heard("missing", name))
+                    status = "FAILED"
                 else:
                     self.heard.append(Heard("play", name))
+            self.variables["PLAYBACKSTATUS"] = status
         turn = self._turn(listening=False)
         if turn is not None and turn.hangup:
             self._hangup_pending = True

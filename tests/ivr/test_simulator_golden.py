@@ -4,6 +4,8 @@ Each scenario drives the simulator with the probe's 'S:' lines and a caller scri
 what the recorded caller did; its output must equal the 'A:' lines, apart from the end position
 of interrupted playback (README.txt: per-run)."""
 
+import re
+
 import pytest
 from twisted.internet.testing import StringTransport
 
@@ -50,10 +52,11 @@ def simulator_for(name: str) -> AsteriskCallSimulator:
     return AsteriskCallSimulator(setup_for(name, **options), script)
 
 
-def replay(name: str, idle_hangups: list[int] | None = None) -> tuple[str, str, StringTransport]:
+def replay(name: str, idle_hangups: list[int] | None = None,
+           simulator: AsteriskCallSimulator | None = None) -> tuple[str, str, StringTransport]:
     """Feed the probe's lines; return (expected A: stream, simulator output, transport).
     `idle_hangups` collects the index of each probe command the caller hung up before."""
-    simulator = simulator_for(name)
+    simulator = simulator or simulator_for(name)
     transport = StringTransport()
     simulator.makeConnection(transport)
     expected = ""
@@ -85,6 +88,23 @@ def test_every_agi_transcript_has_a_caller_script():
 def test_simulator_reproduces_golden_transcript(name):
     expected, produced, _ = replay(name)
     assert golden.normalise(produced) == golden.normalise(expected)
+
+
+def golden_agistatus(name: str) -> str:
+    """The AGISTATUS the AMI transcript of the same call shows Asterisk setting."""
+    lines = (golden.GOLDEN / f"ami_{name.removeprefix('agi_')}.txt").read_bytes().decode()
+    found = re.search(r"A: Variable: AGISTATUS\r\nA: Value: (\w+)", lines)
+    assert found, f"no AGISTATUS in the AMI transcript of {name}"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("name", golden.AGI_SCENARIOS)
+def test_simulator_ends_the_agi_with_the_status_asterisk_set(name):
+    """FAILURE after a STREAM FILE of a missing file (agi_full), HANGUP after a hang-up by
+    either side, SUCCESS otherwise."""
+    simulator = simulator_for(name)
+    replay(name, simulator=simulator)
+    assert simulator.agistatus == golden_agistatus(name)
 
 
 @pytest.mark.parametrize("name", golden.AGI_SCENARIOS)

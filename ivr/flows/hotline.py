@@ -213,7 +213,12 @@ class HotlineFlow:
         if view.status in (AppealStatus.ASSIGNED, AppealStatus.IN_PROGRESS) and view.unit_code:
             await self._say_unit(channel, view.unit_code)
         if view.status is AppealStatus.RESOLVED and view.resolved_at is not None:
-            await channel.say_date(int(view.resolved_at.timestamp()), AGENT)
+            # The service's own prompts in its own zone: Asterisk's SAY DATE speaks English
+            # order in the Asterisk host's zone (a UTC host says the day before for a
+            # resolution before 08:00 in Shanghai), and a stock Asterisk has no Mandarin sounds.
+            day = view.resolved_at.astimezone(self._hours.zone).date()
+            for prompt in P.date_prompts(day):
+                await self._play(channel, prompt, AGENT)
 
     async def _say_unit(self, channel, code: str) -> None:
         """A unit's name is a prompt of its own, built from the units table, so a unit added

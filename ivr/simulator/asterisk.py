@@ -213,7 +213,7 @@ class AsteriskCallSimulator(LineReceiver):
             (("record", "file"), False, self._record_file),
             (("say", "alpha"), False, self._say("say-alpha", 4)),
             (("say", "date"), False, self._say("say-date", 4)),
-            (("say", "datetime"), False, self._say("say-datetime", 4, 7)),
+            (("say", "datetime"), False, self._say("say-datetime", *range(4, 128))),
             (("say", "digits"), False, self._say("say-digits", 4)),
             (("say", "number"), False, self._say("say-number", 4, 5)),
             (("say", "phonetic"), False, self._say("say-phonetic", 4)),
@@ -485,9 +485,17 @@ class AsteriskCallSimulator(LineReceiver):
             if len(argv) not in argcs:
                 return _USAGE
             value = argv[2]
-            if kind in ("say-digits", "say-number", "say-date", "say-time", "say-datetime"):
-                if not re.fullmatch(r"-?\d+", value):
+            if kind in ("say-date", "say-time", "say-datetime"):
+                # sscanf("%30d") / ast_get_time_t: a leading integer, the rest ignored
+                leading = re.match(r"\s*[-+]?\d+", value)
+                if leading is None:
                     return _USAGE
+                value = str(int(leading.group()))
+            elif kind in ("say-digits", "say-number") and not re.fullmatch(r"-?\d+", value):
+                return _USAGE
+            if kind == "say-datetime" and len(argv) > 4:
+                # format and zone, as given; Asterisk's default is "ABdY 'digits/at' IMp"
+                value = " ".join([value, *(repr(a) for a in argv[4:6])])
             escape = argv[3]
             turn = self._turn(listening=bool(escape))
             if turn is None or turn.silent:

@@ -8,6 +8,7 @@ drops a call). Work runs in the database's thread pool; the reactor thread never
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +21,9 @@ from twisted.logger import Logger
 
 from hotline.appeals import (
     AppealNotFound,
-    AppealRecord,
     AppealService,
     AppealValidationError,
+    InvalidTransition,
     NewAppeal,
 )
 from hotline.clock import WallClock
@@ -50,7 +51,18 @@ class AppealView:
     resolved_at: dt.datetime | None
 
 
+@dataclass(frozen=True)
+class FiledMessage:
+    """Where a voice message went: a note on the caller's open appeal (`joined`), or an
+    appeal of its own."""
+
+    appeal_id: int
+    case_number: str
+    joined: bool
+
+
 CallbackRequester = Callable[[str, str], Awaitable[object]]  # (phone, call_id); result unused
+IVR_ACTOR = "system:ivr"
 
 
 class HotlineBackend:
@@ -82,7 +94,7 @@ class HotlineBackend:
         deferred.addTimeout(limit, self._timers)
         try:
             return await deferred
-        except (AppealNotFound, AppealValidationError):
+        except (AppealNotFound, AppealValidationError, InvalidTransition):
             raise
         except defer.TimeoutError:
             self.log.warn("Backend too slow: {what} took over {timeout}s", what=what,
@@ -110,18 +122,41 @@ class HotlineBackend:
                             self._record_timeout)
 
     async def leave_voice_message(self, caller: str | None, recording: str,
-                                  call_id: str) -> AppealRecord | None:
-        """A voice message becomes an appeal the agents work on the next opening; a caller
-        with no usable number still has the recording kept, with no appeal."""
+                                  call_id: str) -> FiledMessage | None:
+        """A voice message from a caller with an open appeal joins it, as a note with the
+        recording (the same citizen calling about the same matter); otherwise it becomes an
+        appeal the agents work on the next opening. A caller with no usable number still has
+        the recording kept, with no appeal."""
         phone = _phone_or_none(caller)
         if phone is None:
             self.log.warn("Voice message {recording} from an unusable number {caller}; no appeal",
                           recording=recording, caller=mask_phone(caller))
             return None
+        open_appeal = await self._bounded(self._db.read(_newest_open, phone),
+                                          "open appeal lookup")
+        if open_appeal is not None:
+            note = f"语音留言，录音文件：{recording}"
+            try:
+                await self._bounded(self._appeals.add_note(open_appeal.id, note, actor=IVR_ACTOR,
+                                                           call_id=call_id), "voice message note")
+            except InvalidTransition:
+                pass  # closed since the lookup: the message opens an appeal of its own
+            else:
+                return FiledMessage(open_appeal.id, open_appeal.case_number, joined=True)
         new = NewAppeal(channel=AppealChannel.VOICE_MESSAGE, kind=AppealKind.CONSULTATION,
                         subject="语音留言（待坐席回听分类）", citizen_phone=phone,
                         body=f"录音文件：{recording}", call_id=call_id, recording_path=recording)
-        return await self._bounded(self._appeals.create(new, actor="system:ivr"), "voice message")
+        record = await self._bounded(self._appeals.create(new, actor=IVR_ACTOR), "voice message")
+        return FiledMessage(record.id, record.case_number, joined=False)
+
+    async def recording_size(self, recording: str) -> int | None:
+        """The size in bytes of a recording Asterisk wrote, when this process sees its spool
+        (the same host, or a shared directory); None when it does not, or cannot tell in
+        time. A stat of a spool that may be a network mount stays off the reactor."""
+        try:
+            return await self._bounded(self._db.read(_file_size, recording), "recording size")
+        except BackendUnavailable:
+            return None
 
 
 def _phone_or_none(caller: str | None) -> str | None:
@@ -153,6 +188,15 @@ def _newest_open(session: Session, phone: str) -> AppealView | None:
 
 def _by_case(session: Session, case_number: str) -> AppealView | None:
     return _view(session.execute(_view_query().where(Appeal.case_number == case_number)).first())
+
+
+def _file_size(session: Session, path: str) -> int | None:
+    """Runs in the database's pool only to be off the reactor; the session is not used (an
+    unused session takes no connection)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None
 
 
 def unit_names(session: Session) -> list[tuple[str, str]]:

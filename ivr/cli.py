@@ -19,7 +19,7 @@ def cmd_call_simulate(config: Config, args: argparse.Namespace) -> int:
 
     host = args.host or config.agi.host
     port = args.port or config.agi.port
-    setup = replace(CallSetup(), callerid=args.caller or None,
+    setup = replace(CallSetup(), callerid=args.caller or None, speech_s=args.speech,
                     functions={f"QUEUE_WAITING_COUNT({config.agi.queue})": str(args.waiting)})
 
     def show(heard) -> None:
@@ -59,6 +59,8 @@ def register(commands) -> None:
     simulate.add_argument("--caller", default="13812345678", help="caller id ('' for unknown)")
     simulate.add_argument("--flow", default="hotline")
     simulate.add_argument("--waiting", type=int, default=0, help="callers already in the queue")
+    simulate.add_argument("--speech", type=float, default=5.0,
+                          help="seconds the caller speaks into a voice message (0: silence)")
     simulate.add_argument("--host")
     simulate.add_argument("--port", type=int)
     simulate.set_defaults(handler=cmd_call_simulate)

@@ -53,6 +53,7 @@ class CallOutcome(enum.StrEnum):
     TO_QUEUE = "to_queue"  # handed to the agents' queue
     QUERY_ANSWERED = "query_answered"  # progress query answered by the IVR
     MESSAGE_LEFT = "message_left"  # voice message recorded
+    MESSAGE_EMPTY = "message_empty"  # a recording with no audio: kept out of the work
     CALLBACK_REQUESTED = "callback_requested"  # chose a callback instead of waiting
     SURVEY_RATED = "survey_rated"
     SURVEY_NO_RATING = "survey_no_rating"

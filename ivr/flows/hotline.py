@@ -20,6 +20,7 @@ from twisted.logger import Logger
 from hotline.appeals.case_numbers import looks_like_case_number
 from hotline.config import IvrConfig
 from hotline.masking import mask_phone
+from ivr.agi.channel import RecordingResult
 from ivr.agi.errors import AGIHangup, AGISoundFileMissing
 from ivr.backend import AppealView, BackendUnavailable, HotlineBackend
 from ivr.call_records import CallEnd, CallStart
@@ -58,6 +59,32 @@ class CallState:
     def visit(self, step: str) -> None:
         self.step = step
         self.path.append(step)
+
+
+RECORDING_FORMAT = "wav"  # 8 kHz, 16-bit: 8000 samples a second, after a 44-byte header
+SAMPLES_PER_SECOND = 8000
+WAV_HEADER_BYTES = 44
+# Less than this is no message: a breath, the click of the # key.
+MIN_AUDIO_S = 0.25
+
+
+def recording_has_no_audio(result: RecordingResult | None, silence_s: int) -> bool | None:
+    """Whether RECORD FILE's answer says the file holds nothing but silence; None when it
+    cannot tell (a hang-up, whose answer the channel turns into an exception). Asterisk
+    (res_agi.c) reports the samples it kept: all of them at a hang-up or at the time limit,
+    the audio before the key less 200 ms after a #, and after `silence_s` of silence the
+    audio before it plus one second of the silence (it rewinds silence_s - 1 seconds)."""
+    if result is None or result.endpos is None:
+        return None
+    kept_silence_s = 1.0 if result.reason == "timeout" and silence_s else 0.0
+    return result.endpos < (kept_silence_s + MIN_AUDIO_S) * SAMPLES_PER_SECOND
+
+
+def wav_has_no_audio(size: int | None) -> bool | None:
+    """The same from the file's size in bytes (None: the file is not visible here)."""
+    if size is None:
+        return None
+    return size < WAV_HEADER_BYTES + MIN_AUDIO_S * SAMPLES_PER_SECOND * 2
 
 
 class _Done(Exception):
@@ -293,27 +320,47 @@ class HotlineFlow:
 
     async def _voice_message(self, channel, state: CallState) -> None:
         """RECORD FILE with a beep and a silence limit. Hanging up is how most callers end a
-        message, so a hang-up during the recording still leaves the message."""
+        message, so a hang-up during the recording still leaves the message. A message from
+        a caller with an open appeal joins it; a recording with no audio becomes no work."""
         state.visit("voice-message")
         await self._play(channel, P.LEAVE_MESSAGE)
         path = f"{self._config.voice_message_dir.rstrip('/')}/{state.start.call_id}"
-        hung_up = False
+        recording = f"{path}.{RECORDING_FORMAT}"
+        result: RecordingResult | None = None
         try:
-            await channel.record_file(path, "wav", "#", self._config.voice_message_max_s * 1000,
-                                      beep=True, silence_s=self._config.voice_message_silence_s)
+            result = await channel.record_file(path, RECORDING_FORMAT, "#",
+                                               self._config.voice_message_max_s * 1000, beep=True,
+                                               silence_s=self._config.voice_message_silence_s)
         except AGIHangup:
-            hung_up = True
+            pass
+        empty = recording_has_no_audio(result, self._config.voice_message_silence_s)
+        if empty is None and result is None:
+            # A hang-up's answer gives the channel no end position: the file's size may.
+            empty = wav_has_no_audio(await self._backend.recording_size(recording))
+        if empty:
+            state.path[-1] = "voice-message:empty"
+            state.outcome = CallOutcome.MESSAGE_EMPTY
+            self.log.info("Voice message {recording} of call {call_id} holds no audio: no "
+                          "appeal or note made", recording=recording, call_id=state.start.call_id)
+            if result is None:
+                raise _Done()
+            await self._play(channel, P.MESSAGE_EMPTY)
+            await self._goodbye(channel, state)
         state.outcome = CallOutcome.MESSAGE_LEFT
+        filed = None
         try:
-            appeal = await self._backend.leave_voice_message(state.start.caller, f"{path}.wav",
-                                                             state.start.call_id)
-            state.appeal_id = appeal.id if appeal else state.appeal_id
+            filed = await self._backend.leave_voice_message(state.start.caller, recording,
+                                                            state.start.call_id)
         except Exception as error:
             self.log.warn("Voice message {path} kept but no appeal made: {error!r}", path=path,
                           error=error)
-        if hung_up:
+        if filed is not None:
+            state.appeal_id = filed.appeal_id
+            if filed.joined:
+                state.path[-1] = "voice-message:joined"
+        if result is None:
             raise _Done()
-        await self._play(channel, P.MESSAGE_SAVED)
+        await self._play(channel, P.MESSAGE_JOINED if filed and filed.joined else P.MESSAGE_SAVED)
         await self._goodbye(channel, state)
 
     # Helpers ----------------------------------------------------------------------------

@@ -15,7 +15,9 @@ What the caller heard is kept in `heard` for a CLI to print.
 
 from __future__ import annotations
 
+import os
 import re
+import wave
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Callable, Mapping
@@ -105,6 +107,13 @@ class CallSetup:
     functions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     queue_status: str = "TIMEOUT"
     max_commands: int = 1000
+    # RECORD FILE: None, a channel that sends no media (the golden transcripts' Local
+    # channel: endpos=0 whatever happens); else the seconds the caller speaks before going
+    # quiet, pressing the escape key or hanging up.
+    speech_s: float | None = None
+    # Write each recording (a WAV of that many samples) where RECORD FILE names it, as
+    # Asterisk does on its own filesystem; a directory that does not exist fails the command.
+    write_recordings: bool = False
 
     def header(self) -> bytes:
         def known(value: str | None) -> str:
@@ -516,28 +525,68 @@ class AsteriskCallSimulator(LineReceiver):
         return handler
 
     def _record_file(self, argv: list[str]) -> object:
+        """res_agi.c handle_recordfile: endpos is the samples kept in the file. The time limit
+        or a hang-up keeps all of them; the escape key chops the last 200 ms; `s=N` ends the
+        recording after N seconds of silence and keeps one second of it (it rewinds N - 1 s;
+        the silence detector fires one 20 ms frame past N)."""
         if len(argv) < 6 or not re.fullmatch(r"-?\d+", argv[5]):
             return _USAGE
-        path, escape = argv[2], argv[4]
+        path, fmt, escape, limit_ms = argv[2], argv[3], argv[4], int(argv[5])
         options = argv[6:]
+        silence_s = 0
+        for option in options[:3]:
+            if option.startswith("s=") and option[2:].isdigit():
+                silence_s = int(option[2:])
+                break
         beep = any(
             not re.fullmatch(r"\d+", option) and "=" not in option for option in options[:2]
         )
         if beep:
             self.heard.append(Heard("beep", ""))
+        if not self._recording_writable(path):
+            self._command_failed()
+            return "200 result=-1 (writefile)\n"
         self.heard.append(Heard("record", path))
+        speech = self.setup.speech_s
+        limit_s = limit_ms / 1000 if limit_ms >= 0 else float("inf")
         turn = self._turn(listening=True)
-        if turn is None or turn.silent:
-            return "200 result=0 (timeout) endpos=0\n"
-        for i, key in enumerate(turn.keys):
-            if key in escape:
-                self.heard.append(Heard("keys", turn.keys[: i + 1]))
-                self._after(turn, i + 1)
-                return f"200 result={ord(key)} (dtmf) endpos=0\n"
-        if turn.hangup:
-            self._hangup_pending = True
-            return "200 result=-1 (hangup) endpos=0\n"
-        return "200 result=0 (timeout) endpos=0\n"
+        answer = None
+        if turn is not None and not turn.silent:
+            for i, key in enumerate(turn.keys):
+                if key in escape:
+                    self.heard.append(Heard("keys", turn.keys[: i + 1]))
+                    self._after(turn, i + 1)
+                    kept = max(0.0, min(speech, limit_s) - 0.2) if speech else 0.0
+                    answer = f"{ord(key)} (dtmf)", kept
+                    break
+            else:
+                if turn.hangup:
+                    self._hangup_pending = True
+                    answer = "-1 (hangup)", min(speech, limit_s) if speech else 0.0
+        if answer is None:
+            if speech is None:
+                kept = 0.0
+            elif silence_s and speech + silence_s < limit_s:
+                kept = speech + 1.02
+            else:  # the time limit (a recording "for ever" without s=: what was said)
+                kept = limit_s if limit_s != float("inf") else speech
+            answer = "0 (timeout)", kept
+        result, kept = answer
+        endpos = int(kept * SAMPLES_PER_SECOND) if speech is not None else 0
+        self._write_recording(path, fmt, endpos)
+        return f"200 result={result} endpos={endpos}\n"
+
+    def _recording_writable(self, path: str) -> bool:
+        return not self.setup.write_recordings or os.path.isdir(os.path.dirname(path) or ".")
+
+    def _write_recording(self, path: str, fmt: str, samples: int) -> None:
+        if not self.setup.write_recordings:
+            return
+        with wave.open(f"{path}.{fmt}", "wb") as recording:
+            recording.setnchannels(1)
+            recording.setsampwidth(2)
+            recording.setframerate(SAMPLES_PER_SECOND)
+            recording.writeframes(b"\0\0" * samples)
 
     def _exec(self, argv: list[str]) -> object:
         if len(argv) < 2:

@@ -76,8 +76,10 @@ def test_call_record_is_created_at_the_end_if_opening_failed(database, pumped_re
 
 def test_voice_message_becomes_an_appeal_with_its_recording(database, pumped_reactor):
     backend = backend_for(database, pumped_reactor)
-    appeal = run(pumped_reactor, backend.leave_voice_message("13812345678", "/spool/c3.wav", "c3"))
-    assert appeal.channel is AppealChannel.VOICE_MESSAGE
+    filed = run(pumped_reactor, backend.leave_voice_message("13812345678", "/spool/c3.wav", "c3"))
+    assert not filed.joined
+    appeal = database.read_now(REPO.get, filed.appeal_id)
+    assert appeal.channel is AppealChannel.VOICE_MESSAGE and appeal.case_number == filed.case_number
     assert appeal.recording_path == "/spool/c3.wav" and appeal.call_id == "c3"
     assert run(pumped_reactor, backend.leave_voice_message("unknown", "/spool/c4.wav", "c4")) is None
 

@@ -130,3 +130,34 @@ def get_call(session: Session, call_id: str) -> CallRecordView | None:
         return None
     return CallRecordView(r.call_id, r.flow, r.caller, r.started_at, r.ended_at, r.path,
                           r.menu_choice, r.outcome, r.abandoned_at, r.appeal_id)
+
+
+# A call longer than this is not a call: the IVR's own steps take minutes, and the queue wait
+# it hands over to ends at the queue's timeout (600 s in docs/asterisk/).
+STALE_AFTER = dt.timedelta(hours=12)
+
+
+def settle_left_in_progress(session: Session, *, process: str, started_before: dt.datetime,
+                            now: dt.datetime) -> int:
+    """Close the records a process that is gone left in progress (it was killed mid-call, so
+    it never wrote the outcome); the number settled.
+
+    How a starting process knows a record's process is gone: every record names the process
+    that took the call (`[service] name`, distinct per process: docs/operations.md), so a
+    record in progress under this process's own name, started before this process did, was
+    left by an earlier run of it. A record under another name is settled only once it is
+    older than `STALE_AFTER`: that process may be running and the call still going on.
+
+    The outcome is `failed` with the time of settling as its end: the session was cut, and
+    the dialplan sent the caller to the agents (extensions.conf: the flow never marked the
+    channel done). The path the call took was in the dead process's memory and stays empty."""
+    from sqlalchemy import and_, or_, update
+
+    result = session.execute(
+        update(CallRecord)
+        .where(CallRecord.outcome == CallOutcome.IN_PROGRESS,
+               or_(and_(CallRecord.process == process, CallRecord.started_at < started_before),
+                   CallRecord.started_at < now - STALE_AFTER))
+        .values(outcome=CallOutcome.FAILED, ended_at=now)
+        .execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)

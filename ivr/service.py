@@ -11,6 +11,7 @@ from ivr.backend import CallbackRequester, HotlineBackend
 from ivr.flows.hotline import HotlineFlow
 from ivr.flows.survey import SurveyFlow
 from ivr.hours import ServiceHours
+from ivr.settling import CallRecordSettler
 
 
 def make_registry(core: Core, request_callback: CallbackRequester | None = None,
@@ -45,4 +46,5 @@ def makeService(core: Core, registry: FlowRegistry | None = None) -> service.Mul
                                       metrics=core.metrics,
                                       listening=core.listening)
     listener.setServiceParent(top)
+    CallRecordSettler(core).setServiceParent(top)
     return top

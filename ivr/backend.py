@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -114,12 +114,19 @@ class HotlineBackend:
     async def appeal_by_case(self, case_number: str) -> AppealView | None:
         return await self._bounded(self._db.read(_by_case, case_number), "case number lookup")
 
+    def _ours(self, start: CallStart) -> CallStart:
+        """The record names the process that took the call: a process starting again after a
+        kill settles its own records left in progress by that name (ivr.settling)."""
+        if start.process is None and self._process is not None:
+            return replace(start, process=self._process)
+        return start
+
     async def begin_call(self, start: CallStart) -> None:
-        await self._bounded(self._records.submit(("open", start)), "call record")
+        await self._bounded(self._records.submit(("open", self._ours(start))), "call record")
 
     async def end_call(self, start: CallStart, end: CallEnd) -> None:
-        await self._bounded(self._records.submit(("close", start, end)), "call record",
-                            self._record_timeout)
+        await self._bounded(self._records.submit(("close", self._ours(start), end)),
+                            "call record", self._record_timeout)
 
     async def leave_voice_message(self, caller: str | None, recording: str,
                                   call_id: str) -> FiledMessage | None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from agents import params
+from agents.http import MAX_BODY
 from hotline import audit
 from hotline.appeals import AppealNotFound, AppealRecord, AppealValidationError, NewAppeal
 from schemas.enums import AppealChannel, AppealKind, AppealStatus, Satisfaction
@@ -16,6 +18,8 @@ CREATE_FIELDS = {"channel", "kind", "subject", "body", "citizen_phone", "citizen
                  "citizen_id_number", "area", "approval_item_code"}
 REQUIRED_FIELDS = ("kind", "subject", "citizen_phone")
 API_CHANNELS = (AppealChannel.WEB, AppealChannel.LETTER, AppealChannel.VISIT)
+REPORT_GROUPINGS = ("unit", "agent", "kind")
+FIELD_MAX = params.APPEAL_TEXT_MAX
 
 _ERROR = {"type": "object", "required": ["error"], "additionalProperties": False,
           "properties": {"error": {"type": "object", "required": ["message"],
@@ -23,6 +27,10 @@ _ERROR = {"type": "object", "required": ["error"], "additionalProperties": False
                                    "properties": {"field": {"type": "string"},
                                                   "message": {"type": "string"}}}}}
 _STAMP = {"type": "string", "format": "date-time"}
+# A day of a report's period: the bounds of `params.day` (years 2000 to 2100).
+_PERIOD_DAY = {"type": "string", "format": "date",
+               "pattern": r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$",
+               "minLength": 10, "maxLength": 10}
 _NULLABLE_STAMP = {"type": ["string", "null"], "format": "date-time"}
 
 OPENAPI: dict[str, Any] = {
@@ -38,9 +46,9 @@ OPENAPI: dict[str, Any] = {
                 "type": "object", "required": ["from", "to", "by", "rows"],
                 "additionalProperties": False,
                 "properties": {
-                    "from": {"type": "string", "format": "date"},
-                    "to": {"type": "string", "format": "date"},
-                    "by": {"type": "string", "enum": ["unit", "agent", "kind"]},
+                    "from": _PERIOD_DAY,
+                    "to": _PERIOD_DAY,
+                    "by": {"type": "string", "enum": list(REPORT_GROUPINGS)},
                     "rows": {"type": "array", "items": {
                         "type": "object",
                         "required": ["group", "label", "resolved", "due", "within", "late",
@@ -67,13 +75,14 @@ OPENAPI: dict[str, Any] = {
                     "channel": {"type": "string", "enum": [c.value for c in API_CHANNELS],
                                 "default": "web"},
                     "kind": {"type": "string", "enum": [k.value for k in AppealKind]},
-                    "subject": {"type": "string", "minLength": 1, "maxLength": 200},
-                    "body": {"type": "string"},
-                    "citizen_phone": {"type": "string", "examples": ["13812345678"]},
-                    "citizen_name": {"type": "string"},
-                    "citizen_id_number": {"type": "string"},
-                    "area": {"type": "string"},
-                    "approval_item_code": {"type": "string"},
+                    **{name: {"type": "string", "maxLength": FIELD_MAX[name]}
+                       for name in ("body", "citizen_name", "citizen_id_number", "area",
+                                    "approval_item_code")},
+                    "subject": {"type": "string", "minLength": 1,
+                                "maxLength": FIELD_MAX["subject"]},
+                    "citizen_phone": {"type": "string", "minLength": 1,
+                                      "maxLength": FIELD_MAX["citizen_phone"],
+                                      "examples": ["13812345678"]},
                 },
             },
             "AppealStatus": {
@@ -103,14 +112,14 @@ OPENAPI: dict[str, Any] = {
                 "operationId": "getCallbackReport",
                 "summary": "Callback (回访) compliance for a period, by unit, agent or kind",
                 "parameters": [
-                    {"name": "from", "in": "query", "required": True,
-                     "schema": {"type": "string", "format": "date"},
-                     "description": "first day (Asia/Shanghai)"},
-                    {"name": "to", "in": "query", "required": True,
-                     "schema": {"type": "string", "format": "date"},
-                     "description": "last day, included"},
+                    {"name": "from", "in": "query", "required": True, "schema": _PERIOD_DAY,
+                     "description": "first day (Asia/Shanghai), "
+                                    f"{params.FIRST_DAY} to {params.LAST_DAY}"},
+                    {"name": "to", "in": "query", "required": True, "schema": _PERIOD_DAY,
+                     "description": "last day, included, not before `from`"},
                     {"name": "by", "in": "query", "required": False,
-                     "schema": {"type": "string", "enum": ["unit", "agent", "kind"]}},
+                     "schema": {"type": "string", "enum": list(REPORT_GROUPINGS),
+                                "default": "unit"}},
                 ],
                 "responses": {
                     "200": {"description": "One row per group, then the total (group \"*\")",
@@ -120,6 +129,9 @@ OPENAPI: dict[str, Any] = {
                             "content": {"application/json": {
                                 "schema": {"$ref": "#/components/schemas/Error"}}}},
                     "401": {"description": "Missing or wrong token",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "404": {"description": "This process runs no callback report",
                             "content": {"application/json": {
                                 "schema": {"$ref": "#/components/schemas/Error"}}}},
                 },
@@ -138,6 +150,10 @@ OPENAPI: dict[str, Any] = {
                     "400": {"description": "Not JSON, or unknown fields",
                             "content": {"application/json": {
                                 "schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "413": {"description": f"The body is over {MAX_BODY // 1024} KiB: "
+                                           "refused before it is read, and the connection "
+                                           "closed",
+                            "content": {"text/plain": {"schema": {"type": "string"}}}},
                     "401": {"description": "Missing or wrong token",
                             "content": {"application/json": {
                                 "schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -152,11 +168,16 @@ OPENAPI: dict[str, Any] = {
                 "operationId": "getAppealStatus",
                 "summary": "An appeal's status by its case number",
                 "parameters": [{"name": "case_number", "in": "path", "required": True,
-                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}],
+                                "schema": {"type": "string", "pattern": "^[0-9]+$",
+                                           "minLength": 1, "maxLength": params.CASE_NUMBER_MAX}}],
                 "responses": {
                     "200": {"description": "The appeal",
                             "content": {"application/json": {
                                 "schema": {"$ref": "#/components/schemas/AppealStatus"}}}},
+                    "400": {"description": "Not a case number (digits, at most "
+                                           f"{params.CASE_NUMBER_MAX}); `field` names it",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Error"}}}},
                     "401": {"description": "Missing or wrong token",
                             "content": {"application/json": {
                                 "schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -193,6 +214,8 @@ def parse_new_appeal(document: object) -> NewAppeal:
     for key, value in document.items():
         if not isinstance(value, str):
             raise ApiError(422, "must be a string", key)
+        if len(value) > FIELD_MAX.get(key, len(value)):
+            raise ApiError(422, f"must be at most {FIELD_MAX[key]} characters", key)
     for key in REQUIRED_FIELDS:
         if not document.get(key, "").strip():
             raise ApiError(422, "is required", key)
@@ -236,22 +259,19 @@ def read_status(session, repository, case_number: str, *, now: dt.datetime) -> A
 
 
 __all__ = ["OPENAPI", "ApiError", "parse_new_appeal", "status_document", "read_status",
-           "validation_error", "AppealNotFound"]
+           "validation_error", "report_period", "parameter_error", "AppealNotFound"]
 
 
-def report_period(args: dict[str, str], zone) -> tuple[dt.datetime, dt.datetime, str]:
-    """`from` and `to` are local days (both included); the report takes UTC instants."""
-    by = args.get("by") or "unit"
-    if by not in ("unit", "agent", "kind"):
-        raise ApiError(400, "by must be unit, agent or kind", "by")
-    days = {}
-    for name in ("from", "to"):
-        try:
-            days[name] = dt.date.fromisoformat(args.get(name) or "")
-        except ValueError:
-            raise ApiError(400, f"{name} must be a date YYYY-MM-DD", name) from None
-    if days["to"] < days["from"]:
-        raise ApiError(400, "to must not be before from", "to")
-    start = dt.datetime.combine(days["from"], dt.time(), tzinfo=zone)
-    end = dt.datetime.combine(days["to"] + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+def report_period(args: params.Args, zone) -> tuple[dt.datetime, dt.datetime, str]:
+    """`from` and `to` are local days (both included), `by` the grouping; the report takes
+    UTC instants. Raises `params.ParamError` naming the parameter out of bounds."""
+    by = params.choice(args, "by", REPORT_GROUPINGS, default="unit")
+    first, last = params.required_day(args, "from"), params.required_day(args, "to")
+    params.ordered(first, last, "from", "to")
+    start = dt.datetime.combine(first, dt.time(), tzinfo=zone)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=zone)
     return start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc), by
+
+
+def parameter_error(error: params.ParamError) -> ApiError:
+    return ApiError(400, str(error), error.name)

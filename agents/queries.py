@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from agents import params
 from hotline import audit
 from hotline.appeals import AppealNotFound, AppealRecord
 from hotline.audit import AuditRecord
@@ -30,10 +31,6 @@ CARD_SMS = 10
 REPLIES_LIMIT = 200
 
 
-class SearchError(ValueError):
-    """A search criterion is malformed; the message names it."""
-
-
 @dataclass(frozen=True)
 class AppealSearch:
     case_number: str = ""
@@ -50,34 +47,21 @@ class AppealSearch:
                     or self.date_from or self.date_to)
 
 
-def parse_search(args: dict[str, str]) -> AppealSearch:
-    case_number = args.get("case_number", "").strip()
-    if case_number and not case_number.isdigit():
-        raise SearchError("case_number: digits only")
-    phone = args.get("phone", "").strip()
-    if phone:
-        try:
-            phone = normalise_phone(phone)
-        except PhoneNumberError as error:
-            raise SearchError(f"phone: {error}") from None
-    status = args.get("status", "").strip()
-    if status and status not in {s.value for s in AppealStatus}:
-        raise SearchError(f"status: no status {status!r}")
-    unit_text = args.get("unit_id", "").strip()
-    if unit_text and not unit_text.isdigit():
-        raise SearchError("unit_id: a unit number")
-    dates = {}
-    for key in ("date_from", "date_to"):
-        text = args.get(key, "").strip()
-        try:
-            dates[key] = dt.date.fromisoformat(text) if text else None
-        except ValueError:
-            raise SearchError(f"{key}: a date YYYY-MM-DD") from None
-    page_text = args.get("page", "").strip() or "1"
-    if not page_text.isdigit() or not 1 <= int(page_text) <= SEARCH_PAGES:
-        raise SearchError(f"page: 1 to {SEARCH_PAGES} (narrow the search to see more)")
-    return AppealSearch(case_number, phone, status, int(unit_text) if unit_text else None,
-                        dates["date_from"], dates["date_to"], int(page_text))
+SEARCH_FIELDS = ("case_number", "phone", "status", "unit_id", "date_from", "date_to", "page")
+
+
+def parse_search(args: params.Args) -> AppealSearch:
+    """The criteria of an appeal search, each within its bounds (`agents.params`); raises
+    `params.ParamError` naming the first that is not."""
+    args = {key: args.get(key, "").strip() for key in SEARCH_FIELDS}
+    case_number = params.digits(args, "case_number", params.CASE_NUMBER_MAX)
+    phone = params.phone(args, "phone")
+    status = params.choice(args, "status", [s.value for s in AppealStatus])
+    unit_id = params.ident(args, "unit_id")
+    date_from, date_to = params.day(args, "date_from"), params.day(args, "date_to")
+    params.ordered(date_from, date_to, "date_from", "date_to")
+    page = params.number(args, "page", 1, SEARCH_PAGES, default=1)
+    return AppealSearch(case_number, phone, status, unit_id, date_from, date_to, page or 1)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "limits.length": ("{label}（{name}）不能超过 {max} 个字符", "{name} must be at most {max} characters"),
     "limits.phone": ("{label}（{name}）不是有效的电话号码", "{name} must be a mainland China phone number"),
     "limits.repeated": ("{label}（{name}）只能填写一次", "{name} must be given once"),
+    "limits.blank": ("{label}（{name}）不能为空", "{name} must not be blank"),
     # What a refusal calls each parameter (its name follows in brackets).
     "param.from": ("起始日期", "From"),
     "param.to": ("截止日期", "To"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from twisted.logger import Logger
 
-from agents import api
+from agents import api, params
 from agents.http import WebResponse
 from agents.routing import API, PUBLIC, Context, Route
 from hotline.appeals import AppealNotFound, AppealValidationError
@@ -14,7 +14,8 @@ from hotline.masking import mask_phone
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/openapi.json", PUBLIC, "openapi"),
     Route("POST", "/api/v1/appeals", API, "api_create"),
-    Route("GET", "/api/v1/appeals/{case_number:digits}", API, "api_status"),
+    # Any segment: a case number that is not one is a 400 in JSON, as the document says.
+    Route("GET", "/api/v1/appeals/{case_number}", API, "api_status"),
     Route("GET", "/api/v1/reports/callbacks", API, "api_callback_report"),
 )
 
@@ -31,7 +32,7 @@ class ApiPages:
         try:
             try:
                 document = ctx.request.json()
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
                 raise api.ApiError(400, "the body is not JSON") from None
             new = api.parse_new_appeal(document)
             try:
@@ -48,9 +49,12 @@ class ApiPages:
 
     async def api_status(self, ctx: Context) -> WebResponse:
         try:
+            case_number = params.digits(ctx.params, "case_number", params.CASE_NUMBER_MAX)
+        except params.ParamError as error:
+            return WebResponse.json(api.parameter_error(error).document(), 400)
+        try:
             appeal = await self.core.db.write(api.read_status, self.core.appeals.repository,
-                                              ctx.params["case_number"],
-                                              now=self.core.clock.now())
+                                              case_number, now=self.core.clock.now())
         except AppealNotFound:
             return WebResponse.json(api.ApiError(404, "no appeal with this case number")
                                     .document(), 404)
@@ -64,11 +68,11 @@ class ApiPages:
         if report is None:
             return WebResponse.json(api.ApiError(404, "the callback report is not available "
                                                       "in this process").document(), 404)
-        args = {name: ctx.request.arg(name) for name in ("from", "to", "by")}
         try:
+            args = params.single(ctx.request.query, ("from", "to", "by"), blank=False)
             start, end, by = api.report_period(args, self.core.zone)
-        except api.ApiError as error:
-            return WebResponse.json(error.document(), error.status)
+        except params.ParamError as error:
+            return WebResponse.json(api.parameter_error(error).document(), 400)
         rows = await self.core.db.read(report, start, end, by)
         return WebResponse.json({"from": args["from"], "to": args["to"], "by": by,
                                  "rows": [row.as_dict() for row in rows]})

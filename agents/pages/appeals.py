@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from twisted.logger import Logger
 
-from agents import queries
+from agents import params, queries
 from agents.http import WebResponse
 from agents.routing import STAFF, SUPERVISORS, Context, Route
 from hotline.appeals import AppealNotFound, AppealValidationError, InvalidTransition, NewAppeal
@@ -25,6 +25,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/appeals/{appeal_id:int}/{action:reopen}", SUPERVISORS, "appeal_action"),
     Route("GET", "/callers/{phone}", STAFF, "caller"),
 )
+# The new appeal's text fields the hall's form carries, each bounded as the API bounds it.
+APPEAL_TEXT_FIELDS = ("citizen_phone", "call_id", "subject", "body", "citizen_name", "area")
 
 
 class AppealPages:
@@ -33,20 +35,21 @@ class AppealPages:
     log = Logger()
 
     async def search(self, ctx: Context) -> WebResponse:
-        keys = ("case_number", "phone", "status", "unit_id", "date_from", "date_to")
+        keys = [key for key in queries.SEARCH_FIELDS if key != "page"]
         args = {key: ctx.request.arg(key) for key in keys}
         error, found, searched = None, None, False
         try:
-            criteria = queries.parse_search({**args, "page": ctx.request.arg("page")})
-        except queries.SearchError as problem:
-            criteria, error = None, str(problem)
+            criteria = queries.parse_search(params.single(ctx.request.query,
+                                                          queries.SEARCH_FIELDS))
+        except params.ParamError as problem:
+            criteria, error = None, problem.message(ctx.t)
         if criteria is not None and not criteria.empty:
             searched = True
             run = self.core.db.write if criteria.phone else self.core.db.read
             found = await run(queries.search_appeals, criteria, self.core.zone,
                               actor=ctx.actor, now=self.core.clock.now())
         units = await self.core.db.read(queries.units)
-        return self._page(ctx, "appeals.html", 422 if error else 200, q=args,
+        return self._page(ctx, "appeals.html", 400 if error else 200, q=args,
                           results=found.rows if found else [], found=found,
                           page_url=lambda page: "/appeals?" + urlencode(
                               {**{k: v for k, v in args.items() if v}, "page": page}),
@@ -56,9 +59,17 @@ class AppealPages:
     async def new_appeal_form(self, ctx: Context, *, status: int = 200,
                               error: str | None = None) -> WebResponse:
         arg = ctx.request.arg
-        form = {key: arg(key) for key in ("citizen_phone", "channel", "kind", "call_id",
-                                          "subject", "body", "citizen_name", "area")}
-        form["channel"] = form["channel"] or AppealChannel.PHONE.value
+        form = {key: arg(key) for key in ("channel", "kind", *APPEAL_TEXT_FIELDS)}
+        if error is None:  # the form as linked (a caller's card prefills it), bounded
+            try:
+                _bounded_texts(form)
+            except params.ParamError as problem:
+                status, error = 400, problem.message(ctx.t)
+                form.update(dict.fromkeys(APPEAL_TEXT_FIELDS, ""))
+        # A caller's card links its IVR menu choice as the kind; one that is not a kind of
+        # appeal leaves the choice to the agent.
+        if form["channel"] not in {c.value for c in AppealChannel}:
+            form["channel"] = AppealChannel.PHONE.value
         if form["kind"] not in {k.value for k in AppealKind}:
             form["kind"] = AppealKind.CONSULTATION.value
         return self._page(ctx, "appeal_new.html", status, f=form, error=error,
@@ -73,6 +84,10 @@ class AppealPages:
         except ValueError:
             return await self.new_appeal_form(ctx, status=422,
                                               error="channel/kind: not one of the choices")
+        try:
+            _bounded_texts({key: arg(key) for key in APPEAL_TEXT_FIELDS})
+        except params.ParamError as problem:
+            return await self.new_appeal_form(ctx, status=422, error=problem.message(ctx.t))
         new = NewAppeal(channel=channel, kind=kind, subject=arg("subject"),
                         citizen_phone=arg("citizen_phone"), body=arg("body"),
                         citizen_name=arg("citizen_name") or None, area=arg("area") or None,
@@ -98,7 +113,10 @@ class AppealPages:
         if ctx.request.arg("created") and error is None:
             notice = ctx.t("appeal.created", case_number=detail.appeal.case_number)
         # Opened from a caller's card to add this call to the appeal: the note carries it.
-        call_id = ctx.request.arg("call_id").strip()[:64]
+        try:
+            call_id = _call_id(ctx)
+        except params.ParamError as problem:
+            call_id, status, error = "", 400, problem.message(ctx.t)
         return self._page(ctx, "appeal.html", status, d=detail, error=error, notice=notice,
                           call_id=call_id)
 
@@ -109,17 +127,24 @@ class AppealPages:
         appeals = self.core.appeals
         try:
             if action == "assign":
-                unit = arg("unit_id")
-                if not unit.isdigit():
+                try:
+                    unit = params.ident({"unit_id": arg("unit_id").strip()}, "unit_id")
+                except params.ParamError:
+                    unit = None
+                if unit is None:
                     raise AppealValidationError("unit_id", "choose a unit")
-                await appeals.assign(appeal_id, int(unit), actor=ctx.actor)
+                await appeals.assign(appeal_id, unit, actor=ctx.actor)
             elif action == "start":
                 await appeals.start(appeal_id, actor=ctx.actor)
             elif action == "resolve":
                 await appeals.resolve(appeal_id, arg("resolution"), actor=ctx.actor)
             elif action == "note":
+                try:
+                    call_id = _call_id(ctx)
+                except params.ParamError as problem:
+                    raise AppealValidationError("call_id", str(problem)) from None
                 await appeals.add_note(appeal_id, arg("note"), actor=ctx.actor,
-                                       call_id=arg("call_id").strip() or None)
+                                       call_id=call_id or None)
             else:
                 await appeals.reopen(appeal_id, arg("reason"), actor=ctx.actor)
         except AppealNotFound:
@@ -138,8 +163,22 @@ class AppealPages:
             phone = normalise_phone(ctx.params["phone"])
         except PhoneNumberError as problem:
             return self._page(ctx, "error.html", 400, status=400, error=str(problem))
+        try:
+            call_id = _call_id(ctx)
+        except params.ParamError as problem:
+            return self._page(ctx, "error.html", 400, status=400, error=problem.message(ctx.t))
         card = await self.core.db.write(queries.caller_card, phone, actor=ctx.actor,
-                                        now=self.core.clock.now(),
-                                        call_id=ctx.request.arg("call_id") or None)
+                                        now=self.core.clock.now(), call_id=call_id or None)
         return self._page(ctx, "caller.html", c=card)
 
+
+
+def _bounded_texts(form: dict[str, str]) -> None:
+    for key in APPEAL_TEXT_FIELDS:
+        params.text(form, key, params.APPEAL_TEXT_MAX[key])
+
+
+def _call_id(ctx: Context) -> str:
+    """The IVR's call id a page was opened for (HOTLINE_CALL_ID), as long as its column."""
+    return params.text({"call_id": ctx.request.arg("call_id").strip()}, "call_id",
+                       params.APPEAL_TEXT_MAX["call_id"])

@@ -10,7 +10,7 @@ import io
 
 from twisted.logger import Logger
 
-from agents import api, charts, oversight, queries
+from agents import api, charts, oversight, params, queries
 from agents.http import WebResponse
 from agents.i18n import translator
 from agents.routing import SUPERVISORS, Context, Route
@@ -22,7 +22,7 @@ from hotline.spreadsheet import csv_row
 REPORT_COLUMNS = ("resolved", "due", "within", "late", "unreachable", "sms_fallback", "pending",
                   "attempts_per_completed", "satisfied", "basically_satisfied", "dissatisfied",
                   "unrated", "compliance")
-REPORT_GROUPINGS = ("unit", "agent", "kind")
+REPORT_GROUPINGS = api.REPORT_GROUPINGS
 # The due callbacks of a group, split as the chart stacks them (they add up to `due`).
 CHART_SEGMENTS = ("within", "late", "unreachable", "pending")
 DAY_SERIES = ("resolved", "within", "late")
@@ -115,15 +115,14 @@ class SupervisorPages:
         """The form's values, then (status, message) when the report cannot be run, else
         the report's arguments (start, end, by)."""
         today = self.core.clock.now().astimezone(self.core.zone).date()
-        form = {"from": ctx.request.arg("from") or today.replace(day=1).isoformat(),
-                "to": ctx.request.arg("to") or today.isoformat(),
-                "by": ctx.request.arg("by") or "unit"}
+        form = {"from": today.replace(day=1).isoformat(), "to": today.isoformat(), "by": "unit"}
         if self.reports.get("callbacks") is None:
             return form, (404, ctx.t("report.unavailable")), None
         try:
+            form = params.with_defaults(ctx.request.query, form)
             return form, None, api.report_period(form, self.core.zone)
-        except api.ApiError as error:
-            return form, (error.status, ctx.t("report.bad", error=str(error))), None
+        except params.ParamError as error:
+            return form, (400, ctx.t("report.bad", error=error.message(ctx.t))), None
 
     async def callbacks_report_xlsx(self, ctx: Context) -> WebResponse:
         return await self._report_file(ctx, "xlsx")
@@ -180,21 +179,19 @@ class SupervisorPages:
 
     async def supervisor_dissatisfied(self, ctx: Context) -> WebResponse:
         today = self.core.clock.now().astimezone(self.core.zone).date()
-        form = {"from": ctx.request.arg("from") or (today - dt.timedelta(days=29)).isoformat(),
-                "to": ctx.request.arg("to") or today.isoformat(),
-                "unit_id": ctx.request.arg("unit_id").strip()}
+        form = {"from": (today - dt.timedelta(days=29)).isoformat(), "to": today.isoformat(),
+                "unit_id": ""}
         units = await self.core.db.read(queries.units)
         try:
+            form = params.with_defaults(ctx.request.query, form)
             start, end, _by = api.report_period(form, self.core.zone)
-            if form["unit_id"] and not form["unit_id"].isdigit():
-                raise api.ApiError(400, "unit_id must be a unit number", "unit_id")
-        except api.ApiError as error:
-            return self._page(ctx, "dissatisfied.html", error.status, f=form, units=units,
-                              ratings=None, error=ctx.t("report.bad", error=str(error)))
+            unit_id = params.ident(form, "unit_id")
+        except params.ParamError as error:
+            return self._page(ctx, "dissatisfied.html", 400, f=form, units=units,
+                              ratings=None, error=ctx.t("report.bad", error=error.message(ctx.t)))
         ratings = await self.core.db.write(
-            oversight.dissatisfied_ratings, start=start, end=end,
-            unit_id=int(form["unit_id"]) if form["unit_id"] else None, actor=ctx.actor,
-            now=self.core.clock.now())
+            oversight.dissatisfied_ratings, start=start, end=end, unit_id=unit_id,
+            actor=ctx.actor, now=self.core.clock.now())
         return self._page(ctx, "dissatisfied.html", f=form, units=units, ratings=ratings,
                           limit=oversight.DISSATISFIED_LIMIT)
 

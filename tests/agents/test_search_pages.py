@@ -81,7 +81,7 @@ def test_the_count_stops_at_the_cap_and_pages_stop_at_the_last_offered(agent, da
     assert listed(last.body) == numbers[SEARCH_COUNT_CAP - SEARCH_LIMIT:SEARCH_COUNT_CAP]
     assert link(last.body, "next") is None
     beyond = agent.get(f"/appeals?status=received&page={SEARCH_PAGES + 1}")
-    assert beyond.status == 422 and "page" in beyond.body
+    assert beyond.status == 400 and "page" in beyond.body
 
 
 def test_a_page_beyond_the_matches_lists_none(agent, database):
@@ -93,7 +93,7 @@ def test_a_page_beyond_the_matches_lists_none(agent, database):
 @pytest.mark.parametrize("page", ["0", "x", "-1"])
 def test_a_bad_page_is_named(agent, page):
     result = agent.get(f"/appeals?status=received&page={page}")
-    assert result.status == 422 and "page" in result.body
+    assert result.status == 400 and "page" in result.body
 
 
 def test_a_case_number_prefix_lists_that_day_and_not_the_next(agent, database):

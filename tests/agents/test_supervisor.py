@@ -184,9 +184,9 @@ def test_the_report_page_groups_by_kind_for_a_period(reporting, core, pumped_rea
 
 def test_the_report_page_names_a_bad_field(reporting):
     result = reporting.get("/supervisor/callbacks?from=2026-11-30&to=2026-11-01")
-    assert result.status == 400 and "to must not be before from" in result.body
+    assert result.status == 400 and "截止日期（to）不能早于起始日期（from）" in result.body
     result = reporting.get("/supervisor/callbacks?from=someday")
-    assert result.status == 400 and "from must be a date" in result.body
+    assert result.status == 400 and "起始日期（from）须为 2000-01-01 至 2100-12-31 之间的日期" in result.body
 
 
 def test_the_report_csv_has_chinese_headers_and_a_bom(reporting, core, pumped_reactor, unit):
@@ -206,7 +206,7 @@ def test_the_report_csv_has_chinese_headers_and_a_bom(reporting, core, pumped_re
 
 def test_the_report_csv_with_a_bad_period_is_400(reporting):
     result = reporting.get("/supervisor/callbacks.csv?from=2026-11-01&to=x")
-    assert result.status == 400 and "to must be a date" in result.body
+    assert result.status == 400 and "截止日期（to）须为 2000-01-01 至 2100-12-31 之间的日期" in result.body
 
 
 def test_without_an_injected_report_the_page_says_it_is_unavailable(supervisor):

@@ -228,7 +228,7 @@ def test_the_downloads_write_a_unit_named_like_a_formula_as_inert_text(zhao, dat
 def test_the_xlsx_refuses_a_bad_period_and_needs_the_report(zhao, core, pumped_reactor,
                                                           database):
     result = zhao.get("/supervisor/callbacks.xlsx?from=2026-11-01&to=nope")
-    assert result.status == 400 and "to must be a date" in result.body
+    assert result.status == 400 and "截止日期（to）须为 2000-01-01 至 2100-12-31 之间的日期" in result.body
     create_agent(database, "qian", AgentRole.SUPERVISOR)
     bare = Browser(make_app(core), pumped_reactor)
     bare.login("qian")
@@ -340,8 +340,14 @@ def ratings(zhao, core, database, pumped_reactor, clock, unit, callbacks):
     pumped_reactor.wait(defer.Deferred.fromCoroutine(
         callbacks.record_rating(str(task_of(database, by_ivr.id)), "3")))
     clock.advance(300)  # 10:10
+    agent_task = task_of(database, by_agent.id)
+
+    def open_now(session):  # resolved on a Saturday, it would open on Monday
+        task = session.get(CallbackTask, agent_task)
+        task.window_start = task.next_attempt_at = clock.now()
+    database.write_now(open_now)
     pumped_reactor.wait(callbacks.record_agent_outcome(
-        task_of(database, by_agent.id), agent.id, reached=True,
+        agent_task, agent.id, reached=True,
         rating=Satisfaction.DISSATISFIED, reason="<b>民警态度差</b>"))
     clock.advance(300)  # 10:15: the SMS reply handler's rating, then the citizen's next SMS
     pumped_reactor.wait(core.appeals.rate(by_sms.id, Satisfaction.DISSATISFIED, actor=SMS_ACTOR,
@@ -411,9 +417,9 @@ def test_the_dissatisfied_list_defaults_to_the_last_30_days_and_names_a_bad_fiel
     page = zhao.get("/supervisor/dissatisfied")
     assert 'value="2026-10-30"' in page.body and 'value="2026-11-28"' in page.body
     result = zhao.get("/supervisor/dissatisfied?unit_id=x")
-    assert result.status == 400 and "unit_id must be a unit number" in result.body
+    assert result.status == 400 and "承办单位（unit_id）须为 1 至 2147483647 之间的整数" in result.body
     result = zhao.get("/supervisor/dissatisfied?from=2026-11-30&to=2026-11-01")
-    assert result.status == 400 and "to must not be before from" in result.body
+    assert result.status == 400 and "截止日期（to）不能早于起始日期（from）" in result.body
 
 
 def test_the_reports_in_english(zhao, ratings, database):

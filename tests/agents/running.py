@@ -30,6 +30,7 @@ class RunningService:
 
 
 def _healthy(base: str) -> bool:
+    # As tests/browser/support.py's, which brings the browser tests' marks with it.
     try:
         with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
             return response.status == 200

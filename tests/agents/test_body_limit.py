@@ -140,3 +140,38 @@ def test_a_body_within_the_limit_reaches_the_application_chunked_or_not(service)
         status, body = status_and_body(response)
         assert status == "HTTP/1.1 201 Created", response
         assert json.loads(body)["subject"] == "咨询" + "x" * 100
+
+
+@pytest.mark.parametrize("size", [1, 7, 4096, 1 << 20])
+def test_the_refusal_holds_for_the_bytes_in_any_chunk_size_and_nothing_is_rendered(size):
+    """The same refusal on twisted.web's own protocol and a StringTransport, the request's
+    bytes fed `size` at a time, with more chunks and the body's end after the limit: one
+    413, the connection closing, the resource never asked (not even when the rest of the
+    body is in the same read)."""
+    from twisted.internet.address import IPv4Address
+    from twisted.internet.testing import StringTransport
+    from twisted.web import resource
+
+    from agents.http import WebSite
+
+    rendered = []
+
+    class Recorder(resource.Resource):
+        isLeaf = True
+
+        def render(self, request):
+            rendered.append(request)
+            return b"ok"
+
+    protocol = WebSite(Recorder()).buildProtocol(IPv4Address("TCP", "127.0.0.1", 80))
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    wire = (head("/login", "Transfer-Encoding: chunked", "Expect: 100-continue")
+            + chunk(b"a" * MAX_BODY) + chunk(b"b") + chunk(b"c" * 100) + b"0\r\n\r\n")
+    for offset in range(0, len(wire), size):
+        if transport.disconnecting:
+            break
+        protocol.dataReceived(wire[offset:offset + size])
+    answer = transport.value()
+    assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 413 Content Too Large\r\n")
+    assert answer.count(b"HTTP/1.1 ") == 2 and transport.disconnecting and not rendered

@@ -190,6 +190,11 @@ class AuthSection:
 _PROCESS_KEY = secrets.token_urlsafe(48)
 
 
+# app_queue.c's options that take no argument (b, B, F, m take one, and a comma in it
+# would end the options).
+QUEUE_OPTION_LETTERS = "CcdhHiIkKnrRtTxX"
+
+
 @dataclasses.dataclass(frozen=True)
 class IvrConfig:
     opening_time: str = setting("08:00", doc="agents answer from (Asia/Shanghai, HH:MM)")
@@ -205,9 +210,17 @@ class IvrConfig:
                                      doc="where Asterisk writes voice messages (its filesystem)")
     voice_message_max_s: int = setting(120, min=10, max=600)
     voice_message_silence_s: int = setting(5, min=1, max=60)
+    queue_timeout_s: int = setting(600, min=1, max=86400,
+                                   doc="longest wait in the agents' queue (Queue's timeout); "
+                                       "then a voice message")
+    queue_options: str = setting("t", doc="Queue() options, letters without arguments "
+                                          f"({QUEUE_OPTION_LETTERS}); t: agents may transfer")
 
     def __post_init__(self) -> None:
         self.hours  # noqa: B018 -- refuses a bad pair at load time
+        if set(self.queue_options) - set(QUEUE_OPTION_LETTERS):
+            raise ConfigError(f"ivr.queue_options may only hold Queue() options without "
+                              f"arguments ({QUEUE_OPTION_LETTERS}), got {self.queue_options!r}")
 
     @property
     def hours(self) -> tuple[int, int]:

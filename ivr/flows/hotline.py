@@ -4,8 +4,11 @@ One short menu (GB/T 33358-2016 advises against deep menus on an intake line): 1
 2 help, 3 complaint or report, 4 progress of an appeal, 5 leave a voice message, 0 agent,
 * repeat. 0 works at every prompt; no input or a wrong key twice sends the caller to an
 agent; a backend that fails or is slow gets an apology and the agent queue, never a dropped
-call. Outside opening hours the caller can leave a voice message, which becomes an appeal.
-Every call leaves a record with its path through the menu and its outcome.
+call. Outside opening hours the caller can leave a voice message, which becomes an appeal
+(or a note on the caller's open appeal). The agents' queue has the configured timeout and
+options, as the dialplan's fallback queue has; a queue that gives the caller back unanswered
+is followed by a voice message, and the fallback runs this flow again (`hotline,after-queue`)
+for the same. Every call leaves a record with its path through the menu and its outcome.
 """
 
 from __future__ import annotations
@@ -34,8 +37,12 @@ MENU_KEYS = "012345*"
 ANY_KEY = "0123456789*#"
 AGENT = "0"
 MENU_CHOICES = {"1": "consultation", "2": "help", "3": "complaint", "0": "agent"}
-# Queue's QUEUESTATUS when it returned without connecting the caller to an agent.
-NOT_CONNECTED = {"JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL", "FULL", "TIMEOUT"}
+# Queue's QUEUESTATUS when it returned without connecting the caller to an agent (UNKNOWN:
+# no such queue; WITHDRAW: taken out by QueueWithdrawCaller).
+NOT_CONNECTED = {"JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL", "FULL", "TIMEOUT",
+                 "UNKNOWN", "WITHDRAW"}
+# agi_arg_1 of the dialplan's fallback when it runs the flow again after its own Queue().
+AFTER_QUEUE = "after-queue"
 STATUS_PROMPTS = {AppealStatus.RECEIVED: P.STATUS_RECEIVED,
                   AppealStatus.ASSIGNED: P.STATUS_ASSIGNED,
                   AppealStatus.IN_PROGRESS: P.STATUS_IN_PROGRESS,
@@ -115,7 +122,10 @@ class HotlineFlow:
         try:
             await self._record_start(state)
             try:
-                await self._run(channel, state)
+                if env.args[:1] == (AFTER_QUEUE,):
+                    await self._after_dialplan_queue(channel, state)
+                else:
+                    await self._run(channel, state)
             except _AgentRequested:
                 state.visit("pressed-0")
                 state.menu_choice = state.menu_choice or "agent"
@@ -273,13 +283,27 @@ class HotlineFlow:
         state.outcome = CallOutcome.TO_QUEUE
         # The record is written before the caller waits: the IVR's part of the call is done.
         await self._record_end(state)
-        await channel.exec_("Queue", self._queue)
-        status = await channel.get_variable("QUEUESTATUS")
+        # Queue(queuename,options,URL,announceoverride,timeout): as the dialplan's fallback
+        await channel.exec_("Queue", f"{self._queue},{self._config.queue_options},,,"
+                                     f"{self._config.queue_timeout_s}")
+        await self._after_queue(channel, state, await channel.get_variable("QUEUESTATUS"))
+
+    async def _after_dialplan_queue(self, channel, state: CallState) -> None:
+        """The dialplan's fallback queued the caller itself (the service was unreachable or
+        its session was cut) and the queue gave the caller back: what follows is what follows
+        the service's own queue."""
+        state.visit(AFTER_QUEUE)
+        await channel.set_variable(V.CALL_ID, state.start.call_id)
+        await self._after_queue(channel, state, await channel.get_variable("QUEUESTATUS"))
+
+    async def _after_queue(self, channel, state: CallState, status: str | None) -> None:
+        """Whoever queued the caller: nobody could take the call (no agent logged in, the
+        queue full, the wait over): a voice message instead. Never returns."""
         if status in NOT_CONNECTED:
-            # Nobody could take the call (no agent logged in, queue full): a message instead.
             state.recorded = False
             state.visit(f"queue:{status.lower()}")
             await self._voice_message(channel, state)
+        state.outcome = state.outcome or CallOutcome.TO_QUEUE
         raise _Done()
 
     async def _waiting_count(self, channel) -> int | None:

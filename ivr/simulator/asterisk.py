@@ -151,7 +151,8 @@ class CallSetup:
 class Heard:
     """One thing that happened on the caller's ear or keypad, in order."""
 
-    kind: str  # play, missing, say-digits, say-number, say-date, beep, record, queue, exec, keys, hangup
+    kind: str  # play, missing, say-digits, say-number, say-date, beep, record, queue,
+    # queue-wait, exec, keys, hangup
     value: str
     interrupted_by: str = ""
 
@@ -614,10 +615,26 @@ class AsteriskCallSimulator(LineReceiver):
             self._hangup_pending = True
             return "200 result=-1\n"
         if app.lower() == "queue":
-            self.variables["QUEUESTATUS"] = self.setup.queue_status
+            return self._queue(data)
         if app.lower() == "hangup":
             self._hangup_pending = True
             return "200 result=-1\n"
+        return "200 result=0\n"
+
+    def _queue(self, data: str) -> str:
+        """app_queue.c: Queue(queuename,options,URL,announceoverride,timeout,...). The
+        caller's wait ends at the timeout (TIMEOUT) or, with option n, after one round of the
+        members; with neither it has no end but an agent or the caller: nobody answering
+        (`queue_status` TIMEOUT), the caller gives up and hangs up."""
+        fields = data.split(",")
+        options = fields[1] if len(fields) > 1 else ""
+        timeout = fields[4].strip() if len(fields) > 4 else ""
+        status = self.setup.queue_status
+        if status == "TIMEOUT" and not timeout and "n" not in options:
+            self.heard.append(Heard("queue-wait", "no timeout: the caller gives up"))
+            self._hangup_pending = True
+            return "200 result=-1\n"
+        self.variables["QUEUESTATUS"] = status
         return "200 result=0\n"
 
     def _set_music(self, argv: list[str]) -> object:

@@ -80,7 +80,7 @@ def test_agi_command_latency_is_observed_from_command_to_answer():
 def test_a_call_without_metrics_counts_nothing_and_still_runs():
     call = run_call(make_flow(MemoryBackend()), "_ 1", citizen())
     assert call.server.metrics is None
-    assert "EXEC Queue hotline" in call.commands()
+    assert "EXEC Queue hotline,t,,,600" in call.commands()
 
 
 def test_agi_protocol_takes_its_metrics_from_the_factory_when_not_given():

@@ -24,6 +24,7 @@ from tests.support.appeals import SHANGHAI
 OPEN_NOW = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.timezone.utc)  # Fri 10:00 Shanghai
 CLOSED_NOW = dt.datetime(2026, 11, 27, 14, 0, tzinfo=dt.timezone.utc)  # Fri 22:00 Shanghai
 CITIZEN = "13812345678"
+QUEUED = "EXEC Queue hotline,t,,,600"  # [ivr] queue_options and queue_timeout_s
 RESOLVED = dt.datetime(2026, 11, 20, 6, 0, tzinfo=dt.timezone.utc)
 APPEALS = {
     "2026112000001": AppealView(1, "2026112000001", AppealStatus.RESOLVED, "PS-LS", RESOLVED),
@@ -109,7 +110,7 @@ def test_menu_choice_goes_to_the_queue_with_the_choice_on_the_channel(key, choic
     assert played(call)[:2] == [P.GREETING, P.MAIN_MENU]
     assert f"SET VARIABLE HOTLINE_MENU_CHOICE {choice}" in call.commands()
     assert "SET VARIABLE HOTLINE_CALL_ID call-1" in call.commands()
-    assert commands(call, "EXEC Queue") == ["EXEC Queue hotline"]
+    assert commands(call, "EXEC Queue") == [QUEUED]
     record = backend.record
     assert record.outcome is CallOutcome.TO_QUEUE
     assert record.menu_choice == choice
@@ -134,7 +135,7 @@ def test_no_input_twice_goes_to_an_agent():
     backend = MemoryBackend()
     call = run_call(make_flow(backend), "", citizen())
     assert P.NO_INPUT in played(call)
-    assert commands(call, "EXEC Queue") == ["EXEC Queue hotline"]
+    assert commands(call, "EXEC Queue") == [QUEUED]
     assert backend.record.path == ("greeting", "menu:timeout", "menu:timeout", "queue")
     assert backend.record.menu_choice == "agent"
 
@@ -177,7 +178,7 @@ def test_progress_query_names_the_assigned_unit():
 def test_progress_query_then_zero_goes_to_an_agent():
     backend = MemoryBackend()
     call = run_call(make_flow(backend), "_ 4 2026112000001# 0", citizen())
-    assert commands(call, "EXEC Queue") == ["EXEC Queue hotline"]
+    assert commands(call, "EXEC Queue") == [QUEUED]
     assert backend.record.outcome is CallOutcome.TO_QUEUE
     assert backend.record.appeal_id == 1
 
@@ -187,7 +188,7 @@ def test_wrong_case_number_is_asked_again_once_then_agent():
     call = run_call(make_flow(backend), "_ 4 2026010100009# _ 123#", citizen())
     assert played(call).count(P.ENTER_CASE_NUMBER) == 2
     assert played(call).count(P.CASE_NOT_FOUND) == 1
-    assert commands(call, "EXEC Queue") == ["EXEC Queue hotline"]
+    assert commands(call, "EXEC Queue") == [QUEUED]
     assert backend.record.menu_choice == "approval_progress"
 
 
@@ -200,7 +201,7 @@ def test_wrong_then_right_case_number_is_answered():
 def test_zero_at_the_case_number_prompt_goes_to_an_agent():
     backend = MemoryBackend()
     call = run_call(make_flow(backend), "_ 4 0#", citizen())
-    assert commands(call, "EXEC Queue") == ["EXEC Queue hotline"]
+    assert commands(call, "EXEC Queue") == [QUEUED]
 
 
 def test_caller_with_an_open_appeal_hears_it_first_and_nine_reads_its_status():
@@ -215,7 +216,7 @@ def test_caller_with_an_open_appeal_hears_it_first_and_nine_reads_its_status():
 def test_zero_during_any_prompt_goes_to_an_agent():
     backend = MemoryBackend(open_appeal=APPEALS["2026112500003"])
     call = run_call(make_flow(backend), "_ 0", citizen())
-    assert commands(call, "EXEC Queue") == ["EXEC Queue hotline"]
+    assert commands(call, "EXEC Queue") == [QUEUED]
     assert backend.record.path[-2:] == ("pressed-0", "queue")
 
 
@@ -223,7 +224,7 @@ def test_backend_down_gives_an_apology_and_the_queue():
     backend = MemoryBackend(fail=True)
     call = run_call(make_flow(backend), "_ 4 2026112000001#", citizen())
     assert P.SORRY_TECHNICAL in played(call)
-    assert commands(call, "EXEC Queue") == ["EXEC Queue hotline"]
+    assert commands(call, "EXEC Queue") == [QUEUED]
     assert backend.record.outcome is CallOutcome.TO_QUEUE
     assert "backend-fault" in backend.record.path
 
@@ -248,7 +249,7 @@ def test_slow_lookup_gives_an_apology_and_the_queue_after_the_backend_timeout():
     clock.advance(2.1)
     pump(call)
     assert P.SORRY_TECHNICAL in played(call)
-    assert commands(call, "EXEC Queue") == ["EXEC Queue hotline"]
+    assert commands(call, "EXEC Queue") == [QUEUED]
 
 
 @pytest.mark.parametrize("script, step", [
@@ -273,7 +274,7 @@ def test_hang_up_while_waiting_in_the_queue_keeps_the_queue_outcome():
     # Without the transfer prompt's sound the hang-up lands on the Queue itself.
     sounds = {f"hotline/{p}": 16000 for p in P.USED if p != P.TRANSFER_AGENT}
     call = run_call(make_flow(backend), "_ 1 H", citizen(sounds=sounds))
-    assert commands(call, "EXEC Queue") == ["EXEC Queue hotline"]
+    assert commands(call, "EXEC Queue") == [QUEUED]
     assert "hangup" in heard(call)[-1]
     assert backend.record.outcome is CallOutcome.TO_QUEUE
 
@@ -294,7 +295,7 @@ def test_long_queue_caller_who_declines_the_callback_waits():
     backend = MemoryBackend(callback_requests=[])
     setup = citizen(functions={"QUEUE_WAITING_COUNT(hotline)": "7"})
     call = run_call(make_flow(backend, callback_offer_waiting=5), "_ 1 _ _", setup)
-    assert commands(call, "EXEC Queue") == ["EXEC Queue hotline"]
+    assert commands(call, "EXEC Queue") == [QUEUED]
 
 
 def test_short_queue_offers_no_callback():
@@ -334,7 +335,7 @@ def test_missing_prompt_is_skipped_not_a_hang_up():
     sounds = {f"hotline/{p}": 16000 for p in P.USED if p != P.GREETING}
     call = run_call(make_flow(backend), "1", citizen(sounds=sounds))
     assert "missing hotline/greeting" in heard(call)
-    assert commands(call, "EXEC Queue") == ["EXEC Queue hotline"]
+    assert commands(call, "EXEC Queue") == [QUEUED]
 
 
 def test_every_prompt_the_flow_plays_is_in_the_catalogue():
@@ -347,7 +348,7 @@ def test_every_prompt_the_flow_plays_is_in_the_catalogue():
 def test_queue_with_nobody_to_answer_offers_a_voice_message(status):
     backend = MemoryBackend()
     call = run_call(make_flow(backend), "_ 2 _ #", citizen(queue_status=status, speech_s=4))
-    assert commands(call, "EXEC Queue") == ["EXEC Queue hotline"]
+    assert commands(call, "EXEC Queue") == [QUEUED]
     assert commands(call, "RECORD FILE")
     assert len(backend.voice_messages) == 1
     record = backend.record

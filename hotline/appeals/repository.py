@@ -28,6 +28,9 @@ from schemas.models import Appeal, ApprovalItem, Unit
 ENTITY = "appeal"
 NOTE_MAX = 2000
 SUBJECT_MAX = 200
+# Text columns of a set length: SQLite stores any length, PostgreSQL refuses the row (a 500 on
+# whichever path brought it in: web, IVR, SMS), so every path is checked here, by the column.
+BOUNDED_TEXT = ("citizen_name", "area", "call_id", "recording_path")
 
 
 class AppealRepository:
@@ -90,12 +93,17 @@ class AppealRepository:
                                             f"no approval item {new.approval_item_code!r}")
         if new.unit_id is not None and session.get(Unit, new.unit_id) is None:
             raise AppealValidationError("unit_id", f"no unit {new.unit_id}")
-        return dict(subject=subject, body=new.body or "", citizen_phone=phone,
-                    citizen_name=(new.citizen_name or "").strip() or None,
-                    citizen_id_number=id_number, area=(new.area or "").strip() or None,
-                    approval_item_id=approval_item_id, unit_id=new.unit_id,
-                    agent_id=new.agent_id, call_id=new.call_id,
-                    recording_path=new.recording_path)
+        values = dict(subject=subject, body=new.body or "", citizen_phone=phone,
+                      citizen_name=(new.citizen_name or "").strip() or None,
+                      citizen_id_number=id_number, area=(new.area or "").strip() or None,
+                      approval_item_id=approval_item_id, unit_id=new.unit_id,
+                      agent_id=new.agent_id, call_id=new.call_id,
+                      recording_path=new.recording_path)
+        for name in BOUNDED_TEXT:
+            limit = Appeal.__table__.c[name].type.length
+            if values[name] is not None and len(values[name]) > limit:
+                raise AppealValidationError(name, f"is longer than {limit} characters")
+        return values
 
     # Lifecycle ----------------------------------------------------------------------------
 

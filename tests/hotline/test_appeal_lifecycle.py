@@ -101,6 +101,10 @@ def test_create_gives_received_appeal_with_deadline_and_audit(database):
     ({"citizen_id_number": "371302199003071234"}, "citizen_id_number"),
     ({"approval_item_code": "NOPE"}, "approval_item_code"),
     ({"unit_id": 999}, "unit_id"),
+    ({"citizen_name": "名" * 65}, "citizen_name"),
+    ({"area": "街" * 65}, "area"),
+    ({"call_id": "c" * 65}, "call_id"),
+    ({"recording_path": "/r" * 257}, "recording_path"),
 ])
 def test_invalid_new_appeal_is_refused_naming_the_field(database, overrides, field):
     with pytest.raises(AppealValidationError) as raised:

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 from sqlalchemy.orm import Session
 
 from hotline import alerts, audit
@@ -31,6 +31,12 @@ SUBJECT_MAX = 200
 # Text columns of a set length: SQLite stores any length, PostgreSQL refuses the row (a 500 on
 # whichever path brought it in: web, IVR, SMS), so every path is checked here, by the column.
 BOUNDED_TEXT = ("citizen_name", "area", "call_id", "recording_path")
+
+
+def _column_length(name: str) -> int:
+    column_type = Appeal.__table__.c[name].type
+    assert isinstance(column_type, String) and column_type.length is not None
+    return column_type.length
 
 
 class AppealRepository:
@@ -100,8 +106,8 @@ class AppealRepository:
                       agent_id=new.agent_id, call_id=new.call_id,
                       recording_path=new.recording_path)
         for name in BOUNDED_TEXT:
-            limit = Appeal.__table__.c[name].type.length
-            if values[name] is not None and len(values[name]) > limit:
+            value, limit = values[name], _column_length(name)
+            if isinstance(value, str) and len(value) > limit:
                 raise AppealValidationError(name, f"is longer than {limit} characters")
         return values
 

@@ -24,7 +24,7 @@ from hotline.appeals.case_numbers import looks_like_case_number
 from hotline.config import IvrConfig
 from hotline.masking import mask_phone
 from ivr.agi.channel import RecordingResult
-from ivr.agi.errors import AGIHangup, AGISoundFileMissing
+from ivr.agi.errors import AGIAppError, AGIHangup, AGISoundFileMissing
 from ivr.backend import AppealView, BackendUnavailable, HotlineBackend
 from ivr.call_records import CallEnd, CallStart
 from ivr.flows import prompts as P
@@ -283,9 +283,17 @@ class HotlineFlow:
         state.outcome = CallOutcome.TO_QUEUE
         # The record is written before the caller waits: the IVR's part of the call is done.
         await self._record_end(state)
-        # Queue(queuename,options,URL,announceoverride,timeout): as the dialplan's fallback
-        await channel.exec_("Queue", f"{self._queue},{self._config.queue_options},,,"
-                                     f"{self._config.queue_timeout_s}")
+        try:
+            # Queue(queuename,options,URL,announceoverride,timeout): as the dialplan's fallback
+            await channel.exec_("Queue", f"{self._queue},{self._config.queue_options},,,"
+                                         f"{self._config.queue_timeout_s}")
+        except AGIHangup:
+            raise
+        except AGIAppError:
+            # -1 on a live channel: "if the call is bridged and either of the parties in the
+            # bridge ends the call" (app_queue.c), here the agent, first. The end of a call an
+            # agent took, not a failure; QUEUESTATUS (not set by such a call) says the rest.
+            self.log.info("Call {call_id}: the agent ended the call", call_id=state.start.call_id)
         await self._after_queue(channel, state, await channel.get_variable("QUEUESTATUS"))
 
     async def _after_dialplan_queue(self, channel, state: CallState) -> None:

@@ -33,6 +33,7 @@ from ivr.simulator.script import CallerScript, Turn
 from ivr.simulator.usage import usage_block
 
 SAMPLES_PER_SECOND = 8000
+CONNECTED = ""  # CallSetup.queue_status: an agent takes the call
 DEAD = "511 Command Not Permitted on a dead channel or intercept routine\n"
 INVALID = "510 Invalid or unknown command\n"
 _USAGE = object()
@@ -105,6 +106,8 @@ class CallSetup:
     default_samples: int = 2 * SAMPLES_PER_SECOND
     variables: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     functions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # QUEUESTATUS when nobody takes the call (TIMEOUT, JOINEMPTY, FULL, ...), or CONNECTED:
+    # an agent answers and hangs up first.
     queue_status: str = "TIMEOUT"
     max_commands: int = 1000
     # RECORD FILE: None, a channel that sends no media (the golden transcripts' Local
@@ -630,6 +633,15 @@ class AsteriskCallSimulator(LineReceiver):
         options = fields[1] if len(fields) > 1 else ""
         timeout = fields[4].strip() if len(fields) > 4 else ""
         status = self.setup.queue_status
+        if status == CONNECTED:
+            # An agent took the call and, the call over, hung up first (a caller who hangs up
+            # first is the script's H): Queue returns -1 with the caller's channel still up
+            # and sets no QUEUESTATUS; with option c the caller goes on, QUEUESTATUS=CONTINUE.
+            self.heard.append(Heard("queue-wait", "connected; the agent hangs up first"))
+            if "c" in options:
+                self.variables["QUEUESTATUS"] = "CONTINUE"
+                return "200 result=0\n"
+            return "200 result=-1\n"
         if status == "TIMEOUT" and not timeout and "n" not in options:
             self.heard.append(Heard("queue-wait", "no timeout: the caller gives up"))
             self._hangup_pending = True

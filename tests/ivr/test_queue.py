@@ -8,12 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
+from twisted.logger import LogLevel
 
 from hotline.config import ConfigError, IvrConfig, load_config
 from ivr.flows import prompts as P
 from ivr.simulator import CallSetup
+from ivr.simulator.asterisk import CONNECTED
 from schemas.enums import CallOutcome
-from tests.ivr.helpers import run_call
+from tests.ivr.helpers import LogCapture, run_call
 from tests.ivr.test_hotline_flow import CITIZEN, MemoryBackend, commands, make_flow, played
 
 DIALPLAN = Path(__file__).resolve().parents[2] / "docs" / "asterisk" / "extensions.conf"
@@ -109,3 +111,70 @@ def test_the_dialplans_fallback_queue_is_followed_by_the_services_after_queue():
     queue = next(i for i in range(fallback, len(lines)) if "Queue(" in lines[i])
     assert lines[queue + 1] == "same => n,AGI(${HOTLINE_AGI}/hotline,after-queue)"
     assert lines[queue + 2] == "same => n(done),Hangup()"
+
+
+# When the agent hangs up first ---------------------------------------------------------------
+
+def an_agent_answers(**setup) -> CallSetup:
+    return CallSetup(callerid=CITIZEN, queue_status=CONNECTED, **setup)
+
+
+def test_queue_returning_minus_one_after_the_agent_hung_up_is_the_end_of_a_served_call():
+    """app_queue.c documents -1 "if the call is bridged and either of the parties in the
+    bridge ends the call": on a live channel it is a call an agent took, not a failure."""
+    backend = MemoryBackend()
+    with LogCapture() as logs:
+        call = run_call(make_flow(backend), "_ 2", an_agent_answers(), marks_done=True)
+    assert not logs.failures() and not logs.at(LogLevel.critical)
+    assert "the agent ended the call" in logs.text()
+    queue_answer = call.simulator.heard[-1]
+    assert str(queue_answer) == "queue-wait connected; the agent hangs up first"
+    assert call.commands()[-3:] == ["EXEC Queue hotline,t,,,600", "CHANNEL STATUS",
+                                    "GET VARIABLE QUEUESTATUS"]
+    assert P.SORRY_TECHNICAL not in played(call) and not commands(call, "RECORD FILE")
+    assert call.marked_done  # the dialplan hangs up; no fallback queue
+    assert backend.record.outcome is CallOutcome.TO_QUEUE
+    assert backend.record.menu_choice == "help"
+
+
+def test_with_option_c_the_queue_returns_continue_and_the_call_ends_the_same_way():
+    backend = MemoryBackend()
+    with LogCapture() as logs:
+        call = run_call(make_flow(backend, queue_options="tc"), "_ 2", an_agent_answers(),
+                        marks_done=True)
+    assert not logs.failures()
+    assert call.marked_done and not commands(call, "RECORD FILE")
+    assert backend.record.outcome is CallOutcome.TO_QUEUE
+
+
+def test_a_caller_who_hangs_up_in_the_bridge_ends_the_call_as_a_hang_up():
+    backend = MemoryBackend()
+    # Without the transfer prompt's sound the hang-up lands on the Queue itself.
+    sounds = {f"hotline/{p}": 16000 for p in P.USED if p != P.TRANSFER_AGENT}
+    with LogCapture() as logs:
+        call = run_call(make_flow(backend), "_ 2 H", an_agent_answers(sounds=sounds),
+                        marks_done=True)
+    assert not logs.failures()
+    assert str(call.simulator.heard[-1]) == "hangup caller"
+    assert backend.record.outcome is CallOutcome.TO_QUEUE
+
+
+def test_the_simulator_answers_a_bridged_call_the_agent_ended_as_asterisk_does():
+    from twisted.internet.testing import StringTransport
+
+    from ivr.simulator import AsteriskCallSimulator
+
+    simulator = AsteriskCallSimulator(an_agent_answers())
+    transport = StringTransport()
+    simulator.makeConnection(transport)
+
+    def ask(line):
+        transport.clear()
+        simulator.dataReceived(line.encode() + b"\n")
+        return transport.value().decode()
+
+    assert ask("EXEC Queue hotline,t,,,600") == "200 result=-1\n"  # no HANGUP: still up
+    assert ask("CHANNEL STATUS") == "200 result=6\n"
+    assert ask("GET VARIABLE QUEUESTATUS") == "200 result=0\n"
+    assert ask("EXEC Queue hotline,tc,,,600") == "200 result=0\n"
+    assert ask("GET VARIABLE QUEUESTATUS") == "200 result=1 (CONTINUE)\n"

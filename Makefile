@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # No database here: `hotline` and the service find it by one rule (HOTLINE_DATABASE_URL, else
 # [database] url in $HOTLINE_CONFIG, else var/hotline.sqlite3 in this directory).
 
-.PHONY: run test install migrate clean bench
+.PHONY: run test lint install migrate clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: migrate
 
 test: $(STAMP)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

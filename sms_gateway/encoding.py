@@ -143,6 +143,12 @@ def _split(units: list[bytes], limit: int, *, octets_per_unit: int) -> list[byte
     return chunks
 
 
+def split_units(units: list[bytes], limit: int, *, octets_per_unit: int) -> list[bytes]:
+    """Whole characters (each its octets) into chunks of at most `limit` units, a character
+    never cut: the carrier protocols' own segmentation (CMPP's GBK and UCS2) splits here too."""
+    return _split(units, limit, octets_per_unit=octets_per_unit)
+
+
 def encode_message(
     text: str, *, max_parts: int, reference: int | Callable[[], int] | None = None,
 ) -> EncodedMessage:

@@ -1,5 +1,13 @@
 """The callback queue's exception tree."""
 
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callback_queue.records import TaskRecord
+
 
 class CallbackError(Exception):
     """Base of every error the callback queue reports to a caller."""
@@ -17,6 +25,34 @@ class TaskBusy(CallbackError):
 
 class NotAllowed(CallbackError):
     """The agent may not act on this task (another agent's, not agent mode, bad input)."""
+
+
+class NotYours(NotAllowed):
+    """The task is not on this agent's worklist at all (reserved for its own agent, not open
+    yet, an automated survey, finished): a caller answers as it would for no such task, so
+    that ids reveal nothing of other people's work."""
+
+
+class TooSoon(NotAllowed):
+    """The task's next attempt is not due yet (the spacing between attempts)."""
+
+    def __init__(self, message: str, at: dt.datetime) -> None:
+        super().__init__(message)
+        self.at = at  # when the next attempt is due (aware UTC)
+
+
+class StaleOutcome(TaskBusy):
+    """An outcome for an attempt that is not the one open now: another agent recorded it,
+    or the form is from an earlier attempt."""
+
+
+class OutcomeAlreadyRecorded(CallbackError):
+    """This agent already recorded the outcome of that attempt (a double click, a replayed
+    form): nothing was changed. `task` is the task as it stands."""
+
+    def __init__(self, message: str, task: TaskRecord) -> None:
+        super().__init__(message)
+        self.task = task
 
 
 class NoManagerLink(CallbackError):

@@ -5,6 +5,9 @@ wiring hands the web as `reports["callbacks_file"]`).
 Both files have the same rows: a header, a row per group, the total; labels are names people
 chose, so every cell goes through `hotline.spreadsheet`, which keeps text from running as a
 formula. The files go to the bureau's spreadsheets: Chinese whatever a page's language.
+
+Completed callbacks recorded with no call placed are counted by group on a second sheet of
+the XLSX (未经系统拨号), beside the table, whose columns stay as they are.
 """
 
 from __future__ import annotations
@@ -16,11 +19,19 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from callback_queue.report import COLUMNS, ReportRow, compliance_report, headers
+from callback_queue.report import (
+    COLUMNS,
+    GROUP_HEADERS,
+    REACHED_WITHOUT_CALL,
+    ReportRow,
+    compliance_report,
+    headers,
+)
 from hotline.spreadsheet import append_xlsx_row, csv_row
 
 FORMATS = ("csv", "xlsx")
 SHEET_TITLE = "回访统计"
+WITHOUT_CALL_SHEET_TITLE = "未经系统拨号"
 
 
 def title(first_day: dt.date, last_day: dt.date) -> str:
@@ -76,6 +87,12 @@ def _xlsx(rows: Sequence[ReportRow], by: str, book_title: str) -> bytes:
     sheet.column_dimensions["A"].width = 28
     sheet.column_dimensions[sheet.cell(row=1, column=rate_column).column_letter].width = 12
     sheet.freeze_panes = "B2"
+    without_call = book.create_sheet(WITHOUT_CALL_SHEET_TITLE)
+    append_xlsx_row(without_call, [GROUP_HEADERS[by], "完成回访数", REACHED_WITHOUT_CALL])
+    for row in rows:
+        append_xlsx_row(without_call, [row.label, row.completed, row.reached_without_call])
+    without_call.column_dimensions["A"].width = 28
+    without_call.column_dimensions["C"].width = 36
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

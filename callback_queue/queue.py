@@ -104,10 +104,13 @@ class CallbackQueue:
 
     def record_agent_outcome(self, task_id: int, agent_id: int, *, reached: bool,
                              rating: Satisfaction | None = None,
-                             reason: str | None = None) -> defer.Deferred[TaskRecord]:
+                             reason: str | None = None,
+                             attempt: int | None = None) -> defer.Deferred[TaskRecord]:
+        """The outcome form: `attempt` is the attempt it was shown for, so that a second post
+        of it fails with `OutcomeAlreadyRecorded` instead of counting twice."""
         return self._db.write(self.repository.record_agent_outcome, task_id, agent_id,
                               reached=reached, rating=rating, reason=reason,
-                              now=self._clock.now())
+                              now=self._clock.now(), attempt=attempt)
 
     def get(self, task_id: int) -> defer.Deferred[TaskRecord]:
         return self._db.read(self.repository.get, task_id)

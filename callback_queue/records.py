@@ -44,6 +44,7 @@ class TaskRecord:
     rating_reason: str | None
     completed_at: dt.datetime | None
     completed_by: str | None
+    reached_without_call: bool
     created_at: dt.datetime
 
     @classmethod
@@ -64,6 +65,7 @@ class AttemptRecord:
     started_at: dt.datetime
     ended_at: dt.datetime | None
     result: AttemptResult | None
+    call_placed: bool
 
     @classmethod
     def of(cls, attempt: CallbackAttempt) -> "AttemptRecord":
@@ -113,3 +115,5 @@ class WorklistItem:
     max_attempts: int
     assigned_agent_id: int | None
     personal: bool  # still reserved for the appeal's own agent
+    attempt: int  # the attempt an outcome recorded now is for (the outcome form carries it)
+    calling: bool  # this agent's click-to-call is under way: its outcome is due

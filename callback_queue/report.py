@@ -8,6 +8,9 @@ For the period [start, end):
 - resolved: tasks whose appeal was resolved in the period;
 - due: tasks whose due time falls in the period; the columns below describe these;
 - within / late: reached (completed) at or before / after the due time;
+- reached_without_call: of those, completed on an agent's word with no call placed through
+  the system (no click-to-call); not a column of the files' table: the XLSX has it on a
+  sheet of its own (`callback_queue.export`);
 - unreachable: every attempt failed (of which sms_fallback: an SMS survey was sent);
 - pending: not finished yet;
 - attempts per completed: dials for completed callbacks / completed callbacks (a call that
@@ -73,6 +76,7 @@ class ReportRow:
     basically_satisfied: int
     dissatisfied: int
     unrated: int
+    reached_without_call: int
 
     @property
     def completed(self) -> int:
@@ -125,7 +129,8 @@ def compliance_report(session: Session, start: dt.datetime, end: dt.datetime,
                count(and_(completed, t.rating == Satisfaction.SATISFIED)),
                count(and_(completed, t.rating == Satisfaction.BASICALLY_SATISFIED)),
                count(and_(completed, t.rating == Satisfaction.DISSATISFIED)),
-               count(and_(completed, t.rating.is_(None))))
+               count(and_(completed, t.rating.is_(None))),
+               count(and_(completed, t.reached_without_call.is_(True))))
         .where(t.origin == CallbackOrigin.RESOLUTION, t.state != CallbackState.CANCELLED,
                or_(in_resolved, in_due))
         .group_by(key))
@@ -141,7 +146,9 @@ def compliance_report(session: Session, start: dt.datetime, end: dt.datetime,
 
 _COUNT_FIELDS = ("resolved", "due", "within", "late", "unreachable", "sms_fallback", "pending",
                  "completed_attempts", "satisfied", "basically_satisfied", "dissatisfied",
-                 "unrated")
+                 "unrated", "reached_without_call")
+# The completed callbacks recorded with no call placed, as the files name them.
+REACHED_WITHOUT_CALL = "其中未经系统拨号（坐席直接登记结果）"
 
 
 def _plain(value: object) -> object:

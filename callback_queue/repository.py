@@ -14,11 +14,20 @@ import uuid
 import zlib
 from collections.abc import Iterable
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 from twisted.logger import Logger
 
-from callback_queue.errors import NotAllowed, TaskBusy, TaskNotFound
+from callback_queue.errors import (
+    CallbackError,
+    NotAllowed,
+    NotYours,
+    OutcomeAlreadyRecorded,
+    StaleOutcome,
+    TaskBusy,
+    TaskNotFound,
+    TooSoon,
+)
 from callback_queue.policy import CallbackPolicy, GiveUp
 from callback_queue.records import AgentDial, AttemptRecord, Claim, TaskRecord, WorklistItem
 from hotline import audit
@@ -383,12 +392,14 @@ class CallbackRepository:
 
     def _complete(self, session: Session, task: CallbackTask, outcome: CallbackOutcome,
                   rating: Satisfaction | None, reason: str | None, actor: str,
-                  now: dt.datetime) -> None:
+                  now: dt.datetime, *, without_call: bool = False) -> None:
         """The citizen was reached: the task and every task it absorbed are done, and a
-        rating applies to each of their appeals (不满意 reopens, the others close)."""
+        rating applies to each of their appeals (不满意 reopens, the others close).
+        `without_call`: on an agent's word, no call having gone through the system."""
         for member in self._family(session, task):
             member.state = CallbackState.COMPLETED
             member.outcome = outcome
+            member.reached_without_call = without_call
             member.rating = rating
             member.rating_reason = reason
             member.completed_at = now
@@ -459,58 +470,106 @@ class CallbackRepository:
 
     # Agents ----------------------------------------------------------------------------------
 
+    def _rules(self, agent_id: int, now: dt.datetime) -> tuple[tuple[str, ColumnElement[bool]], ...]:
+        """Which callbacks an agent may work now: the one rule behind the worklist (the tasks
+        that meet every condition), click-to-call and the outcome form (which refuse a task
+        that fails one, named by `_refusal`). In the order a refusal names them."""
+        t = CallbackTask
+        personal_cutoff = now - dt.timedelta(hours=self.config.personal_delay_h)
+        return (
+            ("agent_mode", t.mode == CallbackMode.AGENT),
+            ("visible", or_(t.assigned_agent_id == agent_id, t.assigned_agent_id.is_(None),
+                            t.window_start <= personal_cutoff)),
+            ("open", t.window_start <= now),
+            ("unfinished", t.state.in_((CallbackState.PENDING, *LEASED_STATES))),
+            # Held by a dispatcher or an agent, unless that lease ran out.
+            ("free", or_(t.state == CallbackState.PENDING, t.lease_until < now)),
+            # The spacing between attempts (the policy's retry time).
+            ("due", or_(t.state != CallbackState.PENDING, t.next_attempt_at <= now)),
+        )
+
+    @staticmethod
+    def _calling(agent_id: int) -> ColumnElement[bool]:
+        """The agent's own click-to-call under way: its outcome is theirs to record. Even
+        past its lease (a long call), until someone else takes the task, which changes the
+        lease's owner."""
+        t = CallbackTask
+        return and_(t.mode == CallbackMode.AGENT, t.state.in_(LEASED_STATES),
+                    t.lease_owner == f"agent:{agent_id}")
+
+    def _refusal(self, session: Session, task_id: int, agent_id: int,
+                 now: dt.datetime) -> CallbackError | None:
+        """Why the agent may not work the task now (None: they may), by the first condition
+        of `_rules` the task fails, evaluated by the database as the worklist is."""
+        rules = self._rules(agent_id, now)
+        row = session.execute(select(*(case((clause, 1), else_=0) for _, clause in rules))
+                              .where(CallbackTask.id == task_id)).one_or_none()
+        if row is None:
+            return TaskNotFound(task_id)
+        failed = next((name for (name, _), ok in zip(rules, row, strict=True) if not ok), None)
+        if failed is None:
+            return None
+        task = session.get(CallbackTask, task_id)
+        assert task is not None  # the row was just read
+        what = f"callback task {task_id}"
+        if failed == "agent_mode":
+            return NotYours(f"{what} is an automated survey")
+        if failed == "visible":
+            until = self.policy.personal_until(task.window_start)
+            return NotYours(f"{what} is reserved for its own agent until {until.isoformat()}")
+        if failed == "open":
+            return NotYours(f"{what} opens at {task.window_start.isoformat()}")
+        if failed == "unfinished":
+            return NotYours(f"{what} is {task.state.value}")
+        if failed == "free":
+            return TaskBusy(f"{what} is being dialled by someone else ({task.state.value})")
+        return TooSoon(f"{what}: the next attempt is due at {task.next_attempt_at.isoformat()}",
+                       task.next_attempt_at)
+
     def worklist(self, session: Session, agent_id: int, now: dt.datetime,
                  limit: int = 200) -> list[WorklistItem]:
-        """Agent-mode callbacks this agent may make now: their own first, anyone's once the
-        personal delay has passed, ordered by due time (overdue first)."""
+        """Agent-mode callbacks this agent may work now (`_rules`): their own first, anyone's
+        once the personal delay has passed, and their own calls under way, ordered by due
+        time (overdue first)."""
         personal_cutoff = now - dt.timedelta(hours=self.config.personal_delay_h)
-        available = or_(CallbackTask.state == CallbackState.PENDING,
-                        and_(CallbackTask.state.in_(LEASED_STATES), CallbackTask.lease_until < now))
-        mine = or_(CallbackTask.assigned_agent_id == agent_id,
-                   CallbackTask.assigned_agent_id.is_(None),
-                   CallbackTask.window_start <= personal_cutoff)
+        calling = self._calling(agent_id)
+        workable = and_(*(clause for _, clause in self._rules(agent_id, now)))
         rows = session.execute(
-            select(CallbackTask, Appeal.case_number, Appeal.subject)
+            select(CallbackTask, Appeal.case_number, Appeal.subject, calling.label("calling"))
             .outerjoin(Appeal, Appeal.id == CallbackTask.appeal_id)
-            .where(CallbackTask.mode == CallbackMode.AGENT, available,
-                   CallbackTask.window_start <= now, mine)
+            .where(or_(workable, calling))
             .order_by(CallbackTask.due_by, CallbackTask.id).limit(limit)).all()
         return [WorklistItem(
-            task_id=t.id, appeal_id=t.appeal_id, case_number=case, appeal_kind=t.appeal_kind,
-            subject=subject, phone_masked=mask_phone(t.citizen_phone), origin=t.origin,
+            task_id=t.id, appeal_id=t.appeal_id, case_number=case_number,
+            appeal_kind=t.appeal_kind, subject=subject,
+            phone_masked=mask_phone(t.citizen_phone), origin=t.origin,
             window_start=t.window_start, due_by=t.due_by, overdue=t.due_by < now,
             attempts=t.attempts, max_attempts=t.max_attempts,
             assigned_agent_id=t.assigned_agent_id,
-            personal=t.assigned_agent_id is not None and t.window_start > personal_cutoff)
-            for t, case, subject in rows]
+            personal=t.assigned_agent_id is not None and t.window_start > personal_cutoff,
+            attempt=t.attempts if on_call else t.attempts + 1, calling=bool(on_call))
+            for t, case_number, subject, on_call in rows]
 
     def claim_for_agent(self, session: Session, task_id: int, agent_id: int,
                         now: dt.datetime) -> AgentDial:
         """Click-to-call: the task is the agent's for the call (a lease), an attempt opens,
-        and the read of the citizen's number is audited."""
+        and the read of the citizen's number is audited. Only a task the agent may work now
+        (`_rules`)."""
         task = session.scalar(select(CallbackTask).where(CallbackTask.id == task_id)
                               .with_for_update(skip_locked=True))
+        refusal = self._refusal(session, task_id, agent_id, now)
         if task is None:
-            if session.get(CallbackTask, task_id) is None:
-                raise TaskNotFound(task_id)
-            raise TaskBusy(f"callback task {task_id} is being dialled by someone else")
+            # Locked by another transaction this instant: say why if the rule says no anyway.
+            raise refusal or TaskBusy(f"callback task {task_id} is being dialled by someone else")
         agent = session.get(Agent, agent_id)
         if agent is None or not agent.active:
             raise NotAllowed(f"no active agent {agent_id}")
         if not agent.interface:
             raise NotAllowed(f"agent {agent.username} has no phone interface to ring")
-        if task.mode is not CallbackMode.AGENT:
-            raise NotAllowed(f"callback task {task_id} is an automated survey")
-        expired = task.state in LEASED_STATES and task.lease_until is not None \
-            and task.lease_until < now
-        if task.state is not CallbackState.PENDING and not expired:
-            raise TaskBusy(f"callback task {task_id} is {task.state.value}")
-        if expired:
+        if refusal is not None:
+            raise refusal
+        if task.state in LEASED_STATES:  # its lease ran out (the rule let it through)
             self._expire_lease(session, task, now)
-        if (task.assigned_agent_id not in (None, agent_id)
-                and now < self.policy.personal_until(task.window_start)):
-            raise NotAllowed(f"callback task {task_id} is reserved for its own agent until "
-                             f"{self.policy.personal_until(task.window_start).isoformat()}")
         owner = f"agent:{agent_id}"
         task.state = CallbackState.DIALING
         task.lease_owner = owner
@@ -552,9 +611,16 @@ class CallbackRepository:
 
     def record_agent_outcome(self, session: Session, task_id: int, agent_id: int, *,
                              reached: bool, rating: Satisfaction | None, reason: str | None,
-                             now: dt.datetime) -> TaskRecord:
+                             now: dt.datetime, attempt: int | None = None) -> TaskRecord:
         """An agent's result, counted exactly like an automated one: reached with a rating
-        rates the appeals; not reached is a failed attempt under the same policy."""
+        rates the appeals; not reached is a failed attempt under the same policy.
+
+        Only for the agent's own call under way (click-to-call), or for a task they may work
+        now (`_rules`: due, not reserved for another agent, not held, its attempts spaced):
+        then no call went through the system, and the attempt (and a task it completes) says
+        so. `attempt` is the number the outcome form was for: the outcome of an attempt this
+        agent already recorded raises `OutcomeAlreadyRecorded` and changes nothing; any other
+        number than the open one, `StaleOutcome`."""
         agent = session.get(Agent, agent_id)
         if agent is None:
             raise NotAllowed(f"no agent {agent_id}")
@@ -564,31 +630,60 @@ class CallbackRepository:
         if rating is Satisfaction.DISSATISFIED and not reason:
             raise NotAllowed("a 不满意 rating needs the citizen's reason (the appeal is reworked)")
         task = self._locked(session, task_id)
-        if task.mode is not CallbackMode.AGENT:
-            raise NotAllowed(f"callback task {task_id} is an automated survey")
         owner = f"agent:{agent_id}"
-        leased_to_other = task.state in LEASED_STATES and task.lease_owner != owner \
-            and task.lease_until is not None and task.lease_until >= now
-        if task.state not in (CallbackState.PENDING, *LEASED_STATES) or leased_to_other:
-            raise TaskBusy(f"callback task {task_id} is {task.state.value}"
-                           + (f" ({task.lease_owner})" if leased_to_other else ""))
+        calling = bool(session.scalar(select(case((self._calling(agent_id), 1), else_=0))
+                                      .where(CallbackTask.id == task.id)))
+        # The worklist's `attempt`: click-to-call numbered the open attempt task.attempts.
+        expected = task.attempts if calling else task.attempts + 1
+        if attempt is not None and attempt != expected:
+            self._check_replay(session, task, agent_id, attempt, expected, now)
+        if not calling:
+            refusal = self._refusal(session, task.id, agent_id, now)
+            if refusal is not None:
+                raise refusal
         result = AttemptResult.AGENT_REACHED if reached else AttemptResult.AGENT_NOT_REACHED
-        mine = [a for a in self._open_attempts(session, task.id) if a.owner == owner]
-        if mine:
-            for attempt in mine:
-                attempt.ended_at = now
-                attempt.result = result
-        else:  # dialled from the agent's own phone, without click-to-call
+        if calling:
+            for open_attempt in self._open_attempts(session, task.id):
+                if open_attempt.owner == owner:
+                    open_attempt.ended_at = now
+                    open_attempt.result = result
+        else:  # dialled from the agent's own phone, or not at all: nothing went through us
+            if task.state in LEASED_STATES:  # its lease ran out (the rule let it through)
+                self._expire_lease(session, task, now)
             task.attempts += 1
             session.add(CallbackAttempt(task_id=task.id, number=task.attempts, owner=owner,
                                         agent_id=agent_id, started_at=now, ended_at=now,
-                                        result=result))
+                                        result=result, call_placed=False))
+            self.log.info("Callback task {task_id}: {agent} recorded attempt {attempt} "
+                          "({result}) with no call placed", task_id=task.id,
+                          agent=agent.username, attempt=task.attempts, result=result.value)
         if reached:
             outcome = CallbackOutcome.RATED if rating is not None else CallbackOutcome.REACHED
-            self._complete(session, task, outcome, rating, reason, agent.username, now)
+            self._complete(session, task, outcome, rating, reason, agent.username, now,
+                           without_call=not calling)
         else:
             self._failed(session, task, result, now)
         return TaskRecord.of(task)
+
+    def _check_replay(self, session: Session, task: CallbackTask, agent_id: int, attempt: int,
+                      expected: int, now: dt.datetime) -> None:
+        """An outcome form for another attempt than the open one: this agent's own earlier
+        outcome (already recorded); else refused, as a task not theirs or one held by
+        someone else when it is, as stale when another agent's outcome overtook it."""
+        recorded = session.scalar(
+            select(CallbackAttempt.id).where(
+                CallbackAttempt.task_id == task.id, CallbackAttempt.number == attempt,
+                CallbackAttempt.agent_id == agent_id,
+                CallbackAttempt.result.in_((AttemptResult.AGENT_REACHED,
+                                            AttemptResult.AGENT_NOT_REACHED))).limit(1))
+        if recorded is not None:
+            raise OutcomeAlreadyRecorded(f"callback task {task.id}: the outcome of attempt "
+                                         f"{attempt} is recorded already", TaskRecord.of(task))
+        refusal = self._refusal(session, task.id, agent_id, now)
+        if isinstance(refusal, (NotYours, TaskBusy)):
+            raise refusal
+        raise StaleOutcome(f"callback task {task.id}: attempt {attempt} is not the open one "
+                           f"(attempt {expected} is)")
 
     # Lookups ---------------------------------------------------------------------------------
 

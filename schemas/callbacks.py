@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schemas.base import Base, UtcDateTime
@@ -104,6 +104,10 @@ class CallbackTask(Base):
     rating_reason: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(64))
+    # Completed on an agent's word with no call placed through the system (no click-to-call):
+    # the compliance report shows these apart.
+    reached_without_call: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
@@ -124,3 +128,6 @@ class CallbackAttempt(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     result: Mapped[AttemptResult | None] = mapped_column(_enum(AttemptResult))
+    # False for an outcome an agent recorded without a call through the system (dialled
+    # from the desk phone, or not at all): the attempt is counted, and shown as such.
+    call_placed: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")

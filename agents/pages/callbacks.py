@@ -1,10 +1,17 @@
 """The callback worklist at the hall terminal: mine and the shared one, click-to-call, the
-outcome form."""
+outcome form.
+
+Which task an agent may call or record is the callback queue's rule (its worklist's); a task
+it refuses as not this agent's is answered exactly like one that does not exist (404), so
+that ids in URLs reveal nothing of other people's work. The outcome form carries the attempt
+it was shown for: a second post of it is answered as already saved and changes nothing.
+"""
 
 from __future__ import annotations
 
 from twisted.logger import Logger
 
+from agents import params
 from agents.http import WebResponse
 from agents.routing import STAFF, Context, Route
 from schemas.callbacks import CallbackState
@@ -13,6 +20,21 @@ from schemas.enums import Satisfaction
 # The outcome form's rating, as the survey's keys: 1 满意, 2 基本满意, 3 不满意.
 RATINGS = {"1": Satisfaction.SATISFIED, "2": Satisfaction.BASICALLY_SATISFIED,
            "3": Satisfaction.DISSATISFIED}
+
+# The outcome form's attempt number goes up to this (a task has at most 20 attempts), and
+# the citizen's reason is at most this long (a 不满意 reason goes to the appeal's trail).
+MAX_ATTEMPT = 999
+REASON_MAX = 2000
+
+# How each refusal of the callback queue (its `CallbackError` tree, by class name, the most
+# specific first along the class's MRO) is answered: status and message key.
+REFUSALS = {
+    "TaskNotFound": (404, "callbacks.not_found"),
+    "NotYours": (404, "callbacks.not_found"),
+    "TooSoon": (409, "callbacks.too_soon"),
+    "StaleOutcome": (409, "callbacks.stale"),
+    "TaskBusy": (409, "callbacks.busy"),
+}
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/callbacks", STAFF, "worklist"),
@@ -32,8 +54,10 @@ class CallbackPages:
             return self._page(ctx, "error.html", 404, status=404,
                               error=ctx.t("callbacks.unavailable"))
         items = await self.callbacks.worklist(ctx.principal.agent_id)
-        if notice is None and ctx.request.arg("done"):
-            notice = ctx.t("callbacks.recorded")
+        done = ctx.request.arg("done")
+        if notice is None and done:
+            notice = ctx.t("callbacks.already_recorded" if done == "again"
+                           else "callbacks.recorded")
         return self._page(ctx, "callbacks.html", status, items=items, error=error,
                           notice=notice, me=ctx.principal.agent_id)
 
@@ -63,33 +87,57 @@ class CallbackPages:
         if self.callbacks is None:
             return await self.worklist(ctx)
         task_id = int(ctx.params["task_id"])
-        arg = ctx.request.arg
-        reached = {"yes": True, "no": False}.get(arg("reached"))
-        rating_key = arg("rating")
-        if reached is None or (rating_key and rating_key not in RATINGS):
+        try:
+            args = params.single(ctx.request.form, ("reached", "rating", "reason", "attempt"))
+            reached = params.choice(args, "reached", ("yes", "no")) == "yes"
+            rating_key = params.choice(args, "rating", tuple(RATINGS))
+            reason = params.text(args, "reason", REASON_MAX)
+            attempt = params.number(args, "attempt", 1, MAX_ATTEMPT)
+            for name in ("reached", "attempt"):
+                if not args.get(name):
+                    raise params.ParamError(name, "blank")
+        except params.ParamError as error:
             return await self.worklist(ctx, status=422, error=ctx.t(
-                "callbacks.rejected", error="reached: yes or no; rating: 1, 2, 3 or none"))
+                "callbacks.rejected", error=error.message(ctx.t)))
         try:
             await self.callbacks.record_agent_outcome(
                 task_id, ctx.principal.agent_id, reached=reached,
-                rating=RATINGS.get(rating_key), reason=arg("reason").strip() or None)
+                rating=RATINGS.get(rating_key), reason=reason or None, attempt=attempt)
         except Exception as error:
             if not _is_callback_error(error):
                 raise
+            if _kind(error, ("OutcomeAlreadyRecorded",)):
+                # A double click or a replayed form: the first post counted, this one not.
+                self.log.info("{actor} posted the outcome of callback task {task_id} attempt "
+                              "{attempt} again; already recorded", actor=ctx.actor,
+                              task_id=task_id, attempt=attempt)
+                return WebResponse.redirect("/callbacks?done=again")
             return await self._callback_refused(ctx, task_id, "outcome", error)
-        self.log.info("{actor} recorded the outcome of callback task {task_id}: reached "
-                      "{reached}, rating {rating}", actor=ctx.actor, task_id=task_id,
-                      reached=reached, rating=rating_key or "-")
+        self.log.info("{actor} recorded the outcome of callback task {task_id} attempt "
+                      "{attempt}: reached {reached}, rating {rating}", actor=ctx.actor,
+                      task_id=task_id, attempt=attempt, reached=reached,
+                      rating=rating_key or "-")
         return WebResponse.redirect("/callbacks?done=1")
 
     async def _callback_refused(self, ctx: Context, task_id: int, what: str,
                                 error: Exception) -> WebResponse:
         self.log.info("Callback {what} for task {task_id} by {actor} refused: {error}",
                       what=what, task_id=task_id, actor=ctx.actor, error=str(error))
-        status = 404 if type(error).__name__ == "TaskNotFound" else 409
+        kind = _kind(error, tuple(REFUSALS))
+        if kind is None:  # bad input the queue names (a 不满意 without its reason, ...)
+            return await self.worklist(ctx, status=409,
+                                       error=ctx.t("callbacks.rejected", error=str(error)))
+        status, key = REFUSALS[kind]
+        at = getattr(error, "at", None)
+        message = ctx.t(key, task_id=task_id,
+                        at=at.astimezone(self.core.zone).strftime("%Y-%m-%d %H:%M") if at else "")
         return await self.worklist(ctx, status=status,
-                                   error=ctx.t("callbacks.rejected", error=str(error)))
+                                   error=ctx.t("callbacks.rejected", error=message))
 
+
+def _kind(error: Exception, names: tuple[str, ...]) -> str | None:
+    """The first of `names` along the error's class hierarchy, most specific first."""
+    return next((kind.__name__ for kind in type(error).__mro__ if kind.__name__ in names), None)
 
 
 def _is_callback_error(error: Exception) -> bool:

@@ -114,7 +114,7 @@ def test_recording_a_satisfied_outcome_closes_the_appeal_and_empties_the_list(
     world = hall(database, pumped_reactor, clock)
     world.browser.get("/callbacks")
     result = world.browser.post(f"/callbacks/{world.task_id}/outcome",
-                                {"reached": "yes", "rating": "1", "reason": ""})
+                                {"reached": "yes", "rating": "1", "reason": "", "attempt": "1"})
     assert result.status == 303 and result.location == "/callbacks?done=1"
     page = world.browser.get(result.location)
     assert "回访结果已保存" in page.body and row(page.body, world.task_id) is None
@@ -129,7 +129,7 @@ def test_a_citizen_not_reached_counts_an_attempt_and_the_task_waits(database, pu
     world = hall(database, pumped_reactor, clock)
     world.browser.get("/callbacks")
     assert world.browser.post(f"/callbacks/{world.task_id}/outcome",
-                              {"reached": "no"}).status == 303
+                              {"reached": "no", "attempt": "1"}).status == 303
     state, attempts, rating = task_state(world)
     assert attempts == 1 and rating is None and state is not CallbackState.COMPLETED
 
@@ -139,7 +139,7 @@ def test_a_dissatisfied_rating_without_a_reason_is_refused_and_changes_nothing(
     world = hall(database, pumped_reactor, clock)
     world.browser.get("/callbacks")
     result = world.browser.post(f"/callbacks/{world.task_id}/outcome",
-                                {"reached": "yes", "rating": "3", "reason": " "})
+                                {"reached": "yes", "rating": "3", "reason": " ", "attempt": "1"})
     assert result.status == 409 and "不满意" in result.body and 'id="error"' in result.body
     assert row(result.body, world.task_id) is not None
     assert task_state(world) == (CallbackState.PENDING, 0, None)
@@ -150,24 +150,33 @@ def test_a_dissatisfied_rating_with_its_reason_reopens_the_appeal(database, pump
     world = hall(database, pumped_reactor, clock)
     world.browser.get("/callbacks")
     result = world.browser.post(f"/callbacks/{world.task_id}/outcome",
-                                {"reached": "yes", "rating": "3", "reason": "司机未被处理"})
+                                {"reached": "yes", "rating": "3", "reason": "司机未被处理",
+                                 "attempt": "1"})
     assert result.status == 303
     assert appeal_of(world).status is AppealStatus.IN_PROGRESS
 
 
-@pytest.mark.parametrize("form", [{"reached": "maybe"}, {}, {"reached": "yes", "rating": "5"}])
-def test_a_malformed_outcome_is_422(database, pumped_reactor, clock, form):
+@pytest.mark.parametrize("form, named", [
+    ({"reached": "maybe", "attempt": "1"}, "是否联系上（reached）须为以下之一：yes, no"),
+    ({}, "是否联系上（reached）不能为空"),
+    ({"reached": "yes", "rating": "5", "attempt": "1"}, "评价（rating）须为以下之一：1, 2, 3"),
+    ({"reached": "no"}, "回访次序（attempt）不能为空"),
+    ({"reached": "no", "attempt": "0"}, "回访次序（attempt）须为 1 至 999 之间的整数"),
+    ({"reached": "no", "attempt": "１"}, "回访次序（attempt）须为 1 至 999 之间的整数"),
+])
+def test_a_malformed_outcome_is_422_naming_the_field(database, pumped_reactor, clock, form,
+                                                     named):
     world = hall(database, pumped_reactor, clock)
     world.browser.get("/callbacks")
     result = world.browser.post(f"/callbacks/{world.task_id}/outcome", form)
-    assert result.status == 422 and "reached: yes or no" in result.body
+    assert result.status == 422 and named in result.body
     assert task_state(world) == (CallbackState.PENDING, 0, None)
 
 
 def test_an_outcome_for_an_unknown_task_is_404(database, pumped_reactor, clock):
     world = hall(database, pumped_reactor, clock)
     world.browser.get("/callbacks")
-    result = world.browser.post("/callbacks/999/outcome", {"reached": "no"})
+    result = world.browser.post("/callbacks/999/outcome", {"reached": "no", "attempt": "1"})
     assert result.status == 404 and "999" in result.body
 
 
@@ -191,7 +200,7 @@ def test_click_to_call_rings_the_agent_and_says_the_citizen_is_being_called(
     assert task_state(world)[0] is CallbackState.IN_CALL
     # The same agent then records the outcome of the call it made.
     assert world.browser.post(f"/callbacks/{world.task_id}/outcome",
-                              {"reached": "yes", "rating": "2"}).status == 303
+                              {"reached": "yes", "rating": "2", "attempt": "1"}).status == 303
     assert task_state(world) == (CallbackState.COMPLETED, 1, Satisfaction.BASICALLY_SATISFIED)
 
 
@@ -206,7 +215,7 @@ def test_click_to_call_when_the_agents_phone_does_not_answer_is_502(database, pu
     assert task_state(world) == (CallbackState.PENDING, 0, None)
 
 
-def test_click_to_call_on_a_task_another_agent_holds_is_409(database, pumped_reactor, clock):
+def test_click_to_call_on_another_agents_reserved_task_is_404(database, pumped_reactor, clock):
     world = hall(database, pumped_reactor, clock, ami=FakeAMI(answered=True))
     world.browser.get("/callbacks")
     assert world.browser.post(f"/callbacks/{world.task_id}/call").status == 200
@@ -214,7 +223,7 @@ def test_click_to_call_on_a_task_another_agent_holds_is_409(database, pumped_rea
     other = Browser(world.app, pumped_reactor)
     assert other.login("zhou").status == 303
     result = other.post(f"/callbacks/{world.task_id}/call")
-    assert result.status == 409 and "操作未执行" in result.body
+    assert result.status == 404 and "操作未执行" in result.body
 
 
 def test_without_an_injected_queue_the_worklist_is_unavailable(database, pumped_reactor, clock):

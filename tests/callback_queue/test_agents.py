@@ -144,6 +144,7 @@ def test_agent_not_reaching_the_citizen_three_times_falls_back_like_the_dispatch
     task_id = world.task_for(appeal_id).id
     for _attempt in range(3):  # dialled from the desk phone, without click-to-call
         task = world.pump.wait(world.queue.record_agent_outcome(task_id, li, reached=False))
+        world.wall.current = max(world.wall.current, task.next_attempt_at)  # spaced attempts
     assert task.state is CallbackState.UNREACHABLE and task.outcome is CallbackOutcome.SMS_SURVEY
     assert task.attempts == 3
     assert [a.result for a in world.attempts(task_id)] == [AttemptResult.AGENT_NOT_REACHED] * 3

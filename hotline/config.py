@@ -275,9 +275,10 @@ class SmsConfig:
                                           doc="its control line (hotline sms simulate-reply)")
     prefix_routes: dict[str, str] = setting({}, doc="number prefix -> bind name, before carriers")
     fallback_bind: str = setting("", doc="bind for numbers no route matches; empty: the first")
-    binds: dict[str, dict] = setting({}, doc="[sms.binds.NAME] tables, one per SMSC account: the "
-                                             "keys of sms_gateway.smpp.config.SmppBindConfig "
-                                             "and carriers")
+    binds: dict[str, dict] = setting({}, doc="[sms.binds.NAME] tables, one per SMSC account: "
+                                             "protocol (smpp, cmpp2, cmpp3), carriers, and the "
+                                             "keys of that protocol's bind settings "
+                                             "(sms_gateway.service.PROTOCOLS)")
 
 
 @dataclasses.dataclass(frozen=True)

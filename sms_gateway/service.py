@@ -20,6 +20,8 @@ from hotline.core import Core
 from hotline.listening import ListeningPorts
 from schemas.enums import SmsState
 from schemas.sms import SmsMessage
+from sms_gateway.cmpp.config import CmppBindConfig
+from sms_gateway.cmpp.service import CmppLink
 from sms_gateway.dispatcher import DispatchSettings, OutboxDispatcher
 from sms_gateway.inbox import Inbox
 from sms_gateway.routing import Router
@@ -32,17 +34,32 @@ SIMULATOR_BIND = "simulator"
 SIMULATOR_PASSWORD = "sim"  # the embedded simulator only listens on loopback
 
 
+BindConfig = SmppBindConfig | CmppBindConfig
+BindLink = SmppLink | CmppLink
+
+# `protocol` of a bind table -> its settings and its link (each an `ISmsLink` built as
+# `Link(config, endpoint, clock, on_receipt=, on_message=, name=)`), and where the
+# bind's default sender goes.
+PROTOCOLS: dict[str, tuple[type, type, str]] = {
+    "smpp": (SmppBindConfig, SmppLink, "source_addr"),
+    "cmpp2": (CmppBindConfig, CmppLink, "src_id"),
+    "cmpp3": (CmppBindConfig, CmppLink, "src_id"),
+}
+
+
 @dataclass(frozen=True)
 class BindSettings:
     name: str
-    smpp: SmppBindConfig
+    protocol: str
+    config: BindConfig
     carriers: tuple[str, ...]
 
 
 def bind_settings(config: SmsConfig, environ=os.environ) -> list[BindSettings]:
-    """Validate the `[sms.binds.NAME]` tables. A bind's password may come from the
-    environment as HOTLINE_SMS_BIND_<NAME>_PASSWORD (secrets stay out of files)."""
-    known = {f.name for f in dataclasses.fields(SmppBindConfig)}
+    """Validate the `[sms.binds.NAME]` tables. `protocol` picks the link ("smpp", the
+    default, "cmpp2" or "cmpp3") and with it the keys the table may have. A bind's password
+    (CMPP's shared secret) may come from the environment as HOTLINE_SMS_BIND_<NAME>_PASSWORD
+    (secrets stay out of files)."""
     binds = []
     for name, table in config.binds.items():
         if not isinstance(table, dict):
@@ -51,21 +68,30 @@ def bind_settings(config: SmsConfig, environ=os.environ) -> list[BindSettings]:
         carriers = fields.pop("carriers", [])
         if not isinstance(carriers, list) or not all(isinstance(c, str) for c in carriers):
             raise ConfigError(f"sms.binds.{name}.carriers must be a list of carrier names")
+        protocol = fields.pop("protocol", "smpp")
+        if protocol not in PROTOCOLS:
+            raise ConfigError(f"sms.binds.{name}.protocol must be one of "
+                              f"{', '.join(PROTOCOLS)}, got {protocol!r}")
+        settings, _, sender = PROTOCOLS[protocol]
+        known = {f.name for f in dataclasses.fields(settings)} - {"protocol"}
         unknown = set(fields) - known
         if unknown:
-            raise ConfigError(f"unknown key(s) in sms.binds.{name}: {', '.join(sorted(unknown))}")
+            raise ConfigError(f"unknown key(s) in sms.binds.{name} (protocol {protocol}): "
+                              f"{', '.join(sorted(unknown))}")
+        if "protocol" in {f.name for f in dataclasses.fields(settings)}:
+            fields["protocol"] = protocol
         secret = environ.get(f"HOTLINE_SMS_BIND_{name.upper()}_PASSWORD")
         if secret is not None:
             fields["password"] = secret
-        fields.setdefault("source_addr", config.sender)
+        fields.setdefault(sender, config.sender)
         fields.setdefault("max_parts", config.max_parts)
         try:
-            smpp = SmppBindConfig(**fields)
+            bind = settings(**fields)
         except TypeError as error:
             raise ConfigError(f"sms.binds.{name}: {error}") from None
         except ConfigError as error:
             raise ConfigError(f"sms.binds.{name}: {error}") from None
-        binds.append(BindSettings(name, smpp, tuple(carriers)))
+        binds.append(BindSettings(name, protocol, bind, tuple(carriers)))
     return binds
 
 
@@ -100,7 +126,7 @@ class SmsService(service.MultiService):
     where receipts and replies land; `simulator` is the embedded SMSC (None: real ones)."""
 
     inbox: Inbox
-    links: dict[str, SmppLink]
+    links: dict[str, BindLink]
     dispatcher: OutboxDispatcher
     simulator: SimulatedSmsc | None = None
 
@@ -126,7 +152,7 @@ def makeService(core: Core) -> SmsService:
         control.setName("smsc-simulator-control")
         control.setServiceParent(top)
         top.simulator = smsc
-        binds = [BindSettings(SIMULATOR_BIND,
+        binds = [BindSettings(SIMULATOR_BIND, "smpp",
                               # The link dials the port the listener got (it may be
                               # any: port 0); the bind's own port is only its label.
                               SmppBindConfig(port=config.simulator_port or SIMULATOR_LABEL_PORT,
@@ -135,16 +161,17 @@ def makeService(core: Core) -> SmsService:
                                              max_parts=config.max_parts), ())]
     metrics = core.metrics
     inbox = Inbox(core.db, core.clock, metrics=metrics)
-    links: dict[str, SmppLink] = {}
+    links: dict[str, BindLink] = {}
     for bind in binds:
         endpoint: IStreamClientEndpoint = endpoints.TCP4ClientEndpoint(
-            core.reactor, bind.smpp.host, bind.smpp.port)
+            core.reactor, bind.config.host, bind.config.port)
         if embedded:
             # The embedded simulator's port may be any the kernel gave it (port 0).
             endpoint = _ListenerEndpoint(core.reactor, _listening(core), SIMULATOR_LISTENER)
-        link = SmppLink(bind.smpp, endpoint, core.reactor,
-                        on_receipt=_receipts_via(inbox, bind.name, links),
-                        on_message=inbox.on_message, name=bind.name)
+        link_class = PROTOCOLS[bind.protocol][1]
+        link: BindLink = link_class(bind.config, endpoint, core.reactor,
+                                    on_receipt=_receipts_via(inbox, bind.name, links),
+                                    on_message=inbox.on_message, name=bind.name)
         link.setServiceParent(top)
         links[bind.name] = link
         core.links[f"smsc:{bind.name}"] = _link_state(link)
@@ -172,7 +199,7 @@ def makeService(core: Core) -> SmsService:
     return top
 
 
-def _link_state(link: SmppLink):
+def _link_state(link: BindLink):
     return lambda: (link.is_available(), link.since)
 
 

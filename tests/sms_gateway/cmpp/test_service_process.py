@@ -6,10 +6,12 @@ goes twice."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -19,7 +21,7 @@ from schemas.sms import HeldReceiptState, SmsHeldReceipt, SmsInbound, SmsMessage
 from sms_gateway import outbox
 from tests.sms_gateway.cmpp.test_segments import boundary_text
 from tests.support.appeals import utc
-from tests.support.processes import ROOT, start_service, wait_for
+from tests.support.processes import ROOT, start_service, wait_for, wait_for_ports
 
 SERVICE_NUMBER = "106570019600110"
 EXTENSION = "01"  # the site routes survey answers by an extension of its 106 number
@@ -85,6 +87,11 @@ def test_a_four_part_message_gets_every_report_and_a_reply_through_the_service(
     try:
         wait_for(lambda: scalar(select(SmsMessage.state).where(SmsMessage.id == message.id))
                  is SmsState.DELIVERED, 90, "the message to be delivered")
+        web = wait_for_ports(log.with_suffix(".ports.json"), service, ("web",))["web"]
+        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{web}/healthz").read())
+        assert health["links"]["smsc:cmcc"]["up"] is True  # whatever the bind's protocol
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{web}/metrics").read().decode()
+        assert 'hotline_sms_bind_up{bind="cmcc"} 1.0' in metrics
         assert inject_reply(control, "13912345678", "满意") == "OK 0"
         wait_for(lambda: scalar(select(func.count()).select_from(SmsInbound)) == 1, 30,
                  "the reply to be stored")

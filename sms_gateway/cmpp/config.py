@@ -65,8 +65,8 @@ class CmppBindConfig:
             raise bad("port", "1..65535")
         if not (len(self.sp_id) == 6 and self.sp_id.isascii() and self.sp_id.isalnum()):
             raise bad("sp_id", "the six-character SP code the carrier assigned")
-        if not self.password.isascii():
-            raise bad("password", "an ASCII shared secret")
+        if not self.password.isascii():  # the secret itself is never echoed
+            raise ConfigError("cmpp.password: expected an ASCII shared secret")
         terminal = 32 if self.protocol == "cmpp3" else 21
         for name, size in (("src_id", 21), ("service_id", 10), ("fee_code", 6),
                            ("fee_terminal_id", terminal)):
@@ -97,9 +97,11 @@ class CmppBindConfig:
             raise bad("burst", "0 or more")
         for name in ("response_timeout", "heartbeat_interval", "retry_initial_delay",
                      "retry_max_delay", "reconnect_initial_delay", "reconnect_max_delay",
-                     "mo_reassembly_timeout", "throttle_min_rate"):
+                     "mo_reassembly_timeout"):
             if not getattr(self, name) > 0:
                 raise bad(name, "a positive number of seconds")
+        if not self.throttle_min_rate > 0:
+            raise bad("throttle_min_rate", "a positive number of submits per second")
         if not 1 <= self.heartbeat_misses <= 10:
             raise bad("heartbeat_misses", "1..10")
         if not 1 <= self.max_parts <= 255:

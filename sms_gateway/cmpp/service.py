@@ -250,7 +250,11 @@ class CmppLink(MultiService):
             fee_code=config.fee_code, src_id=message.source or config.src_id,
             dest_terminal_ids=(message.destination,), msg_content=part.content,
         )
-        d = protocol.submit(pdu)
+        try:
+            d = protocol.submit(pdu)
+        except codec.CodecError as error:  # a sender or number no field can hold
+            part.deferred.errback(PermanentSubmitError(f"CMPP_SUBMIT cannot be built: {error}"))
+            return
         d.addCallbacks(self._answered, self._unanswered, callbackArgs=(part,), errbackArgs=(part,))
 
     def _answered(self, pdu: codec.SubmitResp, part: _Part) -> None:

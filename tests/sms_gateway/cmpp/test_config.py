@@ -40,6 +40,12 @@ def test_a_bad_cmpp_setting_is_refused_naming_the_key(field, value, named):
         CmppBindConfig(**{**GOOD, field: value})
 
 
+def test_a_bad_secret_is_refused_without_echoing_it():
+    with pytest.raises(ConfigError) as raised:
+        CmppBindConfig(**GOOD, password="密钥abc")
+    assert "cmpp.password" in str(raised.value) and "密钥abc" not in str(raised.value)
+
+
 def test_fee_terminal_id_is_32_characters_in_3_0_and_21_in_2_0():
     CmppBindConfig(**GOOD, fee_user_type=3, fee_terminal_id="1" * 32)
     with pytest.raises(ConfigError, match="cmpp.fee_terminal_id"):

@@ -136,6 +136,15 @@ def test_another_result_fails_the_part_for_good_naming_it():
     assert ids[0].value.status == "CMPP Result 13 Dest_terminal_Id错误"
 
 
+def test_a_sender_no_field_can_hold_fails_the_part_for_good():
+    link, ismg, endpoint, _, _ = make_link()
+    submission = link.submit(OutboundMessage("13812345678", "测试", source="1" * 22))
+    ids = []
+    submission.message_ids().addBoth(ids.append)
+    assert ids[0].check(PermanentSubmitError) and "Src_Id" in ids[0].value.status
+    assert ismg.accepted == [] and link.pending() == 0
+
+
 def test_a_failed_report_arrives_with_its_stat():
     clock = Clock()
     clock.advance(START)

@@ -96,7 +96,7 @@ class Observed:
     reason: str = ""
     in_call: bool = False
     wrap_up_s: int = 0
-    wrap_up_event_s: int | None = None  # an AgentComplete's own Wrapuptime, if it has one
+    wrap_up_event_s: int | None = None  # an AgentComplete's own Wrapuptime (Asterisk 23's has none)
     uniqueid: str = ""   # the caller channel's
     caller: str | None = None  # normalised, when usable
     call_id: str | None = None
@@ -246,8 +246,11 @@ def _call_event(session: Session, event: Observed, now: dt.datetime,
         def change(row: QueueMember) -> dict[str, Any]:
             values: dict[str, Any] = {"logged_in": True, "in_call": False}
             if first:
-                seconds = event.wrap_up_event_s if event.wrap_up_event_s is not None \
-                    else (row.wrap_up_s or default_wrap_up_s)
+                # app_queue.c's get_wrapuptime(): the member's own wrap-up when it has one
+                # (not 0), else the queue's. Asterisk's member events carry only the
+                # member's own (Wrapuptime: 0 in a queue with wrapuptime = 15), so the
+                # queue's comes from the configuration ([agi] queue_wrapup_s).
+                seconds = event.wrap_up_event_s or row.wrap_up_s or default_wrap_up_s
                 values["wrap_up_until"] = now + dt.timedelta(seconds=seconds) \
                     if seconds > 0 else None
             return values
@@ -286,7 +289,8 @@ class LiveRecorder:
     def __init__(self, ami: Any, db: Any, clock: Any, *, queue: str,
                  default_wrap_up_s: int = 0) -> None:
         """`clock.now()` stamps the rows; `default_wrap_up_s`: the queue's wrap-up time
-        (queues.conf `wrapuptime`), for members that have none of their own."""
+        (queues.conf `wrapuptime`, which no AMI event or QueueStatus field carries), for
+        members that have none of their own."""
         self.ami = ami
         self.db = db
         self.clock = clock

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,17 +35,31 @@ __all__ = ["Listener", "MemberState", "TerminalHub", "call_id_of"]
 
 @dataclass(frozen=True)
 class MemberState:
-    """What the terminal shows: the state's name and the pause reason."""
+    """What the terminal shows: the state's name, the pause reason, and when a wrap-up
+    ends (the browser counts the seconds left down itself)."""
 
     state: str = "unknown"
     reason: str = ""
+    wrap_up_until: dt.datetime | None = None
 
     @property
     def known(self) -> bool:
         return self.state != "unknown"
 
-    def as_json(self) -> str:
-        return json.dumps({"state": self.state, "reason": self.reason}, ensure_ascii=False)
+    def wrap_up_left_s(self, now: dt.datetime) -> int | None:
+        """Whole seconds of wrap-up left at `now` (rounded up), None out of wrap-up."""
+        if self.state != "wrap_up" or self.wrap_up_until is None:
+            return None
+        return max(0, math.ceil((self.wrap_up_until - now).total_seconds()))
+
+    def as_json(self, now: dt.datetime | None = None) -> str:
+        """The `state` event's data; with `now`, a wrap-up's seconds left as of then."""
+        document: dict[str, Any] = {"state": self.state, "reason": self.reason}
+        left = None if now is None else self.wrap_up_left_s(now)
+        if left is not None:
+            # Seconds, not the end's time: the browser's clock need not agree with ours.
+            document["wrap_up_left_s"] = left
+        return json.dumps(document, ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -66,9 +81,10 @@ class PopRow:
 
 def _member_row(row: QueueMember, now: dt.datetime) -> MemberRow:
     state, _since = row.state_at(now)
+    wrap_up_until = row.wrap_up_until if state == "wrap_up" else None
     return MemberRow(row.interface, row.revision,
-                     MemberState(state, row.paused_reason if row.paused else ""),
-                     row.wrap_up_until if state == "wrap_up" else None)
+                     MemberState(state, row.paused_reason if row.paused else "", wrap_up_until),
+                     wrap_up_until)
 
 
 def read_member(session: Session, interface: str, *, now: dt.datetime) -> MemberRow | None:
@@ -169,7 +185,7 @@ class TerminalHub:
         known = self._shown.get(listener.interface)
         if known is not None:
             listener.shown = known
-            listener.send("state", known.as_json())
+            listener.send("state", known.as_json(self._wall.now()))
         if self._loop is None:
             self._loop = task.LoopingCall(self.poll)
             self._loop.clock = self._clock
@@ -286,10 +302,11 @@ class TerminalHub:
 
     def _push_state(self, interface: str, state: MemberState) -> None:
         self._shown[interface] = state
+        now = self._wall.now()
         for listener in list(self._listeners.get(interface, ())):
             if listener.shown != state:
                 listener.shown = state
-                listener.send("state", state.as_json())
+                listener.send("state", state.as_json(now))
 
     def _screen_pop(self, pop: PopRow) -> None:
         if pop.id in self._popped or pop.id <= self._pop_floor:

@@ -14,8 +14,10 @@ Now
 - **Agents by state**: one row per `queue_members` interface, in its reported state
   (logged_out, available, paused, on_call, wrap_up). A member in `wrap_up` whose
   `wrap_up_until` has passed is `available` (or `paused`, if paused meanwhile) since
-  `wrap_up_until`: Asterisk sends no event when wrap-up time ends (`QueueMember.state_at`).
-  Named by the agent whose `interface` it is, else by Asterisk's member name.
+  `wrap_up_until`: Asterisk sends no event when wrap-up time ends (`QueueMember.state_at`);
+  a member in wrap-up shows its seconds left (the queue's wrap-up time, `[agi]
+  queue_wrapup_s`, unless the member has its own). Named by the agent whose `interface` it
+  is, else by Asterisk's member name.
 
 Today: the Asia/Shanghai calendar day (local midnight to local midnight, converted to UTC),
 each queue call counted on the day it *joined* the queue. The standard speaks of any 24
@@ -50,6 +52,7 @@ Per agent, today (answered calls, by the interface that answered)
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -87,6 +90,7 @@ class Member:
     state: str
     since: dt.datetime
     paused_reason: str
+    wrap_up_until: dt.datetime | None = None  # in wrap-up: when it ends
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,8 @@ class Wallboard:
                              "since": _iso(m.since),
                              "since_local": m.since.astimezone(zone).strftime("%H:%M:%S"),
                              "for_s": max(0, int((self.as_of - m.since).total_seconds())),
-                             "paused_reason": m.paused_reason}
+                             "paused_reason": m.paused_reason,
+                             "wrap_up_left_s": _seconds_left(m.wrap_up_until, self.as_of)}
                             for m in self.agents.members],
             },
             "today": {"calls_in": today.calls_in, "offered": today.offered,
@@ -241,7 +246,8 @@ def agent_states(session: Session, now: dt.datetime) -> AgentStates:
         state, since = row.state_at(now)
         name = names.get(row.interface) or row.member_name or row.interface
         members.append(Member(row.interface, name, state, since,
-                              row.paused_reason if state == "paused" else ""))
+                              row.paused_reason if state == "paused" else "",
+                              row.wrap_up_until if state == "wrap_up" else None))
     order = {state: index for index, state in enumerate(STATES)}
     members.sort(key=lambda m: (order.get(m.state, len(STATES)), m.name, m.interface))
     counts = Counter(m.state for m in members)
@@ -320,6 +326,13 @@ def _mean(total: int, count: int) -> float | None:
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def _seconds_left(until: dt.datetime | None, now: dt.datetime) -> int | None:
+    """Whole seconds from `now` to `until`, rounded up (a wrap-up's 15 s show as 15)."""
+    if until is None:
+        return None
+    return max(0, math.ceil((until - now).total_seconds()))
 
 
 def _iso(value: dt.datetime) -> str:

@@ -89,7 +89,8 @@ def makeService(core: Core, auth: AuthConfig | None = None,
     app = make_app(core, auth, reports, callbacks)
     recorder = None
     if core.ami is not None:
-        recorder = LiveRecorder(core.ami, core.db, core.clock, queue=core.config.agi.queue)
+        recorder = LiveRecorder(core.ami, core.db, core.clock, queue=core.config.agi.queue,
+                                default_wrap_up_s=core.config.agi.queue_wrapup_s)
         recorder.recorded.append(app.hub.wake)
     _LiveService(app, recorder).setServiceParent(top)
     metrics = getattr(core, "metrics", None)

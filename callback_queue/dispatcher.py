@@ -4,18 +4,23 @@ Each poll (a `LoopingCall` on the injected `IReactorTime`) it claims, per trunk,
 due tasks as the trunk has free lines, and originates each (Async) into the survey context
 with the task id as a channel variable. The OriginateResponse reason decides what follows;
 no response in time counts as a failed attempt. Queue callbacks (a caller who chose to be
-called back) are placed only while nobody waits in the agents' queue and an agent is free;
-while Asterisk does not say (no queue status), they wait on the agents' worklist.
+called back) are placed only while nobody waits in the agents' queue and an agent is free:
+free in Asterisk's QueueStatus and not in wrap-up in the hall's live state (QueueStatus
+cannot say: it carries a member's own wrap-up, not the queue's); while Asterisk does not say
+(no queue status), they wait on the agents' worklist.
 Rules read the wall clock; timers use the reactor's.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import uuid
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from twisted.application import service
 from twisted.internet import defer, task
 from twisted.internet.interfaces import IReactorTime
@@ -37,6 +42,7 @@ from hotline.ami import (
 from hotline.clock import WallClock
 from hotline.db import Database
 from schemas.callbacks import AttemptResult, CallbackOrigin
+from schemas.live import QueueMember
 
 REASONS = {OriginateReason.ANSWERED: AttemptResult.ANSWERED,
            OriginateReason.BUSY: AttemptResult.BUSY,
@@ -51,6 +57,16 @@ def _count(message: Message, key: str) -> int:
     not a number raises ValueError."""
     value = message.get(key, "").strip()
     return int(value) if value else 0
+
+
+def members_in_wrap_up(session: Session, queue: str, now: dt.datetime) -> set[str]:
+    """The interfaces of the queue's members in wrap-up at `now`, as the hall's live state
+    has them (`schemas.live`: every process's AMI recorder sets the end of a member's wrap-up
+    at its AgentComplete, from the queue's wrap-up time when the member has none of its own).
+    Asterisk offers such a member no call, and no manager event says when that ends."""
+    return set(session.scalars(select(QueueMember.interface).where(
+        QueueMember.queue == queue, QueueMember.logged_in.is_(True),
+        QueueMember.wrap_up_until > now)))
 
 
 def default_owner(name: str = "hotline") -> str:
@@ -198,7 +214,10 @@ class CallbackDispatcher(service.Service):
 
     async def _free_agents(self) -> int:
         """Agents free to take a queue callback, or 0 while any caller waits: a callback is
-        never placed ahead of callers already in the queue.
+        never placed ahead of callers already in the queue. Free: not paused, device not in
+        use, no call (QueueStatus), and not in wrap-up (the hall's live state), so that a
+        callback is not originated into a queue whose agents are all finishing their last
+        call's appeal: the citizen would wait there, and the callers after them too.
 
         While the queue's state is unknown (Asterisk answers QueueStatus with an error,
         without its event list, with a list that never ends, or with counts that are not
@@ -207,14 +226,23 @@ class CallbackDispatcher(service.Service):
         try:
             status = await self._ami.queue_status(queue=self._config.queue)
             waiting = sum(_count(p, "Calls") for p in status.of("QueueParams"))
-            free = sum(1 for m in status.of("QueueMember")
-                       if _count(m, "Paused") == 0 and m.get("Status", "") in FREE_MEMBER_STATES
-                       and _count(m, "InCall") == 0)
+            free = [m.get("Location", "") for m in status.of("QueueMember")
+                    if _count(m, "Paused") == 0 and m.get("Status", "") in FREE_MEMBER_STATES
+                    and _count(m, "InCall") == 0]
         except (AMIError, ValueError) as error:
             self._queue_state_unknown(error)
             return 0
         self._queue_state_known()
-        return 0 if waiting else free
+        if waiting or not free:
+            return 0
+        wrapping = await self._db.read(members_in_wrap_up, self._config.queue,
+                                       self._clock.now())
+        ready = [interface for interface in free if interface not in wrapping]
+        if len(ready) < len(free):
+            self.log.debug("Queue callbacks: {wrapping} of the {free} free member(s) of {queue} "
+                           "in wrap-up", wrapping=len(free) - len(ready), free=len(free),
+                           queue=self._config.queue)
+        return len(ready)
 
     def _queue_state_unknown(self, error: Exception) -> None:
         self._held_polls += 1

@@ -126,6 +126,10 @@ class AgiConfig:
     record_timeout_s: float = setting(10.0, min=0.05, max=300, doc="a call's session ends once its "
                                       "record is stored, or after this long")
     queue: str = setting("hotline", doc="the Asterisk queue agents answer")
+    queue_wrapup_s: int = setting(15, min=0, max=3600,
+                                  doc="that queue's wrapuptime in queues.conf (Asterisk's "
+                                      "events carry only a member's own): agents shown in "
+                                      "wrap-up, no queue callback into it")
     drain_s: float = setting(30.0, min=0, max=3600, doc="at stop: how long calls in progress "
                                                         "may go on before they are closed")
 

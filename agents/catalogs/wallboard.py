@@ -1,6 +1,8 @@
-"""Words of the supervisor's live wallboard (see `agents.wallboard` for the figures)."""
+"""Words of the supervisor's live wallboard (see `agents.wallboard` for the figures), and
+those of the live hall that the wallboard and the agent's terminal both show (`hall.*`)."""
 
 WORDS: dict[str, tuple[str, str]] = {
+    "hall.wrap_up_left": ("剩余 {seconds} 秒", "{seconds} s left"),
     "nav.wallboard": ("实时监控", "Wallboard"),
     "wallboard.title": ("话务实时监控", "Live wallboard"),
     "wallboard.as_of": ("数据时间", "As of"),

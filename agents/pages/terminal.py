@@ -38,7 +38,8 @@ class TerminalPages:
                 state = await self.hub.refresh(interface)
             except AMIError as problem:
                 error = error or ctx.t("terminal.ami_down", error=str(problem))
-        return self._page(ctx, "terminal.html", status, error=error, state=state)
+        return self._page(ctx, "terminal.html", status, error=error, state=state,
+                          wrap_up_left=state.wrap_up_left_s(self.core.clock.now()))
 
     async def queue_action(self, ctx: Context) -> WebResponse:
         interface = ctx.principal.interface

@@ -11,6 +11,38 @@
     return span ? span.textContent : state;
   }
 
+  // A wrap-up's seconds left, counted down here from what the server said (the browser's
+  // clock need not agree with the server's); the server's next state ends it.
+  var wrapUpTimer = null;
+
+  function showWrapUp(left) {
+    var label = document.getElementById("queue-wrap-up");
+    if (!label) return;
+    if (wrapUpTimer !== null) {
+      window.clearInterval(wrapUpTimer);
+      wrapUpTimer = null;
+    }
+    if (left === null || left === undefined) {
+      label.hidden = true;
+      label.textContent = "";
+      delete label.dataset.left;
+      return;
+    }
+    var ends = Date.now() + left * 1000;
+    function tick() {
+      var seconds = Math.max(0, Math.ceil((ends - Date.now()) / 1000));
+      label.dataset.left = String(seconds);
+      label.textContent = label.dataset.text.replace("{seconds}", String(seconds));
+      if (seconds === 0 && wrapUpTimer !== null) {
+        window.clearInterval(wrapUpTimer);
+        wrapUpTimer = null;
+      }
+    }
+    label.hidden = false;
+    tick();
+    wrapUpTimer = window.setInterval(tick, 250);
+  }
+
   function follow(slot) {
     var source = new EventSource(slot.dataset.events);
     source.addEventListener("card", function (event) {
@@ -24,6 +56,7 @@
       label.textContent = stateLabel(state.state);
       label.dataset.state = state.state;
       document.getElementById("queue-reason").textContent = state.reason || "";
+      showWrapUp(state.wrap_up_left_s);
     });
     source.addEventListener("open", function () { slot.dataset.connected = "1"; });
     // Waiting for calls is not idleness: keep the session alive while this page is open,
@@ -53,6 +86,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var slot = document.getElementById("card-slot");
+    var wrapUp = document.getElementById("queue-wrap-up");
+    if (wrapUp && wrapUp.dataset.left !== undefined) showWrapUp(Number(wrapUp.dataset.left));
     if (slot && window.EventSource) follow(slot);
     document.addEventListener("keydown", shortcuts);
   });

@@ -65,9 +65,14 @@
         element.classList.toggle("goal-missed", met === false);
       }
     });
+    var leftText = document.getElementById("wb-members").dataset.wrapUpLeft;
     fillTable("wb-members", "wb-no-members", board.agents.members.map(function (m) {
+      var state = stateLabel(m.state);
+      if (m.wrap_up_left_s !== null && m.wrap_up_left_s !== undefined) {
+        state += " " + leftText.replace("{seconds}", String(m.wrap_up_left_s));
+      }
       return row([{text: m.name}, {text: m.interface},
-                  {text: stateLabel(m.state), state: m.state},
+                  {text: state, state: m.state},
                   {text: m.since_local}, {text: duration(m.for_s)},
                   {text: m.paused_reason}], m.interface);
     }));

@@ -17,6 +17,12 @@ in-memory queue model answers QueueAdd / QueueRemove / QueuePause / QueueStatus 
 QueueMemberAdded / QueueMemberRemoved / QueueMemberPause / QueueMemberStatus with the fields
 app_queue.c publishes; ``queue_status_reply`` makes QueueStatus answer without its event
 list, with an error, or with a list that never ends.
+
+Wrap-up is modelled as app_queue.c has it: a queue has its queues.conf ``wrapuptime``, a member
+may have its own (0: none), and a member is offered no call while its last call ended less
+than that long ago (`member_available`). Asterisk publishes the queue's value nowhere: member
+events and QueueStatus's QueueMember carry the member's own ``Wrapuptime`` (0 for a member of
+a queue with ``wrapuptime = 15``), QueueParams carries none, AgentComplete has no such field.
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ REASON_CAUSE = {
 }
 
 # Device states as app_queue.c reports a member's Status.
+DEVICE_UNKNOWN = 0
 DEVICE_NOT_INUSE = 1
 DEVICE_INUSE = 2
 DEVICE_UNAVAILABLE = 5
@@ -183,6 +190,8 @@ class QueueMember:
 class Queue:
     name: str
     strategy: str = "ringall"
+    # queues.conf's wrapuptime, for the members with none of their own (get_wrapuptime()).
+    wrapuptime: int = 0
     members: dict[str, QueueMember] = field(default_factory=dict)
     callers: list[tuple[ChannelSnapshot, float]] = field(default_factory=list)
     completed: int = 0
@@ -203,7 +212,8 @@ class AsteriskManagerSimulator(ServerFactory):
     """The simulated Asterisk: users, queues, scripted Originate outcomes, live sessions.
 
     ``clock`` drives every delay (use `task.Clock` in tests); ``wall`` gives the epoch time
-    written into Uniqueid, Timestamp and EventTV values.
+    written into Uniqueid, Timestamp and EventTV values (and a member's LastCall);
+    ``wrapuptime`` is the queues.conf wrap-up of the queues named in ``queues``.
     """
 
     log = Logger()
@@ -214,6 +224,7 @@ class AsteriskManagerSimulator(ServerFactory):
         *,
         users: dict[str, str] | None = None,
         queues: Iterable[str] = ("hotline",),
+        wrapuptime: int = 0,
         ami_version: str = "12.0.0",
         asterisk_version: str = "23.4.1",
         wall: Callable[[], float] = time.time,
@@ -225,7 +236,7 @@ class AsteriskManagerSimulator(ServerFactory):
         self.clock = clock
         self.wall = wall
         self.users = dict(users if users is not None else {"hotline": "secret"})
-        self.queues: dict[str, Queue] = {name: Queue(name) for name in queues}
+        self.queues: dict[str, Queue] = {name: Queue(name, wrapuptime=wrapuptime) for name in queues}
         self.ami_version = ami_version
         self.asterisk_version = asterisk_version
         self.default_outcome = default_outcome
@@ -274,8 +285,8 @@ class AsteriskManagerSimulator(ServerFactory):
         number = destination_number(channel)
         return self.scripts.get(number, self.default_outcome)
 
-    def add_queue(self, name: str, strategy: str = "ringall") -> Queue:
-        return self.queues.setdefault(name, Queue(name, strategy))
+    def add_queue(self, name: str, strategy: str = "ringall", *, wrapuptime: int = 0) -> Queue:
+        return self.queues.setdefault(name, Queue(name, strategy, wrapuptime=wrapuptime))
 
     # -- ids and clocks -------------------------------------------------------------------
 
@@ -446,6 +457,18 @@ class AsteriskManagerSimulator(ServerFactory):
             if member is not None:
                 member.status = status
                 self.emit("QueueMemberStatus", "agent,all", member.blob(q.name))
+
+    def member_available(self, queue: str, interface: str) -> bool:
+        """Whether app_queue.c would offer the queue's next caller to this member now
+        (is_member_available(), can_ring_entry()): not paused, its device Not in use or
+        Unknown, and not in wrap-up, i.e. its last call ended at least its wrap-up ago: the
+        member's own Wrapuptime when it has one, else the queue's (get_wrapuptime())."""
+        q = self._queue(queue)
+        member = q.members.get(interface)
+        if member is None or member.paused or member.status not in (DEVICE_UNKNOWN, DEVICE_NOT_INUSE):
+            return False
+        wrapuptime = member.wrapuptime or q.wrapuptime
+        return not (member.last_call and wrapuptime and int(self.wall()) - wrapuptime < member.last_call)
 
     def _queue(self, name: str) -> Queue:
         try:

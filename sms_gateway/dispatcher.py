@@ -229,6 +229,7 @@ class OutboxDispatcher(service.Service):
             raise
         finally:
             self._flushing = None
+        self._count(batch)
         for result in batch:
             self._in_flight.pop(_claimed(result).id, None)
         if self._results:
@@ -242,7 +243,6 @@ class OutboxDispatcher(service.Service):
         settings = self.settings
         accepted = [result[1] for result in batch if result[0] == "submitted"]
         outbox.record_submitted_many(session, accepted, now)
-        self.submitted += len(accepted)
         released = [result[1].id for result in batch if result[0] == "release"]
         if released:
             outbox.release(session, released, settings.owner)
@@ -252,13 +252,24 @@ class OutboxDispatcher(service.Service):
                 continue
             if kind == "failed":
                 outbox.record_failed(session, message, error=result[2], now=now)
-                self.failed += 1
-                self.log.warn("SMS {id} to {to} failed: {error}", id=message.id,
-                              to=mask_phone(message.destination), error=result[2])
             else:
                 delay = min(settings.retry_initial * 2 ** (message.attempt - 1), settings.retry_max)
                 outbox.record_retry(session, message, error=result[2], retry_at=now + delay,
                                     max_attempts=settings.max_attempts, now=now)
+
+    def _count(self, batch: list[tuple]) -> None:
+        """The counters and the failure log lines, once the batch's transaction committed:
+        counted inside it, a reader of the counters could look at the database before the
+        rows they count were there (and a batch rolled back and written again counted twice)."""
+        for result in batch:
+            kind, message = result[0], result[1]
+            if kind == "submitted":
+                self.submitted += 1
+            elif kind == "failed":
+                self.failed += 1
+                self.log.warn("SMS {id} to {to} failed: {error}", id=message.id,
+                              to=mask_phone(message.destination), error=result[2])
+            elif kind == "retry":
                 self.retried += 1
 
     # Leases -------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ link (database, AMI, each SMSC bind) up or down, and since when.
 
 `warnings`: what an operator must act on though the service runs, e.g. a year a deadline
 was computed in that has neither the calendar library's data nor a loaded holiday list
-(`hotline calendar load`); `calendar.unknown_years` lists those years.
+(`hotline calendar load`); `calendar.unknown_years` lists those years. The packages add
+their own through the core's `warnings` registry (the IVR: prompts or the voice-message
+spool missing from Asterisk), each line naming its fix.
 
 Only the database decides the status code: a down AMI or SMSC link, or a warning, is
 reported, but the service still answers calls, so it stays 200."""
@@ -35,15 +37,18 @@ class HealthResource(resource.Resource):
 
     def __init__(self, db: Database, head_revision: str | None = None, *,
                  links: Mapping[str, Callable[[], tuple[bool, float]]] | None = None,
-                 clock=None, calendar: WorkCalendar | None = None) -> None:
+                 clock=None, calendar: WorkCalendar | None = None,
+                 warnings: Mapping[str, Callable[[], list[str]]] | None = None) -> None:
         """`links`: name -> fn() -> (up, since in `clock` seconds), read at each request (a
         live mapping: packages may register after this is built); `clock`: an IReactorTime
         that dates the database's changes of state as this resource observes them;
-        `calendar`: the process's working-day calendar, whose unknown years are warned of."""
+        `calendar`: the process's working-day calendar, whose unknown years are warned of;
+        `warnings`: name -> fn() -> lines to warn of, read at each request like `links`."""
         super().__init__()
         self._db = db
         self._calendar = calendar
         self._links = links if links is not None else {}
+        self._more_warnings = warnings if warnings is not None else {}
         self._clock = clock
         self._database_state: tuple[bool, float] | None = None
         # Read once here: the migration scripts are files, and the reactor thread reads none.
@@ -79,14 +84,18 @@ class HealthResource(resource.Resource):
             request.write(json.dumps(report).encode())
             request.finish()
 
-    @staticmethod
-    def _warnings(report: dict) -> list[str]:
+    def _warnings(self, report: dict) -> list[str]:
         warnings = []
         unknown = report.get("calendar", {}).get("unknown_years")
         if unknown:
             warnings.append(f"calendar: no holiday data for {', '.join(map(str, unknown))}: "
                             f"deadlines there count its public holidays as working days; load "
                             f"the State Council's list with `hotline calendar load FILE`")
+        for name, lines in sorted(self._more_warnings.items()):
+            try:
+                warnings.extend(lines())
+            except Exception:  # one package's fault must not take the health check down
+                self.log.failure("Health check: warnings of {name} failed", name=name)
         return warnings
 
     def _link_report(self, database_up: bool) -> dict:

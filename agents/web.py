@@ -47,7 +47,8 @@ def make_root(core: Core, app: WebApp | None = None) -> resource.Resource:
     root = _Root(WebAdapter(app.handle, clock=core.reactor))
     root.putChild(b"healthz", HealthResource(core.db, links=getattr(core, "links", None),
                                              clock=core.reactor,
-                                             calendar=getattr(core, "calendar", None)))
+                                             calendar=getattr(core, "calendar", None),
+                                             warnings=getattr(core, "warnings", None)))
     metrics = getattr(core, "metrics", None)
     if metrics is not None:
         # No login: firewall it to the monitoring host, or set [metrics] token

@@ -210,8 +210,15 @@ class IvrConfig:
     case_number_timeout_ms: int = setting(8000, min=1000, max=60000)
     callback_offer_waiting: int = setting(5, min=0, max=1000,
                                           doc="callers waiting before a callback is offered; 0 never")
+    sounds_dir: str = setting("", doc="Asterisk's sounds directory as this host sees it "
+                                      "(/var/lib/asterisk/sounds): `hotline prompts build` "
+                                      "writes there, the service checks the prompts are; "
+                                      "empty: not visible here, nothing checked")
     voice_message_dir: str = setting("/var/spool/asterisk/hotline",
-                                     doc="where Asterisk writes voice messages (its filesystem)")
+                                     doc="where Asterisk writes voice messages (its filesystem); "
+                                         "checked where this host sees its parent")
+    voice_message_dir_shared: bool = setting(False, doc="voice_message_dir is this host's too "
+                                                        "(a shared mount): always checked")
     voice_message_max_s: int = setting(120, min=10, max=600)
     voice_message_silence_s: int = setting(5, min=1, max=60)
     queue_timeout_s: int = setting(600, min=1, max=86400,

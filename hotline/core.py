@@ -49,6 +49,10 @@ class Core:
     # The links /healthz reports, by name: fn() -> (up, since in reactor-clock seconds).
     # The core registers "ami"; the SMS gateway one "smsc:NAME" per bind.
     links: dict[str, Callable[[], tuple[bool, float]]] = field(default_factory=dict)
+    # What an operator must act on though the service runs, by package: fn() -> the lines
+    # /healthz lists under "warnings" (e.g. the IVR's prompts missing from Asterisk). Read on
+    # the reactor at each request: memory only, no file or database read.
+    warnings: dict[str, Callable[[], list[str]]] = field(default_factory=dict)
     # Brings the holiday lists loaded with `hotline calendar load` into `calendar` at start
     # and on a timer (a service the tree starts after the database); None: the library only.
     calendar_loader: CalendarRefresher | None = None

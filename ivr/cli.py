@@ -7,6 +7,9 @@ from pathlib import Path
 
 from hotline.config import Config
 
+# Where `hotline prompts build` writes when neither --sounds nor [ivr] sounds_dir says.
+LOCAL_SOUNDS = "var/sounds/hotline"
+
 
 def cmd_call_simulate(config: Config, args: argparse.Namespace) -> int:
     """Runs until the service ends the call; `task.react` exits the process when it does."""
@@ -35,18 +38,20 @@ def cmd_prompts_build(config: Config, args: argparse.Namespace) -> int:
     """The catalogue and one prompt per unit, its name read from the units table: run it
     again after `hotline units load` (a unit whose name changed is rebuilt, the rest kept)."""
     from hotline.db import Database, make_engine
+    from ivr.asterisk_files import prompt_directory
     from ivr.backend import unit_names
     from ivr.prompts import build_prompts, load_catalog, with_units
 
+    sounds = args.sounds or prompt_directory(config.ivr) or LOCAL_SOUNDS
     catalog = load_catalog(args.catalogue)
     units: list[tuple[str, str]] = []
     if not args.no_units:
         database = Database(make_engine(config.database), reactor=None, threads=1)
         units = database.read_now(unit_names)
-    report = build_prompts(with_units(catalog, units), Path(args.sounds), voice=args.voice,
+    report = build_prompts(with_units(catalog, units), Path(sounds), voice=args.voice,
                            force=args.force)
     print(f"prompts: {len(report.built)} built, {len(report.up_to_date)} up to date, "
-          f"{len(report.kept_site_recordings)} site recordings kept, in {args.sounds}"
+          f"{len(report.kept_site_recordings)} site recordings kept, in {sounds}"
           + ("" if args.no_units else f" ({len(units)} units' names among them)"))
     return 0
 
@@ -68,8 +73,9 @@ def register(commands) -> None:
     prompts = commands.add_parser("prompts", help="IVR prompts").add_subparsers(required=True)
     build = prompts.add_parser("build", help="synthesise every prompt and every unit's name "
                                              "(espeak-ng + sox) into 8 kHz 16-bit mono WAV")
-    build.add_argument("--sounds", default="var/sounds/hotline",
-                       help="directory Asterisk plays from (its sounds dir + hotline/)")
+    build.add_argument("--sounds", help="directory Asterisk plays the prompts from (its sounds "
+                                        "dir + hotline/); default: [ivr] sounds_dir + "
+                                        f"prompt_prefix, else {LOCAL_SOUNDS}")
     build.add_argument("--catalogue", help="prompt catalogue (default: the shipped one)")
     build.add_argument("--voice", default="cmn")
     build.add_argument("--force", action="store_true")

@@ -1,4 +1,5 @@
-"""The IVR's service: the FastAGI listener with the hotline flow registered."""
+"""The IVR's service: the FastAGI listener with the hotline flow registered, and the check
+of what the IVR needs in Asterisk's directories (warned of at start and on /healthz)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from twisted.application import service
 from hotline.core import Core
 from ivr.agi import FlowRegistry
 from ivr.agi import server as agi_server
+from ivr.asterisk_files import AsteriskFilesCheck, warnings_of
 from ivr.backend import CallbackRequester, HotlineBackend
 from ivr.flows.hotline import HotlineFlow
 from ivr.flows.survey import SurveyFlow
@@ -27,7 +29,7 @@ def make_registry(core: Core, request_callback: CallbackRequester | None = None,
     hours = ServiceHours(config.ivr, core.calendar, core.zone)
     registry = FlowRegistry()
     registry.register("hotline", HotlineFlow(backend, hours, config.ivr, config.agi.queue,
-                                             metrics=core.metrics),
+                                             metrics=core.metrics, warnings=warnings_of(core)),
                       marks_done=True)
     if record_rating is not None:
         registry.register("survey", SurveyFlow(record_rating, prompt_prefix=config.ivr.prompt_prefix))
@@ -47,4 +49,6 @@ def makeService(core: Core, registry: FlowRegistry | None = None) -> service.Mul
                                       listening=core.listening)
     listener.setServiceParent(top)
     CallRecordSettler(core).setServiceParent(top)
+    # The prompts and the voice-message spool, where this host sees Asterisk's directories.
+    AsteriskFilesCheck(core, warnings_of(core)).setServiceParent(top)
     return top

@@ -6,7 +6,8 @@ documents them: GET DATA returns characters, the other digit-returning commands 
 `200 result=-1` means "error or hang-up". The channel tells the two apart by asking
 `CHANNEL STATUS` (refused with 511 on a dead channel) unless a HANGUP line already said so:
 then a dead channel raises AGIResultHangup, and a live one raises AGISoundFileMissing for a
-playback (Asterisk's answer to a missing sound file: `200 result=-1 endpos=0`, no HANGUP) or
+playback (Asterisk's answer to a missing sound file: `200 result=-1 endpos=0`, no HANGUP),
+AGIRecordFailed for a recording Asterisk could not make (`(writefile)`, `(randomerror)`), or
 AGIAppError otherwise.
 """
 
@@ -20,6 +21,7 @@ from ivr.agi.errors import (
     AGIAppError,
     AGIDeadChannel,
     AGIError,
+    AGIRecordFailed,
     AGIResultHangup,
     AGISoundFileMissing,
 )
@@ -109,25 +111,30 @@ class AGIChannel:
             return 0
         return base + self.media_slack + max(0.0, float(expected_ms)) / 1000.0
 
-    async def _minus_one(self, command: str, playback: str | None = None) -> None:
-        """Decide what `result=-1` meant and raise accordingly."""
+    async def _minus_one(self, command: str, live: AGIAppError) -> None:
+        """Decide what `result=-1` meant: `live` is raised when the channel is still up."""
         if not self._protocol.hung_up:
             try:
                 await self._protocol.sendCommand("CHANNEL STATUS")
             except AGIDeadChannel:
                 pass
             else:
-                if playback is not None:
-                    raise AGISoundFileMissing(playback)
-                raise AGIAppError(f"{command!r} failed on a live channel")
+                raise live
         raise AGIResultHangup(f"caller hung up during {command!r}")
 
-    async def _checked(self, line: str, timeout: float | None = None, playback: str | None = None) -> AGIResponse:
+    async def _checked(self, line: str, timeout: float | None = None, playback: str | None = None,
+                       recording: str | None = None) -> AGIResponse:
         response = await self._protocol.sendCommand(line, timeout)
         if response.data == "hangup":
             raise AGIResultHangup(f"caller hung up during {line!r}")
         if response.result == "-1":
-            await self._minus_one(line, playback)
+            if playback is not None:
+                live: AGIAppError = AGISoundFileMissing(playback)
+            elif recording is not None and response.data in ("writefile", "randomerror"):
+                live = AGIRecordFailed(recording, response.data)
+            else:
+                live = AGIAppError(f"{line!r} failed on a live channel")
+            await self._minus_one(line, live)
         return response
 
     # -- call control ---------------------------------------------------------------------
@@ -219,11 +226,14 @@ class AGIChannel:
         beep: bool = True,
         silence_s: int | None = None,
     ) -> RecordingResult:
-        """RECORD FILE <path> <fmt> "<escape>" <timeout_ms> [BEEP] [s=<silence_s>]."""
+        """RECORD FILE <path> <fmt> "<escape>" <timeout_ms> [BEEP] [s=<silence_s>]. A live
+        channel's `(writefile)` or `(randomerror)` -1 raises AGIRecordFailed; the escape key
+        pressed during the beep is `(randomerror)` with that key and endpos 0: nothing kept."""
         line = f"RECORD FILE {_word(path, 'recording path')} {_word(fmt, 'format')} {_escape(escape_digits)} {int(timeout_ms)}"
         if beep:
             line += " BEEP"
         if silence_s:
             line += f" s={int(silence_s)}"
-        response = await self._checked(line, self._media_timeout(timeout_ms))
+        response = await self._checked(line, self._media_timeout(timeout_ms),
+                                       recording=f"{path}.{fmt}")
         return RecordingResult(_ascii_digit(response), response.data or "", response.endpos)

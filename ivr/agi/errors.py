@@ -11,6 +11,8 @@ class below derives from `asterisk.agi.AGIException`:
         ├── AGIInvalidCommand        510
         └── AGIAppError              200 result=-1 on a live channel, EXEC result=-2, ...
             ├── AGISoundFileMissing  200 result=-1 from a playback while the channel is up
+            ├── AGIRecordFailed      RECORD FILE's 200 result=-1 (writefile) or (randomerror),
+            │                        the channel up: no file could be written, or no beep played
             ├── AGIDBError
             └── AGIHangup            the call is gone: the flow should wrap up quietly
                 ├── AGIResultHangup      200 result=-1 and the channel is dead
@@ -48,6 +50,7 @@ __all__ = [
     "AGIInvalidCommand",
     "AGIDeadChannel",
     "AGISoundFileMissing",
+    "AGIRecordFailed",
     "AGIConnectionClosed",
     "AGICommandTimeout",
     "DuplicateFlowError",
@@ -68,6 +71,18 @@ class AGISoundFileMissing(AGIAppError):
     def __init__(self, filename: str):
         super().__init__(f"sound file {filename!r} could not be played")
         self.filename = filename
+
+
+class AGIRecordFailed(AGIAppError):
+    """RECORD FILE answered `200 result=-1 (<reason>)` and the channel is still up (res_agi.c
+    handle_recordfile): `writefile`, Asterisk could not create the file (its directory is
+    missing or not Asterisk's to write); `randomerror`, the beep before the recording could
+    not be played (Asterisk's core sounds are not installed). Nothing was recorded."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"RECORD FILE {path!r} failed ({reason})")
+        self.path = path
+        self.reason = reason
 
 
 class AGIConnectionClosed(AGIHangup):

@@ -5,7 +5,9 @@ One short menu (GB/T 33358-2016 advises against deep menus on an intake line): 1
 * repeat. 0 works at every prompt; no input or a wrong key twice sends the caller to an
 agent; a backend that fails or is slow gets an apology and the agent queue, never a dropped
 call. Outside opening hours the caller can leave a voice message, which becomes an appeal
-(or a note on the caller's open appeal). The agents' queue has the configured timeout and
+(or a note on the caller's open appeal); a message Asterisk cannot record (its spool
+directory missing: `(writefile)`) gets an apology and the agents instead, and a missing beep
+a recording without it. The agents' queue has the configured timeout and
 options, as the dialplan's fallback queue has; a queue that gives the caller back unanswered
 is followed by a voice message, and the fallback runs this flow again (`hotline,after-queue`)
 for the same. Every call leaves a record with its path through the menu and its outcome.
@@ -13,6 +15,7 @@ for the same. Every call leaves a record with its path through the menu and its 
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +27,8 @@ from hotline.appeals.case_numbers import looks_like_case_number
 from hotline.config import IvrConfig
 from hotline.masking import mask_phone
 from ivr.agi.channel import RecordingResult
-from ivr.agi.errors import AGIAppError, AGIHangup, AGISoundFileMissing
+from ivr.agi.errors import AGIAppError, AGIHangup, AGIRecordFailed, AGISoundFileMissing
+from ivr.asterisk_files import AsteriskFileWarnings, beep_fix, build_fix, spool_fix
 from ivr.backend import AppealView, BackendUnavailable, HotlineBackend
 from ivr.call_records import CallEnd, CallStart
 from ivr.flows import prompts as P
@@ -62,6 +66,7 @@ class CallState:
     appeal_id: int | None = None
     queue_waiting: int | None = None
     recorded: bool = False
+    message_failed: bool = False  # Asterisk could not record a voice message on this call
 
     def visit(self, step: str) -> None:
         self.step = step
@@ -103,14 +108,16 @@ class HotlineFlow:
 
     def __init__(self, backend: HotlineBackend, hours: ServiceHours, config: IvrConfig,
                  queue: str, new_call_id: Callable[[], str] = lambda: uuid.uuid4().hex,
-                 metrics=None) -> None:
+                 metrics=None, warnings: AsteriskFileWarnings | None = None) -> None:
+        """`warnings`: where what calls meet in Asterisk's files is noted for /healthz and
+        logged once per process (the process's one: ivr.asterisk_files.warnings_of)."""
         self._backend = backend
         self._metrics = metrics  # hotline.metrics.Metrics, or None: nothing counted
         self._hours = hours
         self._config = config
         self._queue = queue
         self._new_call_id = new_call_id
-        self._missing_prompts: set[str] = set()
+        self._warnings = warnings if warnings is not None else AsteriskFileWarnings()
 
     async def __call__(self, channel, env) -> None:
         start = CallStart(call_id=self._new_call_id(), flow="hotline", caller=env.callerid,
@@ -265,6 +272,7 @@ class HotlineFlow:
         prompt = unit_prompt_id(code)
         await channel.exec_("Playback", self._prompt(prompt))
         if await channel.get_variable("PLAYBACKSTATUS") != "FAILED":
+            self._warnings.prompt_played(self._prompt(prompt))
             return
         self._missing(prompt, f"said {P.UNIT_UNNAMED} instead",
                       "a unit loaded or renamed since the prompts were built: run `hotline "
@@ -310,7 +318,9 @@ class HotlineFlow:
         if status in NOT_CONNECTED:
             state.recorded = False
             state.visit(f"queue:{status.lower()}")
-            await self._voice_message(channel, state)
+            if state.message_failed:  # what sent the caller to the queue: no second try
+                await self._no_message(channel, state)
+            await self._voice_message(channel, state, from_queue=True)
         state.outcome = state.outcome or CallOutcome.TO_QUEUE
         raise _Done()
 
@@ -350,27 +360,37 @@ class HotlineFlow:
         await self._play(channel, P.AFTER_HOURS)
         await self._voice_message(channel, state)
 
-    async def _voice_message(self, channel, state: CallState) -> None:
+    async def _voice_message(self, channel, state: CallState, from_queue: bool = False) -> None:
         """RECORD FILE with a beep and a silence limit. Hanging up is how most callers end a
         message, so a hang-up during the recording still leaves the message. A message from
-        a caller with an open appeal joins it; a recording with no audio becomes no work."""
+        a caller with an open appeal joins it; a recording with no audio becomes no work. A
+        message Asterisk cannot record sends the caller to the agents with an apology (or,
+        when the agents' queue is what sent the caller here, says so and ends the call)."""
         state.visit("voice-message")
+        at = len(state.path) - 1
         await self._play(channel, P.LEAVE_MESSAGE)
         path = f"{self._config.voice_message_dir.rstrip('/')}/{state.start.call_id}"
         recording = f"{path}.{RECORDING_FORMAT}"
         result: RecordingResult | None = None
         try:
-            result = await channel.record_file(path, RECORDING_FORMAT, "#",
-                                               self._config.voice_message_max_s * 1000, beep=True,
-                                               silence_s=self._config.voice_message_silence_s)
+            result = await self._record(channel, state, path)
         except AGIHangup:
             pass
+        except AGIRecordFailed as failure:
+            state.path[at] = f"voice-message:not-recorded-{failure.reason}"
+            state.message_failed = True
+            self._not_recorded(state, failure)
+            if from_queue:
+                await self._no_message(channel, state)
+            await self._play(channel, P.SORRY_TECHNICAL)
+            await self._to_agents(channel, state, offer_callback=False)
+        self._warnings.cleared("writefile")
         empty = recording_has_no_audio(result, self._config.voice_message_silence_s)
         if empty is None and result is None:
             # A hang-up's answer gives the channel no end position: the file's size may.
             empty = wav_has_no_audio(await self._backend.recording_size(recording))
         if empty:
-            state.path[-1] = "voice-message:empty"
+            state.path[at] = "voice-message:empty"
             state.outcome = CallOutcome.MESSAGE_EMPTY
             self.log.info("Voice message {recording} of call {call_id} holds no audio: no "
                           "appeal or note made", recording=recording, call_id=state.start.call_id)
@@ -389,10 +409,48 @@ class HotlineFlow:
         if filed is not None:
             state.appeal_id = filed.appeal_id
             if filed.joined:
-                state.path[-1] = "voice-message:joined"
+                state.path[at] = "voice-message:joined"
         if result is None:
             raise _Done()
         await self._play(channel, P.MESSAGE_JOINED if filed and filed.joined else P.MESSAGE_SAVED)
+        await self._goodbye(channel, state)
+
+    async def _record(self, channel, state: CallState, path: str) -> RecordingResult:
+        """RECORD FILE after the beep; without it when Asterisk has no beep to play (its
+        core sounds not installed: `(randomerror)`): a message without the tone beats none."""
+        record = dict(fmt=RECORDING_FORMAT, escape_digits="#",
+                      timeout_ms=self._config.voice_message_max_s * 1000,
+                      silence_s=self._config.voice_message_silence_s)
+        try:
+            result = await channel.record_file(path, beep=True, **record)
+        except AGIRecordFailed as failure:
+            if failure.reason != "randomerror":
+                raise
+            state.visit("no-beep")
+            line = (f"ivr: Asterisk could not play its `beep` before a voice message (RECORD "
+                    f"FILE answered (randomerror)): messages are recorded without the tone the "
+                    f"prompt announces; {beep_fix()}")
+            if self._warnings.met("beep", line):
+                self.log.warn("Call {call_id}: recording without the beep. {problem}",
+                              call_id=state.start.call_id, problem=line)
+            return await channel.record_file(path, beep=False, **record)
+        self._warnings.cleared("beep")
+        return result
+
+    def _not_recorded(self, state: CallState, failure: AGIRecordFailed) -> None:
+        """Logged once per process with its fix (the call's record says it every time)."""
+        directory = os.path.dirname(failure.path) or "."
+        line = (f"ivr: voice messages are lost: Asterisk could not write {failure.path} (RECORD "
+                f"FILE answered ({failure.reason})): {spool_fix(directory)}")
+        if self._warnings.met("writefile", line):
+            self.log.warn("Call {call_id}: no voice message recorded; the caller is sent to "
+                          "the agents. {problem}", call_id=state.start.call_id, problem=line)
+
+    async def _no_message(self, channel, state: CallState) -> None:
+        """Nobody could take the call and no message can be recorded: say so, and end."""
+        state.visit("no-message")
+        state.outcome = CallOutcome.FAILED
+        await self._play(channel, P.MESSAGE_NOT_RECORDED)
         await self._goodbye(channel, state)
 
     # Helpers ----------------------------------------------------------------------------
@@ -432,10 +490,9 @@ class HotlineFlow:
         try:
             pressed = await channel.stream_file(self._prompt(prompt_id), escape)
         except AGISoundFileMissing:
-            self._missing(prompt_id, "skipped it",
-                          "build the prompts: `hotline prompts build --sounds <Asterisk's "
-                          f"sounds directory>/{self._config.prompt_prefix.strip('/')}`")
+            self._missing(prompt_id, "skipped it", build_fix(self._config))
             return ""
+        self._warnings.prompt_played(self._prompt(prompt_id))
         if pressed == AGENT:
             raise _AgentRequested()
         return pressed
@@ -443,9 +500,8 @@ class HotlineFlow:
     def _missing(self, prompt_id: str, instead: str, fix: str) -> None:
         """Logged once per prompt and process, with its fix: a missing file stays missing
         until someone acts, and one line a call would bury the rest of the log."""
-        if prompt_id in self._missing_prompts:
+        if not self._warnings.prompt_missing(self._prompt(prompt_id), fix):
             return
-        self._missing_prompts.add(prompt_id)
         self.log.warn("Prompt {file} is missing from Asterisk's sounds; the call {instead}. "
                       "Fix: {fix}", file=self._prompt(prompt_id), instead=instead, fix=fix)
 

@@ -24,6 +24,8 @@ LEAVE_MESSAGE = "leave-message"
 MESSAGE_SAVED = "message-saved"
 MESSAGE_JOINED = "message-joined"  # saved, as a note on the caller's open appeal
 MESSAGE_EMPTY = "message-empty"  # nothing was recorded
+# Asterisk cannot record a message and no agent took the call
+MESSAGE_NOT_RECORDED = "message-not-recorded"
 THANKS_GOODBYE = "thanks-goodbye"
 # A unit's name is its own prompt, ivr.prompts.unit_prompt_id(code), built from the units
 # table; this is said instead when it is missing.
@@ -46,4 +48,5 @@ USED = (GREETING, MAIN_MENU, INVALID_INPUT, NO_INPUT, TRANSFER_AGENT, SORRY_TECH
         QUEUE_LONG_CALLBACK, CALLBACK_CONFIRMED, ENTER_CASE_NUMBER, CASE_NOT_FOUND,
         STATUS_RECEIVED, STATUS_ASSIGNED, STATUS_IN_PROGRESS, STATUS_RESOLVED_ON, STATUS_CLOSED,
         PROGRESS_MORE, OPEN_APPEAL_NOTICE, AFTER_HOURS, LEAVE_MESSAGE, MESSAGE_SAVED,
-        MESSAGE_JOINED, MESSAGE_EMPTY, THANKS_GOODBYE, UNIT_UNNAMED, *DIGITS, DATE_YEAR, *DATE_MONTHS, *DATE_DAYS)
+        MESSAGE_JOINED, MESSAGE_EMPTY, MESSAGE_NOT_RECORDED, THANKS_GOODBYE, UNIT_UNNAMED,
+        *DIGITS, DATE_YEAR, *DATE_MONTHS, *DATE_DAYS)

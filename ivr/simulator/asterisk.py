@@ -546,6 +546,11 @@ class AsteriskCallSimulator(LineReceiver):
             not re.fullmatch(r"\d+", option) and "=" not in option for option in options[:2]
         )
         if beep:
+            if self._samples("beep") is None:
+                # ast_streamfile("beep") fails: `(randomerror)` with its -1 and the offset,
+                # nothing recorded, and (RESULT_SUCCESS) the AGI is not failed
+                self.heard.append(Heard("missing", "beep"))
+                return "200 result=-1 (randomerror) endpos=0\n"
             self.heard.append(Heard("beep", ""))
         if not self._recording_writable(path):
             self._command_failed()

@@ -194,8 +194,8 @@ class HotlineFlow:
         failures = 0
         while True:
             state.visit("menu")
-            choice = pressed or await channel.get_data(self._prompt(P.MAIN_MENU),
-                                                       self._config.menu_timeout_ms, 1)
+            choice = pressed or await self._ask(channel, state, P.MAIN_MENU,
+                                                self._config.menu_timeout_ms, 1)
             pressed = ""
             if choice == "*":
                 continue
@@ -222,8 +222,8 @@ class HotlineFlow:
     async def _progress_query(self, channel, state: CallState) -> None:
         for attempt in (1, 2):
             state.visit("case-number")
-            digits = await channel.get_data(self._prompt(P.ENTER_CASE_NUMBER),
-                                            self._config.case_number_timeout_ms, 20)
+            digits = await self._ask(channel, state, P.ENTER_CASE_NUMBER,
+                                     self._config.case_number_timeout_ms, 20)
             if digits == AGENT:
                 await self._to_agents(channel, state)
             view = None
@@ -496,6 +496,22 @@ class HotlineFlow:
         if pressed == AGENT:
             raise _AgentRequested()
         return pressed
+
+    async def _ask(self, channel, state: CallState, prompt_id: str, timeout_ms: int,
+                   max_digits: int) -> str:
+        """GET DATA. Asterisk reads no key when it cannot play the prompt (`200 result=-1`:
+        app.c's ast_app_getdata gives up with the file), so with nothing to ask by the caller
+        goes to the agents."""
+        try:
+            digits = await channel.get_data(self._prompt(prompt_id), timeout_ms, max_digits)
+        except AGISoundFileMissing:
+            self._missing(prompt_id, "went to the agents", build_fix(self._config))
+            state.path[-1] = f"{state.step}:prompt-missing"
+            state.menu_choice = state.menu_choice or "agent"
+            await self._to_agents(channel, state)
+            raise  # not reached: the call ends in the queue
+        self._warnings.prompt_played(self._prompt(prompt_id))
+        return digits
 
     def _missing(self, prompt_id: str, instead: str, fix: str) -> None:
         """Logged once per prompt and process, with its fix: a missing file stays missing

@@ -317,3 +317,29 @@ def test_the_ivr_service_checks_and_its_flow_notes_into_the_one_healthz_entry(db
     entry = core.warnings["ivr"]
     assert entry is warnings_of(core)
     assert registry.lookup("hotline")._warnings is entry
+
+
+# A prompt that asks for keys, missing ---------------------------------------------------
+
+@pytest.mark.parametrize("missing, script, step", [
+    (P.MAIN_MENU, "_", "menu:prompt-missing"),
+    (P.ENTER_CASE_NUMBER, "_ 4", "case-number:prompt-missing"),
+])
+def test_a_missing_prompt_that_asks_for_keys_sends_the_caller_to_the_agents(missing, script,
+                                                                            step):
+    """Asterisk's GET DATA reads no key when it cannot play the prompt: the caller, who
+    heard nothing to answer, goes to an agent instead of a traceback and the apology."""
+    backend = MemoryBackend()
+    calls = flow(backend)
+    sounds = {f"hotline/{p}": 16000 for p in P.USED if p != missing}
+    with LogCapture() as logs:
+        for _ in range(2):
+            call = run_call(calls, script, citizen(sounds=sounds))
+    assert not logs.failures()
+    assert f"missing hotline/{missing}" in [str(h) for h in call.simulator.heard]
+    assert played(call)[-1] == P.TRANSFER_AGENT and P.SORRY_TECHNICAL not in played(call)
+    assert commands(call, "EXEC Queue") == [QUEUED]
+    assert backend.record.path[-2:] == (step, "queue")
+    assert backend.record.outcome is CallOutcome.TO_QUEUE
+    (line,) = warned(logs, f"hotline/{missing}")
+    assert "went to the agents" in logs.text() and "hotline prompts build --sounds" in logs.text()

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from hotline.ami.device_states import DeviceState
 from hotline.ami.message import Message
 from hotline.channel_variables import CALL_ID
 from hotline.masking import mask_phone
@@ -49,8 +50,6 @@ MEMBER_EVENTS = ("QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause",
 CALL_EVENTS = ("AgentConnect", "AgentComplete", "QueueCallerJoin", "QueueCallerLeave",
                "QueueCallerAbandon")
 FOLLOWED_EVENTS = MEMBER_EVENTS + CALL_EVENTS
-# Device states (app_queue.c / devicestate.h) that mean the member's phone is busy.
-BUSY_DEVICE_STATES = {"2", "3", "6", "7", "8"}
 
 WRITE_ATTEMPTS = 3
 PURGE_EVERY = dt.timedelta(hours=1)
@@ -95,6 +94,7 @@ class Observed:
     paused: bool = False
     reason: str = ""
     in_call: bool = False
+    device_state: int | None = None  # the member's phone (DeviceState), member events only
     wrap_up_s: int = 0
     wrap_up_event_s: int | None = None  # an AgentComplete's own Wrapuptime (Asterisk 23's has none)
     uniqueid: str = ""   # the caller channel's
@@ -109,13 +109,14 @@ class Observed:
         if name in ("queuememberadded", "queuememberremoved", "queuememberpause",
                     "queuememberstatus", "queuemember"):
             paused = _flag(event.get("Paused"))
+            device = DeviceState.of(event.get("Status"))
             return cls(name, event.get("Queue") or "",
                        event.get("Interface") or event.get("Location") or "",
                        member_name=event.get("MemberName") or event.get("Name") or "",
                        paused=paused,
                        reason=(event.get("PausedReason") or "") if paused else "",
-                       in_call=_flag(event.get("InCall"))
-                       or event.get("Status") in BUSY_DEVICE_STATES,
+                       in_call=_flag(event.get("InCall")) or (device is not None and device.busy),
+                       device_state=None if device is None else int(device),
                        wrap_up_s=_int(event.get("Wrapuptime")))
         raw = event.get("CallerIDNum") or ""
         try:
@@ -139,11 +140,17 @@ def _insert(session: Session, table):
 
 
 def state_name(logged_in: bool, paused: bool, in_call: bool,
-               wrap_up_until: dt.datetime | None, now: dt.datetime) -> str:
+               wrap_up_until: dt.datetime | None, now: dt.datetime,
+               device_state: int | None = None) -> str:
     if not logged_in:
         return "logged_out"
     if in_call:
         return "on_call"
+    device = DeviceState.of(device_state)
+    if device is not None and device.unreachable:
+        # Logged in, yet no queued call can ring the phone (unregistered, absent): not
+        # available, whatever else is true of the member.
+        return "unreachable"
     if wrap_up_until is not None and wrap_up_until > now:
         return "wrap_up"
     return "paused" if paused else "available"
@@ -155,7 +162,7 @@ def _set_member(session: Session, interface: str, queue: str, now: dt.datetime,
     under the row's lock; the revision moves only if a value did. True if it did."""
     session.execute(_insert(session, QueueMember).values(
         interface=interface, queue=queue, member_name=None, logged_in=False, paused=False,
-        paused_reason="", in_call=False, wrap_up_s=0, wrap_up_until=None,
+        paused_reason="", in_call=False, device_state=None, wrap_up_s=0, wrap_up_until=None,
         state="logged_out", state_since=now, revision=0, updated_at=now,
     ).on_conflict_do_nothing(index_elements=["interface"]))
     row = session.execute(select(QueueMember).where(QueueMember.interface == interface)
@@ -163,9 +170,9 @@ def _set_member(session: Session, interface: str, queue: str, now: dt.datetime,
     values = {"queue": queue or row.queue, **change(row)}
     merged = {name: values.get(name, getattr(row, name)) for name in (
         "queue", "member_name", "logged_in", "paused", "paused_reason", "in_call",
-        "wrap_up_s", "wrap_up_until")}
+        "device_state", "wrap_up_s", "wrap_up_until")}
     state = state_name(merged["logged_in"], merged["paused"], merged["in_call"],
-                       merged["wrap_up_until"], now)
+                       merged["wrap_up_until"], now, merged["device_state"])
     current, _since = row.state_at(now)
     changed = [name for name, value in merged.items() if getattr(row, name) != value]
     if not changed and state == current and row.revision > 0:
@@ -183,10 +190,12 @@ def _set_member(session: Session, interface: str, queue: str, now: dt.datetime,
 def _member_event(session: Session, event: Observed, now: dt.datetime) -> None:
     if event.name == "queuememberremoved":
         change = {"logged_in": False, "paused": False, "paused_reason": "", "in_call": False,
-                  "wrap_up_until": None}
+                  "device_state": None, "wrap_up_until": None}
     else:
         change = {"logged_in": True, "paused": event.paused, "paused_reason": event.reason,
                   "in_call": event.in_call, "wrap_up_s": event.wrap_up_s}
+        if event.device_state is not None:
+            change["device_state"] = event.device_state
         if event.member_name:
             change["member_name"] = event.member_name
         if event.in_call:

@@ -35,16 +35,24 @@ __all__ = ["Listener", "MemberState", "TerminalHub", "call_id_of"]
 
 @dataclass(frozen=True)
 class MemberState:
-    """What the terminal shows: the state's name, the pause reason, and when a wrap-up
-    ends (the browser counts the seconds left down itself)."""
+    """What the terminal shows: the state's name, the pause reason, when a wrap-up ends
+    (the browser counts the seconds left down itself), and the phone's device state as
+    Asterisk reports it (`hotline.ami.device_states`; None: not reported)."""
 
     state: str = "unknown"
     reason: str = ""
     wrap_up_until: dt.datetime | None = None
+    device: int | None = None
 
     @property
     def known(self) -> bool:
         return self.state != "unknown"
+
+    @property
+    def unreachable(self) -> bool:
+        """Logged in with a phone Asterisk cannot ring (Invalid, Unavailable): the agent is
+        warned, since no queued call reaches them."""
+        return self.state == "unreachable"
 
     def wrap_up_left_s(self, now: dt.datetime) -> int | None:
         """Whole seconds of wrap-up left at `now` (rounded up), None out of wrap-up."""
@@ -55,6 +63,8 @@ class MemberState:
     def as_json(self, now: dt.datetime | None = None) -> str:
         """The `state` event's data; with `now`, a wrap-up's seconds left as of then."""
         document: dict[str, Any] = {"state": self.state, "reason": self.reason}
+        if self.device is not None:
+            document["device"] = self.device
         left = None if now is None else self.wrap_up_left_s(now)
         if left is not None:
             # Seconds, not the end's time: the browser's clock need not agree with ours.
@@ -83,7 +93,8 @@ def _member_row(row: QueueMember, now: dt.datetime) -> MemberRow:
     state, _since = row.state_at(now)
     wrap_up_until = row.wrap_up_until if state == "wrap_up" else None
     return MemberRow(row.interface, row.revision,
-                     MemberState(state, row.paused_reason if row.paused else "", wrap_up_until),
+                     MemberState(state, row.paused_reason if row.paused else "", wrap_up_until,
+                                 row.device_state),
                      wrap_up_until)
 
 

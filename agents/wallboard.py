@@ -12,7 +12,10 @@ Now
 - **Longest wait**: now minus the earliest `joined_at` of the calls waiting (never below 0
   when another process's clock runs ahead).
 - **Agents by state**: one row per `queue_members` interface, in its reported state
-  (logged_out, available, paused, on_call, wrap_up). A member in `wrap_up` whose
+  (logged_out, available, paused, on_call, wrap_up, unreachable), with its phone's device
+  state as Asterisk reports it (0 Unknown .. 8 On hold). A member logged in with a phone
+  Asterisk reports Invalid or Unavailable (unregistered) is `unreachable`, not available: no
+  queued call can ring it (callers meet JOINEMPTY when nobody else is there). A member in `wrap_up` whose
   `wrap_up_until` has passed is `available` (or `paused`, if paused meanwhile) since
   `wrap_up_until`: Asterisk sends no event when wrap-up time ends (`QueueMember.state_at`);
   a member in wrap-up shows its seconds left (the queue's wrap-up time, `[agi]
@@ -71,7 +74,7 @@ SHORT_ABANDON_S = 5             # hung up within this many seconds: a short aban
 STALE_WAITING_AFTER = dt.timedelta(hours=1)
 HOTLINE_FLOW = "hotline"        # the IVR flow of calls into the hotline (not survey calls)
 
-STATES = ("available", "on_call", "wrap_up", "paused", "logged_out")
+STATES = ("available", "on_call", "wrap_up", "paused", "unreachable", "logged_out")
 ANSWERED = ("answered", "completed")
 
 
@@ -91,6 +94,7 @@ class Member:
     since: dt.datetime
     paused_reason: str
     wrap_up_until: dt.datetime | None = None  # in wrap-up: when it ends
+    device: int | None = None  # the phone's device state (hotline.ami.device_states)
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,8 @@ class Wallboard:
                              "since_local": m.since.astimezone(zone).strftime("%H:%M:%S"),
                              "for_s": max(0, int((self.as_of - m.since).total_seconds())),
                              "paused_reason": m.paused_reason,
-                             "wrap_up_left_s": _seconds_left(m.wrap_up_until, self.as_of)}
+                             "wrap_up_left_s": _seconds_left(m.wrap_up_until, self.as_of),
+                             "device": m.device}
                             for m in self.agents.members],
             },
             "today": {"calls_in": today.calls_in, "offered": today.offered,
@@ -247,7 +252,8 @@ def agent_states(session: Session, now: dt.datetime) -> AgentStates:
         name = names.get(row.interface) or row.member_name or row.interface
         members.append(Member(row.interface, name, state, since,
                               row.paused_reason if state == "paused" else "",
-                              row.wrap_up_until if state == "wrap_up" else None))
+                              row.wrap_up_until if state == "wrap_up" else None,
+                              row.device_state if row.logged_in else None))
     order = {state: index for index, state in enumerate(STATES)}
     members.sort(key=lambda m: (order.get(m.state, len(STATES)), m.name, m.interface))
     counts = Counter(m.state for m in members)

@@ -34,6 +34,7 @@ from hotline.ami import (
     AMIConnectionLost,
     AMIError,
     AMINotConnected,
+    DeviceState,
     Message,
     OriginateReason,
     OriginateTimeout,
@@ -48,8 +49,9 @@ REASONS = {OriginateReason.ANSWERED: AttemptResult.ANSWERED,
            OriginateReason.BUSY: AttemptResult.BUSY,
            OriginateReason.NO_ANSWER: AttemptResult.NO_ANSWER,
            OriginateReason.CONGESTION: AttemptResult.CONGESTION}
-# app_queue.c device states of a member that can take a call.
-FREE_MEMBER_STATES = {"1"}
+# The device state of a member that can take a call: Not in use. (app_queue.c also rings
+# Unknown; Invalid and Unavailable, an unregistered phone, can take nothing.)
+FREE_MEMBER_STATES = {str(int(DeviceState.NOT_INUSE))}
 
 
 def _count(message: Message, key: str) -> int:

@@ -31,13 +31,17 @@ class QueueMember(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_reason: Mapped[str] = mapped_column(String(128), default="")
     in_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The phone's device state as the member events last said (`Status`, 0 Unknown .. 8 On
+    # hold: hotline.ami.device_states); None until one did. Invalid (4) and Unavailable (5)
+    # make the member `unreachable`: no queued call can ring it.
+    device_state: Mapped[int | None] = mapped_column(Integer)
     # The member's own wrap-up time (QueueMember* events' Wrapuptime; 0: the queue's).
     wrap_up_s: Mapped[int] = mapped_column(Integer, default=0)
     # Set from AgentComplete: Asterisk says nothing when wrap-up ends, the member is simply
     # offered calls again from then on. No process keeps a timer: read it with `state_at`.
     wrap_up_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     # The state's name as the terminal shows it (logged_out, available, paused, on_call,
-    # wrap_up) when it was last written, and since when: the wallboard's "in this state
+    # wrap_up, unreachable) when it was last written, and since when: the wallboard's "in this state
     # for". A stored wrap_up is over once wrap_up_until has passed: `state_at(now)` gives
     # the state and its start as of now (paused or available since wrap_up_until).
     state: Mapped[str] = mapped_column(String(16))

@@ -3,6 +3,23 @@ those of the live hall that the wallboard and the agent's terminal both show (`h
 
 WORDS: dict[str, tuple[str, str]] = {
     "hall.wrap_up_left": ("剩余 {seconds} 秒", "{seconds} s left"),
+    "hall.device": ("话机", "Phone"),
+    "hall.phone_unreachable": ("话机未注册/不可达：排队的来电接不到您的话机。请检查话机的电源、网线和"
+                               "注册状态，恢复前请先示忙。",
+                               "Your phone is not registered or not reachable: queued calls "
+                               "cannot reach it. Check its power, network cable and "
+                               "registration; pause until it is back."),
+    "state.unreachable": ("话机不可达", "Phone unreachable"),
+    # The device states Asterisk reports for a member's phone (hotline.ami.device_states).
+    "device.0": ("未知", "Unknown"),
+    "device.1": ("空闲", "Not in use"),
+    "device.2": ("使用中", "In use"),
+    "device.3": ("忙", "Busy"),
+    "device.4": ("无效（未注册）", "Invalid (not registered)"),
+    "device.5": ("不可用（不可达）", "Unavailable (not reachable)"),
+    "device.6": ("振铃中", "Ringing"),
+    "device.7": ("通话中振铃", "Ringing while in use"),
+    "device.8": ("保持中", "On hold"),
     "nav.wallboard": ("实时监控", "Wallboard"),
     "wallboard.title": ("话务实时监控", "Live wallboard"),
     "wallboard.as_of": ("数据时间", "As of"),

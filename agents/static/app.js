@@ -11,6 +11,23 @@
     return span ? span.textContent : state;
   }
 
+  // The phone's device state as Asterisk reports it (0 Unknown .. 8 On hold), and the
+  // warning while it cannot be rung (Invalid, Unavailable: the member is "unreachable").
+  function showDevice(state) {
+    var label = document.getElementById("queue-device");
+    if (label) {
+      var device = state.device;
+      var labels = document.getElementById("device-labels");
+      var span = device === undefined || device === null || !labels ? null
+        : labels.content.querySelector('[data-device="' + device + '"]');
+      label.dataset.device = device === undefined || device === null ? "" : String(device);
+      label.textContent = span ? span.textContent
+        : (device === undefined || device === null ? "—" : String(device));
+    }
+    var warning = document.getElementById("phone-warning");
+    if (warning) warning.hidden = state.state !== "unreachable";
+  }
+
   // A wrap-up's seconds left, counted down here from what the server said (the browser's
   // clock need not agree with the server's); the server's next state ends it.
   var wrapUpTimer = null;
@@ -57,6 +74,7 @@
       label.dataset.state = state.state;
       document.getElementById("queue-reason").textContent = state.reason || "";
       showWrapUp(state.wrap_up_left_s);
+      showDevice(state);
     });
     source.addEventListener("open", function () { slot.dataset.connected = "1"; });
     // Waiting for calls is not idleness: keep the session alive while this page is open,

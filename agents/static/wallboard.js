@@ -38,6 +38,13 @@
     return span ? span.textContent : state;
   }
 
+  function deviceLabel(device) {
+    if (device === null || device === undefined) return "—";
+    var labels = document.getElementById("wb-device-labels");
+    var span = labels && labels.content.querySelector('[data-device="' + device + '"]');
+    return span ? span.textContent : String(device);
+  }
+
   function row(cells, interface_) {
     var tr = document.createElement("tr");
     tr.dataset.interface = interface_;
@@ -45,6 +52,7 @@
       var td = document.createElement("td");
       td.textContent = cell.text;
       if (cell.state) td.dataset.state = cell.state;
+      if (cell.device !== undefined) td.dataset.device = cell.device;
       tr.appendChild(td);
     });
     return tr;
@@ -73,6 +81,8 @@
       }
       return row([{text: m.name}, {text: m.interface},
                   {text: state, state: m.state},
+                  {text: deviceLabel(m.device),
+                   device: m.device === null || m.device === undefined ? "" : String(m.device)},
                   {text: m.since_local}, {text: duration(m.for_s)},
                   {text: m.paused_reason}], m.interface);
     }));

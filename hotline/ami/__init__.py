@@ -2,6 +2,7 @@
 service, and an AMI peer simulator for tests and the demo."""
 
 from hotline.ami.actions import ListResult, OriginateReason, OriginateResult, mask_channel
+from hotline.ami.device_states import DeviceState
 from hotline.ami.errors import (
     AMIActionError,
     AMIActionTimeout,
@@ -34,6 +35,7 @@ __all__ = [
     "AMIService",
     "AMITimeout",
     "AMIUnexpectedResponse",
+    "DeviceState",
     "EventDispatcher",
     "ListResult",
     "Message",

@@ -23,6 +23,11 @@ may have its own (0: none), and a member is offered no call while its last call 
 than that long ago (`member_available`). Asterisk publishes the queue's value nowhere: member
 events and QueueStatus's QueueMember carry the member's own ``Wrapuptime`` (0 for a member of
 a queue with ``wrapuptime = 15``), QueueParams carries none, AgentComplete has no such field.
+
+Each member's ``Status`` is its device's state (0 Unknown .. 8 On hold): a phone is Not in use
+unless `set_device_state` said otherwise, before or after it joined, as an unregistered PJSIP
+phone is Unavailable (5) and an absent device Invalid (4). QueueAdd of such a phone succeeds,
+and its member events say so.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from hotline.ami.actions import OriginateReason, mask_channel
+from hotline.ami.device_states import DeviceState
 from hotline.ami.framing import BANNER_PREFIX, ManagerFramer
 from hotline.ami.message import Message
 
@@ -64,11 +70,16 @@ REASON_CAUSE = {
     OriginateReason.CONGESTION: 34,
 }
 
-# Device states as app_queue.c reports a member's Status.
-DEVICE_UNKNOWN = 0
-DEVICE_NOT_INUSE = 1
-DEVICE_INUSE = 2
-DEVICE_UNAVAILABLE = 5
+# Device states as app_queue.c reports a member's Status (hotline.ami.device_states).
+DEVICE_UNKNOWN = int(DeviceState.UNKNOWN)
+DEVICE_NOT_INUSE = int(DeviceState.NOT_INUSE)
+DEVICE_INUSE = int(DeviceState.INUSE)
+DEVICE_BUSY = int(DeviceState.BUSY)
+DEVICE_INVALID = int(DeviceState.INVALID)
+DEVICE_UNAVAILABLE = int(DeviceState.UNAVAILABLE)
+DEVICE_RINGING = int(DeviceState.RINGING)
+DEVICE_RINGINUSE = int(DeviceState.RINGINUSE)
+DEVICE_ONHOLD = int(DeviceState.ONHOLD)
 
 # How the simulator answers QueueStatus (`AsteriskManagerSimulator.queue_status_reply`): as
 # Asterisk 23 does, or in one of the ways a peer gets it wrong.
@@ -244,6 +255,9 @@ class AsteriskManagerSimulator(ServerFactory):
         self.started = wall()
         self.sessions: list[ManagerSession] = []
         self.scripts: dict[str, OriginateScript] = {}
+        # The device state of each phone Asterisk was told about (set_device_state); any
+        # other is Not in use, a registered idle phone.
+        self.devices: dict[str, int] = {}
         self.calls: dict[str, _Call] = {}
         self.actions_received: list[Message] = []
         self.frozen = False
@@ -444,19 +458,28 @@ class AsteriskManagerSimulator(ServerFactory):
         now = int(self.wall())
         member = QueueMember(interface=interface, member_name=member_name or interface,
                              state_interface=interface, paused=paused,
+                             status=self.device_state(interface),
                              last_pause=now if paused else 0, login_time=now,
                              wrapuptime=wrapuptime)
         q.members[interface] = member
         self.emit("QueueMemberAdded", "agent,all", member.blob(queue))
         return member
 
+    def device_state(self, interface: str) -> int:
+        """What Asterisk knows of a phone's state now (ast_device_state())."""
+        return self.devices.get(interface, DEVICE_NOT_INUSE)
+
     def set_device_state(self, interface: str, status: int) -> None:
-        """A member's device changed state: QueueMemberStatus in each queue it belongs to."""
+        """A device changed state (a phone registered, went away, rang, was picked up):
+        QueueMemberStatus in each queue whose member follows it (device_state_cb()); a phone
+        that is no member yet starts in this state when it joins. (Asterisk raises the event
+        only for a state that differs; here every call raises it, for tests to send one.)"""
+        self.devices[interface] = status
         for q in self.queues.values():
-            member = q.members.get(interface)
-            if member is not None:
-                member.status = status
-                self.emit("QueueMemberStatus", "agent,all", member.blob(q.name))
+            for member in q.members.values():
+                if interface in (member.state_interface, member.interface):
+                    member.status = status
+                    self.emit("QueueMemberStatus", "agent,all", member.blob(q.name))
 
     def member_available(self, queue: str, interface: str) -> bool:
         """Whether app_queue.c would offer the queue's next caller to this member now
@@ -898,10 +921,12 @@ class ManagerSession(ManagerFramer):
             return
         paused = _truthy(request.get("Paused"))
         now = int(self.sim.wall())
+        state_interface = request.get("StateInterface") or interface
         member = QueueMember(
             interface=interface,
             member_name=request.get("MemberName") or interface,
-            state_interface=request.get("StateInterface") or interface,
+            state_interface=state_interface,
+            status=self.sim.device_state(state_interface),
             penalty=_int(request.get("Penalty")),
             paused=paused,
             paused_reason=(request.get("Reason") or "") if paused else "",

@@ -89,7 +89,7 @@ def test_the_terminal_shows_the_queues_wrap_up_with_its_seconds_left(rig, databa
     assert not rig.sim.member_available("hotline", IFACE)  # Asterisk offers it no call
     assert states(events)[-1] == "wrap_up"
     last = json.loads(events[-1][1])
-    assert last == {"state": "wrap_up", "reason": "", "wrap_up_left_s": 15}
+    assert last == {"state": "wrap_up", "reason": "", "device": 1, "wrap_up_left_s": 15}
     stored = database.read_now(lambda s: s.get(QueueMember, IFACE).wrap_up_until)
     assert stored == MONDAY_10 + dt.timedelta(seconds=15)
     page = li.get("/terminal").body
@@ -101,7 +101,7 @@ def test_the_terminal_shows_the_queues_wrap_up_with_its_seconds_left(rig, databa
     advance(rig, 9)
     assert rig.sim.member_available("hotline", IFACE)
     assert states(events)[-1] == "available"
-    assert json.loads(events[-1][1]) == {"state": "available", "reason": ""}
+    assert json.loads(events[-1][1]) == {"state": "available", "reason": "", "device": 1}
     assert wrap_up_label(li.get("/terminal").body) == (False, "")
 
 

@@ -178,7 +178,7 @@ def test_queue_buttons_drive_asterisk_and_the_page_follows_its_events(rig):
     assert IFACE not in rig.sim.queues["hotline"].members
     assert states(events) == ["unknown", "available", "paused", "available", "logged_out"]
     paused = [json.loads(d) for k, d in events if k == "state"][2]
-    assert paused == {"state": "paused", "reason": "午饭"}
+    assert paused == {"state": "paused", "reason": "午饭", "device": 1}
 
 
 def test_the_poller_runs_only_while_a_browser_listens(rig):

@@ -176,7 +176,7 @@ def test_todays_calls_are_counted_from_shanghai_midnight_with_short_abandons_apa
 def test_agents_by_state_with_an_ended_wrap_up_counted_available(hall, supervisor):
     agents = board(supervisor)["agents"]
     assert agents["counts"] == {"available": 2, "on_call": 1, "wrap_up": 1, "paused": 2,
-                                "logged_out": 1}
+                                "unreachable": 0, "logged_out": 1}
     rows = [(m["name"], m["interface"], m["state"], m["for_s"], m["paused_reason"])
             for m in agents["members"]]
     assert rows == [

@@ -13,6 +13,8 @@ one JSON command per line on stdin and answers `ok` (or `error: ...`) on stdout:
     {"cmd": "agent_complete", "name": "c1", "reason": "caller"}   # the call ends
     {"cmd": "abandon", "name": "c1"}   # the caller hangs up while waiting
     {"cmd": "members"}             # prints the queue's members as JSON, then ok
+    {"cmd": "device_state", "interface": "PJSIP/1001", "status": 5}
+                                   # the phone's device state changes (5: Unavailable)
 
 The events carry the fields app_queue.c publishes (see hotline.ami.simulator).
 
@@ -83,6 +85,9 @@ class Commands(LineReceiver):
         channel = self.callers.pop(name)[0]
         self.sim.queue_caller_abandon(queue, channel)
         self.sim.hangup_channel(channel)
+
+    def do_device_state(self, interface: str, status: int) -> None:
+        self.sim.set_device_state(interface, int(status))
 
     def do_members(self, queue: str = "hotline") -> None:
         members = {name: {"paused": m.paused, "reason": m.paused_reason}

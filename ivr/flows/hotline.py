@@ -2,8 +2,10 @@
 
 One short menu (GB/T 33358-2016 advises against deep menus on an intake line): 1 consultation,
 2 help, 3 complaint or report, 4 progress of an appeal, 5 leave a voice message, 0 agent,
-* repeat. 0 works at every prompt; no input or a wrong key twice sends the caller to an
-agent; a backend that fails or is slow gets an apology and the agent queue, never a dropped
+* repeat. A prompt that names keys is answered by exactly those (`prompts.KEYS`); 0 works at
+every other prompt; no input or a wrong key twice at the menu sends the caller to an
+agent; a caller with an open appeal hears so first (9 its status); after a status, 1 asks
+for another number, * says it again, 0 is an agent and no key ends the call; a backend that fails or is slow gets an apology and the agent queue, never a dropped
 call. Outside opening hours the caller can leave a voice message, which becomes an appeal
 (or a note on the caller's open appeal); a message Asterisk cannot record (its spool
 directory missing: `(writefile)`) gets an apology and the agents instead, and a missing beep
@@ -37,14 +39,14 @@ from ivr.hours import ServiceHours
 from ivr.prompts import unit_prompt_id
 from schemas.enums import AppealStatus, CallOutcome
 
-MENU_KEYS = "012345*"
-ANY_KEY = "0123456789*#"
-AGENT = "0"
+MENU_KEYS = P.MENU_KEYS
+AGENT = P.AGENT
 MENU_CHOICES = {"1": "consultation", "2": "help", "3": "complaint", "0": "agent"}
 # Queue's QUEUESTATUS when it returned without connecting the caller to an agent (UNKNOWN:
 # no such queue; WITHDRAW: taken out by QueueWithdrawCaller).
 NOT_CONNECTED = {"JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL", "FULL", "TIMEOUT",
                  "UNKNOWN", "WITHDRAW"}
+ANOTHER_NUMBER = "1"  # after a status (progress-more)
 # agi_arg_1 of the dialplan's fallback when it runs the flow again after its own Queue().
 AFTER_QUEUE = "after-queue"
 STATUS_PROMPTS = {AppealStatus.RECEIVED: P.STATUS_RECEIVED,
@@ -164,31 +166,34 @@ class HotlineFlow:
             await self._after_hours(channel, state)
             return
         state.visit("greeting")
+        # Keys typed ahead of the menu while the greeting plays are the menu's.
         pressed = await self._play(channel, P.GREETING, MENU_KEYS)
         if not pressed:
-            pressed = await self._open_appeal_notice(channel, state)
+            await self._open_appeal_notice(channel, state)
         await self._menu(channel, state, pressed)
 
-    async def _open_appeal_notice(self, channel, state: CallState) -> str:
-        """A caller with an open appeal hears so first, and may press 9 for its status."""
+    async def _open_appeal_notice(self, channel, state: CallState) -> None:
+        """A caller with an open appeal hears so first, and may press 9 for its status or 0
+        for an agent. Any other key is not taken (the notice does not offer it: a caller
+        told "1" by an older notice must not land in consultation); the menu follows."""
         try:
             view = await self._backend.open_appeal(state.start.caller)
         except BackendUnavailable:
             await self._apology_then_agents(channel, state)
         if view is None:
-            return ""
+            return
         state.visit("open-appeal")
         state.appeal_id = view.id
         await channel.set_variable(V.OPEN_APPEAL, view.case_number)
-        pressed = await self._play(channel, P.OPEN_APPEAL_NOTICE, MENU_KEYS + "9")
+        keys = P.KEYS[P.OPEN_APPEAL_NOTICE]
+        pressed = await self._play(channel, P.OPEN_APPEAL_NOTICE, keys)
         if not pressed:
             pressed = await channel.wait_for_digit(2000)
-        if pressed == "9":
-            await self._say_status(channel, state, view)
-            return ""
+        if pressed not in keys or not pressed:
+            return
         if pressed == AGENT:
             raise _AgentRequested()
-        return pressed
+        await self._say_status(channel, state, view)
 
     async def _menu(self, channel, state: CallState, pressed: str = "") -> None:
         failures = 0
@@ -197,7 +202,7 @@ class HotlineFlow:
             choice = pressed or await self._ask(channel, state, P.MAIN_MENU,
                                                 self._config.menu_timeout_ms, 1)
             pressed = ""
-            if choice == "*":
+            if choice == P.REPEAT:
                 continue
             if choice in MENU_CHOICES:
                 state.path[-1] = f"menu:{choice}"
@@ -207,7 +212,6 @@ class HotlineFlow:
                 state.path[-1] = "menu:4"
                 state.menu_choice = "approval_progress"
                 await self._progress_query(channel, state)
-                continue
             if choice == "5":
                 state.path[-1] = "menu:5"
                 await self._voice_message(channel, state)
@@ -220,6 +224,29 @@ class HotlineFlow:
                                        MENU_KEYS)
 
     async def _progress_query(self, channel, state: CallState) -> None:
+        """A number, its status, then what `progress-more` offers: 1 another number, * the
+        status again, 0 an agent; no key (or one it does not offer) ends the call. Never
+        returns."""
+        while True:
+            view = await self._case(channel, state)
+            state.appeal_id = view.id
+            keys = P.KEYS[P.PROGRESS_MORE]
+            pressed = P.REPEAT
+            while pressed == P.REPEAT:
+                await self._say_status(channel, state, view)
+                state.outcome = CallOutcome.QUERY_ANSWERED
+                state.visit("after-status")
+                pressed = await self._play(channel, P.PROGRESS_MORE, keys)
+                if not pressed:
+                    pressed = await channel.wait_for_digit(self._config.menu_timeout_ms)
+            if pressed == AGENT:
+                raise _AgentRequested()
+            if pressed != ANOTHER_NUMBER:
+                await self._goodbye(channel, state)
+
+    async def _case(self, channel, state: CallState) -> AppealView:
+        """The appeal whose number the caller keys; a wrong number is asked once more, then
+        the caller goes to an agent."""
         for attempt in (1, 2):
             state.visit("case-number")
             digits = await self._ask(channel, state, P.ENTER_CASE_NUMBER,
@@ -233,23 +260,12 @@ class HotlineFlow:
                 except BackendUnavailable:
                     await self._apology_then_agents(channel, state)
             if view is not None:
-                state.appeal_id = view.id
-                await self._say_status(channel, state, view)
-                state.outcome = CallOutcome.QUERY_ANSWERED
-                state.visit("after-status")
-                pressed = await self._play(channel, P.PROGRESS_MORE, "0*")
-                if not pressed:
-                    pressed = await channel.wait_for_digit(self._config.menu_timeout_ms)
-                if pressed == AGENT:
-                    raise _AgentRequested()
-                if pressed == "*":
-                    state.outcome = None
-                    return
-                await self._goodbye(channel, state)
+                return view
             state.path[-1] = "case-number:not-found"
             if attempt == 1:
                 await self._play(channel, P.CASE_NOT_FOUND, AGENT)
         await self._to_agents(channel, state)
+        raise AssertionError("not reached: the call ends in the queue")
 
     async def _say_status(self, channel, state: CallState, view: AppealView) -> None:
         state.visit(f"status:{view.status.value}")
@@ -277,7 +293,7 @@ class HotlineFlow:
         self._missing(prompt, f"said {P.UNIT_UNNAMED} instead",
                       "a unit loaded or renamed since the prompts were built: run `hotline "
                       "prompts build` again (it reads the units' names from the database)")
-        await self._play(channel, P.UNIT_UNNAMED, AGENT)
+        await self._play(channel, P.UNIT_UNNAMED, P.KEYS[P.UNIT_UNNAMED])
 
     async def _to_agents(self, channel, state: CallState, offer_callback: bool = True) -> None:
         """Into the agents' queue with the screen-pop variables set; a callback instead when
@@ -338,10 +354,11 @@ class HotlineFlow:
                 or state.queue_waiting < threshold or not state.start.caller):
             return False
         state.visit("callback-offer")
-        pressed = await self._play(channel, P.QUEUE_LONG_CALLBACK, "1")
+        keys = P.KEYS[P.QUEUE_LONG_CALLBACK]
+        pressed = await self._play(channel, P.QUEUE_LONG_CALLBACK, keys)
         if not pressed:
             pressed = await channel.wait_for_digit(3000)
-        if pressed != "1":
+        if pressed not in keys or not pressed:
             return False
         try:
             await request(state.start.caller, state.start.call_id)
@@ -418,7 +435,7 @@ class HotlineFlow:
     async def _record(self, channel, state: CallState, path: str) -> RecordingResult:
         """RECORD FILE after the beep; without it when Asterisk has no beep to play (its
         core sounds not installed: `(randomerror)`): a message without the tone beats none."""
-        record = dict(fmt=RECORDING_FORMAT, escape_digits="#",
+        record = dict(fmt=RECORDING_FORMAT, escape_digits=P.KEYS[P.LEAVE_MESSAGE],
                       timeout_ms=self._config.voice_message_max_s * 1000,
                       silence_s=self._config.voice_message_silence_s)
         try:

@@ -4,7 +4,7 @@ Asterisk runs it from the survey context (`AGI(agi://.../survey,${TASK_ID})`) on
 citizen answers the call the dispatcher placed; the callback task's id is the first AGI
 argument. The rating goes to an injected sink, `record_rating(task_id, digit)` ('' for no
 rating), so the IVR knows nothing of the callback queue. One wrong or missing key gets one
-more try; a hang-up before a valid key is reported as no rating. A failing sink loses the
+more try (a rating key pressed while the "wrong key" prompt names them is taken); a hang-up before a valid key is reported as no rating. A failing sink loses the
 rating but not the call's manners: the citizen is still thanked.
 """
 
@@ -16,12 +16,10 @@ from typing import Any
 from twisted.logger import Logger
 
 from ivr.agi.errors import AGIHangup, AGISoundFileMissing
+from ivr.flows.prompts import KEYS, SURVEY_INVALID, SURVEY_QUESTION, SURVEY_THANKS
 
-SURVEY_QUESTION = "survey-question"
-SURVEY_INVALID = "survey-invalid"
-SURVEY_THANKS = "survey-thanks"
 PROMPTS = (SURVEY_QUESTION, SURVEY_INVALID, SURVEY_THANKS)
-RATING_KEYS = ("1", "2", "3")
+RATING_KEYS = tuple(KEYS[SURVEY_QUESTION])
 RATING_VARIABLE = "HOTLINE_SURVEY_RATING"
 
 RatingSink = Callable[[str, str], Awaitable[Any]]
@@ -72,7 +70,9 @@ class SurveyFlow:
             if digit in RATING_KEYS:
                 return digit
             if attempt < self._tries:
-                await self._play(channel, SURVEY_INVALID)
+                digit = await self._play(channel, SURVEY_INVALID, KEYS[SURVEY_INVALID])
+                if digit in RATING_KEYS:
+                    return digit
         return ""
 
     async def _store(self, task_id: str, digit: str) -> None:
@@ -82,11 +82,13 @@ class SurveyFlow:
             self.log.error("Survey for task {task_id}: rating {digit!r} not recorded: {error!r}",
                            task_id=task_id, digit=digit, error=error)
 
-    async def _play(self, channel, prompt: str) -> None:
+    async def _play(self, channel, prompt: str, keys: str = "") -> str:
+        """The key among `keys` that interrupted the prompt, or ''."""
         try:
-            await channel.stream_file(self._prefix + prompt, "")
+            return await channel.stream_file(self._prefix + prompt, keys)
         except AGISoundFileMissing:
             self.log.warn("Prompt {prompt} is missing from Asterisk's sounds", prompt=prompt)
+            return ""
 
 
 async def _quietly(awaitable) -> None:

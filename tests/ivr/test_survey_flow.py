@@ -50,8 +50,16 @@ def test_rating_key_is_stored_and_the_citizen_thanked(key):
 
 def test_wrong_key_is_asked_once_more():
     sink = Sink()
-    call = survey_call(sink, "7 2")
+    call = survey_call(sink, "7 _ 2")
     assert played(call) == [SURVEY_QUESTION, SURVEY_INVALID, SURVEY_QUESTION, SURVEY_THANKS]
+    assert sink.ratings == [("42", "2")]
+
+
+def test_a_rating_key_pressed_while_the_wrong_key_prompt_names_them_is_taken():
+    sink = Sink()
+    call = survey_call(sink, "7 2")
+    assert played(call) == [SURVEY_QUESTION, SURVEY_INVALID, SURVEY_THANKS]
+    assert 'STREAM FILE hotline/survey-invalid "123"' in call.commands()
     assert sink.ratings == [("42", "2")]
 
 

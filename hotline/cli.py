@@ -63,11 +63,22 @@ def cmd_catalogue_load(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_units_load(config: Config, args: argparse.Namespace) -> int:
+    """Then the units' names, which are IVR prompts too (`unit-<code>`): the IVR's own
+    `hotline prompts build`, run as the operator would run it next (the core does not
+    import the IVR), builds them where it can and otherwise says in one line what to run."""
     from hotline.reference_data import load_units
 
     summary = _database(config).write_now(load_units, Path(args.file))
     print(f"units: {summary.added} added, {summary.updated} updated")
-    return 0
+    if args.no_prompts:
+        return 0
+    return run_command(config, ["prompts", "build", "--units-only", "--if-possible"])
+
+
+def run_command(config: Config, argv: list[str]) -> int:
+    """Another `hotline` command, a package's too, as if typed, with this configuration."""
+    args = build_parser().parse_args(argv)
+    return args.handler(config, args)
 
 
 def cmd_agents_add(config: Config, args: argparse.Namespace) -> int:
@@ -184,8 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     load.set_defaults(handler=cmd_catalogue_load)
 
     units = commands.add_parser("units", help="units (stations, squads)").add_subparsers(required=True)
-    load = units.add_parser("load", help="add or update units from a TOML file")
+    load = units.add_parser("load", help="add or update units from a TOML file, then rebuild "
+                                         "their names' IVR prompts ([ivr] sounds_dir)")
     load.add_argument("file")
+    load.add_argument("--no-prompts", action="store_true",
+                      help="leave the units' IVR prompts to `hotline prompts build`")
     load.set_defaults(handler=cmd_units_load)
 
     agents = commands.add_parser("agents", help="agents").add_subparsers(required=True)

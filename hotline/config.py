@@ -212,7 +212,8 @@ class IvrConfig:
                                           doc="callers waiting before a callback is offered; 0 never")
     sounds_dir: str = setting("", doc="Asterisk's sounds directory as this host sees it "
                                       "(/var/lib/asterisk/sounds): `hotline prompts build` "
-                                      "writes there, the service checks the prompts are; "
+                                      "and `units load` write there, the service checks the "
+                                      "prompts are; "
                                       "empty: not visible here, nothing checked")
     voice_message_dir: str = setting("/var/spool/asterisk/hotline",
                                      doc="where Asterisk writes voice messages (its filesystem); "

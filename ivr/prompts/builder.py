@@ -56,6 +56,11 @@ def _run(command: list[str], prompt_id: str) -> None:
         raise PromptBuildError(f"prompt {prompt_id!r}: {command[0]} timed out") from None
 
 
+def missing_tools(espeak: str = "espeak-ng", sox: str = "sox") -> list[str]:
+    """The synthesiser and the converter the builder runs, those not installed."""
+    return [tool for tool in (espeak, sox) if shutil.which(tool) is None]
+
+
 def build_prompts(
     catalog: PromptCatalog | str | Path | None,
     sounds_dir: str | Path,
@@ -70,9 +75,9 @@ def build_prompts(
     the builder's own files even when up to date (site recordings are still kept)."""
     if not isinstance(catalog, PromptCatalog):
         catalog = load_catalog(catalog)
-    for tool in (espeak, sox):
-        if shutil.which(tool) is None:
-            raise PromptBuildError(f"{tool} is not installed: apt-get install espeak-ng sox")
+    missing = missing_tools(espeak, sox)
+    if missing:
+        raise PromptBuildError(f"{missing[0]} is not installed: apt-get install espeak-ng sox")
     target = Path(sounds_dir)
     target.mkdir(parents=True, exist_ok=True)
     manifest_path = target / MANIFEST

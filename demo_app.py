@@ -28,6 +28,9 @@ DEMO_AGENT = ("demo", "演示坐席", "agent", "demo-agent-2026", "PJSIP/1001")
 DEMO_COLLEAGUE = "PJSIP/1002"  # a second queue member in the simulator (no web login)
 DEMO_SUPERVISOR = ("demo_sup", "演示班长", "supervisor", "demo-super-2026", None)
 DEMO_UNIT = "HALL"
+# Seconds a demo caller speaks into a voice message: the simulated channel sends no audio
+# unless told (a recording of silence is no message, and makes no appeal).
+DEMO_SPEECH_S = 5.0
 DEMO_PHONES = ("13812345678", "13900001111", "13700002222", "15800003333", "18600004444",
                "13600005555", "15900006666")
 DEMO_APPEALS = (  # kind, subject, resolve?
@@ -173,14 +176,16 @@ class Traffic:
         config = self.core.config.agi
         setup = CallSetup(callerid=phone, calleridname="Demo Caller", language="zh",
                           uniqueid=f"{int(self.reactor.seconds())}.{n}",
-                          channel=f"Local/9600110@hotline-{n:08x};2")
+                          channel=f"Local/9600110@hotline-{n:08x};2", speech_s=DEMO_SPEECH_S)
         port = self.core.listening.ports.get("agi", config.port)  # [agi] port 0: the one it got
         heard = await simulate_call(self.reactor, config.host, port, "hotline", digits, setup)
         self.calls += 1
         lines = [str(h) for h in heard]
         queued = any("Queue" in line for line in lines)
+        message = any(h.kind == "record" for h in heard)
         say(f"call {n + 1} from {phone[:3]}****{phone[-4:]} pressed {digits.strip()!r}: "
-            f"{len(lines)} steps{', reached the queue' if queued else ''}")
+            f"{len(lines)} steps{', reached the queue' if queued else ''}"
+            f"{', left a voice message' if message else ''}")
         if queued and self.sim is not None:
             self.queue_caller(n, phone)
 

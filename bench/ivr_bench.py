@@ -121,14 +121,17 @@ def baseline_server(db_path: str) -> None:
     """pyst2's model: a forking TCP server, one child per call running `AGI` on the socket."""
     import socketserver
     import sqlite3
+    from zoneinfo import ZoneInfo
 
     from asterisk.agi import AGI, AGIHangup
 
     from hotline.config import load_config
     from ivr.flows import prompts as P
     from ivr.flows import variables as V
+    from ivr.prompts import unit_prompt_id
 
-    ivr = load_config(environ={}).ivr
+    config = load_config(environ={})
+    ivr, zone = config.ivr, ZoneInfo(config.service.timezone)
     prefix = ivr.prompt_prefix
     status_prompt = {"received": P.STATUS_RECEIVED, "assigned": P.STATUS_ASSIGNED,
                      "in_progress": P.STATUS_IN_PROGRESS, "resolved": P.STATUS_RESOLVED_ON,
@@ -167,11 +170,15 @@ def baseline_server(db_path: str) -> None:
             _, status, unit, resolved_at = row
             agi.stream_file(prefix + status_prompt[status], "0")
             if status in ("assigned", "in_progress") and unit:
-                agi.stream_file(prefix + P.UNIT_PREFIX + unit.lower(), "0")
+                # the unit's name with Playback, which skips a missing file, as the flow does
+                agi.appexec("Playback", prefix + unit_prompt_id(unit))
+                if agi.get_variable("PLAYBACKSTATUS") == "FAILED":
+                    agi.stream_file(prefix + P.UNIT_UNNAMED, "0")
             if status == "resolved" and resolved_at:
                 when = dt.datetime.fromisoformat(resolved_at).replace(tzinfo=dt.timezone.utc)
-                agi.say_date(int(when.timestamp()), "0")
-            if not agi.stream_file(prefix + P.PROGRESS_MORE, "0*"):
+                for prompt in P.date_prompts(when.astimezone(zone).date()):
+                    agi.stream_file(prefix + prompt, "0")
+            if not agi.stream_file(prefix + P.PROGRESS_MORE, P.KEYS[P.PROGRESS_MORE]):
                 agi.wait_for_digit(ivr.menu_timeout_ms)
             agi.stream_file(prefix + P.THANKS_GOODBYE)
             agi.hangup()
@@ -339,14 +346,24 @@ def cpu_seconds(pid: int) -> float:
 
 # -- the load generator ---------------------------------------------------------------------
 
-_VARYING = re.compile(r"(status|unit)-[\w-]+")
+# Prompts that differ call by call: a status, a unit's name, a date's digits, month and day.
+_VARYING = re.compile(r"^(status|unit|digit|date-month|date-day)-[\w-]+$")
 
 
 def command_key(line: bytes) -> str:
-    """The command a gap ended with, prompts kept and statuses folded: 'STREAM FILE status-*'."""
-    words = line.decode("utf-8", "replace").split()
+    """The command a gap ended with, prompts kept and the varying ones folded: 'STREAM FILE
+    status-*', 'EXEC Playback unit-*', 'GET VARIABLE PLAYBACKSTATUS' (pyst2 quotes what
+    the service sends bare)."""
+    words = [word.strip('"') for word in line.decode("utf-8", "replace").split()]
+
+    def prompt(word: str) -> str:
+        return _VARYING.sub(r"\1-*", word.rsplit("/", 1)[-1])
+
     if words[:2] in (["STREAM", "FILE"], ["GET", "DATA"]) and len(words) > 2:
-        return " ".join(words[:2]) + " " + _VARYING.sub(r"\1-*", words[2].rsplit("/", 1)[-1])
+        return " ".join(words[:2]) + " " + prompt(words[2])
+    if words[:1] == ["EXEC"] and len(words) > 1:
+        return " ".join(["EXEC", words[1], *(prompt(w) for w in words[2:3]
+                                             if words[1] == "Playback")])
     return " ".join(w for w in words[:3] if w.isalpha() and w.isupper())
 
 
@@ -690,9 +707,14 @@ def load_name(think: float) -> str:
     return f"paced {think:g}s" if think else "closed"
 
 
+# What the flow sends on the bench's path, in order: the status, then an assigned or
+# in-progress appeal's unit by Playback, or a resolved one's date said with the service's own
+# prompts (the year's digits, 年, the month, the day).
 FLOW_ORDER = ("ANSWER", "SET VARIABLE", "STREAM FILE greeting", "GET DATA main-menu",
-              "GET DATA enter-case-number", "STREAM FILE status-*", "STREAM FILE unit-*", "SAY DATE",
-              "STREAM FILE progress-more", "WAIT FOR DIGIT", "STREAM FILE thanks-goodbye", "HANGUP")
+              "GET DATA enter-case-number", "STREAM FILE status-*", "EXEC Playback unit-*",
+              "GET VARIABLE PLAYBACKSTATUS", "STREAM FILE digit-*", "STREAM FILE date-year",
+              "STREAM FILE date-month-*", "STREAM FILE date-day-*", "STREAM FILE progress-more",
+              "WAIT FOR DIGIT", "STREAM FILE thanks-goodbye", "HANGUP")
 SHORT = {"service": "service", "baseline": "pyst2"}
 NAMES = {"service": "twisted service", "baseline": "pyst2 forking baseline"}
 

@@ -57,8 +57,19 @@ def test_demo_runs_traffic_prints_a_login_and_stops_by_itself(tmp_path):
         passages = dict(connection.execute(
             "select outcome, count(*) from queue_calls group by outcome").fetchall())
         members = dict(connection.execute("select interface, state from queue_members"))
+        outcomes = dict(connection.execute(
+            "select outcome, count(*) from call_records group by outcome").fetchall())
+        messages = connection.execute("select count(*) from appeals where channel = "
+                                      "'voice_message'").fetchone()[0]
+        notes = connection.execute("select count(*) from audit_events where action = 'note' "
+                                   "and note like '语音留言%'").fetchone()[0]
     assert calls >= 1, output
     assert appeals >= 5, output
+    # The queue gives every demo caller back unanswered, and they leave a voice message
+    # that says something: an appeal of its own, or a note on the caller's open one.
+    assert "left a voice message" in output, output
+    assert outcomes.get("message_left", 0) >= 1 and "message_empty" not in outcomes, outcomes
+    assert messages + notes >= 1, (messages, notes)
     assert set(passages) <= {"waiting", "answered", "completed", "abandoned", "left"}, passages
     if "reached the queue" in output:  # each queued caller joins the simulator's queue
         assert sum(passages.values()) >= 1, output

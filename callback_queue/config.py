@@ -19,6 +19,7 @@ from schemas.enums import AppealKind
 KINDS = tuple(kind.value for kind in AppealKind)
 MODES = ("automated", "agent")
 FALLBACKS = ("sms", "unreachable")
+QUEUE_CALLBACK_CALLER_IDS = ("hotline", "citizen")
 
 
 def _per_kind(value: Any) -> dict[str, Any]:
@@ -50,6 +51,10 @@ class CallbacksConfig:
     calls_per_trunk: int = setting(4, min=1, max=500,
                                    doc="calls in the air at most on each trunk, all processes together")
     caller_id: str = setting("9600110")
+    queue_callback_caller_id: str = setting(
+        "hotline", choices=QUEUE_CALLBACK_CALLER_IDS,
+        doc="a queue callback's caller id: hotline (caller_id) or citizen (the citizen's own "
+            "number, where the trunk lets it through: the agent's phone shows who it is)")
     survey_context: str = setting("hotline-survey")
     survey_exten: str = setting("s")
     queue_context: str = setting("hotline-queue-callback",
@@ -95,6 +100,10 @@ class CallbacksConfig:
             if fallback not in FALLBACKS:
                 raise ConfigError(f"callbacks.fallback.{kind} must be one of "
                                   f"{', '.join(FALLBACKS)}, got {fallback!r}")
+        if self.queue_callback_caller_id not in QUEUE_CALLBACK_CALLER_IDS:
+            raise ConfigError(f"callbacks.queue_callback_caller_id must be one of "
+                              f"{', '.join(QUEUE_CALLBACK_CALLER_IDS)}, got "
+                              f"{self.queue_callback_caller_id!r}")
         if "{number}" not in self.dial_string:
             raise ConfigError(f"callbacks.dial_string must contain {{number}}, got {self.dial_string!r}")
         if not self.trunks:

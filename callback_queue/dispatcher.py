@@ -2,7 +2,10 @@
 
 Each poll (a `LoopingCall` on the injected `IReactorTime`) it claims, per trunk, as many
 due tasks as the trunk has free lines, and originates each (Async) into the survey context
-with the task id as a channel variable. The OriginateResponse reason decides what follows;
+with the task id as a channel variable. A queue callback's call also carries the call id of
+the IVR call that asked for it (HOTLINE_CALL_ID, which manager.conf's channelvars shows on
+its AgentConnect), and, where the trunk lets it through, the citizen's number as its caller
+id: the agent who answers it gets the citizen's card. The OriginateResponse reason decides what follows;
 no response in time counts as a failed attempt. Queue callbacks (a caller who chose to be
 called back) are placed only while nobody waits in the agents' queue and an agent is free:
 free in Asterisk's QueueStatus and not in wrap-up in the hall's live state (QueueStatus
@@ -40,9 +43,10 @@ from hotline.ami import (
     OriginateTimeout,
     mask_channel,
 )
+from hotline.channel_variables import CALL_ID
 from hotline.clock import WallClock
 from hotline.db import Database
-from schemas.callbacks import AttemptResult, CallbackOrigin
+from schemas.callbacks import AttemptResult, CallbackOrigin, CallbackTask
 from schemas.live import QueueMember
 
 REASONS = {OriginateReason.ANSWERED: AttemptResult.ANSWERED,
@@ -69,6 +73,13 @@ def members_in_wrap_up(session: Session, queue: str, now: dt.datetime) -> set[st
     return set(session.scalars(select(QueueMember.interface).where(
         QueueMember.queue == queue, QueueMember.logged_in.is_(True),
         QueueMember.wrap_up_until > now)))
+
+
+def call_ids_of(session: Session, task_ids: list[int]) -> dict[int, str]:
+    """The call id of the IVR call that asked for each task, for the tasks that have one."""
+    return {task_id: call_id for task_id, call_id in session.execute(
+        select(CallbackTask.id, CallbackTask.call_id).where(
+            CallbackTask.id.in_(task_ids), CallbackTask.call_id.is_not(None)))}
 
 
 def default_owner(name: str = "hotline") -> str:
@@ -204,8 +215,12 @@ class CallbackDispatcher(service.Service):
         claims = await self._db.write(self._repository.claim, owner=self.owner,
                                       now=self._clock.now(), trunk=trunk, limit=limit,
                                       purpose=purpose)
+        call_ids: dict[int, str] = {}
+        if purpose == Purpose.QUEUE and claims:
+            call_ids = await self._db.read(call_ids_of, [claim.task_id for claim in claims])
         for claim in claims:
-            d = defer.Deferred.fromCoroutine(self._call(claim, purpose))
+            d = defer.Deferred.fromCoroutine(self._call(claim, purpose,
+                                                        call_ids.get(claim.task_id)))
             self._inflight.add(d)
             d.addBoth(self._landed, d)
         return claims
@@ -265,19 +280,28 @@ class CallbackDispatcher(service.Service):
         self._queue_trouble = None
         self._held_polls = 0
 
-    async def _call(self, claim: Claim, purpose: str) -> None:
+    async def _call(self, claim: Claim, purpose: str, call_id: str | None = None) -> None:
         config = self._config
         channel = config.dial_string.format(number=claim.phone, trunk=claim.trunk)
+        variables: dict[str, object] = {config.task_variable: claim.task_id}
+        caller_id = config.caller_id
         if purpose == Purpose.SURVEY:
             context, exten = config.survey_context, config.survey_exten
         else:
             context, exten = config.queue_context, config.queue_exten
+            # The queue puts this channel through to an agent as the caller: the call id
+            # pops the card of the call that asked for it, the number (where the trunk
+            # presents it) shows on the agent's phone and finds the card without the id.
+            if call_id:
+                variables[CALL_ID] = call_id
+            if config.queue_callback_caller_id == "citizen":
+                caller_id = claim.phone
         action_id = None
         try:
             result = await self._ami.originate(
-                channel, context=context, exten=exten, priority=1, caller_id=config.caller_id,
+                channel, context=context, exten=exten, priority=1, caller_id=caller_id,
                 timeout_ms=config.ring_timeout_s * 1000,
-                variables={config.task_variable: claim.task_id}, channel_id=claim.channel_id,
+                variables=variables, channel_id=claim.channel_id,
                 response_timeout=config.originate_response_s)
             action_id = result.action_id
             outcome = AttemptResult.ANSWERED if result.answered \

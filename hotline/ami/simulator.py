@@ -12,7 +12,12 @@ LocalBridge, then Hangup for a failed call). The dialplan that runs on an answer
 modelled: tests inject such events with `inject_event` and the helpers below.
 
 Outcomes are scripted per destination (the number or exten in the dialled channel): a
-`OriginateReason` and a delay; ``respond=False`` never sends the OriginateResponse. A small
+`OriginateReason` and a delay; ``respond=False`` never sends the OriginateResponse. An
+Originate's ``Variable`` headers are set on its channel as Asterisk sets them (a VarSet each,
+after the AppDial2 Newexten), and ``channelvars`` (manager.conf's) lists those every event of
+the channel then carries as ``ChanVariable: NAME=value`` (empty while unset); the answered
+channel runs the Originate's Context and Exten, and `answered_originate` hands it to a test
+as the dialplan's Queue() would put it in the queue. A small
 in-memory queue model answers QueueAdd / QueueRemove / QueuePause / QueueStatus and raises
 QueueMemberAdded / QueueMemberRemoved / QueueMemberPause / QueueMemberStatus with the fields
 app_queue.c publishes; ``queue_status_reply`` makes QueueStatus answer without its event
@@ -243,6 +248,7 @@ class AsteriskManagerSimulator(ServerFactory):
         auth_failure_delay: float = 1.0,
         challenges: Iterable[str] | None = None,
         local_sequence_start: int = 0,
+        channelvars: Iterable[str] = (),
     ):
         self.clock = clock
         self.wall = wall
@@ -258,6 +264,9 @@ class AsteriskManagerSimulator(ServerFactory):
         # The device state of each phone Asterisk was told about (set_device_state); any
         # other is Not in use, a registered idle phone.
         self.devices: dict[str, int] = {}
+        # manager.conf's channelvars: the variables each event of an originated channel
+        # carries as ChanVariable lines.
+        self.channelvars: tuple[str, ...] = tuple(channelvars)
         self.calls: dict[str, _Call] = {}
         self.actions_received: list[Message] = []
         self.frozen = False
@@ -526,8 +535,9 @@ class AsteriskManagerSimulator(ServerFactory):
         uid2 = other_id or (f"{channel_id};2" if channel_id else self.new_uniqueid())
         exten, context = context_exten
         base = f"{name}-{seq:08x}"
-        one = ChannelSnapshot(f"{base};1", uid1, uid1, state=0, context=context, exten=exten)
-        two = ChannelSnapshot(f"{base};2", uid2, uid1, state=4, context=context, exten=exten)
+        unset = self._channel_variables({})
+        one = ChannelSnapshot(f"{base};1", uid1, uid1, state=0, context=context, exten=exten, variables=unset)
+        two = ChannelSnapshot(f"{base};2", uid2, uid1, state=4, context=context, exten=exten, variables=unset)
         self.emit("Newchannel", "call,all", one.fields())
         self.emit("Newchannel", "call,all", two.fields())
         self.emit(
@@ -535,6 +545,15 @@ class AsteriskManagerSimulator(ServerFactory):
             "dialplan,all",
             [*one.fields(), ("Extension", exten), ("Application", "AppDial2"), ("AppData", "(Outgoing Line)")],
         )
+        # The Originate's variables, set on the new channel before it is called (a VarSet
+        # each); the Local channel's other half gets a copy when it is (local_call()).
+        variables: dict[str, str] = {}
+        for item in request.getall("Variable"):
+            variable, _, value = item.partition("=")
+            variables[variable] = value
+            one = replace(one, variables=self._channel_variables(variables))
+            self.emit("VarSet", "dialplan,all", [*one.fields(), ("Variable", variable), ("Value", value)])
+        two = replace(two, variables=self._channel_variables(variables))
         if caller_num or caller_name:
             presentation = ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")
             one = replace(one, caller_id_num=caller_num, caller_id_name=caller_name)
@@ -597,12 +616,29 @@ class AsteriskManagerSimulator(ServerFactory):
         if not answered:
             self.hangup_channel(one, REASON_CAUSE.get(script.reason, 0))
             return
+        if request.get("Context") and request.get("Exten"):
+            # The answered channel runs the dialplan the Originate named.
+            one = replace(one, context=request.get("Context", ""), exten=request.get("Exten", ""),
+                          priority=_int(request.get("Priority")) or 1)
         legs = [replace(one, state=6), replace(two, state=6)]
         call = _Call(legs)
         for leg in legs:
             self.calls[leg.name] = call
         if script.talk_time is not None:
             call.hangupTimer = self.clock.callLater(script.talk_time, self.hangup_call, one.name)
+
+    def _channel_variables(self, values: dict[str, str]) -> tuple[tuple[str, str], ...]:
+        # channel_get_external_vars(): every listed variable, empty when unset.
+        return tuple((name, values.get(name, "")) for name in self.channelvars)
+
+    def answered_originate(self, uniqueid: str) -> ChannelSnapshot:
+        """The channel of an answered Originate (by its Uniqueid: the ChannelId it was given)
+        as it runs the Originate's Context: for a queue callback the channel the dialplan's
+        Queue() puts in the queue, the caller of queue_caller_join and agent_connect."""
+        for call in self.calls.values():
+            if call.legs[0].uniqueid == uniqueid:
+                return call.legs[0]
+        raise ValueError(f"no answered originated call has Uniqueid {uniqueid!r}")
 
     def hangup_call(self, channel: str, cause: int = 16) -> bool:
         """Hang up an answered, originated call by either leg's name: Hangup for each leg."""

@@ -313,6 +313,41 @@ class AppealsConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class WorkOrdersConfig:
+    """Time limits of an appeal dispatched to a unit (hotline.appeals.work_orders), counted
+    on the working-day calendar in the service's time zone (docs/workorders.md)."""
+
+    working_hours: str = setting("08:30-17:30", doc="the units' working hours on a working "
+                                                    "day (HH:MM-HH:MM), for the sign-for limit")
+    sign_within_working_hours: int = setting(2, min=1, max=80,
+                                             doc="a dispatch signed for later than this many "
+                                                 "working hours shows as signed late")
+    handling_working_days: int = setting(5, min=1, max=60,
+                                         doc="the unit replies by the end of this working day "
+                                             "after the dispatch's day")
+    return_within_working_days: int = setting(2, min=1, max=30,
+                                              doc="a unit may return a dispatch until the end "
+                                                  "of this working day after its day; later "
+                                                  "returns are refused")
+    max_extension_working_days: int = setting(10, min=1, max=60,
+                                              doc="most working days a work order's approved "
+                                                  "extensions may add up to")
+    due_soon_working_days: int = setting(1, min=0, max=30,
+                                         doc="due by the end of this working day after today: "
+                                             "listed as due soon (0: due today)")
+
+    def __post_init__(self) -> None:
+        check_bounds(self, "workorders")
+        self.hours  # noqa: B018 -- refuses a bad span at load time
+
+    @property
+    def hours(self) -> tuple[int, int]:
+        """The working hours in minutes after midnight, e.g. (510, 1050)."""
+        return parse_time_range(self.working_hours, "workorders.working_hours",
+                                crosses_midnight=False)
+
+
+@dataclasses.dataclass(frozen=True)
 class CalendarConfig:
     extra_holidays: tuple[dt.date, ...] = setting(
         (), doc="public holidays the calendar library does not know yet (next year's schedule)")
@@ -344,6 +379,7 @@ class Config:
     ami: AmiConfig = dataclasses.field(default_factory=AmiConfig)
     sms: SmsConfig = dataclasses.field(default_factory=SmsConfig)
     appeals: AppealsConfig = dataclasses.field(default_factory=AppealsConfig)
+    workorders: WorkOrdersConfig = dataclasses.field(default_factory=WorkOrdersConfig)
     calendar: CalendarConfig = dataclasses.field(default_factory=CalendarConfig)
     logging: LoggingConfig = dataclasses.field(default_factory=LoggingConfig)
     metrics: MetricsConfig = dataclasses.field(default_factory=MetricsConfig)

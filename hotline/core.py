@@ -67,12 +67,15 @@ def make_core(config: Config, reactor: IReactor, clock: WallClock | None = None)
     calendar = WorkCalendar(config.calendar.extra_holidays, config.calendar.extra_workdays)
     calendar_loader = CalendarRefresher(
         calendar, db, timers=reactor, wall=clock, zone=zone,
-        horizon_days=max(config.appeals.deadline_working_days.values(), default=0))
+        horizon_days=max([*config.appeals.deadline_working_days.values(),
+                          config.workorders.handling_working_days
+                          + config.workorders.max_extension_working_days]))
     calendar_loader.setName("calendar")
     hook, create_hook = ResolveHook(), ResolveHook()
     repository = AppealRepository(zone=zone, calendar=calendar,
                                   deadline_working_days=config.appeals.deadline_working_days,
-                                  resolve_hook=hook, create_hook=create_hook)
+                                  resolve_hook=hook, create_hook=create_hook,
+                                  work_orders=config.workorders)
     ami = None
     if config.ami.enabled:
         ami = AMIService(config.ami.host, config.ami.port, config.ami.username, config.ami.secret,

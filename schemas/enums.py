@@ -41,6 +41,25 @@ class AgentRole(enum.StrEnum):
     ADMIN = "admin"
 
 
+class WorkOrderStatus(enum.StrEnum):
+    """A dispatch of an appeal to one unit (工单流转), hotline.appeals.lifecycle's second table."""
+
+    DISPATCHED = "dispatched"  # 待签收: sent to the unit, not signed for yet
+    SIGNED = "signed"  # 办理中: signed for, being handled
+    REPLIED = "replied"  # 待审核: the unit replied (办结), the hall reviews it
+    SENT_BACK = "sent_back"  # 退回重办: the hall sent the reply back with a reason
+    RETURNED = "returned"  # 已退单: the unit returned it as outside its remit
+    ACCEPTED = "accepted"  # 审核通过: the reply accepted, the appeal resolved
+    WITHDRAWN = "withdrawn"  # 已改派: the hall re-dispatched it to another unit
+
+
+class ExtensionStatus(enum.StrEnum):
+    PENDING = "pending"  # 待审批
+    APPROVED = "approved"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"  # its work order left handling (replied, returned, re-dispatched)
+
+
 class UnitKind(enum.StrEnum):
     STATION = "station"  # 派出所
     SQUAD = "squad"  # 大队 / 中队

@@ -1,6 +1,7 @@
 """Tables of the appeal core: units, agents and their logged-out sessions, the approval
-catalogue, appeals, case-number counters and the audit trail. Other packages' tables live
-in their own modules here."""
+catalogue, appeals, their work orders to the units and the units' extension requests,
+case-number counters and the audit trail. Other packages' tables live in their own modules
+here."""
 
 from __future__ import annotations
 
@@ -11,7 +12,16 @@ from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schemas.base import Base, UtcDateTime
-from schemas.enums import AgentRole, AppealChannel, AppealKind, AppealStatus, Satisfaction, UnitKind
+from schemas.enums import (
+    AgentRole,
+    AppealChannel,
+    AppealKind,
+    AppealStatus,
+    ExtensionStatus,
+    Satisfaction,
+    UnitKind,
+    WorkOrderStatus,
+)
 
 
 def _enum(kind: type[enum.Enum]) -> Enum:
@@ -117,6 +127,74 @@ class Appeal(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class WorkOrder(Base):
+    """One dispatch of an appeal to a unit (转办 / 派单) and what became of it: signed for,
+    returned, replied, reviewed, or withdrawn by a re-dispatch (改派). An appeal has at most
+    one open work order at a time (dispatched, signed, replied or sent back), kept so by the
+    appeal row's lock; the closed ones are its history. Who is a username, as in the audit
+    trail, which has a row for every step."""
+
+    __tablename__ = "work_orders"
+    __table_args__ = (
+        Index("ix_work_orders_appeal_id", "appeal_id"),
+        # A unit's work lists: its orders in a state, by deadline.
+        Index("ix_work_orders_unit_id_status_due_at", "unit_id", "status", "due_at"),
+        # The hall's lists across units (to review, returned, signed late).
+        Index("ix_work_orders_status_dispatched_at", "status", "dispatched_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    status: Mapped[WorkOrderStatus] = mapped_column(_enum(WorkOrderStatus))
+    dispatched_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    dispatched_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)  # 转办原因
+    instruction: Mapped[str] = mapped_column(Text)  # 办理要求
+    sign_by: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # signed later: shown as late
+    return_by: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # a return after: refused
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # the unit's deadline
+    extended_days: Mapped[int] = mapped_column(Integer, default=0)  # approved, working days
+    signed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    signed_by: Mapped[str | None] = mapped_column(String(64))
+    returned_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    returned_by: Mapped[str | None] = mapped_column(String(64))
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    replied_by: Mapped[str | None] = mapped_column(String(64))
+    reply: Mapped[str | None] = mapped_column(Text)  # 办结回复, the latest
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    send_back_reason: Mapped[str | None] = mapped_column(Text)  # the latest
+    send_backs: Mapped[int] = mapped_column(Integer, default=0)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # accepted, returned, withdrawn
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class WorkOrderExtension(Base):
+    """A unit's request for more time on a work order (延期申请) and a supervisor's decision;
+    an approval moves the work order's deadline (and the appeal's, when it is later)."""
+
+    __tablename__ = "work_order_extensions"
+    __table_args__ = (
+        Index("ix_work_order_extensions_work_order_id", "work_order_id"),
+        Index("ix_work_order_extensions_status_requested_at", "status", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"))
+    status: Mapped[ExtensionStatus] = mapped_column(_enum(ExtensionStatus))
+    days: Mapped[int] = mapped_column(Integer)  # working days asked for
+    reason: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    due_before: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # the deadline when asked
+    due_after: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # set on approval
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decision_note: Mapped[str | None] = mapped_column(Text)
 
 
 class CaseNumberCounter(Base):

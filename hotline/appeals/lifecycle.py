@@ -1,17 +1,33 @@
-"""The appeal lifecycle as a table: which action moves an appeal from which states to which.
+"""The appeal lifecycle as tables: which action moves an appeal, a work order or an extension
+request from which states to which.
 
-received -> assigned -> in_progress -> resolved -> closed; a unit may be reassigned before
-resolution; reopen (a dissatisfied rating, or a supervisor's decision) sends a resolved or
-closed appeal back to in_progress with its unit kept.
+An appeal: received -> assigned -> in_progress -> resolved -> closed; a unit may be
+reassigned before resolution; reopen (a dissatisfied rating, or a supervisor's decision)
+sends a resolved or closed appeal back to in_progress with its unit kept; return hands an
+assigned or in-progress appeal back to the hall (received, no unit), as a unit's 退单 does.
+
+A work order (the appeal dispatched to one unit): dispatched -> signed -> replied ->
+accepted, with replied -> sent_back -> replied again; a dispatched or signed order may be
+returned by the unit, and any open one withdrawn by a re-dispatch to another unit. Each
+work-order step moves its appeal too (`hotline.appeals.work_orders` says how), both checked
+before either changes.
+
+An extension request: pending -> approved or refused by a supervisor, or cancelled when its
+work order leaves handling.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from hotline.appeals.errors import InvalidTransition
 from schemas.enums import AppealStatus as S
+from schemas.enums import ExtensionStatus as E
+from schemas.enums import WorkOrderStatus as W
+
+StateT = TypeVar("StateT", bound=enum.Enum)
 
 
 class Action(enum.StrEnum):
@@ -20,27 +36,80 @@ class Action(enum.StrEnum):
     RESOLVE = "resolve"
     CLOSE = "close"
     REOPEN = "reopen"
+    RETURN = "return"
 
 
 @dataclass(frozen=True)
-class Transition:
-    sources: frozenset[S]
-    target: S
+class Transition(Generic[StateT]):
+    sources: frozenset[StateT]
+    target: StateT
 
 
-TRANSITIONS: dict[Action, Transition] = {
+TRANSITIONS: dict[Action, Transition[S]] = {
     Action.ASSIGN: Transition(frozenset({S.RECEIVED, S.ASSIGNED, S.IN_PROGRESS}), S.ASSIGNED),
     Action.START: Transition(frozenset({S.ASSIGNED}), S.IN_PROGRESS),
     Action.RESOLVE: Transition(frozenset({S.IN_PROGRESS}), S.RESOLVED),
     Action.CLOSE: Transition(frozenset({S.RESOLVED}), S.CLOSED),
     Action.REOPEN: Transition(frozenset({S.RESOLVED, S.CLOSED}), S.IN_PROGRESS),
+    Action.RETURN: Transition(frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.RECEIVED),
 }
+
+
+class WorkOrderAction(enum.StrEnum):
+    SIGN = "sign"  # 签收
+    RETURN = "return"  # 退单
+    REPLY = "reply"  # 办结回复
+    ACCEPT = "accept"  # 审核通过
+    SEND_BACK = "send_back"  # 审核退回
+    WITHDRAW = "withdraw"  # 改派: the order is withdrawn, a new one goes to the other unit
+
+
+OPEN_WORK_ORDER = frozenset({W.DISPATCHED, W.SIGNED, W.REPLIED, W.SENT_BACK})
+# The states in which the unit is handling the order (notes, extension requests).
+HANDLING = frozenset({W.SIGNED, W.SENT_BACK})
+# Open and the unit's to act on (once replied, the hall's): what can be overdue.
+WITH_THE_UNIT = frozenset({W.DISPATCHED, W.SIGNED, W.SENT_BACK})
+
+WORK_ORDER_TRANSITIONS: dict[WorkOrderAction, Transition[W]] = {
+    WorkOrderAction.SIGN: Transition(frozenset({W.DISPATCHED}), W.SIGNED),
+    WorkOrderAction.RETURN: Transition(frozenset({W.DISPATCHED, W.SIGNED}), W.RETURNED),
+    WorkOrderAction.REPLY: Transition(HANDLING, W.REPLIED),
+    WorkOrderAction.ACCEPT: Transition(frozenset({W.REPLIED}), W.ACCEPTED),
+    WorkOrderAction.SEND_BACK: Transition(frozenset({W.REPLIED}), W.SENT_BACK),
+    WorkOrderAction.WITHDRAW: Transition(OPEN_WORK_ORDER, W.WITHDRAWN),
+}
+
+
+class ExtensionAction(enum.StrEnum):
+    APPROVE = "approve"
+    REFUSE = "refuse"
+    CANCEL = "cancel"
+
+
+EXTENSION_TRANSITIONS: dict[ExtensionAction, Transition[E]] = {
+    ExtensionAction.APPROVE: Transition(frozenset({E.PENDING}), E.APPROVED),
+    ExtensionAction.REFUSE: Transition(frozenset({E.PENDING}), E.REFUSED),
+    ExtensionAction.CANCEL: Transition(frozenset({E.PENDING}), E.CANCELLED),
+}
+
+
+def _target(transition: Transition[StateT], action: str, status: StateT,
+            what: str) -> StateT:
+    if status not in transition.sources:
+        raise InvalidTransition(action, str(status.value),
+                                frozenset(str(s.value) for s in transition.sources), what=what)
+    return transition.target
 
 
 def target_of(action: Action, status: S) -> S:
     """The state `action` leads to from `status`, or InvalidTransition."""
-    transition = TRANSITIONS[action]
-    if status not in transition.sources:
-        raise InvalidTransition(action.value, status.value,
-                                frozenset(s.value for s in transition.sources))
-    return transition.target
+    return _target(TRANSITIONS[action], action.value, status, "an appeal")
+
+
+def work_order_target_of(action: WorkOrderAction, status: W) -> W:
+    return _target(WORK_ORDER_TRANSITIONS[action], action.value, status, "a work order")
+
+
+def extension_target_of(action: ExtensionAction, status: E) -> E:
+    return _target(EXTENSION_TRANSITIONS[action], action.value, status,
+                   "an extension request")

@@ -1,4 +1,5 @@
-"""The appeal core's database work: open, move through the lifecycle, rate, look up.
+"""The appeal core's database work: open, move through the lifecycle, rate, look up; the
+work orders to the units are its mixin's (`hotline.appeals.work_orders`).
 
 Every function runs inside one transaction handed in by `Database` (in its thread pool) and
 writes its audit rows in that same transaction.
@@ -15,11 +16,14 @@ from sqlalchemy.orm import Session
 
 from hotline import alerts, audit
 from hotline.appeals.case_numbers import next_case_number
+from hotline.appeals.deadlines import end_of_working_day
 from hotline.appeals.errors import AppealNotFound, AppealValidationError, InvalidTransition
 from hotline.appeals.lifecycle import Action, target_of
 from hotline.appeals.records import AppealRecord, NewAppeal
 from hotline.appeals.resolve_hook import ResolveHook
+from hotline.appeals.work_orders import WorkOrderHook, WorkOrderSteps
 from hotline.citizen_ids import IdNumberError, normalise_id_number
+from hotline.config import WorkOrdersConfig
 from hotline.phones import PhoneNumberError, normalise_phone
 from hotline.workdays import WorkCalendar
 from schemas.enums import AppealStatus, Satisfaction
@@ -39,24 +43,26 @@ def _column_length(name: str) -> int:
     return column_type.length
 
 
-class AppealRepository:
+class AppealRepository(WorkOrderSteps):
     def __init__(self, *, zone: ZoneInfo, calendar: WorkCalendar,
                  deadline_working_days: dict[str, int], resolve_hook: ResolveHook,
-                 create_hook: ResolveHook | None = None) -> None:
+                 create_hook: ResolveHook | None = None,
+                 work_orders: WorkOrdersConfig | None = None) -> None:
         self._zone = zone
         self._calendar = calendar
         self._deadline_days = deadline_working_days
         self._resolve_hook = resolve_hook
         self.create_hook = create_hook or ResolveHook()
+        self.work_orders = work_orders or WorkOrdersConfig()
+        self.dispatched_hook = WorkOrderHook()
+        self.extended_hook = WorkOrderHook()
 
     # Opening ------------------------------------------------------------------------------
 
     def deadline_for(self, kind: str, received_at: dt.datetime) -> dt.datetime:
         """End of the N-th working day after the day of receipt (Asia/Shanghai), in UTC."""
-        received_day = received_at.astimezone(self._zone).date()
-        due_day = self._calendar.add_working_days(received_day, self._deadline_days[kind])
-        end_of_day = dt.datetime.combine(due_day, dt.time(23, 59, 59), tzinfo=self._zone)
-        return end_of_day.astimezone(dt.timezone.utc)
+        return end_of_working_day(self._calendar, self._zone, received_at,
+                                  self._deadline_days[kind])
 
     def create(self, session: Session, new: NewAppeal, *, actor: str,
                now: dt.datetime) -> AppealRecord:
@@ -115,6 +121,10 @@ class AppealRepository:
 
     def assign(self, session: Session, appeal_id: int, unit_id: int, *, actor: str,
                now: dt.datetime, note: str | None = None) -> AppealRecord:
+        """交办 as a label: the hall names the unit and handles the appeal itself (a unit that
+        handles it gets a work order: `dispatch`)."""
+        self._locked(session, appeal_id)
+        self.open_order_guard(session, appeal_id, Action.ASSIGN.value)
         unit = session.get(Unit, unit_id)
         if unit is None:
             raise AppealValidationError("unit_id", f"no unit {unit_id}")
@@ -127,10 +137,21 @@ class AppealRepository:
 
     def start(self, session: Session, appeal_id: int, *, actor: str, now: dt.datetime,
               note: str | None = None) -> AppealRecord:
+        self._locked(session, appeal_id)
+        self.open_order_guard(session, appeal_id, Action.START.value)
         return self._move(session, appeal_id, Action.START, actor, now, note)
 
     def resolve(self, session: Session, appeal_id: int, resolution: str, *, actor: str,
                 now: dt.datetime) -> AppealRecord:
+        self._locked(session, appeal_id)
+        self.open_order_guard(session, appeal_id, Action.RESOLVE.value)
+        return self._resolve(session, appeal_id, resolution, actor=actor, now=now)
+
+    def _resolve(self, session: Session, appeal_id: int, resolution: str, *, actor: str,
+                 now: dt.datetime, audit_action: str | None = None,
+                 note: str | None = None) -> AppealRecord:
+        """The one resolve path, the hall's own and an accepted unit reply's: the resolve
+        hook's participants (the callback task, the SMS) run in this transaction."""
         resolution = (resolution or "").strip()
         if not resolution:
             raise AppealValidationError("resolution", "is required to resolve an appeal")
@@ -140,9 +161,25 @@ class AppealRepository:
             appeal.resolved_at = now
             appeal.satisfaction = None
 
-        record = self._move(session, appeal_id, Action.RESOLVE, actor, now, resolution, change)
+        record = self._move(session, appeal_id, Action.RESOLVE, actor, now, note or resolution,
+                            change, audit_action=audit_action)
         self._resolve_hook.run(session, record)
         return record
+
+    def return_to_hall(self, session: Session, appeal_id: int, reason: str, *, actor: str,
+                       now: dt.datetime) -> AppealRecord:
+        """An assigned appeal back to the hall (received, no unit), as a unit's return does
+        for one dispatched to it (`return_order`)."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise AppealValidationError("reason", "is required to return an appeal")
+        self._locked(session, appeal_id)
+        self.open_order_guard(session, appeal_id, Action.RETURN.value)
+
+        def change(appeal: Appeal) -> None:
+            appeal.unit_id = None
+
+        return self._move(session, appeal_id, Action.RETURN, actor, now, reason, change)
 
     def close(self, session: Session, appeal_id: int, *, actor: str, now: dt.datetime,
               note: str | None = None) -> AppealRecord:
@@ -207,7 +244,10 @@ class AppealRepository:
 
     def _move(self, session: Session, appeal_id: int, action: Action, actor: str,
               now: dt.datetime, note: str | None,
-              change: Callable[[Appeal], None] | None = None) -> AppealRecord:
+              change: Callable[[Appeal], None] | None = None, *,
+              audit_action: str | None = None) -> AppealRecord:
+        """`action` on the appeal, audited as `audit_action` (default: the action's name;
+        a work-order step names itself, e.g. a dispatch is an assign)."""
         appeal = self._locked(session, appeal_id)
         source = appeal.status
         target = target_of(action, source)
@@ -215,7 +255,8 @@ class AppealRepository:
             change(appeal)
         appeal.status = target
         appeal.updated_at = now
-        audit.record(session, at=now, actor=actor, action=action.value, entity_type=ENTITY,
+        audit.record(session, at=now, actor=actor, action=audit_action or action.value,
+                     entity_type=ENTITY,
                      entity_id=appeal.id, from_state=source.value, to_state=target.value,
                      note=note)
         session.flush()

@@ -1,13 +1,16 @@
 """The appeal core as a service: each operation runs its repository function in the
 database's thread pool, with the time read from the injected wall clock, and returns a
-Deferred with a plain record."""
+Deferred with a plain record. The work-order steps are here too, whoever clicks: the hall's
+(dispatch, re-dispatch, review), a supervisor's (an extension's decision) and a unit
+officer's (sign, return, extension request, note, reply; each for the officer's unit)."""
 
 from __future__ import annotations
 
 from twisted.internet import defer
 
-from hotline.appeals.records import AppealRecord, NewAppeal
+from hotline.appeals.records import AppealRecord, ExtensionRecord, NewAppeal, WorkOrderRecord
 from hotline.appeals.repository import AppealRepository
+from hotline.appeals.work_orders import PendingExtension, UnitAppeal, WorkList
 from hotline.clock import WallClock
 from hotline.db import Database
 from schemas.enums import Satisfaction
@@ -53,6 +56,85 @@ class AppealService:
              note: str | None = None) -> defer.Deferred[AppealRecord]:
         return self.db.write(self.repository.rate, appeal_id, satisfaction, actor=actor,
                              now=self._clock.now(), note=note)
+
+    def return_to_hall(self, appeal_id: int, reason: str, *,
+                       actor: str) -> defer.Deferred[AppealRecord]:
+        return self.db.write(self.repository.return_to_hall, appeal_id, reason, actor=actor,
+                             now=self._clock.now())
+
+    # Work orders: the hall and supervisors ---------------------------------------------------
+
+    def dispatch(self, appeal_id: int, unit_id: int, *, reason: str, instruction: str,
+                 actor: str) -> defer.Deferred[WorkOrderRecord]:
+        return self.db.write(self.repository.dispatch, appeal_id, unit_id, reason=reason,
+                             instruction=instruction, actor=actor, now=self._clock.now())
+
+    def redispatch(self, appeal_id: int, unit_id: int, *, reason: str, instruction: str,
+                   actor: str) -> defer.Deferred[WorkOrderRecord]:
+        return self.db.write(self.repository.redispatch, appeal_id, unit_id, reason=reason,
+                             instruction=instruction, actor=actor, now=self._clock.now())
+
+    def accept_reply(self, appeal_id: int, resolution: str | None = None, *,
+                     actor: str) -> defer.Deferred[AppealRecord]:
+        return self.db.write(self.repository.accept_reply, appeal_id, resolution, actor=actor,
+                             now=self._clock.now())
+
+    def send_back(self, appeal_id: int, reason: str, *,
+                  actor: str) -> defer.Deferred[WorkOrderRecord]:
+        return self.db.write(self.repository.send_back, appeal_id, reason, actor=actor,
+                             now=self._clock.now())
+
+    def decide_extension(self, extension_id: int, approve: bool, note: str | None = None, *,
+                         actor: str) -> defer.Deferred[ExtensionRecord]:
+        return self.db.write(self.repository.decide_extension, extension_id, approve, note,
+                             actor=actor, now=self._clock.now())
+
+    def work_orders_of(self, appeal_id: int) -> defer.Deferred[list[WorkOrderRecord]]:
+        return self.db.read(self.repository.work_orders_of, appeal_id)
+
+    def hall_work(self, name: str) -> defer.Deferred[WorkList]:
+        return self.db.read(self.repository.hall_work, name, now=self._clock.now())
+
+    def pending_extensions(self) -> defer.Deferred[list[PendingExtension]]:
+        return self.db.read(self.repository.pending_extensions)
+
+    # Work orders: a unit officer, for the officer's unit ---------------------------------------
+
+    def sign(self, appeal_id: int, *, unit_id: int,
+             actor: str) -> defer.Deferred[WorkOrderRecord]:
+        return self.db.write(self.repository.sign, appeal_id, unit_id=unit_id, actor=actor,
+                             now=self._clock.now())
+
+    def return_order(self, appeal_id: int, reason: str, *, unit_id: int,
+                     actor: str) -> defer.Deferred[WorkOrderRecord]:
+        return self.db.write(self.repository.return_order, appeal_id, reason, unit_id=unit_id,
+                             actor=actor, now=self._clock.now())
+
+    def request_extension(self, appeal_id: int, days: int, reason: str, *, unit_id: int,
+                          actor: str) -> defer.Deferred[ExtensionRecord]:
+        return self.db.write(self.repository.request_extension, appeal_id, days, reason,
+                             unit_id=unit_id, actor=actor, now=self._clock.now())
+
+    def reply(self, appeal_id: int, text: str, *, unit_id: int,
+              actor: str) -> defer.Deferred[WorkOrderRecord]:
+        return self.db.write(self.repository.reply, appeal_id, text, unit_id=unit_id,
+                             actor=actor, now=self._clock.now())
+
+    def unit_note(self, appeal_id: int, text: str, *, unit_id: int,
+                  actor: str) -> defer.Deferred[None]:
+        return self.db.write(self.repository.unit_note, appeal_id, text, unit_id=unit_id,
+                             actor=actor, now=self._clock.now())
+
+    def unit_appeal(self, appeal_id: int, *, unit_id: int,
+                    actor: str) -> defer.Deferred[UnitAppeal]:
+        """A write: the read of the citizen's record is audited."""
+        return self.db.write(self.repository.unit_appeal, appeal_id, unit_id=unit_id,
+                             actor=actor, now=self._clock.now())
+
+    def unit_work(self, unit_id: int, name: str) -> defer.Deferred[WorkList]:
+        return self.db.read(self.repository.unit_work, unit_id, name, now=self._clock.now())
+
+    # Lookups --------------------------------------------------------------------------------
 
     def get(self, appeal_id: int) -> defer.Deferred[AppealRecord]:
         return self.db.read(self.repository.get, appeal_id)

@@ -42,6 +42,8 @@ def apply(db, action: Action, appeal_id: int):
             Action.RESOLVE: lambda: REPO.resolve(session, appeal_id, "已处理", actor="agent:li", now=NOW),
             Action.CLOSE: lambda: REPO.close(session, appeal_id, actor="agent:li", now=NOW),
             Action.REOPEN: lambda: REPO.reopen(session, appeal_id, "群众不满意", actor="agent:li", now=NOW),
+            Action.RETURN: lambda: REPO.return_to_hall(session, appeal_id, "不属于本单位",
+                                                       actor="agent:li", now=NOW),
         }[action]()
     return db.write_now(work)
 

@@ -10,6 +10,10 @@ username for `lockout_s` after the last one. A password reset (on the admin page
 administrator, whom anyone can lock by failing the password. The lockout applies to any
 name typed, known or not, so it does not tell which usernames exist.
 
+A unit officer's scope is their unit (`Principal.unit_scope`): a unit officer whose unit is
+missing or deactivated neither logs in nor keeps a session, so that no page ever runs for a
+unit officer without the unit that bounds what they see.
+
 A session is honoured while its agent is active, it was issued after the agent's
 `sessions_revoked_at` (a password reset, a deactivation) and it was not logged out: a logout
 is a `revoked_sessions` row, which every process reads, restarted or not. The row lasts until
@@ -47,6 +51,11 @@ class Principal:
     interface: str | None
     unit_id: int | None
 
+    @property
+    def unit_scope(self) -> int | None:
+        """The one unit a unit officer acts for; None for the hall's roles (no unit bound)."""
+        return self.unit_id if self.role is AgentRole.UNIT_OFFICER else None
+
 
 @dataclass(frozen=True)
 class LoginOutcome:
@@ -71,12 +80,20 @@ def _principal(agent: Agent) -> Principal:
                      agent.unit_id)
 
 
+def _scoped(session: Session, agent: Agent) -> bool:
+    """False for a unit officer whose unit is missing or inactive."""
+    if agent.role is not AgentRole.UNIT_OFFICER:
+        return True
+    unit = session.get(Unit, agent.unit_id) if agent.unit_id is not None else None
+    return unit is not None and unit.active
+
+
 def load_principal(session: Session, agent_id: int, issued: float,
                    nonce: str) -> Principal | None:
     """The agent of the session `nonce` issued at `issued` (epoch seconds), or None when the
     session no longer counts."""
     agent = session.get(Agent, agent_id)
-    if agent is None or not agent.active:
+    if agent is None or not agent.active or not _scoped(session, agent):
         return None
     revoked = agent.sessions_revoked_at
     if revoked is not None and issued < revoked.timestamp():
@@ -127,7 +144,7 @@ def attempt_login(session: Session, username: str, password: str, *, now: dt.dat
     # One Argon2 run for every attempt: a deactivated or unknown username must not answer
     # sooner than a wrong password for a live one.
     matches = verify_password(agent.password_hash if agent is not None else None, password)
-    if agent is not None and agent.active and matches:
+    if agent is not None and agent.active and matches and _scoped(session, agent):
         audit.record(session, at=now, actor=username, action="login", entity_type=LOGIN_ENTITY,
                      entity_id=username, note=f"from {client}")
         return LoginOutcome(_principal(agent))

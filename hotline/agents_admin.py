@@ -6,7 +6,9 @@ An agent's queue interface is Asterisk's `Technology/resource` (`PJSIP/1001`,
 deactivation set `sessions_revoked_at`: every session issued before it is refused (the web
 app reads the row on each request), and a reset ends a login lockout, as an unlock does
 (password and sessions unchanged). The last active administrator can be neither demoted nor
-deactivated, and an administrator never does either to themselves.
+deactivated, and an administrator never does either to themselves. A unit officer (承办单位
+民警) is bound to one active unit, the unit whose work orders they see and act on; for the
+other roles the unit is a label.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def add_agent(session: Session, *, username: str, display_name: str, role: Agent
                               username=username)
     display_name = _display_name(display_name) or username
     unit_id = _unit_id(session, unit_code)
+    _unit_for_role(session, role, unit_id)
     interface = _interface(interface)
     _interface_free(session, interface, other_than=None)
     check_password(password)
@@ -127,6 +130,7 @@ def update_agent(session: Session, agent_id: int, *, display_name: str, role: Ag
     agent = _agent(session, agent_id)
     display_name = _display_name(display_name) or agent.display_name
     unit_id = _unit_id(session, unit_code)
+    _unit_for_role(session, role, unit_id)
     interface = _interface(interface)
     if agent.active:  # an inactive agent's interface is checked when it is reactivated
         _interface_free(session, interface, other_than=agent.id)
@@ -229,6 +233,19 @@ def _unit_id(session: Session, unit_code: str | None) -> int | None:
     if unit_id is None:
         raise AgentAdminError("unit", "unit_unknown", f"no unit {unit_code!r}", unit=unit_code)
     return unit_id
+
+
+def _unit_for_role(session: Session, role: AgentRole, unit_id: int | None) -> None:
+    """A unit officer acts for one active unit: without it they could see nothing, or, were a
+    missing unit read as "any", everything."""
+    if role is not AgentRole.UNIT_OFFICER:
+        return
+    if unit_id is None:
+        raise AgentAdminError("unit", "unit_required", "a unit officer needs a unit")
+    unit = session.get(Unit, unit_id)
+    if unit is None or not unit.active:
+        raise AgentAdminError("unit", "unit_inactive", "the unit is not active",
+                              unit=unit.code if unit else unit_id)
 
 
 def _interface(interface: str | None) -> str | None:

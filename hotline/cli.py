@@ -144,13 +144,15 @@ def cmd_agents_set_active(config: Config, args: argparse.Namespace) -> int:
 def cmd_agents_list(config: Config, args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from schemas.models import Agent
+    from schemas.models import Agent, Unit
 
     def rows(session):
-        return [(a.id, a.username, a.role.value, a.interface or "-", a.active)
-                for a in session.scalars(select(Agent).order_by(Agent.username))]
-    for agent_id, username, role, interface, active in _database(config).read_now(rows):
-        print(f"{agent_id:>5}  {username:<20} {role:<11} {interface:<20} "
+        return [(a.id, a.username, a.role.value, unit or "-", a.interface or "-", a.active)
+                for a, unit in session.execute(select(Agent, Unit.code)
+                                               .outerjoin(Unit, Unit.id == Agent.unit_id)
+                                               .order_by(Agent.username))]
+    for agent_id, username, role, unit, interface, active in _database(config).read_now(rows):
+        print(f"{agent_id:>5}  {username:<20} {role:<12} {unit:<10} {interface:<20} "
               f"{'active' if active else 'inactive'}")
     return 0
 
@@ -179,6 +181,8 @@ def cmd_alerts_ack(config: Config, args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from schemas.enums import AgentRole
+
     parser = argparse.ArgumentParser(prog="hotline", description="9600110 hotline operations")
     parser.add_argument("--config", help="TOML configuration (default: $HOTLINE_CONFIG)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -207,8 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "or a prompt)")
     add.add_argument("username")
     add.add_argument("--name")
-    add.add_argument("--role", choices=["agent", "supervisor", "admin"], default="agent")
-    add.add_argument("--unit", help="unit code")
+    add.add_argument("--role", choices=[role.value for role in AgentRole], default="agent",
+                     help="unit_officer: an officer of the --unit, who sees its work orders")
+    add.add_argument("--unit", help="unit code (required for a unit_officer)")
     add.add_argument("--interface", help="queue member interface, e.g. PJSIP/1001")
     add.set_defaults(handler=cmd_agents_add)
     agents.add_parser("list", help="every agent, active or not").set_defaults(

@@ -39,6 +39,7 @@ class AgentRole(enum.StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    UNIT_OFFICER = "unit_officer"  # 承办单位民警: bound to one unit, sees only its work orders
 
 
 class WorkOrderStatus(enum.StrEnum):

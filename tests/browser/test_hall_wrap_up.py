@@ -25,7 +25,7 @@ from tests.support.processes import ROOT, TWISTD, service_environment, wait_for,
 
 pytestmark = MARKS
 
-WRAP_UP_S = 6
+WRAP_UP_S = 12  # long enough that a loaded machine still sees it on both pages
 
 
 def start_service(tmp_path: Path, db_url: str, ami_port: int) -> tuple[subprocess.Popen, int]:
@@ -90,15 +90,18 @@ def test_wrap_up_counts_down_on_the_terminal_and_the_wallboard(tmp_path):
             expect(state).to_have_text("话后处理")
             left = page.locator("#queue-wrap-up")
             expect(left).to_be_visible()
-            expect(left).to_have_text(re.compile(r"^剩余 [1-6] 秒$"))
+            expect(left).to_have_text(re.compile(r"^剩余 ([1-9]|1[0-2]) 秒$"))
             first = int(left.get_attribute("data-left"))
-            # The page counts down by itself, between the server's state events.
-            expect(left).to_have_attribute("data-left", str(first - 1), timeout=3000)
+            # The page counts down by itself, between the server's state events (on a loaded
+            # machine a tick may come late and skip a second: any smaller count will do).
+            page.wait_for_function(
+                "first => Number(document.getElementById('queue-wrap-up').dataset.left) < first",
+                arg=first, timeout=5000)
             page.screenshot(path=str(ARTIFACTS / "wrap-up-01-terminal.png"), full_page=True)
 
             cell = board.locator('#wb-members tr[data-interface="PJSIP/1001"] td[data-state]')
-            expect(cell).to_have_attribute("data-state", "wrap_up", timeout=3000)
-            expect(cell).to_have_text(re.compile(r"^话后处理 剩余 [0-6] 秒$"))
+            expect(cell).to_have_attribute("data-state", "wrap_up", timeout=5000)
+            expect(cell).to_have_text(re.compile(r"^话后处理 剩余 ([0-9]|1[0-2]) 秒$"))
             board.screenshot(path=str(ARTIFACTS / "wrap-up-02-wallboard.png"), full_page=True)
 
             # Wrap-up over: no event from Asterisk says so; the hall's time does.

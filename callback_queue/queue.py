@@ -92,7 +92,13 @@ class CallbackQueue:
             result = await self._ami.originate(
                 dial.interface, context=config.agent_context, exten=dial.phone, priority=1,
                 caller_id=config.caller_id, timeout_ms=config.ring_timeout_s * 1000,
-                variables={config.task_variable: dial.task_id}, channel_id=dial.channel_id,
+                variables={config.task_variable: dial.task_id,
+                           # the citizen's leg, from [callbacks] dial_string like every other
+                           # call the queue places; the dialplan only runs Dial() with it
+                           DIAL_VARIABLE: config.dial_string.format(number=dial.phone,
+                                                                    trunk=config.trunks[0]),
+                           RING_VARIABLE: config.ring_timeout_s},
+                channel_id=dial.channel_id,
                 response_timeout=config.originate_response_s)
             answered, action_id = result.answered, result.action_id
         except AMIError as error:
@@ -114,6 +120,11 @@ class CallbackQueue:
 
     def get(self, task_id: int) -> defer.Deferred[TaskRecord]:
         return self._db.read(self.repository.get, task_id)
+
+
+# Channel variables of a click-to-call for [hotline-agent-callback] (docs/asterisk/extensions.conf).
+DIAL_VARIABLE = "HOTLINE_DIAL"
+RING_VARIABLE = "HOTLINE_RING_S"
 
 
 def _phone(phone: str) -> str:

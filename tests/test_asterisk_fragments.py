@@ -27,3 +27,14 @@ def test_the_callback_queue_originates_into_contexts_the_dialplan_has():
     config = CallbacksConfig()
     wanted = {config.survey_context, config.queue_context, config.agent_context}
     assert wanted <= contexts_defined(), wanted - contexts_defined()
+
+
+def test_the_dialplan_dials_citizens_with_the_services_dial_string_only():
+    """[callbacks] dial_string is the one place that names the trunk: the click-to-call
+    context dials what the service sends (HOTLINE_DIAL, callback_queue.queue)."""
+    from callback_queue.queue import DIAL_VARIABLE, RING_VARIABLE
+
+    lines = [line.split(";", 1)[0] for line in
+             (DOCS / "extensions.conf").read_text(encoding="utf-8").splitlines()]
+    dials = [line.strip() for line in lines if "Dial(" in line]
+    assert dials == [f"same => n,Dial(${{{DIAL_VARIABLE}}},${{{RING_VARIABLE}}})"]

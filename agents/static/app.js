@@ -122,7 +122,112 @@
     }
   }
 
+  // Drafts: what is typed into a form that posts is kept in this tab's sessionStorage,
+  // keyed by the page and the form, so that a submission refused for a lost session or a
+  // stale token loses nothing. A submitted draft is dropped by the next page, unless that
+  // page is the refusal (#submission-lost) or shows an error: then the form's page fills
+  // it in again, to be checked and submitted.
+  var DRAFTS = "hotline.draft:";
+  var SKIPPED = {hidden: 1, password: 1, submit: 1, button: 1, reset: 1, file: 1, image: 1};
+
+  function draftKey(form) {
+    return DRAFTS + window.location.pathname + window.location.search + "#"
+      + (form.id || form.getAttribute("action") || "");
+  }
+
+  function draftFields(form) {
+    var fields = [];
+    if ((form.method || "").toLowerCase() !== "post") return fields;
+    if (/\/login$/.test(form.getAttribute("action") || "")) return fields;
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name || SKIPPED[field.type] || field.disabled) return;
+      fields.push(field);
+    });
+    return fields;
+  }
+
+  function readDraft(key) {
+    try { return JSON.parse(window.sessionStorage.getItem(key) || "null"); }
+    catch (problem) { return null; }
+  }
+
+  function keepDraft(form, submitted) {
+    var fields = draftFields(form);
+    if (!fields.length) return;
+    var values = {};
+    var typed = false;
+    fields.forEach(function (field) {
+      if (field.type === "checkbox" || field.type === "radio") {
+        values[field.name + "=" + field.value] = field.checked;
+      } else {
+        values[field.name] = field.value;
+        if (field.value !== field.defaultValue) typed = true;
+      }
+    });
+    var key = draftKey(form);
+    if (!typed && !readDraft(key)) return;  // nothing typed: nothing to keep
+    try {
+      window.sessionStorage.setItem(key, JSON.stringify({values: values, submitted: submitted}));
+    } catch (problem) { /* storage full or off: the form still works */ }
+  }
+
+  function settleDrafts() {
+    var keep = !!document.querySelector("#submission-lost[data-keep-drafts], #error");
+    for (var i = window.sessionStorage.length - 1; i >= 0; i--) {
+      var key = window.sessionStorage.key(i);
+      if (!key || key.indexOf(DRAFTS) !== 0) continue;
+      var draft = readDraft(key);
+      if (!draft || !draft.submitted) continue;
+      if (keep) {
+        draft.submitted = false;
+        window.sessionStorage.setItem(key, JSON.stringify(draft));
+      } else {
+        window.sessionStorage.removeItem(key);
+      }
+    }
+  }
+
+  function restoreDrafts() {
+    Array.prototype.forEach.call(document.querySelectorAll("form"), function (form) {
+      var draft = readDraft(draftKey(form));
+      if (!draft || draft.submitted) return;
+      var restored = false;
+      draftFields(form).forEach(function (field) {
+        if (field.type === "checkbox" || field.type === "radio") {
+          var checked = draft.values[field.name + "=" + field.value];
+          if (checked !== undefined) field.checked = checked;
+        } else if (draft.values[field.name] !== undefined
+                   && draft.values[field.name] !== field.value) {
+          field.value = draft.values[field.name];
+          restored = true;
+        }
+      });
+      if (!restored) return;
+      form.dataset.draftRestored = "1";
+      var note = document.createElement("p");
+      note.className = "notice draft-restored";
+      note.setAttribute("role", "status");
+      note.textContent = document.body.dataset.draftRestored || "";
+      form.insertBefore(note, form.firstChild);
+    });
+  }
+
+  function followDrafts() {
+    settleDrafts();
+    restoreDrafts();
+    document.addEventListener("input", function (event) {
+      if (event.target.form) keepDraft(event.target.form, false);
+    });
+    document.addEventListener("change", function (event) {
+      if (event.target.form) keepDraft(event.target.form, false);
+    });
+    document.addEventListener("submit", function (event) {
+      keepDraft(event.target, true);
+    }, true);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    if (window.sessionStorage) followDrafts();
     var slot = document.getElementById("card-slot");
     var wrapUp = document.getElementById("queue-wrap-up");
     if (wrapUp && wrapUp.dataset.left !== undefined) showWrapUp(Number(wrapUp.dataset.left));

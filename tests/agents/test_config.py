@@ -11,9 +11,9 @@ def settings(environ):
     return auth_config(load_config(None, environ=environ).auth)
 
 
-def test_defaults_without_any_variable():
-    config = settings({})
-    assert config == AuthConfig()
+def test_defaults_without_any_variable_and_no_key_file():
+    config = settings({"HOTLINE_AUTH_SECRET_KEY_FILE": ""})
+    assert config == AuthConfig(secret_key_file="")
     assert len(config.signing_key) >= 32  # a random key of this process
 
 

@@ -121,3 +121,55 @@ def test_enter_in_the_pause_reason_pauses_with_that_reason(desk):
         expect(page.locator("#queue-state")).to_have_attribute("data-state", "available")
     finally:
         context.close()
+
+
+def test_a_session_lost_while_typing_keeps_the_text_for_after_the_login(desk):
+    from playwright.sync_api import expect
+
+    base, _peer, browser = desk
+    context, page = open_desk(browser, base)
+    try:
+        new_appeal(page, base, "咨询户口迁移")
+        appeal_page = page.url
+        page.fill("#note-text", "来电人补充：需要迁入证明")
+        context.clear_cookies()  # the session ends (its lifetime, a logout elsewhere)
+        page.locator("#note-text").press("Control+S")
+        expect(page.locator("#submission-lost h1")).to_have_text("登录已过期")
+        expect(page.locator("#lost-kept")).to_contain_text("您填写的内容仍保留在本浏览器中")
+        page.fill("#username", "li")
+        page.fill("#password", PASSWORD)
+        page.click("#login")
+        expect(page).to_have_url(appeal_page)
+        expect(page.locator("#note-text")).to_have_value("来电人补充：需要迁入证明")
+        expect(page.locator("#note .draft-restored")).to_be_visible()
+        page.locator("#note-text").press("Control+S")
+        expect(page.locator("#trail")).to_contain_text("来电人补充：需要迁入证明")
+        # Saved: the draft is gone, a reload shows an empty field.
+        page.reload()
+        expect(page.locator("#note-text")).to_have_value("")
+        expect(page.locator(".draft-restored")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_a_stale_form_keeps_the_typed_appeal_for_the_page_it_came_from(desk):
+    from playwright.sync_api import expect
+
+    base, _peer, browser = desk
+    context, page = open_desk(browser, base)
+    try:
+        page.goto(f"{base}/appeals/new?citizen_phone=13812345678&channel=phone")
+        page.fill("#subject", "噪音扰民")
+        page.fill("#body", "楼下商铺夜间施工")
+        # The token the page was given is no longer the session's (a login elsewhere).
+        page.locator('#new-appeal input[name="_csrf"]').evaluate("e => e.value = 'stale'")
+        page.locator("#body").press("Control+S")
+        expect(page.locator("#submission-lost h1")).to_have_text("页面已过期")
+        page.click("#lost-back")
+        expect(page.locator("#subject")).to_have_value("噪音扰民")
+        expect(page.locator("#body")).to_have_value("楼下商铺夜间施工")
+        page.locator("#body").press("Control+S")
+        expect(page.locator("#notice")).to_contain_text("已受理，工单编号")
+        expect(page.locator("#subject")).to_have_text("噪音扰民")
+    finally:
+        context.close()

@@ -9,6 +9,11 @@ listeners and the screen pops recorded for them since it last looked, and pushes
 and `card` server-sent events. A browser gets the pops recorded after it connected, each
 once; the card is read (and audited) for each listening user. The card is found by the
 HOTLINE_CALL_ID channel variable the IVR set, else by the caller's number.
+
+The call an agent is on is state too, not only an event: while a member is on a call the
+queue connected (its `queue_calls` row answered, not completed), its state carries that call
+(caller, call id, IVR choice, since when), so a page loaded or reloaded mid-call, on any page
+of the desk, shows it and can open its card again.
 """
 
 from __future__ import annotations
@@ -28,9 +33,32 @@ from twisted.logger import Logger
 
 from agents.live import Observed, call_id_of, record_events
 from hotline.masking import mask_phone
-from schemas.live import QueueMember, ScreenPop
+from schemas.calls import CallRecord
+from schemas.live import QueueCall, QueueMember, ScreenPop
 
-__all__ = ["Listener", "MemberState", "TerminalHub", "call_id_of"]
+__all__ = ["CurrentCall", "Listener", "MemberState", "TerminalHub", "call_id_of"]
+
+
+@dataclass(frozen=True)
+class CurrentCall:
+    """The call the queue connected to a member and that has not completed: `key` is the
+    caller's channel (one per call), `caller` the number as recorded, `call_id` the IVR's
+    HOTLINE_CALL_ID, `menu_choice` what the caller chose in the IVR, `since` the answer."""
+
+    key: str
+    caller: str | None
+    call_id: str | None
+    menu_choice: str | None
+    since: dt.datetime
+
+    def as_document(self, now: dt.datetime | None) -> dict[str, Any]:
+        document: dict[str, Any] = {"key": self.key, "caller": self.caller or "",
+                                    "call_id": self.call_id or "",
+                                    "menu_choice": self.menu_choice or ""}
+        if now is not None:
+            # Seconds, not the time: the browser's clock need not agree with ours.
+            document["since_s"] = max(0, int((now - self.since).total_seconds()))
+        return document
 
 
 @dataclass(frozen=True)
@@ -43,6 +71,7 @@ class MemberState:
     reason: str = ""
     wrap_up_until: dt.datetime | None = None
     device: int | None = None
+    call: CurrentCall | None = None
 
     @property
     def known(self) -> bool:
@@ -69,6 +98,8 @@ class MemberState:
         if left is not None:
             # Seconds, not the end's time: the browser's clock need not agree with ours.
             document["wrap_up_left_s"] = left
+        if self.call is not None:  # absent: on no call the queue connected
+            document["call"] = self.call.as_document(now)
         return json.dumps(document, ensure_ascii=False)
 
 
@@ -87,20 +118,48 @@ class PopRow:
     caller: str | None
     call_id: str | None
     at: dt.datetime
+    key: str = ""  # the caller's channel: the call's key (CurrentCall.key)
 
 
-def _member_row(row: QueueMember, now: dt.datetime) -> MemberRow:
+def current_call(session: Session, interface: str) -> CurrentCall | None:
+    """The call the queue connected to `interface` and that has not completed, the newest
+    if a lost AgentComplete left more than one."""
+    row = session.scalars(select(QueueCall).where(
+        QueueCall.interface == interface, QueueCall.outcome == "answered")
+        .order_by(QueueCall.answered_at.desc()).limit(1)).first()
+    if row is None or row.answered_at is None:
+        return None
+    # The AgentConnect's pop has what the join may lack: the call id the IVR set on the
+    # channel, the caller's number as normalised for the card.
+    pop = session.scalars(select(ScreenPop).where(
+        ScreenPop.caller_uniqueid == row.caller_uniqueid,
+        ScreenPop.interface == interface)).first()
+    call_id = row.call_id or (pop.call_id if pop is not None else None)
+    caller = (pop.caller if pop is not None else None) or row.caller
+    menu_choice = None
+    if call_id:  # the IVR's record knows the citizen's number better than a trunk's
+        record = session.scalars(select(CallRecord).where(CallRecord.call_id == call_id)).first()
+        if record is not None:
+            menu_choice = record.menu_choice
+            caller = record.caller or caller
+    return CurrentCall(row.caller_uniqueid, caller, call_id, menu_choice, row.answered_at)
+
+
+def _member_row(session: Session, row: QueueMember, now: dt.datetime) -> MemberRow:
     state, _since = row.state_at(now)
     wrap_up_until = row.wrap_up_until if state == "wrap_up" else None
+    # Only while Asterisk says the member is on a call: an answered row left behind by a
+    # lost AgentComplete is no call once the member is free again.
+    call = current_call(session, row.interface) if state == "on_call" else None
     return MemberRow(row.interface, row.revision,
                      MemberState(state, row.paused_reason if row.paused else "", wrap_up_until,
-                                 row.device_state),
+                                 row.device_state, call),
                      wrap_up_until)
 
 
 def read_member(session: Session, interface: str, *, now: dt.datetime) -> MemberRow | None:
     row = session.get(QueueMember, interface)
-    return None if row is None else _member_row(row, now)
+    return None if row is None else _member_row(session, row, now)
 
 
 def read_changes(session: Session, *, seen: dict[str, int], fresh: Sequence[str],
@@ -117,11 +176,11 @@ def read_changes(session: Session, *, seen: dict[str, int], fresh: Sequence[str]
         conditions.append(and_(QueueMember.interface.in_(wrapping),
                                QueueMember.wrap_up_until <= now))
     members = [] if not conditions else [
-        _member_row(row, now) for row in session.scalars(select(QueueMember).where(
+        _member_row(session, row, now) for row in session.scalars(select(QueueMember).where(
             or_(*conditions)))]
     pops: list[PopRow] = []
     if pop_interfaces and pops_since is not None:
-        pops = [PopRow(p.id, p.interface, p.caller, p.call_id, p.at)
+        pops = [PopRow(p.id, p.interface, p.caller, p.call_id, p.at, p.caller_uniqueid)
                 for p in session.scalars(select(ScreenPop).where(
                     ScreenPop.interface.in_(pop_interfaces), ScreenPop.id > pop_floor,
                     ScreenPop.at >= pops_since).order_by(ScreenPop.id))]
@@ -153,11 +212,12 @@ class TerminalHub:
 
     def __init__(self, ami: Any, db: Any, *, queue: str, clock: IReactorTime, wall: Any,
                  pop_card: Callable[[str, str | None, str | None], defer.Deferred],
-                 render_card: Callable[[Any, str], str], interval: float = 0.1,
+                 render_card: Callable[[Any, str, str], str], interval: float = 0.1,
                  pop_grace_s: float = 10.0) -> None:
         """`clock` runs the poller; `wall.now()` is the time the rows are read against.
         `pop_card(username, phone, call_id)` reads (and audits) the card in the database;
-        `render_card(card, lang)` turns it into the HTML fragment the browser shows."""
+        `render_card(card, lang, key)` turns it into the HTML fragment the browser shows,
+        marked with the call's key."""
         self.ami = ami
         self.db = db
         self.queue = queue
@@ -235,6 +295,7 @@ class TerminalHub:
     # Reading the database ------------------------------------------------------------------
 
     async def state_of(self, interface: str) -> MemberState:
+        """The member's state as recorded, with the call it is on (`MemberState.call`)."""
         row = await self.db.read(read_member, interface, now=self._wall.now())
         return MemberState() if row is None else row.shown
 
@@ -328,7 +389,7 @@ class TerminalHub:
                 continue
             listener.popped.add(pop.id)
             d = self._pop_card(listener.username, pop.caller, pop.call_id)
-            d.addCallback(self._send_card, listener)
+            d.addCallback(self._send_card, listener, pop.key)
             d.addErrback(self._pop_failed, pop)
 
     def _advance_pop_floor(self) -> None:
@@ -341,10 +402,10 @@ class TerminalHub:
             for listener in group:
                 listener.popped = {i for i in listener.popped if i > self._pop_floor}
 
-    def _send_card(self, card: Any, listener: Listener) -> None:
+    def _send_card(self, card: Any, listener: Listener, key: str) -> None:
         if card is None:
             return
-        listener.send("card", self._render_card(card, listener.lang))
+        listener.send("card", self._render_card(card, listener.lang, key))
 
     def _pop_failed(self, failure, pop: PopRow) -> None:
         self.log.failure("Screen pop for {interface} (caller {caller}) failed", failure,

@@ -1,5 +1,6 @@
 """The hall terminal: the agent's queue state and buttons, the live event stream (state
-changes and screen pops), and the keepalive."""
+changes, with the call the agent is on, and screen pops) that every page of the desk
+follows, the current call's card, and the keepalive."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/terminal", STAFF, "terminal"),
     Route("POST", "/terminal/queue", STAFF, "queue_action"),
     Route("GET", "/terminal/events", STAFF, "terminal_events"),
+    Route("GET", "/terminal/card", STAFF, "current_card"),
     Route("GET", "/session/keepalive", STAFF, "keepalive"),
 )
 
@@ -39,8 +41,27 @@ class TerminalPages:
                 state = await self.hub.refresh(interface)
             except AMIError as problem:
                 error = error or ctx.t("terminal.ami_down", error=str(problem))
+        card = await self._call_card(ctx, state)
         return self._page(ctx, "terminal.html", status, error=error, state=state,
-                          wrap_up_left=state.wrap_up_left_s(self.core.clock.now()))
+                          wrap_up_left=state.wrap_up_left_s(self.core.clock.now()), card=card)
+
+    async def current_card(self, ctx: Context) -> WebResponse:
+        """The card of the call the agent is on, as the stream's `card` event carries it (a
+        page that learnt of the call from its state, or asks to see the card again); 204
+        when the agent is on no call the queue connected."""
+        interface = ctx.principal.interface
+        state = await self.hub.state_of(interface) if interface else MemberState()
+        card = await self._call_card(ctx, state)
+        if card is None:
+            return WebResponse(204, b"", "text/plain; charset=utf-8")
+        return WebResponse(200, card.encode("utf-8"), "text/html; charset=utf-8")
+
+    async def _call_card(self, ctx: Context, state: MemberState) -> str | None:
+        call = state.call
+        if call is None:
+            return None
+        card = await self._pop_card(ctx.principal.username, call.caller, call.call_id)
+        return None if card is None else self._render_card(card, ctx.lang, call.key)
 
     async def queue_action(self, ctx: Context) -> WebResponse:
         interface = ctx.principal.interface
@@ -113,6 +134,7 @@ class TerminalPages:
         return self.core.db.write(queries.screen_pop_card, phone, call_id, actor=username,
                                   now=self.core.clock.now())
 
-    def _render_card(self, card: queries.CallerCard, lang: str) -> str:
-        return self.renderer.render("_card.html", lang=lang, c=card).decode("utf-8")
+    def _render_card(self, card: queries.CallerCard, lang: str, key: str = "") -> str:
+        return self.renderer.render("_card.html", lang=lang, c=card,
+                                    call_key=key).decode("utf-8")
 

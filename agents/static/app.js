@@ -60,24 +60,214 @@
     wrapUpTimer = window.setInterval(tick, 250);
   }
 
-  function follow(slot) {
-    var source = new EventSource(slot.dataset.events);
-    source.addEventListener("card", function (event) {
+  // The live stream, on every page of the desk (the call bar): the queue state, and the
+  // call the agent is on, which the server holds; a call not yet seen in this tab is
+  // announced (title flash; a sound and a desktop notification when the officer turned
+  // them on) and its card shown: in the terminal's slot, elsewhere in a panel over the page,
+  // whatever the officer is typing. The card comes with the stream's `card` event, or is
+  // fetched when the state said of a call whose card did not come (a page opened mid-call).
+  var SEEN_CALL = "hotline.seenCall";
+  var SOUND = "hotline.alert.sound";
+  var NOTIFY = "hotline.alert.notify";
+
+  function stored(storage, key) {
+    try { return storage.getItem(key); } catch (problem) { return null; }
+  }
+
+  function store(storage, key, value) {
+    try { storage.setItem(key, value); } catch (problem) { /* storage off: not kept */ }
+  }
+
+  function kindLabel(kind) {
+    var labels = document.getElementById("kind-labels");
+    var span = kind && labels ? labels.content.querySelector('[data-kind="' + kind + '"]') : null;
+    return span ? span.textContent : (kind || "");
+  }
+
+  function beep() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    try {
+      var audio = new Context();
+      var tone = audio.createOscillator();
+      tone.frequency.value = 880;
+      tone.connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.4);
+    } catch (problem) { /* no audio device */ }
+  }
+
+  var flashTimer = null;
+
+  function flashTitle(prefix) {
+    var original = document.title.replace(prefix, "");
+    var flips = 0;
+    if (flashTimer !== null) window.clearInterval(flashTimer);
+    function stop() {
+      if (flashTimer !== null) window.clearInterval(flashTimer);
+      flashTimer = null;
+      document.title = original;
+    }
+    document.title = prefix + original;
+    flashTimer = window.setInterval(function () {
+      flips += 1;
+      document.title = flips % 2 ? original : prefix + original;
+      if (flips >= 20) stop();
+    }, 800);
+    document.addEventListener("keydown", stop, {once: true});
+    document.addEventListener("click", stop, {once: true});
+  }
+
+  function follow(bar) {
+    var slot = document.getElementById("card-slot");  // the terminal's
+    var onTerminal = !!slot;
+    var panel = document.getElementById("pop-panel");
+    var target = onTerminal ? slot : document.getElementById("pop-slot");
+    var current = null;   // the call the last state carried
+    var pending = null;   // a call whose card is awaited
+    var sinceTimer = null;
+
+    function cardKey(html) {
+      var holder = document.createElement("template");
+      holder.innerHTML = html;
+      var card = holder.content.querySelector("#card");
+      return card ? card.dataset.call || "" : "";
+    }
+
+    function cardShown(key) {
+      var card = target.querySelector("#card");
+      return !!card && card.dataset.call === key && (onTerminal || !panel.hidden);
+    }
+
+    function showCard(html) {
       // The fragment is rendered and escaped on the server (Jinja2 autoescape).
-      slot.innerHTML = event.data;
-      slot.dataset.popped = String(Date.now());
+      target.innerHTML = html;
+      target.dataset.popped = String(Date.now());
+      if (!onTerminal) panel.hidden = false;
+    }
+
+    function loadCard(key) {
+      fetch(bar.dataset.card, {credentials: "same-origin"}).then(function (response) {
+        return response.status === 200 && !response.redirected ? response.text() : null;
+      }).then(function (html) {
+        if (html && current && current.key === key) showCard(html);
+      }).catch(function () { /* the stream's next state tries again */ });
+    }
+
+    function announce(call) {
+      document.body.dataset.callAlert = call.key;
+      flashTitle(bar.dataset.flash || "");
+      if (stored(window.localStorage, SOUND) === "1") beep();
+      if (stored(window.localStorage, NOTIFY) === "1" && window.Notification
+          && window.Notification.permission === "granted") {
+        try {
+          new window.Notification(bar.dataset.notification.replace("{caller}",
+                                                                   call.caller || ""));
+        } catch (problem) { /* notifications refused in this context */ }
+      }
+    }
+
+    function showCall(call) {
+      var none = document.getElementById("call-bar-none");
+      var shown = document.getElementById("call-bar-call");
+      if (sinceTimer !== null) window.clearInterval(sinceTimer);
+      sinceTimer = null;
+      current = call || null;
+      bar.dataset.onCall = call ? "1" : "";
+      bar.dataset.call = call ? call.key : "";
+      none.hidden = !!call;
+      shown.hidden = !call;
+      if (!call) return;
+      document.getElementById("call-bar-caller").textContent = call.caller;
+      document.getElementById("call-bar-choice").textContent = kindLabel(call.menu_choice);
+      var started = Date.now() - (call.since_s || 0) * 1000;
+      var since = document.getElementById("call-bar-since");
+      function tick() {
+        var seconds = Math.max(0, Math.floor((Date.now() - started) / 1000));
+        var text = Math.floor(seconds / 60) + ":" + ("0" + seconds % 60).slice(-2);
+        since.textContent = bar.dataset.sinceText.replace("{duration}", text);
+      }
+      tick();
+      sinceTimer = window.setInterval(tick, 1000);
+    }
+
+    function onCall(call) {
+      showCall(call);
+      if (!call) {
+        pending = null;
+        return;
+      }
+      var fresh = stored(window.sessionStorage, SEEN_CALL) !== call.key;
+      if (fresh) {
+        store(window.sessionStorage, SEEN_CALL, call.key);
+        announce(call);
+      }
+      if (onTerminal ? !cardShown(call.key) : fresh && !cardShown(call.key)) {
+        pending = call.key;
+        window.setTimeout(function () {  // the pop's card event usually comes first
+          if (pending === call.key && !cardShown(call.key)) loadCard(call.key);
+        }, 1000);
+      }
+    }
+
+    var source = new EventSource(bar.dataset.events);
+    source.addEventListener("card", function (event) {
+      var key = cardKey(event.data);
+      if (onTerminal || key === pending
+          || (key && stored(window.sessionStorage, SEEN_CALL) !== key)) {
+        showCard(event.data);
+        if (key === pending) pending = null;
+      }
     });
     source.addEventListener("state", function (event) {
       var state = JSON.parse(event.data);
       var label = document.getElementById("queue-state");
-      label.textContent = stateLabel(state.state);
-      label.dataset.state = state.state;
-      document.getElementById("queue-reason").textContent = state.reason || "";
-      showWrapUp(state.wrap_up_left_s);
-      showDevice(state);
+      if (label) {
+        label.textContent = stateLabel(state.state);
+        label.dataset.state = state.state;
+        document.getElementById("queue-reason").textContent = state.reason || "";
+        showWrapUp(state.wrap_up_left_s);
+        showDevice(state);
+      }
+      onCall(state.call);
     });
-    source.addEventListener("open", function () { slot.dataset.connected = "1"; });
-    // Waiting for calls is not idleness: keep the session alive while this page is open,
+    source.addEventListener("open", function () {
+      bar.dataset.connected = "1";
+      if (slot) slot.dataset.connected = "1";
+      document.getElementById("call-bar-down").hidden = true;
+    });
+    source.addEventListener("error", function () {
+      bar.dataset.connected = "";
+      document.getElementById("call-bar-down").hidden = false;
+    });
+
+    document.getElementById("call-bar-card").addEventListener("click", function () {
+      if (!current) return;
+      if (cardShown(current.key)) {
+        target.scrollIntoView();
+        return;
+      }
+      loadCard(current.key);
+    });
+    if (panel) {
+      document.getElementById("pop-close").addEventListener("click", function () {
+        panel.hidden = true;
+      });
+    }
+    [["alert-sound", SOUND], ["alert-notify", NOTIFY]].forEach(function (option) {
+      var box = document.getElementById(option[0]);
+      box.checked = stored(window.localStorage, option[1]) === "1";
+      box.addEventListener("change", function () {
+        store(window.localStorage, option[1], box.checked ? "1" : "");
+        if (box.checked && option[1] === NOTIFY && window.Notification
+            && window.Notification.permission === "default") {
+          window.Notification.requestPermission();
+        }
+      });
+    });
+
+    if (!onTerminal) return;
+    // Waiting for calls is not idleness: keep the session alive while the terminal is open,
     // and go to the login page once the session has ended (its lifetime, or a logout).
     window.setInterval(function () {
       fetch("/session/keepalive", {credentials: "same-origin"}).then(function (response) {
@@ -228,10 +418,10 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     if (window.sessionStorage) followDrafts();
-    var slot = document.getElementById("card-slot");
+    var bar = document.getElementById("call-bar");
     var wrapUp = document.getElementById("queue-wrap-up");
     if (wrapUp && wrapUp.dataset.left !== undefined) showWrapUp(Number(wrapUp.dataset.left));
-    if (slot && window.EventSource) follow(slot);
+    if (bar && window.EventSource) follow(bar);
     document.addEventListener("keydown", shortcuts);
   });
 })();

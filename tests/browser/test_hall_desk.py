@@ -6,12 +6,14 @@ login. Waits are expect()s with generous timeouts, never sleeps."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 
 import pytest
 
 from tests.browser.support import (
+    ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
     MARKS,
@@ -33,6 +35,7 @@ def desk(tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     tmp_path = tmp_path_factory.mktemp("desk")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     db_url = prepare_database(tmp_path / "hotline.sqlite3")
     peer = AmiPeer()
     service, web_port = start_service(tmp_path, db_url, peer.port)
@@ -171,5 +174,63 @@ def test_a_stale_form_keeps_the_typed_appeal_for_the_page_it_came_from(desk):
         page.locator("#body").press("Control+S")
         expect(page.locator("#notice")).to_contain_text("已受理，工单编号")
         expect(page.locator("#subject")).to_have_text("噪音扰民")
+    finally:
+        context.close()
+
+
+def test_a_reload_during_a_call_keeps_the_card_and_the_call_bar(desk):
+    from playwright.sync_api import expect
+
+    base, peer, browser = desk
+    context, page = open_desk(browser, base)
+    try:
+        expect(page.locator("#call-bar")).to_have_attribute("data-connected", "1")
+        peer.command("agent_connect", interface="PJSIP/1001", caller="02112345678",
+                     call_id="call-4711", name="reload")
+        expect(page.locator("#card-slot #card-phone")).to_have_text("13812345678")
+        expect(page.locator("#call-bar-caller")).to_have_text("13812345678")
+        expect(page.locator("#call-bar-choice")).to_have_text("投诉")
+        page.reload()
+        expect(page.locator("#card-slot #card-phone")).to_have_text("13812345678")
+        expect(page.locator("#card-slot #card-menu-choice")).to_have_text("投诉")
+        expect(page.locator("#card-waiting")).to_have_count(0)
+        expect(page.locator("#queue-state")).to_have_attribute("data-state", "on_call")
+        expect(page.locator("#call-bar-caller")).to_have_text("13812345678")
+        expect(page.locator("#call-bar-since")).to_contain_text("通话")
+        page.screenshot(path=str(ARTIFACTS / "desk-reload-during-call.png"), full_page=True)
+        peer.command("agent_complete", name="reload")
+        expect(page.locator("#call-bar")).to_have_attribute("data-on-call", "")
+        expect(page.locator("#call-bar-none")).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_a_call_connected_while_typing_a_new_appeal_pops_on_that_page(desk):
+    from playwright.sync_api import expect
+
+    base, peer, browser = desk
+    context, page = open_desk(browser, base, "/appeals/new?citizen_phone=13900001111"
+                                             "&channel=phone")
+    try:
+        page.fill("#subject", "上一通来电：咨询居住证")
+        page.fill("#body", "正在记录")
+        expect(page.locator("#call-bar")).to_have_attribute("data-connected", "1")
+        peer.command("agent_connect", interface="PJSIP/1001", caller="02112345678",
+                     call_id="call-4711", name="typing")
+        expect(page.locator("#pop-panel")).to_be_visible()
+        expect(page.locator("#pop-slot #card-phone")).to_have_text("13812345678")
+        expect(page.locator("body")).to_have_attribute("data-call-alert", re.compile(".+"))
+        expect(page.locator("#call-bar-choice")).to_have_text("投诉")
+        # Nothing typed was lost, and the page is still the form.
+        expect(page.locator("#subject")).to_have_value("上一通来电：咨询居住证")
+        expect(page.locator("#body")).to_have_value("正在记录")
+        page.screenshot(path=str(ARTIFACTS / "desk-pop-on-new-appeal.png"), full_page=True)
+        page.click("#pop-close")
+        expect(page.locator("#pop-panel")).to_be_hidden()
+        page.click("#call-bar-card")  # the call bar opens the card again
+        expect(page.locator("#pop-panel")).to_be_visible()
+        expect(page.locator("#pop-slot #card-phone")).to_have_text("13812345678")
+        peer.command("agent_complete", name="typing")
+        expect(page.locator("#call-bar")).to_have_attribute("data-on-call", "")
     finally:
         context.close()

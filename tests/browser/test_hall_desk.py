@@ -135,7 +135,14 @@ def test_a_session_lost_while_typing_keeps_the_text_for_after_the_login(desk):
         new_appeal(page, base, "咨询户口迁移")
         appeal_page = page.url
         page.fill("#note-text", "来电人补充：需要迁入证明")
-        context.clear_cookies()  # the session ends (its lifetime, a logout elsewhere)
+        # The session ends on the server (a logout elsewhere: the session is revoked for every
+        # holder of its cookie). Clearing the browser's cookies is not enough: a response in
+        # flight (the live feed, the call bar) may set the still-valid cookie again.
+        token = page.locator('input[name="_csrf"]').first.input_value()
+        ended = context.request.post(f"{base}/logout", form={"_csrf": token},
+                                     headers={"Origin": base}, max_redirects=0)
+        assert ended.status in (302, 303), ended.status
+        context.clear_cookies()
         page.locator("#note-text").press("Control+S")
         expect(page.locator("#submission-lost h1")).to_have_text("登录已过期")
         expect(page.locator("#lost-kept")).to_contain_text("您填写的内容仍保留在本浏览器中")

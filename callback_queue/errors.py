@@ -24,7 +24,13 @@ class TaskBusy(CallbackError):
 
 
 class NotAllowed(CallbackError):
-    """The agent may not act on this task (another agent's, not agent mode, bad input)."""
+    """The agent may not act on this task (another agent's, not agent mode, bad input).
+    `key`, when set, names the refusal for the pages, which say it in the user's language
+    (`callbacks.refusal.<key>`); the message is for the log."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class NotYours(NotAllowed):

@@ -13,6 +13,7 @@ from callback_queue.config import CallbacksConfig
 from callback_queue.errors import NoManagerLink, NotAllowed
 from callback_queue.records import AgentDial, TaskRecord, WorklistItem
 from callback_queue.repository import CallbackRepository
+from callback_queue.return_calls import ReturnCallOutcome
 from hotline.ami import AMIError, mask_channel
 from hotline.clock import WallClock
 from hotline.db import Database
@@ -117,6 +118,13 @@ class CallbackQueue:
         return self._db.write(self.repository.record_agent_outcome, task_id, agent_id,
                               reached=reached, rating=rating, reason=reason,
                               now=self._clock.now(), attempt=attempt)
+
+    def record_return_call(self, task_id: int, agent_id: int, outcome: ReturnCallOutcome, *,
+                           attempt: int | None = None) -> defer.Deferred[TaskRecord]:
+        """The 回电 form (a voice message's or a queue callback's): `callback_queue.return_calls`
+        says where what the citizen said goes."""
+        return self._db.write(self.repository.record_return_call, task_id, agent_id,
+                              outcome=outcome, now=self._clock.now(), attempt=attempt)
 
     def get(self, task_id: int) -> defer.Deferred[TaskRecord]:
         return self._db.read(self.repository.get, task_id)

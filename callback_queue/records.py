@@ -13,6 +13,7 @@ from schemas.callbacks import (
     CallbackOutcome,
     CallbackState,
     CallbackTask,
+    ReturnCallDisposition,
 )
 from schemas.enums import AppealKind, Satisfaction
 
@@ -46,6 +47,9 @@ class TaskRecord:
     completed_by: str | None
     reached_without_call: bool
     created_at: dt.datetime
+    call_notes: str | None = None  # a 回电's record (`callback_queue.return_calls`)
+    disposition: ReturnCallDisposition | None = None
+    result_appeal_id: int | None = None
 
     @classmethod
     def of(cls, task: CallbackTask) -> "TaskRecord":

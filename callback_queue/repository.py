@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 from twisted.logger import Logger
 
+from callback_queue import return_calls
 from callback_queue.errors import (
     CallbackError,
     NotAllowed,
@@ -30,6 +31,7 @@ from callback_queue.errors import (
 )
 from callback_queue.policy import CallbackPolicy, GiveUp
 from callback_queue.records import AgentDial, AttemptRecord, Claim, TaskRecord, WorklistItem
+from callback_queue.return_calls import ReturnCallOutcome
 from hotline import audit
 from hotline.appeals import AppealRecord, AppealRepository
 from hotline.hooks import SurveySmsHook
@@ -671,15 +673,65 @@ class CallbackRepository:
         so. `attempt` is the number the outcome form was for: the outcome of an attempt this
         agent already recorded raises `OutcomeAlreadyRecorded` and changes nothing; any other
         number than the open one, `StaleOutcome`."""
+        reason = (reason or "").strip() or None
+        if not reached and rating is not None:
+            raise NotAllowed("a citizen who was not reached cannot have given a rating",
+                             "rating_unreached")
+        if rating is Satisfaction.DISSATISFIED and not reason:
+            raise NotAllowed("a 不满意 rating needs the citizen's reason (the appeal is reworked)",
+                             "reason_required")
+        task = self._locked(session, task_id)
+        agent, calling = self._agent_attempt(session, task, agent_id, reached, attempt, now)
+        # Checked after the agent's right to the task (refused alike when it is not theirs);
+        # the transaction's rollback undoes the attempt.
+        if reached and task.origin is not CallbackOrigin.RESOLUTION:
+            raise NotAllowed(f"callback task {task_id} is a 回电 ({task.origin.value}): its "
+                             "outcome is what was said and done (record_return_call)",
+                             "return_call_form")
+        if reached:
+            outcome = CallbackOutcome.RATED if rating is not None else CallbackOutcome.REACHED
+            self._complete(session, task, outcome, rating, reason, agent.username, now,
+                           without_call=not calling)
+        else:
+            self._failed(session, task, AttemptResult.AGENT_NOT_REACHED, now)
+        return TaskRecord.of(task)
+
+    def record_return_call(self, session: Session, task_id: int, agent_id: int, *,
+                           outcome: ReturnCallOutcome, now: dt.datetime,
+                           attempt: int | None = None) -> TaskRecord:
+        """A 回电's outcome (a voice message's or a queue callback's): not reached is a failed
+        attempt, as for any callback; reached records what the citizen said and where it
+        went (`callback_queue.return_calls`), in this transaction with the task's end."""
+        task = self._locked(session, task_id)
+        agent, calling = self._agent_attempt(session, task, agent_id, outcome.reached,
+                                             attempt, now)
+        # Refusals below come after the agent's right to the task; the rollback undoes the
+        # attempt.
+        if task.origin is CallbackOrigin.RESOLUTION:
+            raise NotAllowed(f"callback task {task_id} is a satisfaction callback (回访)",
+                             "survey_form")
+        plan = return_calls.plan(session, task, outcome)
+        if plan is None:
+            notes = (outcome.notes or "").strip()
+            if notes:  # "关机", "空号": what the officer heard is kept with the task
+                task.call_notes = notes
+            self._failed(session, task, AttemptResult.AGENT_NOT_REACHED, now)
+            return TaskRecord.of(task)
+        return_calls.carry_out(session, self.appeals, task, plan, agent, now)
+        self._complete(session, task, CallbackOutcome.RATED if outcome.rating is not None
+                       else CallbackOutcome.REACHED, None, None, agent.username, now,
+                       without_call=not calling)
+        task.rating, task.rating_reason = outcome.rating, outcome.reason
+        return TaskRecord.of(task)
+
+    def _agent_attempt(self, session: Session, task: CallbackTask, agent_id: int,
+                       reached: bool, attempt: int | None,
+                       now: dt.datetime) -> tuple[Agent, bool]:
+        """Checks that this agent may record an outcome of `task` now and closes (or adds)
+        the attempt it is for; gives the agent and whether it was their click-to-call."""
         agent = session.get(Agent, agent_id)
         if agent is None:
             raise NotAllowed(f"no agent {agent_id}")
-        reason = (reason or "").strip() or None
-        if not reached and rating is not None:
-            raise NotAllowed("a citizen who was not reached cannot have given a rating")
-        if rating is Satisfaction.DISSATISFIED and not reason:
-            raise NotAllowed("a 不满意 rating needs the citizen's reason (the appeal is reworked)")
-        task = self._locked(session, task_id)
         owner = f"agent:{agent_id}"
         calling = bool(session.scalar(select(case((self._calling(agent_id), 1), else_=0))
                                       .where(CallbackTask.id == task.id)))
@@ -707,13 +759,7 @@ class CallbackRepository:
             self.log.info("Callback task {task_id}: {agent} recorded attempt {attempt} "
                           "({result}) with no call placed", task_id=task.id,
                           agent=agent.username, attempt=task.attempts, result=result.value)
-        if reached:
-            outcome = CallbackOutcome.RATED if rating is not None else CallbackOutcome.REACHED
-            self._complete(session, task, outcome, rating, reason, agent.username, now,
-                           without_call=not calling)
-        else:
-            self._failed(session, task, result, now)
-        return TaskRecord.of(task)
+        return agent, calling
 
     def _check_replay(self, session: Session, task: CallbackTask, agent_id: int, attempt: int,
                       expected: int, now: dt.datetime) -> None:

@@ -48,6 +48,17 @@ class CallbackOutcome(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class ReturnCallDisposition(enum.StrEnum):
+    """What became of a 回电 (an officer calling back a voice message or a queue callback):
+    the matter the citizen raised is on an appeal, was answered there and then, or needed
+    nothing."""
+
+    APPEAL = "appeal"  # 登记诉求: the message's own appeal classified, or a new appeal
+    JOINED = "joined"  # 补充到已有诉求: a note on one of the citizen's open appeals
+    ANSWERED = "answered"  # 当场答复: answered on the phone, the appeal closed with the answer
+    NO_ACTION = "no_action"  # 无需处理: nothing to follow (said why in the notes)
+
+
 class AttemptResult(enum.StrEnum):
     ANSWERED = "answered"
     BUSY = "busy"
@@ -105,6 +116,12 @@ class CallbackTask(Base):
     rating_reason: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(64))
+    # A 回电's record (IVR origins): what the citizen said, what the officer did with it, and
+    # the appeal that now holds it.
+    call_notes: Mapped[str | None] = mapped_column(Text)
+    disposition: Mapped[ReturnCallDisposition | None] = mapped_column(
+        _enum(ReturnCallDisposition))
+    result_appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
     # Completed on an agent's word with no call placed through the system (no click-to-call):
     # the compliance report shows these apart.
     reached_without_call: Mapped[bool] = mapped_column(Boolean, default=False,

@@ -1,7 +1,8 @@
 """The appeal lifecycle as tables: which action moves an appeal, a work order or an extension
 request from which states to which.
 
-An appeal: received -> assigned -> in_progress -> resolved -> closed; a unit may be
+An appeal: received -> assigned -> in_progress -> resolved -> closed, or received -> closed
+when the hall answers it on the phone (当场答复办结, most consultations); a unit may be
 reassigned before resolution; reopen (a dissatisfied rating, or a supervisor's decision)
 sends a resolved or closed appeal back to in_progress with its unit kept; return hands an
 assigned or in-progress appeal back to the hall (received, no unit), as a unit's 退单 does.
@@ -37,6 +38,7 @@ class Action(enum.StrEnum):
     CLOSE = "close"
     REOPEN = "reopen"
     RETURN = "return"
+    ANSWER = "answer"  # 当场答复办结: answered on the phone, closed with its answer
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ TRANSITIONS: dict[Action, Transition[S]] = {
     Action.CLOSE: Transition(frozenset({S.RESOLVED}), S.CLOSED),
     Action.REOPEN: Transition(frozenset({S.RESOLVED, S.CLOSED}), S.IN_PROGRESS),
     Action.RETURN: Transition(frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.RECEIVED),
+    Action.ANSWER: Transition(frozenset({S.RECEIVED}), S.CLOSED),
 }
 
 

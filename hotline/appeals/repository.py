@@ -26,7 +26,7 @@ from hotline.citizen_ids import IdNumberError, normalise_id_number
 from hotline.config import WorkOrdersConfig
 from hotline.phones import PhoneNumberError, normalise_phone
 from hotline.workdays import WorkCalendar
-from schemas.enums import AppealStatus, Satisfaction
+from schemas.enums import AppealKind, AppealStatus, Satisfaction
 from schemas.models import Appeal, ApprovalItem, Unit
 
 ENTITY = "appeal"
@@ -65,8 +65,14 @@ class AppealRepository(WorkOrderSteps):
                                   self._deadline_days[kind])
 
     def create(self, session: Session, new: NewAppeal, *, actor: str,
-               now: dt.datetime) -> AppealRecord:
+               now: dt.datetime, answer: str | None = None) -> AppealRecord:
+        """Opens an appeal. With `answer`, the hall answered it on the phone (当场答复办结):
+        it is opened and closed with that answer in one transaction, and the create hook
+        (the "appeal received" SMS, a voice message's callback) does not run: the citizen
+        heard the answer, and nothing is left to follow."""
         fields = self._validated(session, new)
+        if answer is not None:
+            answer = self._answer_text(answer)
         appeal = Appeal(case_number=next_case_number(session, now, self._zone),
                         channel=new.channel, kind=new.kind, status=AppealStatus.RECEIVED,
                         deadline_at=self.deadline_for(new.kind, now), created_at=now,
@@ -76,9 +82,65 @@ class AppealRepository(WorkOrderSteps):
         audit.record(session, at=now, actor=actor, action="create", entity_type=ENTITY,
                      entity_id=appeal.id, to_state=AppealStatus.RECEIVED.value,
                      note=f"{new.channel.value}/{new.kind.value} {appeal.case_number}")
+        if answer is not None:
+            return self.answer(session, appeal.id, answer, actor=actor, now=now)
         record = AppealRecord.of(appeal)
         self.create_hook.run(session, record)  # e.g. the "appeal received" SMS, same transaction
         return record
+
+    def answer(self, session: Session, appeal_id: int, answer: str, *, actor: str,
+               now: dt.datetime) -> AppealRecord:
+        """当场答复办结: a received appeal the hall answered itself, on the phone, closed with
+        its answer as the resolution. No resolution hook runs (no "resolved" SMS and no
+        satisfaction callback: the answer was given in the citizen's own call)."""
+        answer = self._answer_text(answer)
+        self._locked(session, appeal_id)
+        self.open_order_guard(session, appeal_id, Action.ANSWER.value)
+
+        def change(appeal: Appeal) -> None:
+            appeal.resolution = answer
+            appeal.resolved_at = appeal.closed_at = now
+
+        return self._move(session, appeal_id, Action.ANSWER, actor, now, answer, change)
+
+    @staticmethod
+    def _answer_text(answer: str) -> str:
+        answer = (answer or "").strip()
+        if not answer:
+            raise AppealValidationError("resolution", "is required to answer an appeal")
+        if len(answer) > NOTE_MAX:
+            raise AppealValidationError("resolution", f"at most {NOTE_MAX} characters")
+        return answer
+
+    def reclassify(self, session: Session, appeal_id: int, *, kind: AppealKind,
+                   subject: str, actor: str, now: dt.datetime) -> AppealRecord:
+        """Corrects an appeal's kind and subject (a voice message filed as 咨询 until an
+        officer listened to it, a kind chosen wrongly at the desk). The deadline follows the
+        kind, counted from the day of receipt; the trail records what changed from what."""
+        subject = (subject or "").strip()
+        if not subject:
+            raise AppealValidationError("subject", "is required")
+        if len(subject) > SUBJECT_MAX:
+            raise AppealValidationError("subject", f"is longer than {SUBJECT_MAX} characters")
+        appeal = self._locked(session, appeal_id)
+        if appeal.status is AppealStatus.CLOSED:
+            raise InvalidTransition("correct", appeal.status.value,
+                                    frozenset(s.value for s in AppealStatus
+                                              if s is not AppealStatus.CLOSED))
+        changes = []
+        if appeal.kind is not kind:
+            changes.append(f"kind: {appeal.kind.value} -> {kind.value}")
+            appeal.kind = kind
+            appeal.deadline_at = self.deadline_for(kind, appeal.created_at)
+        if appeal.subject != subject:
+            changes.append(f"subject: {appeal.subject} -> {subject}")
+            appeal.subject = subject
+        if changes:
+            appeal.updated_at = now
+            audit.record(session, at=now, actor=actor, action="correct", entity_type=ENTITY,
+                         entity_id=appeal.id, note="; ".join(changes))
+            session.flush()
+        return AppealRecord.of(appeal)
 
     def _validated(self, session: Session, new: NewAppeal) -> dict:
         subject = (new.subject or "").strip()

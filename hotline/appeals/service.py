@@ -13,7 +13,7 @@ from hotline.appeals.repository import AppealRepository
 from hotline.appeals.work_orders import PendingExtension, UnitAppeal, WorkList
 from hotline.clock import WallClock
 from hotline.db import Database
-from schemas.enums import Satisfaction
+from schemas.enums import AppealKind, Satisfaction
 
 
 class AppealService:
@@ -22,8 +22,21 @@ class AppealService:
         self.repository = repository
         self._clock = clock
 
-    def create(self, new: NewAppeal, *, actor: str) -> defer.Deferred[AppealRecord]:
-        return self.db.write(self.repository.create, new, actor=actor, now=self._clock.now())
+    def create(self, new: NewAppeal, *, actor: str,
+               answer: str | None = None) -> defer.Deferred[AppealRecord]:
+        """`answer`: answered on the phone and closed at once (当场答复办结)."""
+        return self.db.write(self.repository.create, new, actor=actor, now=self._clock.now(),
+                             answer=answer)
+
+    def answer(self, appeal_id: int, answer: str, *,
+               actor: str) -> defer.Deferred[AppealRecord]:
+        return self.db.write(self.repository.answer, appeal_id, answer, actor=actor,
+                             now=self._clock.now())
+
+    def reclassify(self, appeal_id: int, *, kind: AppealKind, subject: str,
+                   actor: str) -> defer.Deferred[AppealRecord]:
+        return self.db.write(self.repository.reclassify, appeal_id, kind=kind,
+                             subject=subject, actor=actor, now=self._clock.now())
 
     def assign(self, appeal_id: int, unit_id: int, *, actor: str,
                note: str | None = None) -> defer.Deferred[AppealRecord]:

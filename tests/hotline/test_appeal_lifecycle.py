@@ -44,6 +44,8 @@ def apply(db, action: Action, appeal_id: int):
             Action.REOPEN: lambda: REPO.reopen(session, appeal_id, "群众不满意", actor="agent:li", now=NOW),
             Action.RETURN: lambda: REPO.return_to_hall(session, appeal_id, "不属于本单位",
                                                        actor="agent:li", now=NOW),
+            Action.ANSWER: lambda: REPO.answer(session, appeal_id, "已电话答复",
+                                               actor="agent:li", now=NOW),
         }[action]()
     return db.write_now(work)
 

@@ -42,7 +42,7 @@ from hotline.masking import mask_phone, mask_text
 from sms_gateway.cmpp import codec
 from sms_gateway.cmpp.framing import CmppFramer
 from sms_gateway.cmpp.segments import encode_text
-from sms_gateway.smpp.throttle import TokenBucket
+from sms_gateway.throttle import TokenBucket
 
 
 @dataclasses.dataclass

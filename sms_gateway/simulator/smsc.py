@@ -28,7 +28,7 @@ from sms_gateway import encoding
 from sms_gateway.receipts import SHANGHAI
 from sms_gateway.smpp import codec
 from sms_gateway.smpp.framing import SmppFramer
-from sms_gateway.smpp.throttle import TokenBucket
+from sms_gateway.throttle import TokenBucket
 
 RECEIVING = ("bind_receiver", "bind_transceiver")
 TRANSMITTING = ("bind_transmitter", "bind_transceiver")

@@ -3,7 +3,7 @@ from twisted.internet.task import Clock
 
 from hotline.config import ConfigError
 from sms_gateway.smpp import SmppBindConfig
-from sms_gateway.smpp.throttle import TokenBucket
+from sms_gateway.throttle import TokenBucket
 
 
 @pytest.mark.parametrize("field, value, named", [

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
-from twisted.logger import capturedLogs
+from twisted.logger import capturedLogs, formatEvent
 from zope.interface.verify import verifyObject
 
 from sms_gateway.cmpp import CmppBindConfig, CmppLink, codec
@@ -122,7 +122,7 @@ def test_result_8_from_the_ismg_s_rate_halves_ours():
         submit(link, "测试")
     with capturedLogs() as events:
         endpoint.advance(10)
-    assert any(e["log_format"].startswith("ISMG says Result 8") for e in events)
+    assert any(formatEvent(e).startswith("ISMG says CMPP Result 8 流量控制错") for e in events)
     assert len(ismg.accepted) == 40
 
 

@@ -1,4 +1,5 @@
-"""A token bucket on the injected clock: the contracted rate, counted per PDU."""
+"""A token bucket on the injected clock: the contracted rate, counted per PDU, for every link
+and every simulator (one rule for "the contracted rate")."""
 
 from __future__ import annotations
 

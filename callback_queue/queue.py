@@ -119,12 +119,14 @@ class CallbackQueue:
                               reached=reached, rating=rating, reason=reason,
                               now=self._clock.now(), attempt=attempt)
 
-    def record_return_call(self, task_id: int, agent_id: int, outcome: ReturnCallOutcome, *,
-                           attempt: int | None = None) -> defer.Deferred[TaskRecord]:
-        """The 回电 form (a voice message's or a queue callback's): `callback_queue.return_calls`
-        says where what the citizen said goes."""
+    def record_return_call(self, task_id: int, agent_id: int, *, attempt: int | None = None,
+                           **outcome: Any) -> defer.Deferred[TaskRecord]:
+        """The 回电 form (a voice message's or a queue callback's), its fields those of
+        `ReturnCallOutcome` (the web app does not import this package):
+        `callback_queue.return_calls` says where what the citizen said goes."""
         return self._db.write(self.repository.record_return_call, task_id, agent_id,
-                              outcome=outcome, now=self._clock.now(), attempt=attempt)
+                              outcome=ReturnCallOutcome(**outcome), now=self._clock.now(),
+                              attempt=attempt)
 
     def get(self, task_id: int) -> defer.Deferred[TaskRecord]:
         return self._db.read(self.repository.get, task_id)

@@ -15,7 +15,7 @@ from schemas.callbacks import (
     CallbackTask,
     ReturnCallDisposition,
 )
-from schemas.enums import AppealKind, Satisfaction
+from schemas.enums import AppealKind, AppealStatus, Satisfaction
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,17 @@ class AgentDial:
 
 
 @dataclass(frozen=True)
+class OpenAppeal:
+    """One of a citizen's appeals not closed yet, as a 回电 form offers it."""
+
+    id: int
+    case_number: str
+    subject: str
+    status: AppealStatus
+    unclassified: bool  # a voice message's own appeal as the IVR filed it
+
+
+@dataclass(frozen=True)
 class WorklistItem:
     task_id: int
     appeal_id: int | None
@@ -121,3 +132,14 @@ class WorklistItem:
     personal: bool  # still reserved for the appeal's own agent
     attempt: int  # the attempt an outcome recorded now is for (the outcome form carries it)
     calling: bool  # this agent's click-to-call is under way: its outcome is due
+    # For a 回电 (IVR origins): the citizen's open appeals the notes may join, newest first,
+    # and what the caller chose in the IVR menu (the kind it suggests).
+    open_appeals: tuple[OpenAppeal, ...] = ()
+    menu_choice: str | None = None
+
+    @property
+    def return_call(self) -> bool:
+        """A 回电 (a voice message's or a queue callback's), not a 回访."""
+        return self.origin is not CallbackOrigin.RESOLUTION
+
+    unclassified: bool = False  # its own appeal is a voice message still to be classified

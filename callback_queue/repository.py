@@ -30,7 +30,14 @@ from callback_queue.errors import (
     TooSoon,
 )
 from callback_queue.policy import CallbackPolicy, GiveUp
-from callback_queue.records import AgentDial, AttemptRecord, Claim, TaskRecord, WorklistItem
+from callback_queue.records import (
+    AgentDial,
+    AttemptRecord,
+    Claim,
+    OpenAppeal,
+    TaskRecord,
+    WorklistItem,
+)
 from callback_queue.return_calls import ReturnCallOutcome
 from hotline import audit
 from hotline.appeals import AppealRecord, AppealRepository
@@ -47,6 +54,7 @@ from schemas.callbacks import (
     CallbackState,
     CallbackTask,
 )
+from schemas.calls import CallRecord
 from schemas.enums import AppealChannel, AppealStatus, Satisfaction, SmsKind, SmsLane, SmsState
 from schemas.models import Agent, Appeal
 from schemas.sms import SmsMessage
@@ -591,6 +599,7 @@ class CallbackRepository:
             .outerjoin(Appeal, Appeal.id == CallbackTask.appeal_id)
             .where(or_(workable, calling))
             .order_by(CallbackTask.due_by, CallbackTask.id).limit(limit)).all()
+        context = self._return_calls_context(session, [row[0] for row in rows])
         return [WorklistItem(
             task_id=t.id, appeal_id=t.appeal_id, case_number=case_number,
             appeal_kind=t.appeal_kind, subject=subject,
@@ -599,8 +608,44 @@ class CallbackRepository:
             attempts=t.attempts, max_attempts=t.max_attempts,
             assigned_agent_id=t.assigned_agent_id,
             personal=t.assigned_agent_id is not None and t.window_start > personal_cutoff,
-            attempt=t.attempts if on_call else t.attempts + 1, calling=bool(on_call))
+            attempt=t.attempts if on_call else t.attempts + 1, calling=bool(on_call),
+            **self._return_call_context(t, context))
             for t, case_number, subject, on_call in rows]
+
+    @staticmethod
+    def _return_calls_context(session: Session, tasks: list[CallbackTask]) -> dict:
+        """For the 回电 form of each IVR-origin task on a worklist: the citizen's open
+        appeals it may join, and what the caller chose in the IVR (the kind it suggests).
+        Two queries for the whole list."""
+        ivr = [t for t in tasks if t.origin is not CallbackOrigin.RESOLUTION]
+        if not ivr:
+            return {"open": {}, "menu": {}}
+        open_appeals: dict[str, list[OpenAppeal]] = {}
+        for row in session.execute(
+                select(Appeal.id, Appeal.case_number, Appeal.subject, Appeal.status,
+                       Appeal.citizen_phone, Appeal.channel)
+                .where(Appeal.citizen_phone.in_({t.citizen_phone for t in ivr}),
+                       Appeal.status != AppealStatus.CLOSED)
+                .order_by(Appeal.created_at.desc(), Appeal.id.desc())):
+            open_appeals.setdefault(row.citizen_phone, []).append(
+                OpenAppeal(row.id, row.case_number, row.subject, row.status,
+                           row.channel is AppealChannel.VOICE_MESSAGE
+                           and row.status is AppealStatus.RECEIVED))
+        call_ids = {t.call_id for t in ivr if t.call_id}
+        menu = dict(session.execute(select(CallRecord.call_id, CallRecord.menu_choice)
+                                    .where(CallRecord.call_id.in_(call_ids))).all()) \
+            if call_ids else {}
+        return {"open": open_appeals, "menu": menu}
+
+    @staticmethod
+    def _return_call_context(task: CallbackTask, context: dict) -> dict:
+        if task.origin is CallbackOrigin.RESOLUTION:
+            return {}
+        citizens = context["open"].get(task.citizen_phone, ())
+        own = [a for a in citizens if a.id == task.appeal_id and a.unclassified]
+        return {"open_appeals": tuple(a for a in citizens if not a.unclassified)[:10],
+                "unclassified": bool(own),
+                "menu_choice": context["menu"].get(task.call_id) if task.call_id else None}
 
     def claim_for_agent(self, session: Session, task_id: int, agent_id: int,
                         now: dt.datetime) -> AgentDial:

@@ -49,7 +49,7 @@ class ReturnCallOutcome:
     disposition: ReturnCallDisposition | None = None
     kind: AppealKind | None = None  # 登记诉求 / 当场答复: the appeal's kind
     subject: str = ""  # and its subject
-    appeal_id: int | None = None  # 补充到已有诉求: which of the citizen's open appeals
+    appeal_id: int | None = None  # the citizen's open appeal the call was about (补充到 joins it)
     rating: Satisfaction | None = None  # the citizen's word on an appeal already handled
     reason: str | None = None  # required with 不满意
 
@@ -62,7 +62,7 @@ class Plan:
     subject: str
     placeholder: int | None  # the voice message's own appeal, still to be classified
     target: int | None  # 补充到已有诉求: the appeal the notes join
-    rated: int | None  # the appeal a rating is about
+    rated: int | None  # the appeal a rating is about: the related one, else the task's
     rating: Satisfaction | None
     reason: str | None
 
@@ -92,15 +92,17 @@ def plan(session: Session, task: CallbackTask, outcome: ReturnCallOutcome) -> Pl
         if not subject:
             raise NotAllowed("an appeal needs its subject", "subject_required")
     placeholder = _placeholder(session, task)
-    target = None
-    if outcome.disposition is D.JOINED:
-        target = outcome.appeal_id
-        appeal = session.get(Appeal, target) if target is not None else None
+    related = outcome.appeal_id  # the appeal the call was about, of the citizen's open ones
+    if related is not None:
+        appeal = session.get(Appeal, related)
         if (appeal is None or appeal.citizen_phone != task.citizen_phone
                 or appeal.status is AppealStatus.CLOSED or appeal.id == placeholder):
-            raise NotAllowed(f"appeal {target} is not an open appeal of this citizen",
+            raise NotAllowed(f"appeal {related} is not an open appeal of this citizen",
                              "appeal_not_open")
-    rated = target if target is not None else (
+    elif outcome.disposition is D.JOINED:
+        raise NotAllowed("say which appeal the notes join", "appeal_required")
+    target = related if outcome.disposition is D.JOINED else None
+    rated = related if related is not None else (
         task.appeal_id if task.appeal_id != placeholder else None)
     if outcome.rating is not None:
         if rated is None:

@@ -74,6 +74,7 @@ TABLE = [
     ("GET", "/callbacks", None,                   (303, 404, 404, 403, 403)),  # 404: none injected
     ("POST", "/callbacks/{id}/call", {},          (401, 404, 404, 403, 403)),
     ("POST", "/callbacks/{id}/outcome", {"reached": "no"}, (401, 404, 404, 403, 403)),
+    ("POST", "/callbacks/{id}/return-call", {"reached": "no"}, (401, 404, 404, 403, 403)),
     ("GET", "/workorders", None,                  (303, 303, 303, 403, 403)),
     ("GET", "/workorders/to_review", None,        (303, 200, 200, 403, 403)),
     ("POST", "/appeals/{id}/dispatch", {"unit_id": "{unit}", "reason": "属地",

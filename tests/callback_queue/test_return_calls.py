@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import select
 
 from callback_queue.errors import NotAllowed
-from callback_queue.return_calls import ReturnCallOutcome
 from hotline import alerts, audit
 from hotline.appeals import AppealRecord
 from schemas.callbacks import (
@@ -44,7 +43,7 @@ def queue_callback(world):
 def record(world, task, agent, **outcome):
     outcome.setdefault("reached", True)
     return world.pump.wait(world.queue.record_return_call(
-        task.id, agent, ReturnCallOutcome(**outcome), attempt=task.attempts + 1))
+        task.id, agent, attempt=task.attempts + 1, **outcome))
 
 
 def appeal(world, appeal_id):
@@ -136,6 +135,7 @@ def test_a_dissatisfied_word_on_a_resolved_appeal_reopens_it_as_a_callback_would
     (dict(notes="说了话", disposition=D.APPEAL, subject="主题"), "kind_required"),
     (dict(notes="说了话", disposition=D.ANSWERED, kind=AppealKind.HELP), "subject_required"),
     (dict(notes="说了话", disposition=D.JOINED, appeal_id=9999), "appeal_not_open"),
+    (dict(notes="说了话", disposition=D.JOINED), "appeal_required"),
     (dict(notes="说了话", disposition=D.NO_ACTION, rating=Satisfaction.SATISFIED),
      "nothing_to_rate"),
     (dict(notes="字" * 2001, disposition=D.NO_ACTION), "notes_too_long"),

@@ -7,7 +7,10 @@ exact line Asterisk 23.4.1 sends (see tests/golden/asterisk-23.4.1), and plays t
 arguments parsed like `parse_args`, unknown commands get 510, wrong arguments a 520 usage block,
 and after a hang-up only the dead-channel commands run (the rest get 511). A hang-up sends
 `HANGUP` unless AGISIGHUP=no; AGIEXITONHANGUP=yes sends it twice and closes. When the service
-closes its side Asterisk sends a last `HANGUP` (again unless AGISIGHUP=no).
+closes its side Asterisk sends a last `HANGUP` (again unless AGISIGHUP=no). A sound file that
+is not in `CallSetup.sounds` fails what plays it as Asterisk does: STREAM FILE and the like, and
+SAY DATETIME in Chinese, whose files `ivr.simulator.say` lists (it stops at the first missing one,
+answers -1 and the AGI ends with FAILURE); RECORD FILE outside `record_dirs` answers (writefile).
 
 Time is virtual: every answer is immediate, so a benchmark measures the service, not waits.
 What the caller heard is kept in `heard` for a CLI to print.
@@ -20,7 +23,7 @@ import re
 import wave
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import Callable, Collection, Mapping
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IHalfCloseableProtocol
@@ -29,6 +32,7 @@ from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from ivr.simulator.say import zh_datetime_files
 from ivr.simulator.script import CallerScript, Turn
 from ivr.simulator.usage import usage_block
 
@@ -109,6 +113,9 @@ class CallSetup:
     # QUEUESTATUS when nobody takes the call (TIMEOUT, JOINEMPTY, FULL, ...), or CONNECTED:
     # an agent answers and hangs up first.
     queue_status: str = "TIMEOUT"
+    # CONNECTED: the interface of the member who took the call, which Queue (queues.conf
+    # setinterfacevar = yes) leaves in MEMBERINTERFACE; None sets nothing.
+    queue_member: str | None = None
     max_commands: int = 1000
     # RECORD FILE: None, a channel that sends no media (the golden transcripts' Local
     # channel: endpos=0 whatever happens); else the seconds the caller speaks before going
@@ -117,6 +124,11 @@ class CallSetup:
     # Write each recording (a WAV of that many samples) where RECORD FILE names it, as
     # Asterisk does on its own filesystem; a directory that does not exist fails the command.
     write_recordings: bool = False
+    # The directories Asterisk's filesystem has for RECORD FILE (None: any); a recording
+    # anywhere else answers `(writefile)`, as into a spool directory nobody created.
+    record_dirs: Collection[str] | None = None
+    # The Asterisk host's time zone: SAY DATETIME without a zone says the date in it.
+    host_zone: str = "UTC"
 
     def header(self) -> bytes:
         def known(value: str | None) -> str:
@@ -506,12 +518,17 @@ class AsteriskCallSimulator(LineReceiver):
                 value = str(int(leading.group()))
             elif kind in ("say-digits", "say-number") and not re.fullmatch(r"-?\d+", value):
                 return _USAGE
+            missing = self._say_missing(argv) if kind == "say-datetime" else None
             if kind == "say-datetime" and len(argv) > 4:
                 # format and zone, as given; Asterisk's default is "ABdY 'digits/at' IMp"
                 value = " ".join([value, *(repr(a) for a in argv[4:6])])
             escape = argv[3]
+            if missing is not None and missing[1] == 0:
+                return self._say_failed(kind, value, missing[0])
             turn = self._turn(listening=bool(escape))
             if turn is None or turn.silent:
+                if missing is not None:
+                    return self._say_failed(kind, value, missing[0])
                 self.heard.append(Heard(kind, value))
                 return "200 result=0\n"
             for i, key in enumerate(turn.keys):
@@ -520,6 +537,11 @@ class AsteriskCallSimulator(LineReceiver):
                     self.heard.append(Heard(kind, value, interrupted_by=key))
                     self._after(turn, i + 1)
                     return f"200 result={ord(key)}\n"
+            if missing is not None:
+                # the files before the missing one played; a hang-up during them still ends
+                # the call after this answer
+                self._hangup_pending = self._hangup_pending or turn.hangup
+                return self._say_failed(kind, value, missing[0])
             self.heard.append(Heard(kind, value, interrupted_by="hangup" if turn.hangup else ""))
             if turn.hangup:
                 self._hangup_pending = True
@@ -527,6 +549,36 @@ class AsteriskCallSimulator(LineReceiver):
             return "200 result=0\n"
 
         return handler
+
+    def _language(self) -> str:
+        return self.variables.get("CHANNEL(language)") or self.setup.language
+
+    def _say_missing(self, argv: list[str]) -> tuple[str, int] | None:
+        """SAY DATETIME in Chinese: the first sound file it cannot open, and how many files it
+        plays before it (None when it has them all, or in another language, whose files the
+        simulator does not list)."""
+        if self.setup.sounds is None or not self._language().lower().startswith("zh"):
+            return None
+        epoch = int(re.match(r"\s*[-+]?\d+", argv[2]).group())  # type: ignore[union-attr]
+        fmt = argv[4] if len(argv) > 4 else "ABdY 'digits/at' IMp"  # res_agi.c's default
+        zone = argv[5] if len(argv) > 5 and argv[5] else self.setup.host_zone
+        played = 0
+        for name, stops in zh_datetime_files(epoch, fmt, zone):
+            if self._samples(name) is not None:
+                played += 1
+            elif stops:
+                return name, played
+            else:
+                self.heard.append(Heard("missing", name))
+        return None
+
+    def _say_failed(self, kind: str, value: str, name: str) -> str:
+        """say.c's wait_file could not open `name`: the saying stops there, the command
+        answers -1 and (RESULT_FAILURE on a live channel) the AGI ends with FAILURE."""
+        self.heard.append(Heard(kind, value, interrupted_by=f"missing {name}"))
+        self.heard.append(Heard("missing", name))
+        self._command_failed()
+        return "200 result=-1\n"
 
     def _record_file(self, argv: list[str]) -> object:
         """res_agi.c handle_recordfile: endpos is the samples kept in the file. The time limit
@@ -586,7 +638,11 @@ class AsteriskCallSimulator(LineReceiver):
         return f"200 result={result} endpos={endpos}\n"
 
     def _recording_writable(self, path: str) -> bool:
-        return not self.setup.write_recordings or os.path.isdir(os.path.dirname(path) or ".")
+        directory = os.path.dirname(path) or "."
+        if self.setup.record_dirs is not None and directory.rstrip("/") not in {
+                d.rstrip("/") for d in self.setup.record_dirs}:
+            return False
+        return not self.setup.write_recordings or os.path.isdir(directory)
 
     def _write_recording(self, path: str, fmt: str, samples: int) -> None:
         if not self.setup.write_recordings:
@@ -643,6 +699,8 @@ class AsteriskCallSimulator(LineReceiver):
             # first is the script's H): Queue returns -1 with the caller's channel still up
             # and sets no QUEUESTATUS; with option c the caller goes on, QUEUESTATUS=CONTINUE.
             self.heard.append(Heard("queue-wait", "connected; the agent hangs up first"))
+            if self.setup.queue_member:
+                self.variables["MEMBERINTERFACE"] = self.setup.queue_member
             if "c" in options:
                 self.variables["QUEUESTATUS"] = "CONTINUE"
                 return "200 result=0\n"

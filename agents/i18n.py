@@ -165,7 +165,7 @@ CORE_WORDS: dict[str, tuple[str, str]] = {
     "report.col.dissatisfied": ("不满意", "Dissatisfied"),
     "report.col.unrated": ("未评价", "Unrated"),
     "report.col.compliance": ("按时回访率", "On-time rate"),
-    "callbacks.title": ("我的回访任务", "My callbacks"),
+    "callbacks.title": ("我的回访与回电任务", "My callbacks and return calls"),
     "callbacks.none": ("暂无待回访任务", "No callbacks to make"),
     "callbacks.unavailable": ("回访队列在本系统中不可用", "The callback queue is not available here"),
     "callbacks.origin": ("来源", "Origin"),

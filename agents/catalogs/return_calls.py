@@ -19,6 +19,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "return_call.join_none": ("无", "None"),
     "return_call.rating": ("对相关诉求办理的评价", "Rating of the related appeal"),
     "return_call.save": ("保存回电结果", "Save the return call"),
+    "return_call.recorded": ("回电结果已保存", "Return call saved"),
     "callbacks.refusal.rating_unreached": ("未联系上市民，不能登记评价",
                                            "A citizen not reached cannot have given a rating"),
     "callbacks.refusal.reason_required": ("评价为不满意时须填写原因（诉求将重新办理）",

@@ -73,8 +73,8 @@ class CallbackPages:
         items = await self.callbacks.worklist(ctx.principal.agent_id)
         done = ctx.request.arg("done")
         if notice is None and done:
-            notice = ctx.t("callbacks.already_recorded" if done == "again"
-                           else "callbacks.recorded")
+            notice = ctx.t({"again": "callbacks.already_recorded",
+                            "return": "return_call.recorded"}.get(done, "callbacks.recorded"))
         return self._page(ctx, "callbacks.html", status, items=items, error=error,
                           notice=notice, me=ctx.principal.agent_id, posted=posted or {},
                           kinds=[k.value for k in AppealKind],
@@ -183,7 +183,7 @@ class CallbackPages:
                       task_id=task_id, attempt=attempt, reached=reached,
                       disposition=record.disposition.value if record.disposition else "-",
                       appeal=record.result_appeal_id or "-")
-        return WebResponse.redirect("/callbacks?done=1")
+        return WebResponse.redirect("/callbacks?done=return")
 
     async def _callback_refused(self, ctx: Context, task_id: int, what: str,
                                 error: Exception,

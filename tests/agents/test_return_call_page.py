@@ -69,7 +69,8 @@ def test_classifying_a_voice_message_as_a_complaint_from_the_worklist(world):
     result = browser.post(f"/callbacks/{task_id}/return-call", {
         "reached": "yes", "notes": "投诉派出所窗口推诿", "disposition": "appeal",
         "kind": "complaint", "subject": "窗口推诿", "attempt": "1"})
-    assert result.status == 303 and result.location == "/callbacks?done=1"
+    assert result.status == 303 and result.location == "/callbacks?done=return"
+    assert "回电结果已保存" in browser.get(result.location).body
     assert appeal(world, world["message"].id) == (
         AppealKind.COMPLAINT, "窗口推诿", AppealStatus.RECEIVED)
     task = world["db"].read_now(lambda s: (lambda t: (t.state, t.disposition, t.call_notes))(

@@ -27,6 +27,8 @@ from sms_gateway.inbox import Inbox
 from sms_gateway.routing import Router
 from sms_gateway.simulator.control import control_factory
 from sms_gateway.simulator.smsc import SimulatedSmsc
+from sms_gateway.smgp.config import SmgpBindConfig
+from sms_gateway.smgp.service import SmgpLink
 from sms_gateway.smpp.config import SmppBindConfig
 from sms_gateway.smpp.service import SmppLink
 
@@ -34,8 +36,8 @@ SIMULATOR_BIND = "simulator"
 SIMULATOR_PASSWORD = "sim"  # the embedded simulator only listens on loopback
 
 
-BindConfig = SmppBindConfig | CmppBindConfig
-BindLink = SmppLink | CmppLink
+BindConfig = SmppBindConfig | CmppBindConfig | SmgpBindConfig
+BindLink = SmppLink | CmppLink | SmgpLink
 
 # `protocol` of a bind table -> its settings and its link (each an `ISmsLink` built as
 # `Link(config, endpoint, clock, on_receipt=, on_message=, name=)`), and where the
@@ -44,6 +46,7 @@ PROTOCOLS: dict[str, tuple[type, type, str]] = {
     "smpp": (SmppBindConfig, SmppLink, "source_addr"),
     "cmpp2": (CmppBindConfig, CmppLink, "src_id"),
     "cmpp3": (CmppBindConfig, CmppLink, "src_id"),
+    "smgp3": (SmgpBindConfig, SmgpLink, "src_term_id"),
 }
 
 
@@ -57,9 +60,9 @@ class BindSettings:
 
 def bind_settings(config: SmsConfig, environ=os.environ) -> list[BindSettings]:
     """Validate the `[sms.binds.NAME]` tables. `protocol` picks the link ("smpp", the
-    default, "cmpp2" or "cmpp3") and with it the keys the table may have. A bind's password
-    (CMPP's shared secret) may come from the environment as HOTLINE_SMS_BIND_<NAME>_PASSWORD
-    (secrets stay out of files)."""
+    default, "cmpp2", "cmpp3" or "smgp3") and with it the keys the table may have. A bind's
+    password (CMPP's and SMGP's shared secret) may come from the environment as
+    HOTLINE_SMS_BIND_<NAME>_PASSWORD (secrets stay out of files)."""
     binds = []
     for name, table in config.binds.items():
         if not isinstance(table, dict):

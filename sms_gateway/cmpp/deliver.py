@@ -42,6 +42,11 @@ _DATA_CODING = {MSG_FMT_ASCII: 0x01, MSG_FMT_UCS2: 0x08, MSG_FMT_GBK: 0x0F}
 _OCTETS = 0x04
 
 
+def mo_data_coding(msg_fmt: int) -> int:
+    """The data_coding an MO's Msg_Fmt (SMGP's MsgFormat: the same numbers) is read by."""
+    return _DATA_CODING.get(msg_fmt, _OCTETS)
+
+
 def state_of(stat: str) -> MessageState:
     return STATES.get(stat.strip().upper(), MessageState.UNDELIVERABLE)
 
@@ -65,6 +70,6 @@ def mo_part(deliver: codec.Deliver) -> MoFragment:
     return mo_fragment(
         source=deliver.src_terminal_id, destination=deliver.dest_id,
         esm_class=ESM_CLASS_UDHI if deliver.tp_udhi else 0,
-        data_coding=_DATA_CODING.get(deliver.msg_fmt, _OCTETS),
+        data_coding=mo_data_coding(deliver.msg_fmt),
         short_message=deliver.msg_content, tlvs={},
     )

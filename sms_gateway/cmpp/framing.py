@@ -27,11 +27,17 @@ MAX_LENGTH = 4096
 
 
 class CmppFramer(protocol.Protocol, metaclass=abc.ABCMeta):
-    """Subclasses implement `pduReceived(data)`; `sendPdu` writes to the transport only."""
+    """Subclasses implement `pduReceived(data)`; `sendPdu` writes to the transport only.
+
+    SMGP frames the same way (PacketLength counts the whole PDU, a 12-octet header): its
+    framer is this one with its own names and limit (`sms_gateway.smgp.framing`).
+    """
 
     log = Logger()
     transport: ITCPTransport  # set by makeConnection before any data
     MAX_LENGTH = MAX_LENGTH
+    PROTOCOL = "CMPP"
+    LENGTH_FIELD = "Total_Length"
     _buffer = b""
     _framingBroken = False
     _receiving = False
@@ -69,7 +75,8 @@ class CmppFramer(protocol.Protocol, metaclass=abc.ABCMeta):
     def lengthLimitExceeded(self, length: int) -> None:
         self._framingBroken = True
         self.log.error(
-            "Dropping CMPP link: Total_Length {length} outside {minimum}..{maximum} (peer {peer})",
+            "Dropping {protocol} link: {field} {length} outside {minimum}..{maximum} (peer {peer})",
+            protocol=self.PROTOCOL, field=self.LENGTH_FIELD,
             length=length, minimum=codec.HEADER_LENGTH, maximum=self.MAX_LENGTH,
             peer=str(self.transport.getPeer()) if self.transport else None,
         )

@@ -1,6 +1,6 @@
 import pytest
 from twisted.internet.testing import StringTransportWithDisconnection
-from twisted.logger import capturedLogs
+from twisted.logger import capturedLogs, formatEvent
 
 from sms_gateway.cmpp.framing import CmppFramer
 from tests.sms_gateway.cmpp.captured import (
@@ -76,7 +76,7 @@ def test_total_length_under_12_drops_the_link_with_the_reason_logged(length):
                             + SESSION_3_0)
     assert not transport.connected and transport.value() == b""  # CMPP has no generic_nack
     assert framer.pdus == []
-    assert any(e.get("length") == length and "Total_Length" in e["log_format"] for e in events)
+    assert any(e.get("length") == length and "Total_Length" in formatEvent(e) for e in events)
 
 
 def test_total_length_over_the_limit_drops_the_link_after_the_pdus_before_it():

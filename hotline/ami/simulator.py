@@ -33,6 +33,17 @@ Each member's ``Status`` is its device's state (0 Unknown .. 8 On hold): a phone
 unless `set_device_state` said otherwise, before or after it joined, as an unregistered PJSIP
 phone is Unavailable (5) and an absent device Invalid (4). QueueAdd of such a phone succeeds,
 and its member events say so.
+
+The later golden transcripts (a real Asterisk configured from docs/asterisk) fixed more: a
+member takes the queue's ``ringinuse`` (``Ringinuse: 0`` under ``ringinuse = no``) and QueueAdd's
+own ``Wrapuptime``; QueueParams carries the queue's running hold and talk times (app_queue.c's
+exponential averages) and its service-level percentages; when the member hangs up first its
+QueueMemberStatus (the call counted, ``LastCall`` set) races the AgentComplete, either may come
+first (`agent_complete`'s ``member_status`` sends it first); Local members take Local channel
+sequence numbers (`take_local_sequence`); QueueSummary and ``Getvar`` of ``QUEUE_MEMBER(q,ready)``
+(not in wrap-up) / ``free`` / ``logged`` / ``count`` and ``QUEUE_WAITING_COUNT(q)`` answer as
+Asterisk does; ``read_classes`` (manager.conf's ``read``) keeps events of other classes off the
+link, as the docs' account gets no FullyBooted (system) nor SuccessfulAuth (security).
 """
 
 from __future__ import annotations
@@ -208,12 +219,28 @@ class Queue:
     strategy: str = "ringall"
     # queues.conf's wrapuptime, for the members with none of their own (get_wrapuptime()).
     wrapuptime: int = 0
+    # queues.conf's ringinuse (Asterisk's default yes): each member added takes it.
+    ringinuse: bool = True
+    # queues.conf's servicelevel: a call answered (or abandoned) within it counts as in it.
+    servicelevel: int = 0
     members: dict[str, QueueMember] = field(default_factory=dict)
     callers: list[tuple[ChannelSnapshot, float]] = field(default_factory=list)
     completed: int = 0
     abandoned: int = 0
+    completed_in_sl: int = 0
+    abandoned_in_sl: int = 0
+    # app_queue.c's running averages (recalc_holdtime(), update_queue()), whole seconds.
+    holdtime: int = 0
+    talktime: int = 0
     # The callers agent_connect bridged: Uniqueid -> (hold time, when answered).
     connected: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def service_levels(self) -> tuple[str, str]:
+        """QueueParams' ServicelevelPerf and ServicelevelPerf2 ("%2.1f" of a percentage)."""
+        perf = 100 * self.completed_in_sl / self.completed if self.completed else 0.0
+        both = self.completed + self.abandoned
+        perf2 = 100 * (self.abandoned_in_sl + self.completed_in_sl) / both if both else 0.0
+        return f"{perf:.1f}", f"{perf2:.1f}"
 
 
 @dataclass
@@ -229,7 +256,8 @@ class AsteriskManagerSimulator(ServerFactory):
 
     ``clock`` drives every delay (use `task.Clock` in tests); ``wall`` gives the epoch time
     written into Uniqueid, Timestamp and EventTV values (and a member's LastCall);
-    ``wrapuptime`` is the queues.conf wrap-up of the queues named in ``queues``.
+    ``wrapuptime`` and ``ringinuse`` are the queues.conf settings of the queues named in
+    ``queues``; ``read_classes`` manager.conf's ``read`` (None: every class).
     """
 
     log = Logger()
@@ -241,6 +269,7 @@ class AsteriskManagerSimulator(ServerFactory):
         users: dict[str, str] | None = None,
         queues: Iterable[str] = ("hotline",),
         wrapuptime: int = 0,
+        ringinuse: bool = True,
         ami_version: str = "12.0.0",
         asterisk_version: str = "23.4.1",
         wall: Callable[[], float] = time.time,
@@ -249,11 +278,13 @@ class AsteriskManagerSimulator(ServerFactory):
         challenges: Iterable[str] | None = None,
         local_sequence_start: int = 0,
         channelvars: Iterable[str] = (),
+        read_classes: Iterable[str] | None = None,
     ):
         self.clock = clock
         self.wall = wall
         self.users = dict(users if users is not None else {"hotline": "secret"})
-        self.queues: dict[str, Queue] = {name: Queue(name, wrapuptime=wrapuptime) for name in queues}
+        self.queues: dict[str, Queue] = {name: Queue(name, wrapuptime=wrapuptime, ringinuse=ringinuse)
+                                         for name in queues}
         self.ami_version = ami_version
         self.asterisk_version = asterisk_version
         self.default_outcome = default_outcome
@@ -267,6 +298,10 @@ class AsteriskManagerSimulator(ServerFactory):
         # manager.conf's channelvars: the variables each event of an originated channel
         # carries as ChanVariable lines.
         self.channelvars: tuple[str, ...] = tuple(channelvars)
+        # manager.conf's read classes of the user (None: all): a session is sent only the
+        # events whose Privilege names one of them.
+        self.read_classes: frozenset[str] | None = (
+            None if read_classes is None else frozenset(c.strip().lower() for c in read_classes))
         self.calls: dict[str, _Call] = {}
         self.actions_received: list[Message] = []
         self.frozen = False
@@ -308,8 +343,9 @@ class AsteriskManagerSimulator(ServerFactory):
         number = destination_number(channel)
         return self.scripts.get(number, self.default_outcome)
 
-    def add_queue(self, name: str, strategy: str = "ringall", *, wrapuptime: int = 0) -> Queue:
-        return self.queues.setdefault(name, Queue(name, strategy, wrapuptime=wrapuptime))
+    def add_queue(self, name: str, strategy: str = "ringall", *, wrapuptime: int = 0,
+                  ringinuse: bool = True) -> Queue:
+        return self.queues.setdefault(name, Queue(name, strategy, wrapuptime=wrapuptime, ringinuse=ringinuse))
 
     # -- ids and clocks -------------------------------------------------------------------
 
@@ -346,6 +382,12 @@ class AsteriskManagerSimulator(ServerFactory):
             variables=tuple((variables or {}).items()),
         )
 
+    def take_local_sequence(self) -> int:
+        """The next Local channel sequence number (the hex after the name): Asterisk has one for
+        every Local channel, so a Local queue member the dialplan rings takes one as an
+        Originate's channel does, and the next Originate's number is past it."""
+        return next(self._localCounter)
+
     def event_tv(self) -> str:
         now = datetime.fromtimestamp(self.wall(), tz=timezone.utc)
         return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
@@ -359,9 +401,15 @@ class AsteriskManagerSimulator(ServerFactory):
         """Send an event to every logged-in session that takes events."""
         event = Message((("Event", name), ("Privilege", privilege), *fields))
         for session in list(self.sessions):
-            if session.authenticated and session.events_on:
+            if session.authenticated and session.events_on and self.reads(privilege):
                 session.sendMessage(event)
         return event
+
+    def reads(self, privilege: str) -> bool:
+        """Whether the user's read classes let an event of this Privilege through."""
+        if self.read_classes is None:
+            return True
+        return bool(self.read_classes & {c for c in privilege.lower().split(",") if c != "all"})
 
     def inject_event(self, name: str, fields: Iterable[tuple[str, object]], privilege: str = "call,all") -> Message:
         """Any event, as given (tests and the demo use it for what is not modelled)."""
@@ -381,6 +429,8 @@ class AsteriskManagerSimulator(ServerFactory):
         q = self._queue(queue)
         position, joined = self._callerPosition(q, caller)
         q.abandoned += 1
+        if int(self.wall() - joined) <= q.servicelevel:
+            q.abandoned_in_sl += 1
         self.emit(
             "QueueCallerAbandon",
             "agent,all",
@@ -413,6 +463,8 @@ class AsteriskManagerSimulator(ServerFactory):
         member = q.members.get(interface)
         if member is not None:
             member.in_call = True
+        # recalc_holdtime(): the first call's hold, then (3 * old + new) / 4
+        q.holdtime = hold if q.completed + q.abandoned == 0 else (3 * q.holdtime + hold) >> 2
         q.connected[caller.uniqueid] = (hold, self.wall())
         self.emit(
             "AgentConnect",
@@ -424,31 +476,43 @@ class AsteriskManagerSimulator(ServerFactory):
         self,
         queue: str,
         caller: ChannelSnapshot,
-        agent: ChannelSnapshot,
+        agent: ChannelSnapshot | None,
         interface: str,
         *,
         hold_time: int | None = None,
         talk_time: int | None = None,
         reason: str = "caller",
+        member_status: int | None = None,
     ) -> None:
         """The call `agent_connect` bridged has ended (`reason`: caller, agent, transfer);
-        hold and talk times default to those the simulator's clock measured."""
+        hold and talk times default to those the simulator's clock measured. The queue
+        counts it (Completed, its running talk time, the service level). ``member_status``:
+        the member's phone hung up and went to this state, and, as Asterisk sends it, the
+        QueueMemberStatus that says so (the call already counted) comes first; Asterisk sends
+        the two in either order (they race), so without it a test sends the state after.
+        ``agent`` None: no Dest* fields, as Asterisk sends when the member's channel is gone."""
         q = self._queue(queue)
         q.completed += 1
         held, answered = q.connected.pop(caller.uniqueid, (0, self.wall()))
+        if held <= q.servicelevel:
+            q.completed_in_sl += 1
         hold_time = held if hold_time is None else hold_time
         talk_time = int(self.wall() - answered) if talk_time is None else talk_time
+        # update_queue(): the first call's talk time, then (3 * old + new) / 4
+        q.talktime = talk_time if q.completed == 1 else (3 * q.talktime + talk_time) >> 2
         member = q.members.get(interface)
         if member is not None:
             member.in_call = False
             member.calls_taken += 1
             member.last_call = int(self.wall())
+        if member_status is not None:
+            self.set_device_state(member.state_interface if member else interface, member_status)
         self.emit(
             "AgentComplete",
             "agent,all",
             [
                 *caller.fields(),
-                *agent.fields("Dest"),
+                *(agent.fields("Dest") if agent is not None else ()),
                 *self._memberBlob(queue, interface),
                 ("HoldTime", hold_time),
                 ("TalkTime", talk_time),
@@ -466,7 +530,7 @@ class AsteriskManagerSimulator(ServerFactory):
         q = self._queue(queue)
         now = int(self.wall())
         member = QueueMember(interface=interface, member_name=member_name or interface,
-                             state_interface=interface, paused=paused,
+                             state_interface=interface, paused=paused, ringinuse=q.ringinuse,
                              status=self.device_state(interface),
                              last_pause=now if paused else 0, login_time=now,
                              wrapuptime=wrapuptime)
@@ -499,8 +563,38 @@ class AsteriskManagerSimulator(ServerFactory):
         member = q.members.get(interface)
         if member is None or member.paused or member.status not in (DEVICE_UNKNOWN, DEVICE_NOT_INUSE):
             return False
+        return not self._wrapping_up(q, member)
+
+    def function_value(self, text: str) -> str:
+        """What a dialplan function of the queues reads now (app_queue.c's QUEUE_MEMBER and
+        QUEUE_WAITING_COUNT); "" for any other, or for a queue that does not exist."""
+        match = re.fullmatch(r"\s*(QUEUE_MEMBER|QUEUE_WAITING_COUNT)\((.*)\)\s*", text, re.I)
+        if match is None:
+            return ""
+        args = [a.strip() for a in match.group(2).split(",")]
+        q = self.queues.get(args[0])
+        if match.group(1).upper() == "QUEUE_WAITING_COUNT":
+            return str(len(q.callers)) if q is not None else "0"
+        if q is None or len(args) < 2:
+            return ""
+        option, members = args[1].lower(), list(q.members.values())
+        if option in ("penalty", "paused", "ringinuse"):
+            member = q.members.get(args[2]) if len(args) > 2 else None
+            if member is None:
+                return "0"
+            return str({"penalty": member.penalty, "paused": int(member.paused),
+                        "ringinuse": int(member.ringinuse)}[option])
+        counted = {
+            "logged": lambda m: m.status not in (DEVICE_UNAVAILABLE, DEVICE_INVALID),
+            "free": lambda m: m.status == DEVICE_NOT_INUSE and not m.paused,
+            "ready": lambda m: m.status == DEVICE_NOT_INUSE and not m.paused and not self._wrapping_up(q, m),
+            "count": lambda m: True,
+        }.get(option)
+        return "" if counted is None else str(sum(1 for m in members if counted(m)))
+
+    def _wrapping_up(self, q: Queue, member: QueueMember) -> bool:
         wrapuptime = member.wrapuptime or q.wrapuptime
-        return not (member.last_call and wrapuptime and int(self.wall()) - wrapuptime < member.last_call)
+        return bool(member.last_call and wrapuptime and int(self.wall()) - wrapuptime < member.last_call)
 
     def _queue(self, name: str) -> Queue:
         try:
@@ -610,6 +704,10 @@ class AsteriskManagerSimulator(ServerFactory):
                 ("CallerIDNum", caller_num or UNKNOWN),
                 ("CallerIDName", caller_name or UNKNOWN),
             ]
+            if answered:
+                # manager.c names the channel the event is about: its channelvars follow as
+                # `ChanVariable(<channel>): NAME=value`.
+                fields += [(f"ChanVariable({one.name})", f"{name}={value}") for name, value in one.variables]
             self.emit("OriginateResponse", "call,all", fields)
             if session is not None and not session.originateAsync(request):
                 session.finishSyncOriginate(request, answered)
@@ -820,7 +918,7 @@ class ManagerSession(ManagerFramer):
         self.events_on = (request.get("Events") or "on").lower() != "off"
         self.session_tv = self.sim.event_tv()
         self.respond(request, "Success", "Authentication accepted")
-        if self.events_on:
+        if self.events_on and self.sim.reads("system,all"):
             self.sendMessage(
                 Message(
                     [
@@ -968,6 +1066,8 @@ class ManagerSession(ManagerFramer):
             paused_reason=(request.get("Reason") or "") if paused else "",
             last_pause=now if paused else 0,
             login_time=now,
+            ringinuse=q.ringinuse,
+            wrapuptime=max(0, _int(request.get("Wrapuptime"))),
         )
         q.members[interface] = member
         self.respond(request, "Success", "Added interface to queue")
@@ -1036,13 +1136,13 @@ class ManagerSession(ManagerFramer):
                         ("Max", 0),
                         ("Strategy", q.strategy),
                         ("Calls", len(q.callers)),
-                        ("Holdtime", 0),
-                        ("TalkTime", 0),
+                        ("Holdtime", q.holdtime),
+                        ("TalkTime", q.talktime),
                         ("Completed", q.completed),
                         ("Abandoned", q.abandoned),
-                        ("ServiceLevel", 0),
-                        ("ServicelevelPerf", "0.0"),
-                        ("ServicelevelPerf2", "0.0"),
+                        ("ServiceLevel", q.servicelevel),
+                        ("ServicelevelPerf", q.service_levels()[0]),
+                        ("ServicelevelPerf2", q.service_levels()[1]),
                         ("Weight", 0),
                     ],
                 )
@@ -1102,6 +1202,46 @@ class ManagerSession(ManagerFramer):
             complete.append(("ActionID", request.action_id))
         complete += [("EventList", "Complete"), ("ListItems", items)]
         self.sendMessage(Message(complete))
+
+    def action_queuesummary(self, request: Message) -> None:
+        """manager_queues_summary(): per queue, the members logged in (not Unavailable or
+        Invalid), those available (Not in use or Unknown, not paused: wrap-up is not looked
+        at), the callers and the longest wait."""
+        queue_name = request.get("Queue")
+        self.respond(request, "Success", "Queue summary will follow", event_list="start")
+        items = 0
+        now = self.sim.wall()
+        for q in self.sim.queues.values():
+            if queue_name and q.name != queue_name:
+                continue
+            logged = [m for m in q.members.values() if m.status not in (DEVICE_UNAVAILABLE, DEVICE_INVALID)]
+            available = [m for m in logged if m.status in (DEVICE_NOT_INUSE, DEVICE_UNKNOWN) and not m.paused]
+            longest = max((int(now - joined) for _caller, joined in q.callers), default=0)
+            self.sendMessage(self._listEvent(request, "QueueSummary", [
+                ("Queue", q.name), ("LoggedIn", len(logged)), ("Available", len(available)),
+                ("Callers", len(q.callers)), ("HoldTime", q.holdtime), ("TalkTime", q.talktime),
+                ("LongestHoldTime", longest)]))
+            items += 1
+        complete: list[tuple[str, object]] = [("Event", "QueueSummaryComplete")]
+        if request.action_id:
+            complete.append(("ActionID", request.action_id))
+        complete += [("EventList", "Complete"), ("ListItems", items)]
+        self.sendMessage(Message(complete))
+
+    def action_getvar(self, request: Message) -> None:
+        """Getvar without a channel reads a dialplan function on a dummy channel: the queue
+        functions are modelled (QUEUE_MEMBER(q,logged|free|ready|count|paused|penalty|
+        ringinuse[,interface]), QUEUE_WAITING_COUNT(q)); any other name reads empty."""
+        variable = request.get("Variable")
+        if not variable:
+            self.error(request, "No variable specified")
+            return
+        channel = request.get("Channel")
+        if channel and channel not in self.sim.calls:
+            self.error(request, "No such channel")
+            return
+        value = "" if channel else self.sim.function_value(variable)
+        self.respond(request, "Success", None, [("Variable", variable), ("Value", value)])
 
 
 def _truthy(value: str | None) -> bool:

@@ -10,7 +10,7 @@ from twisted.logger import Logger
 
 from agents import params, queries
 from agents.http import WebResponse
-from agents.pages.workorders import refusal
+from agents.pages.workorders import field_refusal, refusal
 from agents.routing import STAFF, SUPERVISORS, Context, Route
 from hotline.appeals import (
     AppealNotFound,
@@ -95,7 +95,7 @@ class AppealPages:
             kind = AppealKind(arg("kind"))
         except ValueError:
             return await self.new_appeal_form(ctx, status=422,
-                                              error="channel/kind: not one of the choices")
+                                              error=ctx.t("appeal.invalid_kind"))
         try:
             _bounded_texts({key: arg(key) for key in APPEAL_TEXT_FIELDS})
         except params.ParamError as problem:
@@ -107,7 +107,8 @@ class AppealPages:
         try:
             appeal = await self.core.appeals.create(new, actor=ctx.actor)
         except AppealValidationError as error:
-            return await self.new_appeal_form(ctx, status=422, error=str(error))
+            return await self.new_appeal_form(ctx, status=422,
+                                              error=field_refusal(ctx.t, error))
         self.log.info("{actor} opened appeal {case_number} for {phone}", actor=ctx.actor,
                       case_number=appeal.case_number, phone=mask_phone(appeal.citizen_phone))
         return WebResponse.redirect(f"/appeals/{appeal.id}?created=1")
@@ -153,7 +154,7 @@ class AppealPages:
                 except params.ParamError:
                     unit = None
                 if unit is None:
-                    raise AppealValidationError("unit_id", "choose a unit")
+                    raise AppealValidationError("unit_id", "choose a unit", "required")
                 step = appeals.dispatch if action == "dispatch" else appeals.redispatch
                 await step(appeal_id, unit, reason=arg("reason"),
                            instruction=arg("instruction"), actor=ctx.actor)
@@ -184,7 +185,7 @@ class AppealPages:
                 except params.ParamError:
                     unit = None
                 if unit is None:
-                    raise AppealValidationError("unit_id", "choose a unit")
+                    raise AppealValidationError("unit_id", "choose a unit", "required")
                 await appeals.assign(appeal_id, unit, actor=ctx.actor)
             elif action == "start":
                 await appeals.start(appeal_id, actor=ctx.actor)
@@ -194,7 +195,8 @@ class AppealPages:
                 try:
                     call_id = _call_id(ctx)
                 except params.ParamError as problem:
-                    raise AppealValidationError("call_id", str(problem)) from None
+                    raise AppealValidationError("call_id", str(problem), "length",
+                                                **problem.values) from None
                 await appeals.add_note(appeal_id, arg("note"), actor=ctx.actor,
                                        call_id=call_id or None)
             else:
@@ -202,15 +204,10 @@ class AppealPages:
         except AppealNotFound:
             return self._page(ctx, "error.html", 404, status=404,
                               error=ctx.t("error.not_found"))
-        except InvalidTransition as problem:
-            return await self.appeal(ctx, status=409,
-                                     error=ctx.t("appeal.rejected", error=str(problem)))
-        except WorkOrderRefused as problem:  # at a unit: its work order moves it
+        except (InvalidTransition, WorkOrderRefused, AppealValidationError) as problem:
             status, words = refusal(ctx, problem)
-            return await self.appeal(ctx, status=status, error=words)
-        except AppealValidationError as problem:
-            return await self.appeal(ctx, status=422,
-                                     error=ctx.t("appeal.rejected", error=str(problem)))
+            return await self.appeal(ctx, status=status,
+                                     error=ctx.t("appeal.rejected", error=words))
         return WebResponse.redirect(f"/appeals/{appeal_id}")
 
     async def caller(self, ctx: Context) -> WebResponse:

@@ -52,11 +52,20 @@ def refusal(ctx: Context, problem: Refusal) -> tuple[int, str]:
         return 409, t(key, **problem.values) if key in MESSAGES else str(problem)
     if isinstance(problem, ParamError):
         return 422, problem.message(t)
-    if problem.field == "unit_id":
+    if problem.field == "unit_id" and problem.reason == "required":
         return 422, t("wo.choose_unit")
-    label_key = f"wo.field.{problem.field}"
-    return 422, t("wo.field_bad", label=t(label_key) if label_key in MESSAGES else problem.field,
-                  max=FIELD_MAX.get(problem.field, TEXT_MAX))
+    return 422, field_refusal(t, problem)
+
+
+def field_refusal(t, problem: AppealValidationError) -> str:
+    """A refused field of an appeal or a step, in the reader's language: the field's name as
+    the pages call it, and what is wrong with it (`appeal.invalid.<reason>`)."""
+    label_key = next((key for key in (f"wo.field.{problem.field}",
+                                      f"appeal.field.{problem.field}") if key in MESSAGES), None)
+    label = t(label_key) if label_key else problem.field
+    key = f"appeal.invalid.{problem.reason}"
+    values = {"max": FIELD_MAX.get(problem.field, TEXT_MAX), **problem.values}
+    return t(key if key in MESSAGES else "appeal.invalid.invalid", label=label, **values)
 
 
 def trail_label(ctx: Context):

@@ -22,9 +22,16 @@ class InvalidTransition(AppealError):
 
 
 class AppealValidationError(AppealError):
-    def __init__(self, field: str, message: str) -> None:
+    """A field of an appeal refused: the message is for the log and the API; `reason` (a
+    stable key: required, length, phone, id_number, unknown_item, unknown_unit, invalid)
+    and `values` are what the pages say it with, in the user's language."""
+
+    def __init__(self, field: str, message: str, reason: str = "invalid",
+                 **values: object) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.reason = reason
+        self.values = values
 
 
 class WorkOrderRefused(AppealError):

@@ -107,9 +107,11 @@ class AppealRepository(WorkOrderSteps):
     def _answer_text(answer: str) -> str:
         answer = (answer or "").strip()
         if not answer:
-            raise AppealValidationError("resolution", "is required to answer an appeal")
+            raise AppealValidationError("resolution", "is required to answer an appeal",
+                                        "required")
         if len(answer) > NOTE_MAX:
-            raise AppealValidationError("resolution", f"at most {NOTE_MAX} characters")
+            raise AppealValidationError("resolution", f"at most {NOTE_MAX} characters", "length",
+                                        max=NOTE_MAX)
         return answer
 
     def reclassify(self, session: Session, appeal_id: int, *, kind: AppealKind,
@@ -119,9 +121,10 @@ class AppealRepository(WorkOrderSteps):
         kind, counted from the day of receipt; the trail records what changed from what."""
         subject = (subject or "").strip()
         if not subject:
-            raise AppealValidationError("subject", "is required")
+            raise AppealValidationError("subject", "is required", "required")
         if len(subject) > SUBJECT_MAX:
-            raise AppealValidationError("subject", f"is longer than {SUBJECT_MAX} characters")
+            raise AppealValidationError("subject", f"is longer than {SUBJECT_MAX} characters",
+                                        "length", max=SUBJECT_MAX)
         appeal = self._locked(session, appeal_id)
         if appeal.status is AppealStatus.CLOSED:
             raise InvalidTransition("correct", appeal.status.value,
@@ -145,28 +148,31 @@ class AppealRepository(WorkOrderSteps):
     def _validated(self, session: Session, new: NewAppeal) -> dict:
         subject = (new.subject or "").strip()
         if not subject:
-            raise AppealValidationError("subject", "is required")
+            raise AppealValidationError("subject", "is required", "required")
         if len(subject) > SUBJECT_MAX:
-            raise AppealValidationError("subject", f"is longer than {SUBJECT_MAX} characters")
+            raise AppealValidationError("subject", f"is longer than {SUBJECT_MAX} characters",
+                                        "length", max=SUBJECT_MAX)
         try:
             phone = normalise_phone(new.citizen_phone)
         except PhoneNumberError as error:
-            raise AppealValidationError("citizen_phone", str(error)) from None
+            raise AppealValidationError("citizen_phone", str(error), "phone") from None
         id_number = None
         if new.citizen_id_number:
             try:
                 id_number = normalise_id_number(new.citizen_id_number)
             except IdNumberError as error:
-                raise AppealValidationError("citizen_id_number", str(error)) from None
+                raise AppealValidationError("citizen_id_number", str(error),
+                                            "id_number") from None
         approval_item_id = None
         if new.approval_item_code:
             approval_item_id = session.scalar(
                 select(ApprovalItem.id).where(ApprovalItem.code == new.approval_item_code))
             if approval_item_id is None:
                 raise AppealValidationError("approval_item_code",
-                                            f"no approval item {new.approval_item_code!r}")
+                                            f"no approval item {new.approval_item_code!r}",
+                                            "unknown_item")
         if new.unit_id is not None and session.get(Unit, new.unit_id) is None:
-            raise AppealValidationError("unit_id", f"no unit {new.unit_id}")
+            raise AppealValidationError("unit_id", f"no unit {new.unit_id}", "unknown_unit")
         values = dict(subject=subject, body=new.body or "", citizen_phone=phone,
                       citizen_name=(new.citizen_name or "").strip() or None,
                       citizen_id_number=id_number, area=(new.area or "").strip() or None,
@@ -176,7 +182,8 @@ class AppealRepository(WorkOrderSteps):
         for name in BOUNDED_TEXT:
             value, limit = values[name], _column_length(name)
             if isinstance(value, str) and len(value) > limit:
-                raise AppealValidationError(name, f"is longer than {limit} characters")
+                raise AppealValidationError(name, f"is longer than {limit} characters",
+                                        "length", max=limit)
         return values
 
     # Lifecycle ----------------------------------------------------------------------------
@@ -189,7 +196,7 @@ class AppealRepository(WorkOrderSteps):
         self.open_order_guard(session, appeal_id, Action.ASSIGN.value)
         unit = session.get(Unit, unit_id)
         if unit is None:
-            raise AppealValidationError("unit_id", f"no unit {unit_id}")
+            raise AppealValidationError("unit_id", f"no unit {unit_id}", "unknown_unit")
 
         def change(appeal: Appeal) -> None:
             appeal.unit_id = unit_id
@@ -216,7 +223,8 @@ class AppealRepository(WorkOrderSteps):
         hook's participants (the callback task, the SMS) run in this transaction."""
         resolution = (resolution or "").strip()
         if not resolution:
-            raise AppealValidationError("resolution", "is required to resolve an appeal")
+            raise AppealValidationError("resolution", "is required to resolve an appeal",
+                                        "required")
 
         def change(appeal: Appeal) -> None:
             appeal.resolution = resolution
@@ -234,7 +242,7 @@ class AppealRepository(WorkOrderSteps):
         for one dispatched to it (`return_order`)."""
         reason = (reason or "").strip()
         if not reason:
-            raise AppealValidationError("reason", "is required to return an appeal")
+            raise AppealValidationError("reason", "is required to return an appeal", "required")
         self._locked(session, appeal_id)
         self.open_order_guard(session, appeal_id, Action.RETURN.value)
 
@@ -254,7 +262,7 @@ class AppealRepository(WorkOrderSteps):
                now: dt.datetime) -> AppealRecord:
         reason = (reason or "").strip()
         if not reason:
-            raise AppealValidationError("reason", "is required to reopen an appeal")
+            raise AppealValidationError("reason", "is required to reopen an appeal", "required")
 
         def change(appeal: Appeal) -> None:
             appeal.reopen_count += 1
@@ -269,9 +277,10 @@ class AppealRepository(WorkOrderSteps):
         appeal takes no more notes (reopen it)."""
         text = (text or "").strip()
         if not text:
-            raise AppealValidationError("note", "is required")
+            raise AppealValidationError("note", "is required", "required")
         if len(text) > NOTE_MAX:
-            raise AppealValidationError("note", f"at most {NOTE_MAX} characters")
+            raise AppealValidationError("note", f"at most {NOTE_MAX} characters", "length",
+                                        max=NOTE_MAX)
         appeal = self._locked(session, appeal_id)
         if appeal.status is AppealStatus.CLOSED:
             raise InvalidTransition("add a note to", appeal.status.value,

@@ -129,9 +129,10 @@ def _text(value: str | None, field: str, limit: int = TEXT_MAX, *,
           required: bool = True) -> str:
     text = (value or "").strip()
     if required and not text:
-        raise AppealValidationError(field, "is required")
+        raise AppealValidationError(field, "is required", "required")
     if len(text) > limit:
-        raise AppealValidationError(field, f"at most {limit} characters")
+        raise AppealValidationError(field, f"at most {limit} characters", "length",
+                                        max=limit)
     return text
 
 
@@ -478,7 +479,8 @@ class WorkOrderSteps:
     def _dispatch_unit(self, session: Session, unit_id: int) -> Unit:
         unit = session.get(Unit, unit_id)
         if unit is None or not unit.active:
-            raise AppealValidationError("unit_id", f"no active unit {unit_id}")
+            raise AppealValidationError("unit_id", f"no active unit {unit_id}",
+                                        "unknown_unit")
         return unit
 
     def _new_order(self, session: Session, appeal: Appeal, unit: Unit, reason: str,

@@ -123,7 +123,7 @@ def test_an_invalid_transition_shows_the_error_and_changes_nothing(agent, core, 
     appeal = create(core, pumped_reactor)
     result = agent.post(f"/appeals/{appeal.id}/resolve", {"resolution": "好了"})
     assert result.status == 409
-    assert "cannot resolve an appeal that is received" in result.body
+    assert "当前状态为“已受理”，不能办结" in result.body
     assert 'data-status="received"' in result.body
 
 
@@ -133,7 +133,7 @@ def test_resolve_without_a_resolution_is_refused_with_the_field(agent, core, pum
     agent.post(f"/appeals/{appeal.id}/assign", {"unit_id": str(unit)})
     agent.post(f"/appeals/{appeal.id}/start")
     result = agent.post(f"/appeals/{appeal.id}/resolve", {"resolution": "  "})
-    assert result.status == 422 and "resolution: is required" in result.body
+    assert result.status == 422 and "请填写办理结果" in result.body
 
 
 def test_supervisor_reopens_a_resolved_appeal(supervisor, core, pumped_reactor, unit):
@@ -242,7 +242,7 @@ def test_progress_notes_go_into_the_trail_without_changing_the_status(agent, cor
     assert 'data-status="received"' in page.body
     assert "已电话联系物业，约定周五维修" in page.body and "<td>li</td><td>note</td>" in page.body
     empty = agent.post(f"{path}/note", {"note": "  "})
-    assert empty.status == 422 and "note: is required" in empty.body
+    assert empty.status == 422 and "请填写办理进展" in empty.body
 
 
 def test_a_second_call_about_an_open_appeal_is_added_to_it_from_the_card(
@@ -266,4 +266,4 @@ def test_a_closed_appeal_takes_no_note(agent, core, pumped_reactor, unit):
                  lambda: core.appeals.close(appeal.id, actor="t")):
         pumped_reactor.wait(step())
     refused = agent.post(f"/appeals/{appeal.id}/note", {"note": "补充"})
-    assert refused.status == 409 and "cannot add a note to an appeal that is closed" in refused.body
+    assert refused.status == 409 and "当前状态为“已关闭”，不能记录办理进展" in refused.body

@@ -177,7 +177,7 @@ def test_card_pops_and_the_agent_opens_and_resolves_an_appeal_from_it(tmp_path):
             expect(page.locator("#subject")).to_have_text("<b>出租车拒载</b>")  # shown, not markup
 
             page.click("#start")  # not yet assigned: the error is shown, nothing changes
-            expect(page.locator("#error")).to_contain_text("cannot start an appeal that is received")
+            expect(page.locator("#error")).to_contain_text("当前状态为“已受理”，不能开始办理")
             page.click("#assign")
             expect(page.locator("#status")).to_have_attribute("data-status", "assigned")
             page.click("#start")

@@ -1,0 +1,33 @@
+"""Words of a refused appeal field or step, by the core's reason keys
+(`AppealValidationError.reason`), and of the appeal actions a refusal names."""
+
+WORDS: dict[str, tuple[str, str]] = {
+    "appeal.invalid.required": ("请填写{label}", "{label} is required"),
+    "appeal.invalid.length": ("{label}不能超过 {max} 个字", "{label}: at most {max} characters"),
+    "appeal.invalid.phone": ("{label}无效：请填写大陆手机号码（11位）或带区号的固定电话",
+                             "{label}: not a valid mainland China phone number"),
+    "appeal.invalid.id_number": ("{label}无效：应为18位居民身份证号码（末位可为X），请核对",
+                                 "{label}: not a valid resident ID number"),
+    "appeal.invalid.unknown_item": ("没有该审批事项，请从列表中选择", "No such approval item"),
+    "appeal.invalid.unknown_unit": ("没有该承办单位或已停用，请重新选择", "No such active unit"),
+    "appeal.invalid.invalid": ("{label}填写有误", "{label} is not valid"),
+    "appeal.invalid_kind": ("请从列表中选择渠道和诉求类别", "Choose the channel and the kind"),
+    "appeal.field.subject": ("事由", "Subject"),
+    "appeal.field.body": ("内容", "Details"),
+    "appeal.field.citizen_phone": ("联系电话", "Phone"),
+    "appeal.field.citizen_name": ("姓名", "Name"),
+    "appeal.field.citizen_id_number": ("身份证号码", "ID number"),
+    "appeal.field.area": ("所在区域", "Area"),
+    "appeal.field.call_id": ("通话编号", "Call id"),
+    "appeal.field.recording_path": ("录音文件", "Recording"),
+    "appeal.field.resolution": ("办理结果", "Resolution"),
+    "appeal.field.answer": ("答复内容", "Answer"),
+    "appeal.field.reason": ("原因", "Reason"),
+    "appeal.field.note": ("办理进展", "Progress note"),
+    "appeal.field.unit_id": ("承办单位", "Unit"),
+    "appeal.field.approval_item_code": ("审批事项", "Approval item"),
+    "wo.action.reopen": ("重新办理", "reopen it"),
+    "wo.action.close": ("关闭", "close it"),
+    "wo.action.answer": ("当场答复办结", "answer and close it"),
+    "wo.action.correct": ("更正", "correct it"),
+}

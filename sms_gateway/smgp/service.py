@@ -24,7 +24,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from hotline.reconnect import guarded
-from sms_gateway.cmpp.protocol import RecentDeliveries
+from sms_gateway.carrier_client import RecentDeliveries
 from sms_gateway.cmpp.segments import CmppText, count_parts, encode_text
 from sms_gateway.encoding import ReferencesExhausted
 from sms_gateway.link import (

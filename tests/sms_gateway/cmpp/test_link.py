@@ -256,7 +256,7 @@ def test_a_dead_link_is_dropped_after_three_unanswered_active_tests_and_comes_ba
         endpoint.advance(44)
         assert link.is_available()
         endpoint.advance(2)  # 30 + 3 x 5 s
-    assert any("Dead CMPP link" in e["log_format"] for e in events)
+    assert any("Dead CMPP link" in formatEvent(e) for e in events)
     ismg.faults.unanswered = frozenset()
     endpoint.advance(2)
     assert link.is_available() and len(ismg.connect_attempts) == 2

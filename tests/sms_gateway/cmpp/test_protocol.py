@@ -6,7 +6,7 @@ import pytest
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
-from twisted.logger import capturedLogs
+from twisted.logger import capturedLogs, formatEvent
 
 from sms_gateway.cmpp import CmppBindConfig, CmppClientProtocol, ConnectRefused, codec
 from sms_gateway.link import LinkUnavailable, MessageState, ResponseTimeout
@@ -178,7 +178,7 @@ def test_silence_sends_active_test_again_at_once_when_unanswered_and_drops_after
     with capturedLogs() as events:
         clock.advance(5)
     assert not transport.connected
-    assert any("Dead CMPP link" in e["log_format"] and e.get("count") == 3 for e in events)
+    assert any("Dead CMPP link" in formatEvent(e) and e.get("count") == 3 for e in events)
 
 
 def test_an_answered_active_test_resets_the_count_and_waits_the_interval_again():

@@ -280,7 +280,7 @@ def test_a_dead_link_is_dropped_after_three_unanswered_active_tests_and_comes_ba
         endpoint.advance(44)
         assert link.is_available()
         endpoint.advance(2)  # 30 + 3 x 5 s
-    assert any("Dead SMGP link" in e["log_format"] and e.get("count") == 3 for e in events)
+    assert any("Dead SMGP link" in formatEvent(e) and e.get("count") == 3 for e in events)
     smgw.faults.unanswered = frozenset()
     endpoint.advance(2)
     assert link.is_available() and len(smgw.login_attempts) == 2

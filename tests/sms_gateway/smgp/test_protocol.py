@@ -6,7 +6,7 @@ import hashlib
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
-from twisted.logger import capturedLogs
+from twisted.logger import capturedLogs, formatEvent
 
 from sms_gateway.smgp import LoginRefused, SmgpBindConfig, SmgpClientProtocol, codec
 from tests.sms_gateway.smgp.test_codec import DELIVER_MO, DELIVER_REPORT, header, pad
@@ -101,7 +101,7 @@ def test_a_malformed_deliver_is_answered_with_the_status_that_says_why():
     assert transport.value() == (header(26, 0x80000003, 4)
                                  + bytes.fromhex("01006101161701000002")
                                  + (36).to_bytes(4, "big"))
-    assert any("Malformed SMGP PDU" in e["log_format"] for e in events)
+    assert any("Malformed SMGP PDU" in formatEvent(e) for e in events)
     assert transport.connected
 
 

@@ -19,42 +19,33 @@ It behaves as the specification has an ISMG behave:
 - Replies from handsets are injected with `inject_mo`, to any Dest_Id (a service number with
   extension digits), long ones in UDH parts.
 It records every submit it accepted, so a test can assert that none was lost or duplicated,
-and misbehaves on demand through `SimulatedIsmg.faults`.
+and misbehaves on demand through `SimulatedIsmg.faults`. What any carrier's gateway simulator
+does alike (faults, window, throttle, deliveries sent again) is
+`sms_gateway.simulator.gateway`'s.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import datetime as dt
 import itertools
-import sys
 from collections.abc import Mapping, Sequence
-from typing import cast
+from typing import Any
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.internet.protocol import Factory, connectionDone
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 
 from hotline.masking import mask_phone, mask_text
 from sms_gateway.cmpp import codec
 from sms_gateway.cmpp.framing import CmppFramer
 from sms_gateway.cmpp.segments import encode_text
-from sms_gateway.throttle import TokenBucket
-
-
-@dataclasses.dataclass
-class IsmgFaults:
-    """What the ISMG does wrong; change the fields at any time."""
-
-    throttle_rate: float | None = None  # CMPP_SUBMIT per second above which Result 8
-    drop_after_pdus: int | None = None  # close the connection on the Nth PDU received (once)
-    response_delay: float = 0.0  # seconds before every response to a CMPP_SUBMIT
-    unanswered: frozenset[str] = frozenset()  # requests never answered, e.g. {"ACTIVE_TEST"}
-    result_for: Mapping[str, int] = dataclasses.field(default_factory=dict)  # destination -> Result
-    stats: Mapping[str, str] = dataclasses.field(default_factory=dict)  # destination -> Stat
+from sms_gateway.simulator.gateway import (
+    Delivery,
+    GatewaySession,
+    SimulatedGateway,
+    command_line,
+    serve,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,17 +65,7 @@ class AcceptedSubmit:
     version: int
 
 
-@dataclasses.dataclass(eq=False)
-class _Delivery:
-    kind: str  # "report" or "mo"
-    deliver: codec.Deliver  # its Msg_Content is filled in per connection for a report
-    report: codec.StatusReport | None
-    deferred: Deferred
-    attempts: int = 0
-    results: list[int] = dataclasses.field(default_factory=list)
-
-
-class SimulatedIsmg:
+class SimulatedIsmg(SimulatedGateway):
     """The ISMG's state, shared by every connection; `factory()` gives the server factory."""
 
     log = Logger()
@@ -104,39 +85,22 @@ class SimulatedIsmg:
     ):
         if version not in codec.VERSIONS:
             raise ValueError(f"CMPP version 0x20 or 0x30, not 0x{version:02X}")
-        self.clock = clock
+        super().__init__(clock, credentials=credentials or {"901234": "secret"}, window=window,
+                         report_delay=report_delay, redeliver_delay=redeliver_delay,
+                         max_delivery_attempts=max_delivery_attempts,
+                         active_test_interval=active_test_interval)
         self.version = version
-        self.credentials = dict(credentials or {"901234": "secret"})
         self.ismg_code = ismg_code
-        self.window = window
-        self.report_delay = report_delay
-        self.redeliver_delay = redeliver_delay
-        self.max_delivery_attempts = max_delivery_attempts
-        self.active_test_interval = active_test_interval
-        self.faults = IsmgFaults()
         self.accepted: list[AcceptedSubmit] = []
-        self.refused: list[tuple[str, int]] = []  # (destination, Result)
         self.connect_attempts: list[tuple[str, int, int]] = []  # (Source_Addr, Version, Status)
         self.sessions: list[IsmgProtocol] = []
-        self.pdus_received = 0
-        self._msg_sequence = itertools.count(1)
-        self._session_ids = itertools.count(1)
         self._smsc_sequence = itertools.count(1)
-        self._mo_refs = itertools.count(0)
-        self._deliveries: list[_Delivery] = []
-        self._throttle: TokenBucket | None = None
-        self._throttle_rate: float | None = None
 
-    def factory(self) -> Factory:
-        return Factory.forProtocol(lambda: IsmgProtocol(self))
-
-    # -- what tests read ----------------------------------------------------------------------------
+    def session(self) -> IsmgProtocol:
+        return IsmgProtocol(self)
 
     def accepted_ids(self) -> list[str]:
         return [codec.format_msg_id(a.msg_id) for a in self.accepted]
-
-    def bound_sessions(self) -> list[IsmgProtocol]:
-        return [s for s in self.sessions if s.bound]
 
     # -- CMPP_CONNECT --------------------------------------------------------------------------------
 
@@ -156,23 +120,10 @@ class SimulatedIsmg:
 
     # -- CMPP_SUBMIT ---------------------------------------------------------------------------------
 
-    def _beijing(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.clock.seconds(), codec.SHANGHAI)
-
     def new_msg_id(self) -> int:
         return codec.make_msg_id(self._beijing(), self.ismg_code, next(self._msg_sequence))
 
-    def admit(self) -> bool:
-        """Whether a CMPP_SUBMIT gets past the throttle fault."""
-        rate = self.faults.throttle_rate
-        if rate is None:
-            return True
-        if self._throttle is None or self._throttle_rate != rate:
-            self._throttle = TokenBucket(rate, max(1.0, rate / 10), self.clock)
-            self._throttle_rate = rate
-        return self._throttle.consume()
-
-    def accept(self, session: IsmgProtocol, submit: codec.Submit) -> tuple[int, int]:
+    def accept(self, session: Any, submit: Any) -> tuple[int, int]:
         """(Result, Msg_Id) for a submit that got past the window."""
         destination = submit.dest_terminal_ids[0]
         if not self.admit():
@@ -194,7 +145,7 @@ class SimulatedIsmg:
 
     # -- CMPP_DELIVER: reports and MO ----------------------------------------------------------------
 
-    def _report(self, accepted: AcceptedSubmit, submitted: dt.datetime) -> None:
+    def _report(self, accepted: AcceptedSubmit, submitted: Any) -> None:
         stat = self.faults.stats.get(accepted.destination, "DELIVRD")
         report = codec.StatusReport(
             msg_id=accepted.msg_id, stat=stat, submit_time=submitted.strftime("%y%m%d%H%M"),
@@ -203,7 +154,7 @@ class SimulatedIsmg:
         deliver = codec.Deliver(
             msg_id=self.new_msg_id(), dest_id=accepted.src_id, service_id=accepted.service_id,
             src_terminal_id=accepted.destination, registered_delivery=1, msg_content=b"")
-        self._enqueue(_Delivery("report", deliver, report, Deferred()))
+        self._enqueue(Delivery("report", deliver, report, Deferred()))
 
     def inject_mo(self, source: str, destination: str, text: str, *, msg_fmt: str = "ucs2",
                   order: Sequence[int] | None = None, max_parts: int = 10) -> Deferred:
@@ -217,7 +168,7 @@ class SimulatedIsmg:
                       source=mask_phone(source), destination=destination, text=mask_text(text),
                       parts=len(encoded.parts))
         deliveries = [
-            _Delivery("mo", codec.Deliver(
+            Delivery("mo", codec.Deliver(
                 msg_id=self.new_msg_id(), dest_id=destination, src_terminal_id=source,
                 msg_content=part, msg_fmt=encoded.msg_fmt, tp_udhi=encoded.udhi), None, Deferred())
             for part in encoded.parts
@@ -230,100 +181,36 @@ class SimulatedIsmg:
 
         return Deferred.fromCoroutine(all_parts())
 
-    def _enqueue(self, delivery: _Delivery) -> None:
-        self._deliveries.append(delivery)
-        self.flush()
 
-    def flush(self) -> None:
-        """Send every queued delivery on a connected session, if there is one."""
-        sessions = self.bound_sessions()
-        if not sessions:
-            return
-        pending, self._deliveries = self._deliveries, []
-        for delivery in pending:
-            sessions[0].deliver(delivery)
-
-    def delivery_answered(self, delivery: _Delivery, result: int | None, *, lost: bool = False) -> None:
-        """The SP answered (`result`), did not answer in time (None), or the connection went
-        first (`lost`: sent again on the next one, not counted as an attempt)."""
-        if lost:
-            self._deliveries.append(delivery)
-            return
-        delivery.attempts += 1
-        if result is not None:
-            delivery.results.append(result)
-        if result == codec.RESULT_OK:
-            delivery.deferred.callback(result)
-        elif delivery.attempts >= self.max_delivery_attempts:
-            self.log.warn("Giving up {kind} {msg_id} after {attempts} attempts", kind=delivery.kind,
-                          msg_id=delivery.deliver.msg_id, attempts=delivery.attempts)
-            delivery.deferred.callback(result if result is not None else -1)
-        elif result is None:
-            self._enqueue(delivery)  # T passed with no answer: again at once
-        else:
-            self.clock.callLater(self.redeliver_delay, self._enqueue, delivery)
-
-
-class IsmgProtocol(CmppFramer):
+class IsmgProtocol(GatewaySession, CmppFramer):
     """One SP connection to the simulated ISMG."""
 
     log = Logger()
+    BUSY = codec.RESULT_FLOW_CONTROL
+    gateway: SimulatedIsmg
 
     def __init__(self, ismg: SimulatedIsmg):
+        super().__init__(ismg)
         self.ismg = ismg
-        self.session_id = next(ismg._session_ids)
         self.version = ismg.version
-        self.sequences = codec.SequenceNumbers()
-        self.bound = False
         self.source_addr: str | None = None
-        self.closed = False
-        self.active_test_answers = 0
-        self._unanswered_submits = 0
-        self._awaiting: dict[int, tuple[_Delivery, IDelayedCall]] = {}
-        self._delayed: list[IDelayedCall] = []
-        self._idle_call: IDelayedCall | None = None
-        self._last_received = 0.0
 
-    def connectionMade(self) -> None:
-        self.ismg.sessions.append(self)
-        self._last_received = self.ismg.clock.seconds()
+    def encode(self, pdu: Any, sequence: int) -> bytes:
+        return codec.encode(pdu, sequence, self.version)
 
-    def connectionLost(self, reason: Failure = connectionDone) -> None:
-        self.closed = True
-        self.bound = False
-        self.stopFraming()
-        if self in self.ismg.sessions:
-            self.ismg.sessions.remove(self)
-        for call in [*self._delayed, *(timer for _, timer in self._awaiting.values()),
-                     self._idle_call]:
-            if call is not None and call.active():
-                call.cancel()
-        awaiting, self._awaiting = self._awaiting, {}
-        for delivery, _ in awaiting.values():
-            self.ismg.delivery_answered(delivery, None, lost=True)
+    def submitResp(self, msg_id: Any, result: int) -> codec.SubmitResp:
+        return codec.SubmitResp(msg_id or 0, result)
 
-    def _write(self, pdu: codec.Pdu, sequence: int, *, close: bool = False) -> None:
-        if self.closed:
-            return
-        self.transport.write(codec.encode(pdu, sequence, self.version))
-        if close:
-            self.transport.loseConnection()
+    def activeTest(self) -> codec.ActiveTest:
+        return codec.ActiveTest()
 
-    def pduReceived(self, data: bytes) -> None:
-        ismg = self.ismg
-        ismg.pdus_received += 1
-        self._last_received = ismg.clock.seconds()
-        faults = ismg.faults
-        if faults.drop_after_pdus is not None:
-            faults.drop_after_pdus -= 1
-            if faults.drop_after_pdus <= 0:
-                faults.drop_after_pdus = None
-                self.log.info("Fault: dropping session {session}", session=self.session_id)
-                self.closed = True
-                self.transport.loseConnection()
-                return
-        if self.closed:
-            return
+    def deliveryPdu(self, delivery: Delivery) -> codec.Deliver:
+        if delivery.report is None:
+            return delivery.deliver
+        return dataclasses.replace(delivery.deliver, msg_content=codec.encode_report(
+            delivery.report, self.version))
+
+    def received(self, data: bytes) -> None:
         try:
             sequence, pdu = codec.decode(data, self.version)
         except codec.UnknownCommand as e:
@@ -332,30 +219,26 @@ class IsmgProtocol(CmppFramer):
         except codec.MalformedPdu as e:
             self.log.warn("Malformed PDU: {error}", error=str(e))
             if e.command_id == codec.Command.SUBMIT:
-                self._write(codec.SubmitResp(0, e.result), e.sequence)
+                self.write(codec.SubmitResp(0, e.result), e.sequence)
             return
         if isinstance(pdu, codec.Connect):
             self._connect(sequence, pdu)
         elif not self.bound:
             self.log.warn("{command} before CMPP_CONNECT: closing", command=pdu.command.name)
-            self.closed = True
-            self.transport.loseConnection()
-        elif pdu.command.name in faults.unanswered:
+            self.close()
+        elif pdu.command.name in self.ismg.faults.unanswered:
             return
         elif isinstance(pdu, codec.Submit):
-            self._submit(sequence, pdu)
+            self.submitReceived(sequence, pdu.dest_terminal_ids[0], pdu)
         elif isinstance(pdu, codec.DeliverResp):
-            entry = self._awaiting.pop(sequence, None)
-            if entry is not None:
-                entry[1].cancel()
-                ismg.delivery_answered(entry[0], pdu.result)
+            self.deliveryAnswered(sequence, pdu.result)
         elif isinstance(pdu, codec.ActiveTest):
-            self._write(codec.ActiveTestResp(), sequence)
+            self.write(codec.ActiveTestResp(), sequence)
         elif isinstance(pdu, codec.ActiveTestResp):
             self.active_test_answers += 1
         elif isinstance(pdu, codec.Terminate):
             self.bound = False
-            self._write(codec.TerminateResp(), sequence, close=True)
+            self.write(codec.TerminateResp(), sequence, close=True)
 
     def _connect(self, sequence: int, connect: codec.Connect) -> None:
         ismg = self.ismg
@@ -368,133 +251,26 @@ class IsmgProtocol(CmppFramer):
                 self.version)
         else:
             authenticator = bytes(16)
-        self._write(codec.ConnectResp(status, authenticator, ismg.version), sequence)
+        self.write(codec.ConnectResp(status, authenticator, ismg.version), sequence)
         if status != codec.RESULT_OK:
             if not self.bound:
-                self.closed = True
-                self.transport.loseConnection()
+                self.close()
             return
-        self.bound = True
         self.source_addr = connect.source_addr
-        self._scheduleActiveTest()
-        ismg.flush()
-
-    def _submit(self, sequence: int, submit: codec.Submit) -> None:
-        ismg = self.ismg
-        if self._unanswered_submits >= ismg.window:
-            ismg.refused.append((submit.dest_terminal_ids[0], codec.RESULT_FLOW_CONTROL))
-            self._write(codec.SubmitResp(0, codec.RESULT_FLOW_CONTROL), sequence)
-            return
-        result, msg_id = ismg.accept(self, submit)
-        response = codec.SubmitResp(msg_id, result)
-        delay = ismg.faults.response_delay
-        if delay <= 0:
-            self._write(response, sequence)
-            return
-        self._unanswered_submits += 1
-
-        def answer() -> None:
-            self._unanswered_submits -= 1
-            self._write(response, sequence)
-
-        self._delayed = [call for call in self._delayed if call.active()]
-        self._delayed.append(ismg.clock.callLater(delay, answer))
-
-    def deliver(self, delivery: _Delivery) -> None:
-        pdu = delivery.deliver
-        if delivery.report is not None:
-            pdu = dataclasses.replace(pdu, msg_content=codec.encode_report(delivery.report,
-                                                                           self.version))
-        sequence = self.sequences.next()
-        timer = self.ismg.clock.callLater(self.ismg.redeliver_delay, self._deliverUnanswered,
-                                          sequence)
-        self._awaiting[sequence] = (delivery, timer)
-        self._write(pdu, sequence)
-
-    def _deliverUnanswered(self, sequence: int) -> None:
-        entry = self._awaiting.pop(sequence, None)
-        if entry is not None:
-            self.ismg.delivery_answered(entry[0], None)
-
-    def send_request(self, pdu: codec.Pdu) -> int:
-        """Send any request to the SP (CMPP_ACTIVE_TEST, CMPP_TERMINATE); its Sequence_Id."""
-        sequence = self.sequences.next()
-        self._write(pdu, sequence)
-        return sequence
-
-    def _scheduleActiveTest(self) -> None:
-        interval = self.ismg.active_test_interval
-        if interval is not None and not self.closed:
-            self._idle_call = self.ismg.clock.callLater(interval, self._activeTest)
-
-    def _activeTest(self) -> None:
-        self._idle_call = None
-        interval = self.ismg.active_test_interval
-        if self.closed or interval is None:
-            return
-        if self.ismg.clock.seconds() - self._last_received >= interval:
-            self.send_request(codec.ActiveTest())
-        self._scheduleActiveTest()
+        self.loggedIn()
 
 
 def main(argv: list[str] | None = None) -> None:
-    from twisted.internet import endpoints, reactor
-    from twisted.logger import globalLogBeginner, textFileLogObserver
+    from twisted.internet import reactor
 
-    from sms_gateway.simulator.control import control_factory
-    from sms_gateway.simulator.smsc import SimulatedSmsc
-
-    parser = argparse.ArgumentParser(prog="python -m sms_gateway.cmpp.simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7890, help="0: any free port")
+    parser = command_line("python -m sms_gateway.cmpp.simulator", 7890, "CMPP_SUBMIT",
+                          "Result 8")
     parser.add_argument("--version", choices=("2", "3"), default="3", help="CMPP 2.0 or 3.0")
     parser.add_argument("--sp-id", default="901234")
-    parser.add_argument("--password", default="secret", help="the shared secret")
-    parser.add_argument("--report-delay", type=float, default=1.0,
-                        help="seconds before a status report; negative: no reports")
-    parser.add_argument("--throttle-rate", type=float, default=None,
-                        help="CMPP_SUBMIT per second above which Result 8 is answered")
-    parser.add_argument("--response-delay", type=float, default=0.0,
-                        help="seconds before every CMPP_SUBMIT_RESP (an ISMG's latency)")
-    parser.add_argument("--drop-after-pdus", type=int, default=None,
-                        help="close the first connection on its Nth PDU (a cut link)")
-    parser.add_argument("--redeliver-delay", type=float, default=60.0,
-                        help="seconds before an unanswered report or reply goes again")
-    parser.add_argument("--control-port", type=int, default=None,
-                        help="a line port for 'MO <source> <text>' (0: any free port)")
-    parser.add_argument("--mo-destination", default="9600110",
-                        help="the Dest_Id injected replies go to (service number + extension)")
-    parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    if args.verbose:
-        globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)])
-    ismg = SimulatedIsmg(
-        reactor, version=codec.V3 if args.version == "3" else codec.V2,
-        credentials={args.sp_id: args.password},
-        report_delay=None if args.report_delay < 0 else args.report_delay,
-        redeliver_delay=args.redeliver_delay)
-    ismg.faults.throttle_rate = args.throttle_rate
-    ismg.faults.response_delay = args.response_delay
-    ismg.faults.drop_after_pdus = args.drop_after_pdus
-
-    def failed(failure) -> None:
-        print(f"cannot listen: {failure.getErrorMessage()}", file=sys.stderr, flush=True)
-        reactor.stop()
-
-    def listening(port) -> None:
-        print(f"listening on {port.getHost().port}", flush=True)
-        if args.control_port is None:
-            return
-        # The control line only calls inject_mo(source, destination, text), which this
-        # ISMG answers as the SMSC simulator does.
-        control = control_factory(cast(SimulatedSmsc, ismg), args.mo_destination)
-        endpoints.TCP4ServerEndpoint(reactor, args.control_port, interface=args.host).listen(
-            control).addCallbacks(
-            lambda port: print(f"control on {port.getHost().port}", flush=True), failed)
-
-    endpoints.TCP4ServerEndpoint(reactor, args.port, interface=args.host).listen(
-        ismg.factory()).addCallbacks(listening, failed)
-    reactor.run()
+    serve(reactor, args, lambda clock, **options: SimulatedIsmg(
+        clock, version=codec.V3 if args.version == "3" else codec.V2,
+        credentials={args.sp_id: args.password}, **options))
 
 
 if __name__ == "__main__":

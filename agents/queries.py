@@ -18,7 +18,7 @@ from hotline.appeals import AppealNotFound, AppealRecord
 from hotline.audit import AuditRecord
 from hotline.phones import PhoneNumberError, normalise_phone
 from schemas.calls import CallRecord
-from schemas.enums import AppealStatus, SmsInboundState
+from schemas.enums import AppealStatus, Satisfaction, SmsInboundState
 from schemas.models import Appeal, Unit
 from schemas.sms import SmsInbound, SmsMessage
 
@@ -28,6 +28,8 @@ SEARCH_COUNT_CAP = SEARCH_LIMIT * SEARCH_PAGES  # matches counted up to this, th
 CARD_APPEALS = 20
 CARD_CALLS = 10
 CARD_SMS = 10
+RECENT_DAYS = 30  # the card's summary counts calls over this many days
+REPEAT_CALLS = 3  # and flags a repeat caller from this many
 REPLIES_LIMIT = 200
 
 
@@ -192,6 +194,17 @@ class CallerCard:
     calls: list[CallRow]
     sms: list[SmsRow]
     ratings: list[AppealRecord]
+    # The summary line the officer reads first ("近30天来电8次，在办2件，上次不满意").
+    calls_recent: int = 0  # calls from this number in the last RECENT_DAYS days
+    last_rating: Satisfaction | None = None  # of the newest rated appeal
+    # What the new-appeal form is prefilled with: the newest name and area the caller gave.
+    known_name: str | None = None
+    known_area: str | None = None
+
+    @property
+    def repeat_caller(self) -> bool:
+        """Called REPEAT_CALLS times or more in RECENT_DAYS days: said on the card first."""
+        return self.calls_recent >= REPEAT_CALLS
 
 
 @dataclass(frozen=True)
@@ -238,11 +251,21 @@ def caller_card(session: Session, phone: str, *, actor: str, now: dt.datetime,
                 for m in _newest(session, SmsInbound, "source", callers, "received_at",
                                  CARD_SMS)]
     sms = sorted(sent + received, key=lambda row: row.at, reverse=True)[:CARD_SMS]
+    # One count per stored form of the number, each an index range of (caller, started_at).
+    calls_recent = sum(session.scalar(
+        select(func.count()).select_from(CallRecord)
+        .where(CallRecord.caller == form,
+               CallRecord.started_at >= now - dt.timedelta(days=RECENT_DAYS))) or 0
+        for form in callers)
+    ratings = [a for a in appeals if a.satisfaction is not None]
     return CallerCard(
         phone=phone, call_id=call_id, menu_choice=menu_choice,
         open_appeals=[a for a in appeals if a.status in open_statuses],
         past_appeals=[a for a in appeals if a.status not in open_statuses],
-        calls=calls, sms=sms, ratings=[a for a in appeals if a.satisfaction is not None])
+        calls=calls, sms=sms, ratings=ratings, calls_recent=calls_recent,
+        last_rating=ratings[0].satisfaction if ratings else None,
+        known_name=next((a.citizen_name for a in appeals if a.citizen_name), None),
+        known_area=next((a.area for a in appeals if a.area), None))
 
 
 def _newest(session: Session, model, column: str, values: list[str], at: str,

@@ -11,6 +11,7 @@ from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 
 from agents.i18n import translator
 from hotline.masking import mask_phone
+from schemas.enums import AppealKind
 
 TEMPLATE_PACKAGE = "agents"
 
@@ -32,6 +33,8 @@ class Renderer:
                                undefined=StrictUndefined, trim_blocks=False)
         self.env.filters["local"] = lambda value: _local(value, zone)
         self.env.filters["masked"] = mask_phone
+        # The kinds of appeal, for forms that appear inside other pages (the caller's card).
+        self.env.globals["appeal_kinds"] = [k.value for k in AppealKind]
         # Parse every template now, so that a broken one stops start-up, not a request.
         for name in templates:
             self.env.get_template(name)

@@ -2,6 +2,27 @@
 was typed is kept), drafts put back, and the current call on every page."""
 
 WORDS = {
+    # The caller's card: its summary line first, and the work-order form beside it.
+    "card.summary": ("近{days}天来电{calls}次，在办{open}件", "{calls} calls in {days} days, {open} open"),
+    "card.summary_rating": ("，上次{rating}", "; last rating {rating}"),
+    "card.repeat_caller": ("重复来电", "Repeat caller"),
+    # What became of each of the caller's calls (schemas.enums.CallOutcome).
+    "call_outcome.in_progress": ("通话中", "In progress"),
+    "call_outcome.to_queue": ("转人工", "To the agents"),
+    "call_outcome.query_answered": ("自助查询", "Query answered"),
+    "call_outcome.message_left": ("已留言", "Message left"),
+    "call_outcome.message_empty": ("空留言", "Empty message"),
+    "call_outcome.callback_requested": ("预约回呼", "Callback requested"),
+    "call_outcome.survey_rated": ("回访已评价", "Survey rated"),
+    "call_outcome.survey_no_rating": ("回访未评价", "Survey not rated"),
+    "call_outcome.abandoned": ("中途挂机", "Hung up"),
+    "call_outcome.failed": ("系统故障", "Failed"),
+    "card.form": ("登记本次来电", "Record this call"),
+    "appeal.answer": ("答复内容", "Answer"),
+    "appeal.answer_hint": ("当场答复的，填写答复内容后点“当场答复办结”",
+                           "Answered on the phone: write the answer, then 当场答复办结"),
+    "appeal.answer_close": ("当场答复办结", "Answer and close"),
+    "appeal.answered": ("诉求 {case_number} 已当场答复办结", "Appeal {case_number} answered and closed"),
     "lost.title_401": ("登录已过期", "Your session has ended"),
     "lost.title_403": ("页面已过期", "This page has expired"),
     "lost.reason_401": ("登录已过期或已退出，刚才提交的内容没有保存。",

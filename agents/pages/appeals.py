@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from twisted.logger import Logger
 
 from agents import params, queries
+from agents.auth import local_path
 from agents.http import WebResponse
 from agents.pages.workorders import field_refusal, refusal
 from agents.routing import STAFF, SUPERVISORS, Context, Route
@@ -38,6 +39,7 @@ ROUTES: tuple[Route, ...] = (
 # ?done= after a work-order step: the notice to show.
 WORK_ORDER_DONE = ("dispatch", "redispatch", "accept", "send_back")
 # The new appeal's text fields the hall's form carries, each bounded as the API bounds it.
+ANSWER_MAX = 2000  # as the core's notes and answers
 APPEAL_TEXT_FIELDS = ("citizen_phone", "call_id", "subject", "body", "citizen_name", "area")
 
 
@@ -71,7 +73,7 @@ class AppealPages:
     async def new_appeal_form(self, ctx: Context, *, status: int = 200,
                               error: str | None = None) -> WebResponse:
         arg = ctx.request.arg
-        form = {key: arg(key) for key in ("channel", "kind", *APPEAL_TEXT_FIELDS)}
+        form = {key: arg(key) for key in ("channel", "kind", "answer", *APPEAL_TEXT_FIELDS)}
         if error is None:  # the form as linked (a caller's card prefills it), bounded
             try:
                 _bounded_texts(form)
@@ -104,13 +106,34 @@ class AppealPages:
                         citizen_phone=arg("citizen_phone"), body=arg("body"),
                         citizen_name=arg("citizen_name") or None, area=arg("area") or None,
                         agent_id=ctx.principal.agent_id, call_id=arg("call_id") or None)
+        # 当场答复办结: the answer given on the phone closes the appeal as it opens. An answer
+        # typed but submitted with 提交诉求 is kept too, as the appeal's first progress note.
+        typed_answer = arg("answer").strip()
+        if len(typed_answer) > ANSWER_MAX:
+            return await self.new_appeal_form(ctx, status=422, error=ctx.t(
+                "appeal.invalid.length", label=ctx.t("appeal.field.answer"), max=ANSWER_MAX))
+        answer = typed_answer if arg("answer_now") else None
         try:
-            appeal = await self.core.appeals.create(new, actor=ctx.actor)
+            appeal = await self.core.appeals.create(new, actor=ctx.actor, answer=answer)
         except AppealValidationError as error:
+            if error.field == "resolution":  # the answer, as the form calls it
+                error = AppealValidationError("answer", str(error), error.reason,
+                                              **error.values)
             return await self.new_appeal_form(ctx, status=422,
                                               error=field_refusal(ctx.t, error))
-        self.log.info("{actor} opened appeal {case_number} for {phone}", actor=ctx.actor,
-                      case_number=appeal.case_number, phone=mask_phone(appeal.citizen_phone))
+        self.log.info("{actor} opened appeal {case_number} for {phone}{answered}",
+                      actor=ctx.actor, case_number=appeal.case_number,
+                      phone=mask_phone(appeal.citizen_phone),
+                      answered=" (answered on the phone and closed)" if answer else "")
+        if answer is None and typed_answer:
+            await self.core.appeals.add_note(appeal.id, typed_answer, actor=ctx.actor,
+                                             call_id=new.call_id)
+        if answer is not None:
+            # Back to where the officer took the call (the terminal, or the page the card
+            # popped over), with the case number to read out.
+            back = local_path(arg("back") or "/terminal")
+            joiner = "&" if "?" in back else "?"
+            return WebResponse.redirect(f"{back}{joiner}answered={appeal.case_number}")
         return WebResponse.redirect(f"/appeals/{appeal.id}?created=1")
 
     async def appeal(self, ctx: Context, *, status: int = 200,

@@ -42,8 +42,13 @@ class TerminalPages:
             except AMIError as problem:
                 error = error or ctx.t("terminal.ami_down", error=str(problem))
         card = await self._call_card(ctx, state)
+        answered = ctx.request.arg("answered")
+        notice = (ctx.t("appeal.answered", case_number=answered)
+                  if answered.isascii() and answered.isdigit() and len(answered) <= 32
+                  else None)
         return self._page(ctx, "terminal.html", status, error=error, state=state,
-                          wrap_up_left=state.wrap_up_left_s(self.core.clock.now()), card=card)
+                          wrap_up_left=state.wrap_up_left_s(self.core.clock.now()), card=card,
+                          notice=notice)
 
     async def current_card(self, ctx: Context) -> WebResponse:
         """The card of the call the agent is on, as the stream's `card` event carries it (a
@@ -136,5 +141,5 @@ class TerminalPages:
 
     def _render_card(self, card: queries.CallerCard, lang: str, key: str = "") -> str:
         return self.renderer.render("_card.html", lang=lang, c=card,
-                                    call_key=key).decode("utf-8")
+                                    call_key=key, csrf="").decode("utf-8")
 

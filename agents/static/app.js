@@ -423,5 +423,20 @@
     if (wrapUp && wrapUp.dataset.left !== undefined) showWrapUp(Number(wrapUp.dataset.left));
     if (bar && window.EventSource) follow(bar);
     document.addEventListener("keydown", shortcuts);
+    document.addEventListener("submit", fillCardForm, true);
   });
+
+  // The caller's card may arrive over the live stream, rendered without the page's session:
+  // a form in it takes the page's CSRF token, and comes back to the page it was sent from.
+  function fillCardForm(event) {
+    var form = event.target;
+    var token = form.querySelector("input[data-page-csrf]");
+    if (token && !token.value) token.value = document.body.dataset.csrf || "";
+    var back = form.querySelector("input[data-back-here]");
+    if (back) {
+      var query = window.location.search.replace(/([?&])answered=[^&]*&?/, "$1")
+        .replace(/[?&]$/, "");
+      back.value = window.location.pathname + query;
+    }
+  }
 })();

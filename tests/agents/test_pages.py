@@ -181,7 +181,7 @@ def test_caller_card_gathers_appeals_calls_sms_and_ratings_and_is_audited(
     assert "井盖缺失" in past_part
     assert "别人的事" not in body
     assert "您的诉求已受理" in body and "← 1" in body
-    assert "to_queue" in body and "满意" in body
+    assert "转人工" in body and "to_queue" not in body and "满意" in body
     assert 'id="card-menu-choice">投诉<' in body
     assert "kind=complaint" in body and "call_id=c-1" in body
     views = database.read_now(trail, "citizen", phone)

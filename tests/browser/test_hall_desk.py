@@ -241,3 +241,56 @@ def test_a_call_connected_while_typing_a_new_appeal_pops_on_that_page(desk):
         expect(page.locator("#call-bar")).to_have_attribute("data-on-call", "")
     finally:
         context.close()
+
+
+class CountedPage:
+    """The officer's actions on a page, counted: each fill, click, check or key press is one
+    (what a person does with the mouse or the keyboard to move the work on)."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.actions = 0
+
+    def fill(self, selector: str, text: str) -> None:
+        self.actions += 1
+        self.page.fill(selector, text)
+
+    def click(self, selector: str) -> None:
+        self.actions += 1
+        self.page.click(selector)
+
+
+def test_a_consultation_is_recorded_and_closed_from_the_card_in_three_actions(desk):
+    from playwright.sync_api import expect
+
+    base, peer, browser = desk
+    context, page = open_desk(browser, base)
+    try:
+        expect(page.locator("#call-bar")).to_have_attribute("data-connected", "1")
+        peer.command("agent_connect", interface="PJSIP/1001", caller="13700001234",
+                     call_id="call-4720", name="consult")
+        card = page.locator("#card-slot #card")
+        expect(card.locator("#card-phone")).to_have_text("13700001234")
+        # The summary line first, and the form prefilled from the IVR choice.
+        expect(card.locator("#card-summary")).to_contain_text("近30天来电1次，在办0件")
+        expect(card.locator("#card-kind")).to_have_value("consultation")
+        officer = CountedPage(page)
+        officer.fill("#card-subject", "咨询机动车年检需带材料")
+        officer.fill("#card-answer", "已告知：行驶证、交强险保单，可在任一检测站办理")
+        officer.click("#card-answer-close")
+        notice = page.locator("#notice")
+        expect(notice).to_contain_text("已当场答复办结")
+        assert officer.actions <= 3, officer.actions
+        case_number = re.search(r"\d{13}", notice.inner_text()).group(0)
+        # Closed with its answer, as the search shows it; and the card is still there.
+        page.goto(f"{base}/appeals?case_number={case_number}")
+        expect(page.locator("body")).to_contain_text("已关闭")
+        page.goto(f"{base}/terminal")
+        expect(page.locator("#card-slot #card-summary")).to_contain_text("近30天来电1次")
+        for width, height in ((1024, 768), (1440, 900), (1920, 1080)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.screenshot(path=str(ARTIFACTS / f"desk-card-{width}.png"), full_page=True)
+        peer.command("agent_complete", name="consult")
+        expect(page.locator("#call-bar")).to_have_attribute("data-on-call", "")
+    finally:
+        context.close()

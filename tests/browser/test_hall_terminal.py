@@ -82,6 +82,10 @@ def prepare_database(path: Path) -> str:
         session.add(CallRecord(call_id="call-4711", flow="hotline", caller="13812345678",
                                started_at=now, path="menu:3", menu_choice="complaint",
                                outcome=CallOutcome.TO_QUEUE))
+        # A consultation (menu 1) from another citizen: the desk's one-step answer.
+        session.add(CallRecord(call_id="call-4720", flow="hotline", caller="13700001234",
+                               started_at=now, path="menu:1", menu_choice="consultation",
+                               outcome=CallOutcome.TO_QUEUE))
 
     db.write_now(seed)
     engine.dispose()

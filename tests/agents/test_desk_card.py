@@ -1,0 +1,111 @@
+"""The caller's card as the desk's one screen: the summary line, the form prefilled from
+what the hall knows, and a consultation answered on the phone recorded and closed in one
+post (当场答复办结), with what was typed kept whichever button was pressed."""
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import select
+
+from agents.app import WebApp
+from agents.config import AuthConfig
+from hotline import audit
+from schemas.calls import CallRecord
+from schemas.enums import AgentRole, AppealStatus, CallOutcome, Satisfaction
+from schemas.models import Appeal
+from tests.agents.support import API_TOKEN, SECRET, Browser, SettableClock, create_agent, make_core
+from tests.support.appeals import new_appeal
+
+NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)  # Monday 10:00 in Shanghai
+CITIZEN = "13812345678"
+
+
+@pytest.fixture
+def hall(database, pumped_reactor):
+    clock = SettableClock(NOW)
+    core = make_core(database, pumped_reactor, clock)
+    create_agent(database, "li", AgentRole.AGENT, interface="PJSIP/1001")
+    app = WebApp(core, AuthConfig(secret_key=SECRET, api_token=API_TOKEN))
+    browser = Browser(app, pumped_reactor)
+    assert browser.login("li").status == 303
+    return core, browser, database, pumped_reactor
+
+
+def calls(database, *days_ago, choice="consultation"):
+    def work(session):
+        for n, days in enumerate(days_ago):
+            session.add(CallRecord(call_id=f"call-{days}-{n}", flow="hotline", caller=CITIZEN,
+                                   started_at=NOW - dt.timedelta(days=days), path="menu:1",
+                                   menu_choice=choice, outcome=CallOutcome.TO_QUEUE))
+    database.write_now(work)
+
+
+def appeals(database):
+    return database.read_now(lambda s: [(a.status, a.subject, a.resolution) for a in
+                                        s.scalars(select(Appeal).order_by(Appeal.id))])
+
+
+def test_the_card_says_calls_open_work_and_the_last_rating_first(hall):
+    core, browser, database, pump = hall
+    calls(database, 1, 5, 29, 31)  # three in the last 30 days
+    older = pump.wait(core.appeals.create(new_appeal(citizen_name="王芳", area="兰山街道"),
+                                          actor="li"))
+    database.write_now(lambda s: setattr(s.get(Appeal, older.id), "satisfaction",
+                                         Satisfaction.DISSATISFIED))
+    pump.wait(core.appeals.create(new_appeal(subject="再次来电"), actor="li"))
+    page = browser.get(f"/callers/{CITIZEN}?call_id=call-1-0")
+    summary = re.search(r'<p class="card-summary"[^>]*>(.*?)</p>', page.body, re.S).group(1)
+    assert "重复来电" in summary
+    assert "近30天来电3次，在办2件，上次不满意" in summary
+    # The form beside it: the IVR's choice, the name and area the caller gave before.
+    assert re.search(r'<option value="consultation" selected', page.body)
+    assert 'id="card-name" maxlength="64" value="王芳"' in page.body
+    assert 'id="card-area" maxlength="64" value="兰山街道"' in page.body
+    assert "to_queue" not in page.body and "转人工" in page.body
+
+
+def test_a_consultation_answered_on_the_phone_is_closed_in_one_post(hall):
+    core, browser, database, _ = hall
+    browser.get(f"/callers/{CITIZEN}")
+    result = browser.post("/appeals", {
+        "citizen_phone": CITIZEN, "channel": "phone", "kind": "consultation",
+        "subject": "咨询年检材料", "answer": "行驶证和交强险保单", "answer_now": "1",
+        "back": "/terminal", "call_id": ""})
+    assert result.status == 303
+    assert re.fullmatch(r"/terminal\?answered=\d{13}", result.location)
+    assert appeals(database) == [(AppealStatus.CLOSED, "咨询年检材料", "行驶证和交强险保单")]
+    assert "已当场答复办结" in browser.get(result.location).body
+
+
+def test_an_answer_typed_but_submitted_as_an_appeal_is_kept_as_its_first_note(hall):
+    core, browser, database, _ = hall
+    browser.get("/appeals/new")
+    result = browser.post("/appeals", {
+        "citizen_phone": CITIZEN, "channel": "phone", "kind": "help",
+        "subject": "求助开锁", "answer": "已联系辖区派出所", "call_id": ""})
+    assert result.status == 303 and "created=1" in result.location
+    (status, _, resolution), = appeals(database)
+    assert status is AppealStatus.RECEIVED and resolution is None
+    appeal_id = database.read_now(lambda s: s.scalar(select(Appeal.id)))
+    trail = database.read_now(audit.trail, "appeal", appeal_id)
+    assert trail[-1].action == "note" and trail[-1].note == "已联系辖区派出所"
+
+
+@pytest.mark.parametrize("form, words", [
+    ({"subject": "咨询", "answer": " ", "answer_now": "1"}, "请填写答复内容"),
+    ({"subject": "咨询", "answer": "长" * 2001, "answer_now": "1"}, "答复内容不能超过 2000 个字"),
+    ({"subject": "", "answer": "已答复", "answer_now": "1"}, "请填写事由"),
+    ({"subject": "咨询", "citizen_phone": "5678", "answer": "已答复", "answer_now": "1"},
+     "联系电话无效"),
+])
+def test_a_refused_answer_says_why_in_chinese_and_keeps_what_was_typed(hall, form, words):
+    _, browser, database, _ = hall
+    browser.get("/appeals/new")
+    posted = {"citizen_phone": CITIZEN, "channel": "phone", "kind": "consultation",
+              "call_id": "", **form}
+    result = browser.post("/appeals", posted)
+    assert result.status == 422 and words in result.body
+    if form["answer"].strip() and len(form["answer"]) <= 2000:
+        assert f'>{form["answer"]}</textarea>' in result.body
+    assert appeals(database) == []

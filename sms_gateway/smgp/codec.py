@@ -50,6 +50,8 @@ import re
 import struct
 from typing import Any, ClassVar
 
+from sms_gateway import carrier_fields as fields
+
 # SequenceID runs 1 .. 0x7FFFFFFF then 1 again, as CMPP's Sequence_Id: one counter for both.
 from sms_gateway.cmpp.codec import SequenceNumbers as SequenceNumbers
 from sms_gateway.cmpp.codec import connect_timestamp
@@ -285,10 +287,9 @@ _CLASSES: dict[int, type] = {cls.request: cls for cls in (
     Login, LoginResp, Submit, SubmitResp, Deliver, DeliverResp, ActiveTest, ActiveTestResp,
     Exit, ExitResp)}
 
-# attr, the specification's name, kind, octets. Kinds: "int"; "text" (NUL-padded ASCII);
-# "octets"; "content" (MsgLength + MsgContent); "terms" (DestTermIDCount + 21 octets each);
-# "tlvs" (whatever follows, to the end of the PDU).
-_LAYOUTS: dict[RequestId, tuple[tuple[str, str, str, int], ...]] = {
+# attr, the specification's name, kind, octets (`sms_gateway.carrier_fields`): "content" is
+# MsgLength (1 octet) + MsgContent, "terms" DestTermIDCount + 21 octets each, "tlvs" what follows.
+_LAYOUTS: dict[RequestId, fields.Layout] = {
     RequestId.LOGIN: (
         ("client_id", "ClientID", "text", 8),
         ("authenticator_client", "AuthenticatorClient", "octets", 16),
@@ -313,7 +314,7 @@ _LAYOUTS: dict[RequestId, tuple[tuple[str, str, str, int], ...]] = {
         ("src_term_id", "SrcTermID", "text", TERMINAL),
         ("charge_term_id", "ChargeTermID", "text", TERMINAL),
         ("dest_term_ids", "DestTermID", "terms", TERMINAL),
-        ("msg_content", "MsgContent", "content", 0),
+        ("msg_content", "MsgContent", "content", 1),
         ("reserve", "Reserve", "octets", 8),
         ("tlvs", "TLV", "tlvs", 0)),
     RequestId.SUBMIT_RESP: (
@@ -325,7 +326,7 @@ _LAYOUTS: dict[RequestId, tuple[tuple[str, str, str, int], ...]] = {
         ("recv_time", "RecvTime", "text", 14),
         ("src_term_id", "SrcTermID", "text", TERMINAL),
         ("dest_term_id", "DestTermID", "text", TERMINAL),
-        ("msg_content", "MsgContent", "content", 0),
+        ("msg_content", "MsgContent", "content", 1),
         ("reserve", "Reserve", "octets", 8),
         ("tlvs", "TLV", "tlvs", 0)),
     RequestId.DELIVER_RESP: (
@@ -337,104 +338,26 @@ _LAYOUTS: dict[RequestId, tuple[tuple[str, str, str, int], ...]] = {
 }
 
 
-def _padded(value: str, size: int) -> bytes:
-    raw = value.encode("ascii")
-    if len(raw) > size:
-        raise ValueError(f"{value!r} is longer than {size} octets")
-    return raw.ljust(size, b"\0")
-
-
-def _encode_field(kind: str, size: int, value: Any) -> bytes:
-    if kind == "int":
-        return int(value).to_bytes(size, "big")
-    if kind == "text":
-        return _padded(value, size)
-    if kind == "octets":
-        if len(value) > size:
-            raise ValueError(f"{len(value)} octets, at most {size}")
-        return bytes(value).ljust(size, b"\0")
-    if kind == "content":
-        if len(value) > 255:
-            raise ValueError(f"{len(value)} octets, at most 255")
-        return bytes((len(value),)) + bytes(value)
-    if kind == "terms":
-        if not 1 <= len(value) <= 100:
-            raise ValueError(f"{len(value)} destinations, 1..100 allowed")
-        return bytes((len(value),)) + b"".join(_padded(term, size) for term in value)
-    out = bytearray()  # tlvs
-    for tag, data in value:
-        if len(data) > 0xFFFF:
-            raise ValueError(f"TLV 0x{tag:04X} of {len(data)} octets")
-        out += struct.pack(">HH", tag, len(data)) + data
-    return bytes(out)
-
-
-def _read_text(raw: bytes) -> str:
-    return raw.split(b"\0", 1)[0].decode("latin-1").strip()
-
-
 def _decode_body(request: RequestId, body: bytes, sequence: int) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    pos, end = 0, len(body)
-    name = request.name
-
-    def malformed(message: str, status: int = STATUS_STRUCTURE) -> MalformedPdu:
+    try:
+        return dict(fields.unpack(_LAYOUTS[request], body))
+    except fields.FieldError as error:
         msg_id = body[:MSG_ID_LENGTH] if request in (RequestId.DELIVER, RequestId.SUBMIT_RESP,
                                                      RequestId.DELIVER_RESP) \
-            and end >= MSG_ID_LENGTH else bytes(MSG_ID_LENGTH)
-        return MalformedPdu(f"{name}: {message}", request, sequence, status, msg_id)
-
-    for attr, wire, kind, size in _LAYOUTS[request]:
-        if kind == "tlvs":
-            tlvs = []
-            while pos < end:
-                if pos + 4 > end:
-                    raise malformed(f"{end - pos} octets after the last TLV")
-                tag, length = struct.unpack_from(">HH", body, pos)
-                if pos + 4 + length > end:
-                    raise malformed(f"TLV 0x{tag:04X} Length {length} but {end - pos - 4} "
-                                    "octets follow")
-                tlvs.append((tag, body[pos + 4:pos + 4 + length]))
-                pos += 4 + length
-            values[attr] = tuple(tlvs)
-            continue
-        if kind in ("content", "terms"):
-            if pos + 1 > end:
-                raise malformed(f"the body ends at octet {end}, before {wire}")
-            count = body[pos]
-            pos += 1
-            need = count if kind == "content" else count * size
-            if pos + need > end:
-                raise malformed(f"{'MsgLength' if kind == 'content' else 'DestTermIDCount'} "
-                                f"{count} but {end - pos} octets follow",
-                                STATUS_LENGTH if kind == "content" else STATUS_STRUCTURE)
-            raw = body[pos:pos + need]
-            pos += need
-            values[attr] = raw if kind == "content" else tuple(
-                _read_text(raw[i * size:(i + 1) * size]) for i in range(count))
-            continue
-        if pos + size > end:
-            raise malformed(f"the body ends at octet {end}, inside {wire}")
-        raw = body[pos:pos + size]
-        pos += size
-        values[attr] = (int.from_bytes(raw, "big") if kind == "int"
-                        else _read_text(raw) if kind == "text" else raw)
-    if pos != end:
-        raise malformed(f"{end - pos} octets after the last field")
-    return values
+            and len(body) >= MSG_ID_LENGTH else bytes(MSG_ID_LENGTH)
+        raise MalformedPdu(f"{request.name}: {error}", request, sequence,
+                           STATUS_LENGTH if error.length else STATUS_STRUCTURE, msg_id) from None
 
 
 # -- PDUs to bytes and back ----------------------------------------------------------------------
 
 def encode(pdu: Pdu, sequence: int) -> bytes:
     """The whole PDU, header included."""
-    body = bytearray()
-    for attr, wire, kind, size in _LAYOUTS[pdu.request]:
-        try:
-            body += _encode_field(kind, size, getattr(pdu, attr))
-        except (ValueError, OverflowError, UnicodeEncodeError, TypeError) as error:
-            raise CodecError(f"{pdu.request.name} {wire}: {error}") from None
-    return HEADER.pack(HEADER_LENGTH + len(body), pdu.request, sequence) + bytes(body)
+    try:
+        body = fields.pack(_LAYOUTS[pdu.request], pdu)
+    except ValueError as error:
+        raise CodecError(f"{pdu.request.name} {error}") from None
+    return HEADER.pack(HEADER_LENGTH + len(body), pdu.request, sequence) + body
 
 
 def decode(data: bytes) -> tuple[int, Pdu]:

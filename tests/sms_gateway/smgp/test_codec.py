@@ -153,7 +153,7 @@ def test_the_msg_id_is_bcd_of_the_smgw_code_time_and_sequence():
 
 
 @pytest.mark.parametrize("data, message, status", [
-    (DELIVER_MO[:80] + b"\x30" + DELIVER_MO[81:], "MsgLength 48", codec.STATUS_LENGTH),
+    (DELIVER_MO[:80] + b"\x30" + DELIVER_MO[81:], "MsgContent of 48 octets", codec.STATUS_LENGTH),
     (header(101, 3, 4) + DELIVER_MO[12:] + b"\x00\x02\x00", "after the last TLV",
      codec.STATUS_STRUCTURE),
     (header(102, 3, 4) + DELIVER_MO[12:] + b"\x00\x02\x00\x09", "TLV 0x0002 Length 9",

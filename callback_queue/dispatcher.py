@@ -9,8 +9,10 @@ id: the agent who answers it gets the citizen's card. The OriginateResponse reas
 no response in time counts as a failed attempt. An answered queue callback is not done yet:
 it is done when an agent takes it (the AgentConnect of its channel), and a failed attempt
 when its channel leaves the queue first (QueueCallerAbandon, or a Hangup when the citizen
-hangs up or the queue's wait runs out); with no word at all (the link lost, the process
-stopped) the lease runs out and settles it as failed. Queue callbacks (a caller who chose to be
+hangs up or the queue's wait runs out). What happened while no dispatcher watched (its
+link was down, or its process stopped) is asked of Asterisk (`_check_queue_calls`): after
+each login, for the answered queue callbacks this dispatcher holds, and at each poll, for
+any whose lease ran out, which it takes over. Queue callbacks (a caller who chose to be
 called back) are placed only while nobody waits in the agents' queue and an agent is free:
 free in Asterisk's QueueStatus and not in wrap-up in the hall's live state (QueueStatus
 cannot say: it carries a member's own wrap-up, not the queue's); while Asterisk does not say
@@ -21,9 +23,11 @@ Rules read the wall clock; timers use the reactor's.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import os
 import socket
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -35,7 +39,7 @@ from twisted.logger import Logger
 
 from callback_queue.config import CallbacksConfig
 from callback_queue.records import Claim
-from callback_queue.repository import CallbackRepository, Purpose
+from callback_queue.repository import CallbackRepository, Purpose, QueueCallCheck
 from hotline.ami import (
     AMIActionError,
     AMIConnectionLost,
@@ -52,7 +56,7 @@ from hotline.channel_variables import CALL_ID
 from hotline.clock import WallClock
 from hotline.db import Database
 from schemas.callbacks import AttemptResult, CallbackOrigin, CallbackState, CallbackTask
-from schemas.live import QueueMember
+from schemas.live import QueueCall, QueueMember
 
 REASONS = {OriginateReason.ANSWERED: AttemptResult.ANSWERED,
            OriginateReason.BUSY: AttemptResult.BUSY,
@@ -65,6 +69,36 @@ FREE_MEMBER_STATES = {str(int(DeviceState.NOT_INUSE))}
 # Originate gave it): an agent took it, or the citizen left the queue first.
 AGENT_CONNECT = "AgentConnect"
 QUEUE_END_EVENTS = (AGENT_CONNECT, "QueueCallerAbandon", "Hangup")
+# Asterisk's answer to Status of a channel that is gone (manager.c action_status()).
+NO_SUCH_CHANNEL = "no such channel"
+# The hall's record of a caller's passage through the queue (schemas.live.QueueCall, written
+# by every process's AMI recorder): an agent answered it, or it left without one.
+PASSAGE_REACHED = ("answered", "completed")
+PASSAGE_NOT_REACHED = ("abandoned", "left")
+
+
+class Whereabouts(enum.Enum):
+    """Where Asterisk has an answered queue callback's channel now (Status of it)."""
+
+    GONE = "gone"  # hung up: the queue call is over, one way or the other
+    BRIDGED = "bridged"  # in a bridge: the queue put the citizen through to an agent
+    UP = "up"  # alive and in no bridge: waiting in the queue (or on its way to it)
+
+
+@dataclass(frozen=True)
+class QueueEnd:
+    """How a watched queue callback ended: put through (`reached`), or the failed attempt's
+    result, and what said so (an event's name, or what Asterisk answered afterwards)."""
+
+    reached: bool
+    result: AttemptResult
+    why: str
+
+    @classmethod
+    def of_event(cls, name: str) -> QueueEnd:
+        reached = name.lower() == AGENT_CONNECT.lower()
+        return cls(reached, AttemptResult.ANSWERED if reached else AttemptResult.QUEUE_ABANDONED,
+                   name)
 
 
 def _count(message: Message, key: str) -> int:
@@ -82,6 +116,13 @@ def members_in_wrap_up(session: Session, queue: str, now: dt.datetime) -> set[st
     return set(session.scalars(select(QueueMember.interface).where(
         QueueMember.queue == queue, QueueMember.logged_in.is_(True),
         QueueMember.wrap_up_until > now)))
+
+
+def passage_of(session: Session, channel_id: str) -> str | None:
+    """The outcome the hall recorded for the queue passage of a caller channel (waiting,
+    answered, completed, abandoned, left), or None when no process recorded one."""
+    return session.scalar(select(QueueCall.outcome).where(
+        QueueCall.caller_uniqueid == channel_id))
 
 
 def call_ids_of(session: Session, task_ids: list[int]) -> dict[int, str]:
@@ -123,11 +164,17 @@ class CallbackDispatcher(service.Service):
         # task is no longer this process's to settle, and the watch is dropped.
         self._waiting: dict[str, tuple[defer.Deferred, dt.datetime | None]] = {}
         self._subscriptions: list[Subscription] = []
+        # Set at start and at each login of the AMI link after the first poll: the next
+        # poll asks Asterisk about the queue callbacks this dispatcher holds, whose events
+        # may have been lost while the link was down.
+        self._check_own = True
+        self._login_subscription: Any = None
         self.stop_wait_s = stop_wait_s if stop_wait_s is not None else min(
             self.STOP_WAIT_S, config.originate_response_s)
 
     def startService(self) -> None:
         super().startService()
+        self._check_own = True
         self._loop = task.LoopingCall(self._poll)
         self._loop.clock = self._timers
         self._loop.start(self._config.poll_s, now=True)
@@ -142,6 +189,9 @@ class CallbackDispatcher(service.Service):
         super().stopService()
         if self._loop is not None and self._loop.running:
             self._loop.stop()
+        if self._login_subscription is not None:
+            self._login_subscription.cancel()
+            self._login_subscription = None
         self._stop_waiting()
         return defer.Deferred.fromCoroutine(self._drain())
 
@@ -212,14 +262,10 @@ class CallbackDispatcher(service.Service):
         for channel_id, (_d, until) in list(self._waiting.items()):
             if until is not None and until < now:
                 self._unwatch(channel_id)
-        settled = await self._db.write(self._repository.settle_expired_queue_calls, now)
-        if settled:
-            self.log.warn("{count} queue callback(s) answered but never put through to an "
-                          "agent before their leases ran out: failed attempts",
-                          count=settled)
         if self._ami_down():
             return placed
-        if (self._policy.may_dial(CallbackOrigin.IVR_CALLBACK_REQUEST, now)
+        checked = await self._check_queue_calls(now)
+        if (checked and self._policy.may_dial(CallbackOrigin.IVR_CALLBACK_REQUEST, now)
                 and await self._db.read(self._repository.queue_callbacks_due, now)):
             free = await self._free_agents()
             for trunk in self._config.trunks:
@@ -233,6 +279,10 @@ class CallbackDispatcher(service.Service):
             for trunk in self._config.trunks:
                 placed += await self._claim_and_place(trunk, Purpose.SURVEY, self._config.batch)
         return placed
+
+    def _ami_up(self) -> bool:
+        """Logged in, so that Asterisk can be asked now (a stand-in without a state is)."""
+        return bool(getattr(self._ami, "up", True))
 
     def _ami_down(self) -> bool:
         """While Asterisk is unreachable nothing is claimed (a claim would only be released
@@ -406,27 +456,118 @@ class CallbackDispatcher(service.Service):
         self._waiting.pop(channel_id, None)
 
     def _channel_event(self, event: Message) -> None:
-        channel_id = event.get("Uniqueid", "")
+        self._ended(event.get("Uniqueid", ""), QueueEnd.of_event(event.get("Event", "")))
+
+    def _ended(self, channel_id: str, end: QueueEnd) -> None:
+        """The first word of a watched channel's end settles it; any later word is ignored."""
         if channel_id not in self._waiting:
             return
         d, _until = self._waiting[channel_id]
         self._unwatch(channel_id)
-        d.callback(event.get("Event", ""))
+        d.callback(end)
 
-    def _queue_call_ended(self, event_name: str, claim: Claim) -> None:
-        reached = event_name.lower() == AGENT_CONNECT.lower()
+    def _queue_call_ended(self, end: QueueEnd, claim: Claim) -> None:
         self.log.info("Callback task {task_id} attempt {attempt}: {what}",
                       task_id=claim.task_id, attempt=claim.attempt_number,
-                      what="put through to an agent" if reached
-                      else f"left the queue before an agent answered ({event_name})")
-        d = defer.Deferred.fromCoroutine(self._write_queue_result(claim, reached))
+                      what=f"put through to an agent ({end.why})" if end.reached
+                      else f"left the queue before an agent answered ({end.why})")
+        d = defer.Deferred.fromCoroutine(self._write_queue_result(claim, end))
         self._inflight.add(d)
         d.addBoth(self._landed, d)
 
-    async def _write_queue_result(self, claim: Claim, reached: bool) -> None:
+    async def _write_queue_result(self, claim: Claim, end: QueueEnd) -> None:
         try:
             await self._db.write(self._repository.queue_call_result, claim.attempt_id,
-                                 self.owner, reached, self._clock.now())
+                                 self.owner, end.reached, self._clock.now(), end.result)
         except Exception:
             self.log.failure("Callback task {task_id}: queue result not written; the lease "
                              "settles the task", task_id=claim.task_id)
+
+    # What no dispatcher saw ------------------------------------------------------------------
+
+    def _logged_in(self) -> None:
+        self._check_own = True
+
+    async def _check_queue_calls(self, now: dt.datetime) -> bool:
+        """Ask Asterisk about the answered queue callbacks whose end may have gone unseen:
+        those whose lease ran out (taken over from whoever held them) and, after a login,
+        this dispatcher's own. Each one's channel is watched again before Asterisk is
+        asked, so that an event arriving meanwhile settles it as usual.
+
+        Status of the channel tells: gone, so the queue call is over (the hall's record of
+        its passage says whether an agent answered it; without one it is a failed attempt,
+        `lease_expired` or `connection_lost`, since nobody knows); in a bridge, so an agent
+        has the citizen (completed); up and in no bridge, so still waiting (watched on).
+        While Asterisk cannot be asked (the link is not logged in, or the question fails),
+        the tasks wait: failing them blind would call back a citizen an agent may be
+        talking to. So False (no queue callback is claimed in this poll) while the link is
+        not logged in: a claim would dial again a task whose lease ran out unasked."""
+        on_login = getattr(self._ami, "on_login", None)
+        if self._login_subscription is None and on_login is not None:
+            # From the first poll on, as the event subscriptions are made at the first watch.
+            self._login_subscription = on_login(self._logged_in)
+        if not self._ami_up():
+            return False
+        if (getattr(self._ami, "subscribe", None) is None
+                or getattr(self._ami, "channel_status", None) is None):
+            return True  # no events to watch, nothing to ask: leases run out as they do
+        own, self._check_own = self._check_own, False
+        try:
+            checks = await self._db.write(self._repository.queue_calls_to_check, self.owner,
+                                          now, own=own, limit=self._config.batch)
+        except Exception:
+            self._check_own = self._check_own or own
+            raise
+        for check in checks:
+            await self._check_queue_call(check)
+        return True
+
+    async def _check_queue_call(self, check: QueueCallCheck) -> None:
+        claim = check.claim
+        channel_id = claim.channel_id
+        if channel_id in self._waiting:
+            d, until = self._waiting[channel_id]
+            self._waiting[channel_id] = (d, check.lease_until or until)
+        else:
+            watch = self._watch(channel_id)
+            if watch is None:
+                return
+            self._waiting[channel_id] = (watch, check.lease_until)
+            watch.addCallback(self._queue_call_ended, claim)
+        try:
+            where = await self._whereabouts(channel_id)
+        except AMIError as error:
+            if channel_id not in self._waiting:
+                return  # an event settled it while Asterisk was asked
+            self.log.warn("Callback task {task_id}: Asterisk not asked how its queue call "
+                          "went ({error}); it waits", task_id=claim.task_id, error=str(error))
+            return
+        if channel_id not in self._waiting:
+            return  # an event settled it while Asterisk was asked
+        self.log.info("Callback task {task_id} attempt {attempt}: Asterisk has its channel "
+                      "{where}", task_id=claim.task_id, attempt=claim.attempt_number,
+                      where=where.value)
+        if where is Whereabouts.BRIDGED:
+            self._ended(channel_id, QueueEnd(True, AttemptResult.ANSWERED, "in a bridge"))
+        elif where is Whereabouts.GONE:
+            passage = await self._db.read(passage_of, channel_id)
+            if passage in PASSAGE_REACHED:
+                end = QueueEnd(True, AttemptResult.ANSWERED, f"gone, passage {passage}")
+            elif passage in PASSAGE_NOT_REACHED:
+                end = QueueEnd(False, AttemptResult.QUEUE_ABANDONED, f"gone, passage {passage}")
+            else:
+                end = QueueEnd(False, AttemptResult.CONNECTION_LOST if check.taken_from is None
+                               else AttemptResult.LEASE_EXPIRED, "gone, no passage recorded")
+            self._ended(channel_id, end)
+
+    async def _whereabouts(self, channel_id: str) -> Whereabouts:
+        try:
+            status = await self._ami.channel_status(channel_id)
+        except AMIActionError as error:
+            if error.message.strip().lower() == NO_SUCH_CHANNEL:
+                return Whereabouts.GONE
+            raise
+        events = status.of("Status")
+        if not events:  # hung up while Asterisk listed it
+            return Whereabouts.GONE
+        return Whereabouts.BRIDGED if events[0].get("BridgeID", "").strip() else Whereabouts.UP

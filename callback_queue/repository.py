@@ -13,6 +13,7 @@ import datetime as dt
 import uuid
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
@@ -362,10 +363,11 @@ class CallbackRepository:
         return TaskRecord.of(task)
 
     def queue_call_result(self, session: Session, attempt_id: int, owner: str, reached: bool,
-                          now: dt.datetime) -> TaskRecord:
+                          now: dt.datetime,
+                          result: AttemptResult = AttemptResult.QUEUE_ABANDONED) -> TaskRecord:
         """How an answered queue callback ended: an agent took the call (AgentConnect), so
         the citizen was reached; or the citizen left the queue first (hung up, or the
-        queue's wait ran out), a failed attempt under the usual retry policy."""
+        queue's wait ran out), a failed attempt (`result`) under the usual retry policy."""
         task_id = session.scalar(select(CallbackAttempt.task_id)
                                  .where(CallbackAttempt.id == attempt_id))
         if task_id is None:
@@ -383,29 +385,64 @@ class CallbackRepository:
             attempt.result = AttemptResult.ANSWERED
             self._complete(session, task, CallbackOutcome.REACHED, None, None, SYSTEM, now)
         else:
-            attempt.result = AttemptResult.QUEUE_ABANDONED
-            self._failed(session, task, AttemptResult.QUEUE_ABANDONED, now)
+            attempt.result = result
+            self._failed(session, task, result, now)
         return TaskRecord.of(task)
 
-    def settle_expired_queue_calls(self, session: Session, now: dt.datetime) -> int:
-        """Answered queue callbacks whose lease ran out with no word of an agent (their
-        process stopped or lost the link meanwhile): a failed attempt each, retried per the
-        policy, as the claim of a survey whose lease ran out closes its attempt. An agent's
-        own click-to-call is theirs to record, however long it runs."""
-        tasks = list(session.scalars(
+    def queue_calls_to_check(self, session: Session, owner: str, now: dt.datetime, *,
+                             own: bool, limit: int) -> list[QueueCallCheck]:
+        """Answered queue callbacks whose end nobody may have seen, for `owner` to ask
+        Asterisk about (`CallbackDispatcher`): those whose lease ran out with no word of an
+        agent (their process stopped, or lost the link, meanwhile), which `owner` takes
+        over with a fresh lease (`survey_lease_s`) so that no other process asks too; and,
+        with `own`, those `owner` holds already (its link was down: the events of that time
+        are lost). An agent's own click-to-call is theirs to record, however long it runs.
+        A task with no open attempt left (nothing to ask about) is a failed attempt at once,
+        retried per the policy."""
+        expired = list(session.scalars(
             select(CallbackTask).where(
                 CallbackTask.origin.in_(QUEUE_ORIGINS),
                 CallbackTask.state == CallbackState.IN_CALL,
                 CallbackTask.lease_until < now,
                 ~CallbackTask.lease_owner.startswith("agent:"))
-            .order_by(CallbackTask.lease_until, CallbackTask.id)
+            .order_by(CallbackTask.lease_until, CallbackTask.id).limit(limit)
             .with_for_update(skip_locked=True)))
-        if not tasks:
-            return 0
-        self._expire_leases(session, tasks, now)
-        for task in tasks:
-            self._failed(session, task, AttemptResult.LEASE_EXPIRED, now)
-        return len(tasks)
+        held: list[CallbackTask] = []
+        if own:
+            held = [task for task in session.scalars(
+                select(CallbackTask).where(
+                    CallbackTask.origin.in_(QUEUE_ORIGINS),
+                    CallbackTask.state == CallbackState.IN_CALL,
+                    CallbackTask.lease_owner == owner,
+                    CallbackTask.lease_until >= now)
+                .order_by(CallbackTask.id).with_for_update(skip_locked=True))]
+        attempts = {attempt.task_id: attempt for attempt in session.scalars(
+            select(CallbackAttempt).where(
+                CallbackAttempt.task_id.in_([t.id for t in [*expired, *held]]),
+                CallbackAttempt.ended_at.is_(None))
+            .order_by(CallbackAttempt.number))}
+        checks: list[QueueCallCheck] = []
+        lease_until = now + dt.timedelta(seconds=self.config.survey_lease_s)
+        for task in expired:
+            attempt = attempts.get(task.id)
+            if attempt is None or not attempt.channel_id:
+                self._failed(session, task, AttemptResult.LEASE_EXPIRED, now)
+                continue
+            self.log.info("Callback task {task_id}: lease of {owner} ran out while the citizen "
+                          "was in the queue; {new_owner} asks Asterisk how it ended",
+                          task_id=task.id, owner=task.lease_owner, new_owner=owner)
+            checks.append(QueueCallCheck(_claim_of(task, attempt), task.lease_owner or "",
+                                         lease_until))
+            task.lease_owner = owner
+            task.lease_until = lease_until
+            task.updated_at = now
+        for task in held:
+            attempt = attempts.get(task.id)
+            if attempt is None or not attempt.channel_id:
+                self._failed(session, task, AttemptResult.LEASE_EXPIRED, now)
+                continue
+            checks.append(QueueCallCheck(_claim_of(task, attempt), None, task.lease_until))
+        return checks
 
     def record_survey(self, session: Session, task_id: int, digit: str,
                       now: dt.datetime) -> TaskRecord:
@@ -849,3 +886,21 @@ def _channel_id(task_id: int, attempt: int) -> str:
     """Asterisk's ChannelId for a dial: unique even when an attempt that never reached
     Asterisk gives its number back."""
     return f"callback-{task_id}-{attempt}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class QueueCallCheck:
+    """An answered queue callback a dispatcher asks Asterisk about (`queue_calls_to_check`):
+    its attempt as a `Claim`, the owner whose lease ran out (None: the asking dispatcher's
+    own), and until when the asking dispatcher now holds it."""
+
+    claim: Claim
+    taken_from: str | None
+    lease_until: dt.datetime | None
+
+
+def _claim_of(task: CallbackTask, attempt: CallbackAttempt) -> Claim:
+    return Claim(task_id=task.id, attempt_id=attempt.id, attempt_number=attempt.number,
+                 phone=task.citizen_phone, origin=task.origin, trunk=task.trunk or "",
+                 channel_id=attempt.channel_id or "",
+                 appeal_ids=(task.appeal_id,) if task.appeal_id else ())

@@ -205,6 +205,23 @@ def setvar(variable: str, value: object, channel: str | None = None) -> Message:
     return Message.action("Setvar", fields)
 
 
+def status(channel: str) -> Message:
+    """Status of one channel, by its name or its Uniqueid (Asterisk looks up both)."""
+    _need(channel=channel)
+    return Message.action("Status", [("Channel", channel)])
+
+
+def getvar(variable: str, channel: str | None = None) -> Message:
+    """A channel variable, or without a channel a global variable or dialplan function
+    (QUEUE_MEMBER(hotline,ready))."""
+    _need(variable=variable)
+    fields: list[tuple[str, object]] = []
+    if channel:
+        fields.append(("Channel", channel))
+    fields.append(("Variable", variable))
+    return Message.action("Getvar", fields)
+
+
 def ping() -> Message:
     return Message.action("Ping")
 

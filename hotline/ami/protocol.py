@@ -400,6 +400,12 @@ class AMIClientProtocol(ManagerFramer):
     def setvar(self, variable: str, value: object, channel: str | None = None) -> Deferred:
         return self.send_action(actions.setvar(variable, value, channel))
 
+    def channel_status(self, channel: str, *, timeout: float | None = None) -> Deferred[ListResult]:
+        return self.send_list_action(actions.status(channel), timeout=timeout)
+
+    def getvar(self, variable: str, channel: str | None = None) -> Deferred:
+        return self.send_action(actions.getvar(variable, channel))
+
     def ping(self) -> Deferred:
         return self.send_action(actions.ping())
 

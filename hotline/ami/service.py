@@ -3,12 +3,15 @@
 A `ClientService` keeps one connection up with backoff and logs in through
 ``prepareConnection``; event subscriptions live here, not on a connection, so they survive
 reconnects. While Asterisk is absent the service retries quietly: it logs when the link's
-state changes (up, refused, unreachable, lost), not at every attempt.
+state changes (up, refused, unreachable, lost), not at every attempt. Events sent while the
+link was down are lost for good: `on_login` tells a subscriber each time a connection has
+logged in, so that it can ask Asterisk what it missed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from twisted.application.internet import ClientService, backoffPolicy
@@ -76,6 +79,22 @@ class _ObservedEndpoint:
 
     def __repr__(self) -> str:
         return repr(self._endpoint)
+
+
+LoginCallback = Callable[[], object]
+
+
+@dataclass(eq=False)
+class LoginSubscription:
+    """A handle on one `AMIService.on_login` callback; `cancel` stops it."""
+
+    callback: LoginCallback
+    _listeners: list[LoginSubscription] | None = field(repr=False, default=None)
+
+    def cancel(self) -> None:
+        if self._listeners is not None and self in self._listeners:
+            self._listeners.remove(self)
+        self._listeners = None
 
 
 class AMIService(MultiService):
@@ -156,6 +175,7 @@ class AMIService(MultiService):
         self.state = self.STOPPED
         self.since = clock.seconds()  # when `up` last changed (clock seconds), for /healthz
         self.protocol: AMIClientProtocol | None = None
+        self._loginListeners: list[LoginSubscription] = []
         policy = retry_policy or backoffPolicy(initialDelay=retry_initial_delay, maxDelay=retry_max_delay)
         self.client = _QuietClientService(
             # Asterisk closes the link after a refused Login: `guarded` keeps that loss from
@@ -204,6 +224,7 @@ class AMIService(MultiService):
             self.protocol = protocol
             self._setState(self.LOGGED_IN)
             protocol.whenLost().addCallback(self._lost, protocol)
+            self._loggedIn()
 
         def refused(failure: Failure) -> Failure:
             if failure.check(AMIAuthenticationError):
@@ -215,6 +236,14 @@ class AMIService(MultiService):
             return failure
 
         return d.addCallbacks(loggedIn, refused)
+
+    def _loggedIn(self) -> None:
+        for listener in list(self._loginListeners):
+            try:
+                listener.callback()
+            except Exception:
+                self.log.failure("AMI login listener {callback!r} failed",
+                                 callback=listener.callback)
 
     def _lost(self, why: str, protocol: AMIClientProtocol) -> None:
         if self.protocol is protocol:
@@ -236,6 +265,13 @@ class AMIService(MultiService):
         """Call ``callback(event)`` for every event named ``event_name`` (any case; ``"*"``
         for all), on this and every later connection."""
         return self.dispatcher.subscribe(event_name, callback)
+
+    def on_login(self, callback: LoginCallback) -> LoginSubscription:
+        """Call ``callback()`` each time a connection has logged in: the first and every
+        one after a lost link. Actions sent from it wait for the link as any other does."""
+        subscription = LoginSubscription(callback, self._loginListeners)
+        self._loginListeners.append(subscription)
+        return subscription
 
     def when_logged_in(self, timeout: float | None = None) -> Deferred:
         """Fires with the logged-in `AMIClientProtocol`, or fails with `AMINotConnected`
@@ -321,6 +357,19 @@ class AMIService(MultiService):
         if the list does not end within ``timeout`` (default the action timeout)."""
         action = actions.queue_status(queue, member)
         return self._run(lambda p: p.send_list_action(action, timeout=timeout))
+
+    def channel_status(self, channel: str, *, timeout: float | None = None) -> Deferred:
+        """Status of one channel, by name or Uniqueid: fires with a `ListResult` (its Status
+        event: BridgeID, Application, ...); fails with `AMIActionError` whose message is "No
+        such channel" once the channel is gone."""
+        action = actions.status(channel)
+        return self._run(lambda p: p.send_list_action(action, timeout=timeout))
+
+    def getvar(self, variable: str, channel: str | None = None) -> Deferred:
+        """Fires with the response `Message` (its ``Value``); without a channel, a global
+        variable or a dialplan function such as ``QUEUE_MEMBER(hotline,ready)``."""
+        action = actions.getvar(variable, channel)
+        return self._run(lambda p: p.send_action(action))
 
     def hangup(self, channel: str, cause: int | None = None) -> Deferred:
         action = actions.hangup(channel, cause)

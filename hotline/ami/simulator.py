@@ -44,6 +44,10 @@ sequence numbers (`take_local_sequence`); QueueSummary and ``Getvar`` of ``QUEUE
 (not in wrap-up) / ``free`` / ``logged`` / ``count`` and ``QUEUE_WAITING_COUNT(q)`` answer as
 Asterisk does; ``read_classes`` (manager.conf's ``read``) keeps events of other classes off the
 link, as the docs' account gets no FullyBooted (system) nor SuccessfulAuth (security).
+
+Status of a channel (by name or by Uniqueid, as Asterisk looks it up) answers as manager.c
+does: "No such channel" once it is gone, else its Status event, whose BridgeID is set while
+`agent_connect` has it bridged to a member and empty while it waits in the queue.
 """
 
 from __future__ import annotations
@@ -249,6 +253,7 @@ class _Call:
 
     legs: list[ChannelSnapshot]
     hangupTimer: IDelayedCall | None = None
+    answered: float = 0.0  # wall time, for Status's Seconds
 
 
 class AsteriskManagerSimulator(ServerFactory):
@@ -303,6 +308,10 @@ class AsteriskManagerSimulator(ServerFactory):
         self.read_classes: frozenset[str] | None = (
             None if read_classes is None else frozenset(c.strip().lower() for c in read_classes))
         self.calls: dict[str, _Call] = {}
+        # The bridge each caller agent_connect put through is in, by the caller's Uniqueid
+        # (Status's BridgeID), until agent_complete or its hang-up.
+        self.bridges: dict[str, str] = {}
+        self._bridgeCounter = itertools.count(1)
         self.actions_received: list[Message] = []
         self.frozen = False
         """True makes every session read and never answer, like a hung Asterisk."""
@@ -466,6 +475,7 @@ class AsteriskManagerSimulator(ServerFactory):
         # recalc_holdtime(): the first call's hold, then (3 * old + new) / 4
         q.holdtime = hold if q.completed + q.abandoned == 0 else (3 * q.holdtime + hold) >> 2
         q.connected[caller.uniqueid] = (hold, self.wall())
+        self.bridges[caller.uniqueid] = f"{next(self._bridgeCounter):08x}-5c2d-4e6b-9a1f-5e3c0d7b2a41"
         self.emit(
             "AgentConnect",
             "agent,all",
@@ -494,6 +504,7 @@ class AsteriskManagerSimulator(ServerFactory):
         q = self._queue(queue)
         q.completed += 1
         held, answered = q.connected.pop(caller.uniqueid, (0, self.wall()))
+        self.bridges.pop(caller.uniqueid, None)
         if held <= q.servicelevel:
             q.completed_in_sl += 1
         hold_time = held if hold_time is None else hold_time
@@ -719,7 +730,7 @@ class AsteriskManagerSimulator(ServerFactory):
             one = replace(one, context=request.get("Context", ""), exten=request.get("Exten", ""),
                           priority=_int(request.get("Priority")) or 1)
         legs = [replace(one, state=6), replace(two, state=6)]
-        call = _Call(legs)
+        call = _Call(legs, answered=self.wall())
         for leg in legs:
             self.calls[leg.name] = call
         if script.talk_time is not None:
@@ -747,8 +758,31 @@ class AsteriskManagerSimulator(ServerFactory):
             call.hangupTimer.cancel()
         for leg in call.legs:
             self.calls.pop(leg.name, None)
+            self.bridges.pop(leg.uniqueid, None)
             self.hangup_channel(leg, cause)
         return True
+
+    def find_channel(self, name: str) -> ChannelSnapshot | None:
+        """A live leg by its name or its Uniqueid, as ast_channel_get_by_name() looks a
+        channel up for Status, Getvar and the like (the name first, then the Uniqueid)."""
+        call = self.calls.get(name)
+        if call is not None:
+            return next(leg for leg in call.legs if leg.name == name)
+        for call in self.calls.values():
+            for leg in call.legs:
+                if leg.uniqueid == name:
+                    return leg
+        return None
+
+    def channel_application(self, channel: ChannelSnapshot) -> tuple[str, str]:
+        """(Application, Data) a live leg runs, as far as the queue model knows: Queue while
+        it waits in a queue or is bridged to a member from one; "" otherwise (the dialplan
+        is not run here)."""
+        for q in self.queues.values():
+            if channel.uniqueid in q.connected or any(
+                    c.uniqueid == channel.uniqueid for c, _joined in q.callers):
+                return "Queue", q.name
+        return "", ""
 
     # -- sessions -------------------------------------------------------------------------
 
@@ -1010,6 +1044,56 @@ class ManagerSession(ManagerFramer):
         self.respond(request, "Success", "Channel Hungup")
         self.sim.hangup_call(channel, cause)
 
+    def action_status(self, request: Message) -> None:
+        """Status of one channel, by name or Uniqueid (manager.c action_status() and
+        generate_status()): "No such channel" for one that is gone, else a list of one
+        Status event whose BridgeID names the bridge it is in ("" when none) and
+        StatusComplete with ListItems and Items. Status of every channel (no Channel) lists
+        the live legs."""
+        name = request.get("Channel")
+        if name:
+            leg = self.sim.find_channel(name)
+            if leg is None:
+                self.error(request, "No such channel")
+                return
+            legs = [leg]
+        else:
+            calls = {id(call): call for call in self.sim.calls.values()}  # each call once
+            legs = [leg for call in calls.values() for leg in call.legs]
+        self.respond(request, "Success", "Channel status will follow", event_list="start")
+        for leg in legs:
+            call = self.sim.calls[leg.name]
+            application, data = self.sim.channel_application(leg)
+            fields: list[tuple[str, object]] = [
+                ("Event", "Status"),
+                ("Privilege", "Call"),
+                *leg.fields(),
+                ("Type", leg.name.split("/", 1)[0]),
+                ("DNID", ""),
+                ("EffectiveConnectedLineNum", leg.connected_num or UNKNOWN),
+                ("EffectiveConnectedLineName", leg.connected_name or UNKNOWN),
+                ("TimeToHangup", 0),
+                ("BridgeID", self.sim.bridges.get(leg.uniqueid, "")),
+                ("Application", application),
+                ("Data", data),
+                ("Nativeformats", "(ulaw)"),
+                ("Readformat", "ulaw"),
+                ("Readtrans", ""),
+                ("Writeformat", "ulaw"),
+                ("Writetrans", ""),
+                ("Callgroup", 0),
+                ("Pickupgroup", 0),
+                ("Seconds", int(self.sim.wall() - call.answered)),
+            ]
+            if request.get("ActionID"):
+                fields.append(("ActionID", request.get("ActionID")))
+            self.sendMessage(Message(fields))
+        complete: list[tuple[str, object]] = [("Event", "StatusComplete")]
+        if request.action_id:
+            complete.append(("ActionID", request.action_id))
+        complete += [("EventList", "Complete"), ("ListItems", len(legs)), ("Items", len(legs))]
+        self.sendMessage(Message(complete))
+
     def action_playdtmf(self, request: Message) -> None:
         # The digit reaches the channel's dialplan, which the simulator does not run: the
         # DTMFBegin/DTMFEnd events, if a test needs them, are injected.
@@ -1237,7 +1321,7 @@ class ManagerSession(ManagerFramer):
             self.error(request, "No variable specified")
             return
         channel = request.get("Channel")
-        if channel and channel not in self.sim.calls:
+        if channel and self.sim.find_channel(channel) is None:
             self.error(request, "No such channel")
             return
         value = "" if channel else self.sim.function_value(variable)

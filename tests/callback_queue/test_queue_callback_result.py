@@ -2,7 +2,8 @@
 reaches an agent, not when they answer: the dispatcher keeps the answered task in_call until
 the AgentConnect of its channel (completed, reached), or until the channel leaves the queue
 first (hung up, or the queue's wait ran out: a failed attempt, retried per policy); with no
-word at all, the lease runs out and settles it as failed, in whichever process polls next.
+word at all, whichever process polls after the lease ran out asks Asterisk (test_reconcile.py)
+and, the channel gone with no record of an agent, settles it as failed.
 Through the dispatcher, the AMI link and the simulated Asterisk, on both backends."""
 
 from __future__ import annotations

@@ -68,7 +68,10 @@ class CallbacksConfig:
     originate_response_s: float = setting(90.0, min=5, max=900,
                                           doc="no OriginateResponse by then: failed")
     lease_s: float = setting(180.0, min=5, max=3600, doc="claim while dialing")
-    survey_lease_s: float = setting(900.0, min=30, max=7200, doc="claim while the survey runs")
+    survey_lease_s: float = setting(900.0, min=30, max=7200,
+                                    doc="claim while the survey runs, or while a queue "
+                                        "callback's citizen waits for an agent: longer than "
+                                        "[ivr] queue_timeout_s")
     agent_lease_s: float = setting(1800.0, min=60, max=14400, doc="claim of a click-to-call")
     poll_s: float = setting(5.0, min=0.05, max=600)
     batch: int = setting(20, min=1, max=1000, doc="tasks claimed per poll at most")
@@ -137,6 +140,24 @@ def parse_hours(text: str, key: str) -> tuple[int, int]:
     """'08:00-21:00' -> (480, 1260); '00:00-24:00' is the whole day. Calling hours lie
     within one day: they end after they start."""
     return parse_time_range(text, key, crosses_midnight=False)
+
+
+def check_against_ivr(config: CallbacksConfig, ivr_config: Any) -> None:
+    """What `[callbacks]` must agree on with `[ivr]`, checked when the callback queue is
+    built (each section alone is checked when it is loaded); raises `ConfigError` naming
+    both keys and their values.
+
+    An answered queue callback is held by its dispatcher's lease (`survey_lease_s`, from
+    the answer) while the citizen waits in the agents' queue, for at most the queue's
+    timeout (`[ivr] queue_timeout_s`; the queue callback's dialplan takes the same value,
+    HOTLINE_QUEUE_TIMEOUT in extensions.conf). A lease that runs out first hands a citizen
+    still waiting to whichever dispatcher polls next, as if its own had gone."""
+    wait = ivr_config.queue_timeout_s
+    if config.survey_lease_s <= wait:
+        raise ConfigError(f"callbacks.survey_lease_s ({config.survey_lease_s:g}) must be longer "
+                          f"than ivr.queue_timeout_s ({wait}): a queue callback's citizen may "
+                          f"wait in the agents' queue that long after answering, and the "
+                          f"lease holds the task meanwhile")
 
 
 def opening_from_ivr(ivr_config: Any) -> tuple[tuple[int, int], bool]:

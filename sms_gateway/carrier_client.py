@@ -41,8 +41,8 @@ _LENGTH = struct.Struct(">L")
 
 class CarrierFramer(protocol.Protocol, metaclass=abc.ABCMeta):
     """The stream into whole PDUs: a four-octet length that counts the whole PDU (its own four
-    octets included) and a 12-octet header, as CMPP's Total_Length and SMGP's PacketLength.
-    A length under 12 or over `MAX_LENGTH` cannot be resynchronised and neither protocol has a
+    octets included) and a header, as CMPP's Total_Length, SMGP's PacketLength and SGIP's
+    Message Length. A length under the header's (12 octets; SGIP's 20) or over `MAX_LENGTH` cannot be resynchronised and neither protocol has a
     generic_nack to say so: the connection is dropped with the reason logged, before anything
     is buffered. Subclasses name the protocol and its length field and implement
     `pduReceived(data)`; `sendPdu` writes to the transport only.
@@ -51,6 +51,7 @@ class CarrierFramer(protocol.Protocol, metaclass=abc.ABCMeta):
     log = Logger()
     transport: ITCPTransport  # set by makeConnection before any data
     MAX_LENGTH = 4096
+    HEADER_LENGTH = HEADER_LENGTH  # SGIP's header is 20 octets
     PROTOCOL: ClassVar[str]
     LENGTH_FIELD: ClassVar[str]
     _buffer = b""
@@ -71,7 +72,7 @@ class CarrierFramer(protocol.Protocol, metaclass=abc.ABCMeta):
                 if len(buffer) - offset < 4:
                     break
                 (length,) = _LENGTH.unpack_from(buffer, offset)
-                if length < HEADER_LENGTH or length > self.MAX_LENGTH:
+                if length < self.HEADER_LENGTH or length > self.MAX_LENGTH:
                     self.lengthLimitExceeded(length)
                     break
                 if len(buffer) - offset < length:
@@ -92,7 +93,7 @@ class CarrierFramer(protocol.Protocol, metaclass=abc.ABCMeta):
         self.log.error(
             "Dropping {protocol} link: {field} {length} outside {minimum}..{maximum} (peer {peer})",
             protocol=self.PROTOCOL, field=self.LENGTH_FIELD,
-            length=length, minimum=HEADER_LENGTH, maximum=self.MAX_LENGTH,
+            length=length, minimum=self.HEADER_LENGTH, maximum=self.MAX_LENGTH,
             peer=str(self.transport.getPeer()) if self.transport else None,
         )
         self.transport.loseConnection()
@@ -353,7 +354,7 @@ class CarrierClientProtocol(CarrierFramer, metaclass=abc.ABCMeta):
         self.log.error("Malformed {protocol} PDU #{sequence} from {where}: {error} ({length} "
                        "octets, header {header})", protocol=self.PROTOCOL, sequence=sequence,
                        where=self._where(), error=str(error), length=len(data),
-                       header=data[:HEADER_LENGTH].hex())
+                       header=data[:self.HEADER_LENGTH].hex())
 
     # -- the heartbeat --------------------------------------------------------------------------
 

@@ -29,8 +29,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/appeals/new", STAFF, "new_appeal_form"),
     Route("POST", "/appeals", STAFF, "create_appeal"),
     Route("GET", "/appeals/{appeal_id:int}", STAFF, "appeal"),
-    Route("POST", "/appeals/{appeal_id:int}/{action:assign|start|resolve|note}", STAFF,
-          "appeal_action"),
+    Route("POST", "/appeals/{appeal_id:int}/{action:assign|start|resolve|note|answer|correct}",
+          STAFF, "appeal_action"),
     Route("POST", "/appeals/{appeal_id:int}/{action:reopen}", SUPERVISORS, "appeal_action"),
     Route("POST", "/appeals/{appeal_id:int}/{action:dispatch|redispatch|accept|send_back}",
           STAFF, "work_order_action"),
@@ -212,6 +212,17 @@ class AppealPages:
                 await appeals.assign(appeal_id, unit, actor=ctx.actor)
             elif action == "start":
                 await appeals.start(appeal_id, actor=ctx.actor)
+            elif action == "answer":
+                await appeals.answer(appeal_id, arg("answer"), actor=ctx.actor)
+            elif action == "correct":
+                try:
+                    kind = AppealKind(arg("kind")) if arg("kind") else None
+                except ValueError:
+                    raise AppealValidationError("kind", "not a kind of appeal") from None
+                form = ctx.request.form  # a field left out of the post is left as it is
+                given = {name: arg(name) if name in form else None
+                         for name in ("subject", "citizen_name", "area")}
+                await appeals.correct(appeal_id, actor=ctx.actor, kind=kind, **given)
             elif action == "resolve":
                 await appeals.resolve(appeal_id, arg("resolution"), actor=ctx.actor)
             elif action == "note":

@@ -117,31 +117,57 @@ class AppealRepository(WorkOrderSteps):
     def reclassify(self, session: Session, appeal_id: int, *, kind: AppealKind,
                    subject: str, actor: str, now: dt.datetime) -> AppealRecord:
         """Corrects an appeal's kind and subject (a voice message filed as 咨询 until an
-        officer listened to it, a kind chosen wrongly at the desk). The deadline follows the
-        kind, counted from the day of receipt; the trail records what changed from what."""
-        subject = (subject or "").strip()
-        if not subject:
-            raise AppealValidationError("subject", "is required", "required")
-        if len(subject) > SUBJECT_MAX:
-            raise AppealValidationError("subject", f"is longer than {SUBJECT_MAX} characters",
-                                        "length", max=SUBJECT_MAX)
+        officer listened to it): `correct` with those two."""
+        return self.correct(session, appeal_id, kind=kind, subject=subject, actor=actor,
+                            now=now)
+
+    def correct(self, session: Session, appeal_id: int, *, actor: str, now: dt.datetime,
+                kind: AppealKind | None = None, subject: str | None = None,
+                citizen_name: str | None = None, area: str | None = None) -> AppealRecord:
+        """Corrects what the desk recorded (a kind chosen wrongly, a misheard name): each
+        field given is set, None leaves it (an empty name or area clears it). The deadline
+        follows the kind, counted from the day of receipt; one trail line says what changed
+        from what. A closed appeal is not corrected (reopen it)."""
+        changes: dict[str, object] = {}
+        if kind is not None:
+            changes["kind"] = kind
+        if subject is not None:
+            subject = subject.strip()
+            if not subject:
+                raise AppealValidationError("subject", "is required", "required")
+            if len(subject) > SUBJECT_MAX:
+                raise AppealValidationError("subject", f"is longer than {SUBJECT_MAX} "
+                                            "characters", "length", max=SUBJECT_MAX)
+            changes["subject"] = subject
+        for name, value in (("citizen_name", citizen_name), ("area", area)):
+            if value is not None:
+                value = value.strip() or None
+                limit = _column_length(name)
+                if value is not None and len(value) > limit:
+                    raise AppealValidationError(name, f"is longer than {limit} characters",
+                                                "length", max=limit)
+                changes[name] = value
         appeal = self._locked(session, appeal_id)
         if appeal.status is AppealStatus.CLOSED:
             raise InvalidTransition("correct", appeal.status.value,
                                     frozenset(s.value for s in AppealStatus
                                               if s is not AppealStatus.CLOSED))
-        changes = []
-        if appeal.kind is not kind:
-            changes.append(f"kind: {appeal.kind.value} -> {kind.value}")
-            appeal.kind = kind
+        lines, changed = [], set()
+        for name, new_value in changes.items():
+            old_value = getattr(appeal, name)
+            if old_value == new_value:
+                continue
+            shown = [v.value if isinstance(v, AppealKind) else (v or "")
+                     for v in (old_value, new_value)]
+            lines.append(f"{name}: {shown[0]} -> {shown[1]}")
+            setattr(appeal, name, new_value)
+            changed.add(name)
+        if kind is not None and "kind" in changed:
             appeal.deadline_at = self.deadline_for(kind, appeal.created_at)
-        if appeal.subject != subject:
-            changes.append(f"subject: {appeal.subject} -> {subject}")
-            appeal.subject = subject
-        if changes:
+        if lines:
             appeal.updated_at = now
             audit.record(session, at=now, actor=actor, action="correct", entity_type=ENTITY,
-                         entity_id=appeal.id, note="; ".join(changes))
+                         entity_id=appeal.id, note="; ".join(lines))
             session.flush()
         return AppealRecord.of(appeal)
 

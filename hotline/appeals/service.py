@@ -33,10 +33,12 @@ class AppealService:
         return self.db.write(self.repository.answer, appeal_id, answer, actor=actor,
                              now=self._clock.now())
 
-    def reclassify(self, appeal_id: int, *, kind: AppealKind, subject: str,
-                   actor: str) -> defer.Deferred[AppealRecord]:
-        return self.db.write(self.repository.reclassify, appeal_id, kind=kind,
-                             subject=subject, actor=actor, now=self._clock.now())
+    def correct(self, appeal_id: int, *, actor: str, kind: AppealKind | None = None,
+                subject: str | None = None, citizen_name: str | None = None,
+                area: str | None = None) -> defer.Deferred[AppealRecord]:
+        return self.db.write(self.repository.correct, appeal_id, kind=kind, subject=subject,
+                             citizen_name=citizen_name, area=area, actor=actor,
+                             now=self._clock.now())
 
     def assign(self, appeal_id: int, unit_id: int, *, actor: str,
                note: str | None = None) -> defer.Deferred[AppealRecord]:

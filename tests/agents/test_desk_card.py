@@ -15,7 +15,7 @@ from schemas.calls import CallRecord
 from schemas.enums import AgentRole, AppealStatus, CallOutcome, Satisfaction
 from schemas.models import Appeal
 from tests.agents.support import API_TOKEN, SECRET, Browser, SettableClock, create_agent, make_core
-from tests.support.appeals import new_appeal
+from tests.support.appeals import add_unit, new_appeal
 
 NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)  # Monday 10:00 in Shanghai
 CITIZEN = "13812345678"
@@ -109,3 +109,51 @@ def test_a_refused_answer_says_why_in_chinese_and_keeps_what_was_typed(hall, for
     if form["answer"].strip() and len(form["answer"]) <= 2000:
         assert f'>{form["answer"]}</textarea>' in result.body
     assert appeals(database) == []
+
+
+# The appeal page: only the steps its status allows, answered there too, corrected with a
+# trail line.
+
+def action_ids(body: str) -> set[str]:
+    section = re.search(r'<section class="actions" id="actions">(.*?)</section>', body, re.S)
+    return set(re.findall(r'<button type="submit" id="([\w-]+)"', section.group(1)))
+
+
+def test_the_appeal_page_offers_only_the_steps_its_status_allows(hall):
+    core, browser, database, pump = hall
+    unit = database.write_now(add_unit)
+    appeal = pump.wait(core.appeals.create(new_appeal(), actor="li"))
+    page = browser.get(f"/appeals/{appeal.id}")
+    assert action_ids(page.body) == {"answer-close", "assign", "add-note", "correct-save"}
+    assert '<select name="unit_id" id="assign-unit" required><option value="">请选择承办单位' \
+        in page.body
+    pump.wait(core.appeals.assign(appeal.id, unit, actor="li"))
+    assert action_ids(browser.get(f"/appeals/{appeal.id}").body) == {
+        "assign", "start", "add-note", "correct-save"}
+    pump.wait(core.appeals.start(appeal.id, actor="li"))
+    assert action_ids(browser.get(f"/appeals/{appeal.id}").body) == {
+        "assign", "add-note", "resolve", "correct-save"}
+    pump.wait(core.appeals.resolve(appeal.id, "已处理", actor="li"))
+    # An officer has nothing left to do on a resolved appeal but notes (reopening is the
+    # supervisors').
+    assert action_ids(browser.get(f"/appeals/{appeal.id}").body) == {"add-note",
+                                                                     "correct-save"}
+
+
+def test_answering_and_correcting_from_the_appeal_page(hall):
+    core, browser, database, pump = hall
+    appeal = pump.wait(core.appeals.create(new_appeal(subject="语音留言"), actor="li"))
+    browser.get(f"/appeals/{appeal.id}")
+    corrected = browser.post(f"/appeals/{appeal.id}/correct", {
+        "kind": "complaint", "subject": "投诉噪音", "citizen_name": "王芳", "area": ""})
+    assert corrected.status == 303
+    last = database.read_now(audit.trail, "appeal", appeal.id)[-1]
+    assert (last.action, last.note) == ("correct", "kind: help -> complaint; subject: 语音留言 "
+                                                   "-> 投诉噪音; citizen_name:  -> 王芳")
+    refused = browser.post(f"/appeals/{appeal.id}/correct", {"kind": "nope", "subject": "x"})
+    assert refused.status == 422 and "诉求类别填写有误" in refused.body
+    answered = browser.post(f"/appeals/{appeal.id}/answer", {"answer": "已告知处理流程"})
+    assert answered.status == 303
+    assert appeals(database) == [(AppealStatus.CLOSED, "投诉噪音", "已告知处理流程")]
+    again = browser.post(f"/appeals/{appeal.id}/answer", {"answer": "再次"})
+    assert again.status == 409 and "当前状态为“已关闭”，不能当场答复办结" in again.body

@@ -90,6 +90,7 @@ def test_ctrl_s_in_the_resolution_field_saves_the_resolution(desk):
     context, page = open_desk(browser, base)
     try:
         new_appeal(page, base, "咨询护照办理")
+        page.locator("#assign-unit").select_option(index=1)
         page.click("#assign")
         expect(page.locator("#status")).to_have_attribute("data-status", "assigned")
         page.click("#start")

@@ -180,8 +180,13 @@ def test_card_pops_and_the_agent_opens_and_resolves_an_appeal_from_it(tmp_path):
             case_number = page.locator("#case-number").inner_text()
             expect(page.locator("#subject")).to_have_text("<b>出租车拒载</b>")  # shown, not markup
 
-            page.click("#start")  # not yet assigned: the error is shown, nothing changes
-            expect(page.locator("#error")).to_contain_text("当前状态为“已受理”，不能开始办理")
+            # Received: only the steps it allows (no 开始办理 or 办结 yet); 交办 asks for the
+            # unit, none chosen for the officer.
+            expect(page.locator("#start")).to_have_count(0)
+            expect(page.locator("#resolve")).to_have_count(0)
+            expect(page.locator("#reopen")).to_have_count(0)
+            expect(page.locator("#assign-unit")).to_have_value("")
+            page.locator("#assign-unit").select_option(index=1)
             page.click("#assign")
             expect(page.locator("#status")).to_have_attribute("data-status", "assigned")
             page.click("#start")

@@ -14,9 +14,10 @@ link was down, or its process stopped) is asked of Asterisk (`_check_queue_calls
 each login, for the answered queue callbacks this dispatcher holds, and at each poll, for
 any whose lease ran out, which it takes over. Queue callbacks (a caller who chose to be
 called back) are placed only while nobody waits in the agents' queue and an agent is free:
-free in Asterisk's QueueStatus and not in wrap-up in the hall's live state (QueueStatus
-cannot say: it carries a member's own wrap-up, not the queue's); while Asterisk does not say
-(no queue status), they wait on the agents' worklist.
+free in Asterisk's QueueStatus and not in wrap-up, as Asterisk counts it in
+QUEUE_MEMBER(<queue>,ready) (QueueStatus cannot say: it carries a member's own wrap-up, not
+the queue's), or, where that cannot be read, in the hall's live state; while Asterisk does
+not say (no queue status), they wait on the agents' worklist.
 Rules read the wall clock; timers use the reactor's.
 """
 
@@ -158,6 +159,7 @@ class CallbackDispatcher(service.Service):
         self._ticking: defer.Deferred | None = None
         self._was_down = False
         self._queue_trouble: str | None = None  # why the queue's state is unknown, if it is
+        self._ready_trouble: str | None = None  # why QUEUE_MEMBER(q,ready) is unread, if it is
         self._held_polls = 0
         # Queue callbacks watched for an agent, by channel: the first of QUEUE_END_EVENTS
         # fires the Deferred with the event's name; past the lease (once it is known) the
@@ -318,7 +320,7 @@ class CallbackDispatcher(service.Service):
     async def _free_agents(self) -> int:
         """Agents free to take a queue callback, or 0 while any caller waits: a callback is
         never placed ahead of callers already in the queue. Free: not paused, device not in
-        use, no call (QueueStatus), and not in wrap-up (the hall's live state), so that a
+        use, no call (QueueStatus), and not in wrap-up (`_ready_members`), so that a
         callback is not originated into a queue whose agents are all finishing their last
         call's appeal: the citizen would wait there, and the callers after them too.
 
@@ -338,6 +340,13 @@ class CallbackDispatcher(service.Service):
         self._queue_state_known()
         if waiting or not free:
             return 0
+        ready = await self._ready_members()
+        if ready is not None:
+            if ready < len(free):
+                self.log.debug("Queue callbacks: {ready} of the {free} free member(s) of {queue} "
+                               "ready (the others in wrap-up)", ready=ready, free=len(free),
+                               queue=self._config.queue)
+            return min(ready, len(free))
         wrapping = await self._db.read(members_in_wrap_up, self._config.queue,
                                        self._clock.now())
         ready = [interface for interface in free if interface not in wrapping]
@@ -346,6 +355,34 @@ class CallbackDispatcher(service.Service):
                            "in wrap-up", wrapping=len(free) - len(ready), free=len(free),
                            queue=self._config.queue)
         return len(ready)
+
+    async def _ready_members(self) -> int | None:
+        """The queue's members Asterisk would offer a call now, QUEUE_MEMBER(<queue>,ready):
+        not paused, phone Not in use, and not in wrap-up by the queue's own wrapuptime,
+        which Asterisk publishes nowhere else (QUEUE_MEMBER's `free` counts a member in
+        wrap-up too). None while it cannot be read (an error, or no count: a link without
+        Getvar, app_queue not loaded): then the hall's live state judges wrap-up, from
+        `[agi] queue_wrapup_s`. Logged when that starts or ends, not at every poll."""
+        getvar = getattr(self._ami, "getvar", None)
+        if getvar is None:
+            return None
+        variable = f"QUEUE_MEMBER({self._config.queue},ready)"
+        try:
+            response = await getvar(variable)
+            ready = int(response.get("Value", "").strip())
+        except (AMIError, ValueError) as error:
+            trouble = f"{type(error).__name__}: {error}"
+            if self._ready_trouble is None:
+                self.log.warn("Getvar {variable} unread ({error}); wrap-up is judged from the "
+                              "hall's live state ([agi] queue_wrapup_s)", variable=variable,
+                              error=trouble)
+            self._ready_trouble = trouble
+            return None
+        if self._ready_trouble is not None:
+            self.log.info("Getvar {variable} read again: Asterisk judges wrap-up",
+                          variable=variable)
+            self._ready_trouble = None
+        return max(ready, 0)
 
     def _queue_state_unknown(self, error: Exception) -> None:
         self._held_polls += 1

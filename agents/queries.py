@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from agents import params
+from agents.trail import display_names
 from hotline import audit
 from hotline.appeals import AppealNotFound, AppealRecord
 from hotline.audit import AuditRecord
@@ -153,6 +154,7 @@ class AppealDetail:
     unit_name: str | None
     trail: list[AuditRecord]
     units: list[UnitOption]
+    names: dict[str, str] = field(default_factory=dict)  # the trail's people, by username
 
 
 def appeal_detail(session: Session, appeal_id: int, *, actor: str,
@@ -163,8 +165,9 @@ def appeal_detail(session: Session, appeal_id: int, *, actor: str,
     audit.record_access(session, at=now, actor=actor, entity_type="appeal", entity_id=appeal.id)
     session.flush()
     unit = session.get(Unit, appeal.unit_id) if appeal.unit_id else None
-    return AppealDetail(AppealRecord.of(appeal), unit.name if unit else None,
-                        audit.trail(session, "appeal", appeal.id), units(session))
+    trail = audit.trail(session, "appeal", appeal.id)
+    return AppealDetail(AppealRecord.of(appeal), unit.name if unit else None, trail,
+                        units(session), display_names(session, trail))
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ from twisted.logger import Logger
 from agents import params, queries
 from agents.auth import local_path
 from agents.http import WebResponse
+from agents.i18n import MESSAGES
 from agents.pages.workorders import field_refusal, refusal
 from agents.routing import STAFF, SUPERVISORS, Context, Route
+from agents.trail import readable
 from hotline.appeals import (
     AppealNotFound,
     AppealValidationError,
@@ -157,7 +159,9 @@ class AppealPages:
         done = ctx.request.arg("done")
         if notice is None and error is None and done in WORK_ORDER_DONE:
             notice = ctx.t(f"wo.done.{done}")
+        trail = readable(detail.trail, detail.names, ctx.t, lambda key: key in MESSAGES)
         return self._page(ctx, "appeal.html", status, d=detail, error=error, notice=notice,
+                          trail=trail,
                           call_id=call_id, orders=orders, now=self.core.clock.now(),
                           open_order=next((o for o in orders if o.open), None),
                           last_order=orders[0] if orders else None)

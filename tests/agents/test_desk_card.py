@@ -157,3 +157,20 @@ def test_answering_and_correcting_from_the_appeal_page(hall):
     assert appeals(database) == [(AppealStatus.CLOSED, "投诉噪音", "已告知处理流程")]
     again = browser.post(f"/appeals/{appeal.id}/answer", {"answer": "再次"})
     assert again.status == 409 and "当前状态为“已关闭”，不能当场答复办结" in again.body
+
+
+def test_the_trail_reads_in_chinese_with_names_and_views_folded(hall):
+    core, browser, database, pump = hall
+    appeal = pump.wait(core.appeals.create(new_appeal(), actor="li"))
+    for _ in range(5):
+        page = browser.get(f"/appeals/{appeal.id}")
+    pump.wait(core.appeals.add_note(appeal.id, "已电话联系", actor="system:ivr"))
+    page = browser.get(f"/appeals/{appeal.id}")
+    trail = re.search(r'<table class="trail" id="trail">(.*?)</table>', page.body, re.S).group(1)
+    rows = re.findall(r'<tr data-action="(\w+)"><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>'
+                      r'<td>([^<]*)</td>', trail)
+    li = "li 警官（li）"  # the display name create_agent gives, and the username
+    assert rows == [("create", li, "受理", "已受理"),
+                    ("view", li, "查阅 （5次）", ""),
+                    ("note", "语音导航", "办理进展", ""),
+                    ("view", li, "查阅", "")]

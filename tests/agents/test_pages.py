@@ -116,7 +116,7 @@ def test_assign_start_resolve_through_the_lifecycle(agent, core, pumped_reactor,
     assert agent.post(f"{path}/resolve", {"resolution": "已协调物业处理"}).status == 303
     page = agent.get(path)
     assert 'data-status="resolved"' in page.body and "已协调物业处理" in page.body
-    assert "assigned → in_progress" in page.body
+    assert "已交办 → 办理中" in page.body
 
 
 def test_an_invalid_transition_shows_the_error_and_changes_nothing(agent, core, pumped_reactor):
@@ -240,7 +240,7 @@ def test_progress_notes_go_into_the_trail_without_changing_the_status(agent, cor
     assert agent.post(f"{path}/note", {"note": "已电话联系物业，约定周五维修"}).status == 303
     page = agent.get(path)
     assert 'data-status="received"' in page.body
-    assert "已电话联系物业，约定周五维修" in page.body and "<td>li</td><td>note</td>" in page.body
+    assert "已电话联系物业，约定周五维修" in page.body and "<td>li 警官（li）</td><td>办理进展</td>" in page.body
     empty = agent.post(f"{path}/note", {"note": "  "})
     assert empty.status == 422 and "请填写办理进展" in empty.body
 

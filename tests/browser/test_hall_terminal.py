@@ -194,7 +194,7 @@ def test_card_pops_and_the_agent_opens_and_resolves_an_appeal_from_it(tmp_path):
             page.fill("#resolution-text", "已联系出租车公司，司机已受处理")
             page.click("#resolve")
             expect(page.locator("#status")).to_have_attribute("data-status", "resolved")
-            expect(page.locator("#trail")).to_contain_text("resolve")
+            expect(page.locator("#trail")).to_contain_text("办结")
             page.screenshot(path=str(ARTIFACTS / "04-resolved.png"), full_page=True)
 
             page.click("#language")

@@ -292,8 +292,9 @@ class SmsConfig:
     prefix_routes: dict[str, str] = setting({}, doc="number prefix -> bind name, before carriers")
     fallback_bind: str = setting("", doc="bind for numbers no route matches; empty: the first")
     binds: dict[str, dict] = setting({}, doc="[sms.binds.NAME] tables, one per SMSC account: "
-                                             "protocol (smpp, cmpp2, cmpp3, smgp3), carriers, "
-                                             "and the keys of that protocol's bind settings "
+                                             "protocol (smpp, cmpp2, cmpp3, smgp3, sgip12), "
+                                             "carriers, and the keys of that protocol's bind "
+                                             "settings "
                                              "(sms_gateway.service.PROTOCOLS)")
 
 

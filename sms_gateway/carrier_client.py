@@ -167,8 +167,9 @@ class CarrierClientProtocol(CarrierFramer, metaclass=abc.ABCMeta):
         self.on_lost = on_lost
         self.recent = recent if recent is not None else RecentDeliveries()
         self.state = "new"
+        self.last_sequence: Any = None
         self.submits_outstanding = 0
-        self._outstanding: dict[int, _Request] = {}
+        self._outstanding: dict[Any, _Request] = {}  # by sequence number
         self._drain_waiters: list[Deferred] = []
         self._last_received = 0.0
         self._missed = 0  # active tests unanswered in a row
@@ -179,7 +180,7 @@ class CarrierClientProtocol(CarrierFramer, metaclass=abc.ABCMeta):
     # -- what a protocol says -------------------------------------------------------------------
 
     @abc.abstractmethod
-    def encode(self, pdu: Any, sequence: int) -> bytes:
+    def encode(self, pdu: Any, sequence: Any) -> bytes:
         """The whole PDU; raises the codec's error for one no field can hold."""
 
     @abc.abstractmethod
@@ -187,7 +188,7 @@ class CarrierClientProtocol(CarrierFramer, metaclass=abc.ABCMeta):
         """The PDU's command (a response's has `RESPONSE_BIT` set)."""
 
     @abc.abstractmethod
-    def nextSequence(self) -> int:
+    def nextSequence(self) -> Any:
         """The sequence number of the next request."""
 
     @abc.abstractmethod
@@ -195,7 +196,7 @@ class CarrierClientProtocol(CarrierFramer, metaclass=abc.ABCMeta):
         """The active test PDU."""
 
     @abc.abstractmethod
-    def acknowledge(self, sequence: int, msg_id: Any, status: int) -> None:
+    def acknowledge(self, sequence: Any, msg_id: Any, status: int) -> None:
         """Write the delivery's answer (Status / Result `status`, 0 for stored)."""
 
     @staticmethod
@@ -248,7 +249,7 @@ class CarrierClientProtocol(CarrierFramer, metaclass=abc.ABCMeta):
 
         return Deferred.fromCoroutine(leave())
 
-    def _closedByPeer(self, answer: object, sequence: int) -> None:
+    def _closedByPeer(self, answer: object, sequence: Any) -> None:
         """The gateway says goodbye: answer it and disconnect."""
         self.log.info("{peer} {where} ends the link", peer=self.PEER, where=self._where())
         self.sendPdu(self.encode(answer, sequence))
@@ -296,6 +297,7 @@ class CarrierClientProtocol(CarrierFramer, metaclass=abc.ABCMeta):
             raise LinkUnavailable(f"{self.kind(pdu).name} on a connection that is {self.state}")
         sequence = self.nextSequence()
         data = self.encode(pdu, sequence)
+        self.last_sequence = sequence  # SGIP names a submit by it
         d: Deferred = Deferred()
         delay = self.config.response_timeout if timeout is None else timeout
         call = self.clock.callLater(delay, self._timedOut, sequence)
@@ -314,7 +316,7 @@ class CarrierClientProtocol(CarrierFramer, metaclass=abc.ABCMeta):
 
         return d.addBoth(settled)
 
-    def _timedOut(self, sequence: int) -> None:
+    def _timedOut(self, sequence: Any) -> None:
         request = self._outstanding.pop(sequence, None)
         if request is None:
             return
@@ -332,7 +334,7 @@ class CarrierClientProtocol(CarrierFramer, metaclass=abc.ABCMeta):
         for d in waiters:
             d.callback(None)
 
-    def _responseReceived(self, sequence: int, pdu: Any, length: int) -> None:
+    def _responseReceived(self, sequence: Any, pdu: Any, length: int) -> None:
         request = self._outstanding.get(sequence)
         kind = self.kind(pdu)
         if request is None or request.kind | self.RESPONSE_BIT != kind:
@@ -349,7 +351,7 @@ class CarrierClientProtocol(CarrierFramer, metaclass=abc.ABCMeta):
         """Fire a request's Deferred with its response (a protocol may refuse one here)."""
         deferred.callback(pdu)
 
-    def _malformedLogged(self, error: Exception, sequence: int, data: bytes) -> None:
+    def _malformedLogged(self, error: Exception, sequence: Any, data: bytes) -> None:
         # The bytes are not logged in full: a delivery carries a citizen's number and text.
         self.log.error("Malformed {protocol} PDU #{sequence} from {where}: {error} ({length} "
                        "octets, header {header})", protocol=self.PROTOCOL, sequence=sequence,
@@ -396,7 +398,7 @@ class CarrierClientProtocol(CarrierFramer, metaclass=abc.ABCMeta):
 
     # -- deliveries: status reports and replies -------------------------------------------------
 
-    def _repeated(self, sequence: int, msg_id: Any, shown: str) -> bool:
+    def _repeated(self, sequence: Any, msg_id: Any, shown: str) -> bool:
         """A delivery stored already (its acknowledgement was lost): answered, not stored."""
         if self.recentKey(msg_id) not in self.recent:
             return False
@@ -405,7 +407,7 @@ class CarrierClientProtocol(CarrierFramer, metaclass=abc.ABCMeta):
         self.acknowledge(sequence, msg_id, 0)
         return True
 
-    def _replyPart(self, fragment: MoFragment, token: tuple[int, Any]) -> None:
+    def _replyPart(self, fragment: MoFragment, token: tuple[Any, Any]) -> None:
         """One part of a reply: handed over once every part is in."""
         complete = self._reassembler.add(fragment, token, self.clock.seconds())
         if complete is None:
@@ -431,7 +433,7 @@ class CarrierClientProtocol(CarrierFramer, metaclass=abc.ABCMeta):
 
         maybeDeferred(handler, item).addCallbacks(stored, failed)
 
-    def _acknowledgeStored(self, sequence: int, msg_id: Any) -> None:
+    def _acknowledgeStored(self, sequence: Any, msg_id: Any) -> None:
         if self.state == "closed":
             # The gateway never got the acknowledgement and sends it again: handlers are
             # idempotent.
@@ -454,6 +456,6 @@ class CarrierClientProtocol(CarrierFramer, metaclass=abc.ABCMeta):
             self._scheduleExpiry()
 
 
-def _tokens(tokens: Iterable[Hashable]) -> list[tuple[int, Any]]:
+def _tokens(tokens: Iterable[Hashable]) -> list[tuple[Any, Any]]:
     """The reassembler's tokens as these protocols make them: (sequence, message id)."""
-    return [cast(tuple[int, Any], token) for token in tokens]
+    return [cast(tuple[Any, Any], token) for token in tokens]

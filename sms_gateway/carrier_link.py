@@ -105,6 +105,10 @@ class CarrierLink(PumpedLink[P, CmppText], Generic[P]):
 
     # -- the link -------------------------------------------------------------------------------
 
+    def protocolOptions(self) -> dict[str, Any]:
+        """More keyword arguments for each connection's protocol."""
+        return {}
+
     @property
     def _protocol(self) -> P | None:
         return self.submits.carrier
@@ -155,4 +159,5 @@ class _CarrierFactory(Factory):
             on_receipt=lambda receipt: link.on_receipt(receipt),
             on_message=lambda message: link.on_message(message),
             on_bound=link._protocolBound, on_lost=link._protocolLost, recent=link.recent,
+            **link.protocolOptions(),
         )

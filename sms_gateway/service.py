@@ -25,6 +25,8 @@ from sms_gateway.cmpp.service import CmppLink
 from sms_gateway.dispatcher import DispatchSettings, OutboxDispatcher
 from sms_gateway.inbox import Inbox
 from sms_gateway.routing import Router
+from sms_gateway.sgip.config import SgipBindConfig
+from sms_gateway.sgip.service import SgipLink
 from sms_gateway.simulator.control import control_factory
 from sms_gateway.simulator.smsc import SimulatedSmsc
 from sms_gateway.smgp.config import SmgpBindConfig
@@ -36,8 +38,8 @@ SIMULATOR_BIND = "simulator"
 SIMULATOR_PASSWORD = "sim"  # the embedded simulator only listens on loopback
 
 
-BindConfig = SmppBindConfig | CmppBindConfig | SmgpBindConfig
-BindLink = SmppLink | CmppLink | SmgpLink
+BindConfig = SmppBindConfig | CmppBindConfig | SmgpBindConfig | SgipBindConfig
+BindLink = SmppLink | CmppLink | SmgpLink | SgipLink
 
 # `protocol` of a bind table -> its settings and its link (each an `ISmsLink` built as
 # `Link(config, endpoint, clock, on_receipt=, on_message=, name=)`), and where the
@@ -47,6 +49,7 @@ PROTOCOLS: dict[str, tuple[type, type, str]] = {
     "cmpp2": (CmppBindConfig, CmppLink, "src_id"),
     "cmpp3": (CmppBindConfig, CmppLink, "src_id"),
     "smgp3": (SmgpBindConfig, SmgpLink, "src_term_id"),
+    "sgip12": (SgipBindConfig, SgipLink, "sp_number"),
 }
 
 
@@ -60,9 +63,10 @@ class BindSettings:
 
 def bind_settings(config: SmsConfig, environ=os.environ) -> list[BindSettings]:
     """Validate the `[sms.binds.NAME]` tables. `protocol` picks the link ("smpp", the
-    default, "cmpp2", "cmpp3" or "smgp3") and with it the keys the table may have. A bind's
-    password (CMPP's and SMGP's shared secret) may come from the environment as
-    HOTLINE_SMS_BIND_<NAME>_PASSWORD (secrets stay out of files)."""
+    default, "cmpp2", "cmpp3", "smgp3" or "sgip12") and with it the keys the table may have.
+    A bind's password (CMPP's and SMGP's shared secret) may come from the environment as
+    HOTLINE_SMS_BIND_<NAME>_PASSWORD, and SGIP's SMG login password as
+    HOTLINE_SMS_BIND_<NAME>_SMG_PASSWORD (secrets stay out of files)."""
     binds = []
     for name, table in config.binds.items():
         if not isinstance(table, dict):
@@ -86,6 +90,9 @@ def bind_settings(config: SmsConfig, environ=os.environ) -> list[BindSettings]:
         secret = environ.get(f"HOTLINE_SMS_BIND_{name.upper()}_PASSWORD")
         if secret is not None:
             fields["password"] = secret
+        smg_secret = environ.get(f"HOTLINE_SMS_BIND_{name.upper()}_SMG_PASSWORD")
+        if smg_secret is not None and "smg_password" in known:
+            fields["smg_password"] = smg_secret
         fields.setdefault(sender, config.sender)
         fields.setdefault("max_parts", config.max_parts)
         try:
@@ -172,9 +179,15 @@ def makeService(core: Core) -> SmsService:
             # The embedded simulator's port may be any the kernel gave it (port 0).
             endpoint = _ListenerEndpoint(core.reactor, _listening(core), SIMULATOR_LISTENER)
         link_class = PROTOCOLS[bind.protocol][1]
+        options = {}
+        if isinstance(bind.config, SgipBindConfig):
+            # The SMG binds to us to deliver: the listener's port goes in the ports file.
+            options["listen_endpoint"] = _listening(core).endpoint(
+                f"sms_sgip_{bind.name}", endpoints.TCP4ServerEndpoint(
+                    core.reactor, bind.config.listen_port, interface=bind.config.listen_host))
         link: BindLink = link_class(bind.config, endpoint, core.reactor,
                                     on_receipt=_receipts_via(inbox, bind.name, links),
-                                    on_message=inbox.on_message, name=bind.name)
+                                    on_message=inbox.on_message, name=bind.name, **options)
         link.setServiceParent(top)
         links[bind.name] = link
         core.links[f"smsc:{bind.name}"] = _link_state(link)

@@ -144,7 +144,8 @@ class SimulatedGateway(abc.ABC):
             delivery.deferred.callback(result)
         elif delivery.attempts >= self.max_delivery_attempts:
             self.log.warn("Giving up {kind} {msg_id} after {attempts} attempts", kind=delivery.kind,
-                          msg_id=delivery.deliver.msg_id, attempts=delivery.attempts)
+                          msg_id=getattr(delivery.deliver, "msg_id", "-"),
+                          attempts=delivery.attempts)
             delivery.deferred.callback(result if result is not None else -1)
         elif result is None:
             self._enqueue(delivery)  # no answer in time: again at once
@@ -166,7 +167,7 @@ class GatewaySession(CarrierFramer, metaclass=abc.ABCMeta):
         self.closed = False
         self.active_test_answers = 0
         self._unanswered_submits = 0
-        self._awaiting: dict[int, tuple[Delivery, IDelayedCall]] = {}
+        self._awaiting: dict[Any, tuple[Delivery, IDelayedCall]] = {}  # by sequence number
         self._delayed: list[IDelayedCall] = []
         self._idle_call: IDelayedCall | None = None
         self._last_received = 0.0
@@ -174,7 +175,7 @@ class GatewaySession(CarrierFramer, metaclass=abc.ABCMeta):
     # -- what a protocol says -------------------------------------------------------------------
 
     @abc.abstractmethod
-    def encode(self, pdu: Any, sequence: int) -> bytes:
+    def encode(self, pdu: Any, sequence: Any) -> bytes:
         """The whole PDU."""
 
     @abc.abstractmethod
@@ -213,7 +214,7 @@ class GatewaySession(CarrierFramer, metaclass=abc.ABCMeta):
         for delivery, _ in awaiting.values():
             self.gateway.delivery_answered(delivery, None, lost=True)
 
-    def write(self, pdu: Any, sequence: int, *, close: bool = False) -> None:
+    def write(self, pdu: Any, sequence: Any, *, close: bool = False) -> None:
         if self.closed:
             return
         self.transport.write(self.encode(pdu, sequence))
@@ -244,7 +245,7 @@ class GatewaySession(CarrierFramer, metaclass=abc.ABCMeta):
         self._scheduleActiveTest()
         self.gateway.flush()
 
-    def submitReceived(self, sequence: int, destination: str, submit: Any) -> None:
+    def submitReceived(self, sequence: Any, destination: str, submit: Any) -> None:
         """A submit: refused over the window, else accepted or refused by the gateway, and
         answered after `faults.response_delay`."""
         gateway = self.gateway
@@ -267,7 +268,7 @@ class GatewaySession(CarrierFramer, metaclass=abc.ABCMeta):
         self._delayed = [call for call in self._delayed if call.active()]
         self._delayed.append(gateway.clock.callLater(delay, answer))
 
-    def deliveryAnswered(self, sequence: int, result: int) -> None:
+    def deliveryAnswered(self, sequence: Any, result: int) -> None:
         entry = self._awaiting.pop(sequence, None)
         if entry is not None:
             entry[1].cancel()
@@ -280,12 +281,12 @@ class GatewaySession(CarrierFramer, metaclass=abc.ABCMeta):
         self._awaiting[sequence] = (delivery, timer)
         self.write(self.deliveryPdu(delivery), sequence)
 
-    def _deliverUnanswered(self, sequence: int) -> None:
+    def _deliverUnanswered(self, sequence: Any) -> None:
         entry = self._awaiting.pop(sequence, None)
         if entry is not None:
             self.gateway.delivery_answered(entry[0], None)
 
-    def send_request(self, pdu: Any) -> int:
+    def send_request(self, pdu: Any) -> Any:
         """Send any request to the SP (an active test, a goodbye); its sequence number."""
         sequence = self.sequences.next()
         self.write(pdu, sequence)

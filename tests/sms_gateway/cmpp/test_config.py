@@ -75,7 +75,7 @@ def test_a_table_without_protocol_is_still_smpp(tmp_path):
 
 
 @pytest.mark.parametrize("table, named", [
-    ('protocol = "sgip"', "sms.binds.cmcc.protocol must be one of smpp, cmpp2, cmpp3, smgp3"),
+    ('protocol = "sgip"', "sms.binds.cmcc.protocol must be one of smpp, cmpp2, cmpp3, smgp3, sgip12"),
     ('protocol = "cmpp3"\nsp_id = "901234"\nsystem_id = "x"',
      "unknown key(s) in sms.binds.cmcc (protocol cmpp3): system_id"),
     ('protocol = "smpp"\nsp_id = "901234"', "unknown key(s) in sms.binds.cmcc (protocol smpp)"),

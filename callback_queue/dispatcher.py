@@ -594,7 +594,8 @@ class CallbackDispatcher(service.Service):
                 end = QueueEnd(False, AttemptResult.QUEUE_ABANDONED, f"gone, passage {passage}")
             else:
                 end = QueueEnd(False, AttemptResult.CONNECTION_LOST if check.taken_from is None
-                               else AttemptResult.LEASE_EXPIRED, "gone, no passage recorded")
+                               else AttemptResult.LEASE_EXPIRED,
+                               f"gone, passage {passage or 'not recorded'}")
             self._ended(channel_id, end)
 
     async def _whereabouts(self, channel_id: str) -> Whereabouts:

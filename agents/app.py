@@ -32,6 +32,7 @@ from agents.pages import (
     analysis,
     appeals,
     callbacks,
+    recordings,
     supervisor,
     terminal,
     units,
@@ -71,14 +72,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/static/{name}", PUBLIC, "static"),
     *terminal.ROUTES, *appeals.ROUTES, *callbacks.ROUTES, *supervisor.ROUTES,
     *wallboard.ROUTES, *analysis.ROUTES, *admin.ROUTES, *api_pages.ROUTES,
-    *workorders.ROUTES, *units.ROUTES,
+    *workorders.ROUTES, *units.ROUTES, *recordings.ROUTES,
 )
 
 
 class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPages,
              supervisor.SupervisorPages, wallboard.WallboardPages, analysis.AnalysisPages,
              admin.AdminPages, api_pages.ApiPages, workorders.WorkOrderPages,
-             units.UnitPages):
+             units.UnitPages, recordings.RecordingPages):
     log = Logger()
 
     def __init__(self, core: Core, auth: AuthConfig, *, hub: TerminalHub | None = None,

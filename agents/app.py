@@ -25,7 +25,7 @@ from agents.auth import (
     same_origin,
 )
 from agents.config import AuthConfig
-from agents.http import EventStream, WebRequest, WebResponse
+from agents.http import EventStream, WebRequest, WebResponse, referring_page
 from agents.i18n import LANG_COOKIE, LANGUAGES, choose_language
 from agents.pages import (
     admin,
@@ -58,6 +58,12 @@ from schemas.enums import AgentRole
 
 # Re-exported: tests and pages name the access sets from here too.
 __all__ = ["ADMINS", "API", "EVERYONE", "PUBLIC", "ROUTES", "STAFF", "SUPERVISORS", "WebApp"]
+
+API_PREFIX = "/api/"  # paths whose errors a script reads: JSON, not a page
+# The words of an error page, and the API's message, by status.
+ERROR_WORDS = {403: ("error.forbidden", "not allowed for this account"),
+               404: ("error.not_found", "not found"),
+               405: ("error.method", "method not allowed")}
 
 # Requests a script makes: a missing session is a 401 for the script, not a login page.
 SCRIPT_HANDLERS = {"terminal_events", "keepalive"}
@@ -113,12 +119,6 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
     async def handle(self, request: WebRequest) -> WebResponse | EventStream:
         route, params, allowed = self._match(request)
         lang = choose_language(request.cookies, request.headers)
-        if route is None:
-            if allowed:
-                response = WebResponse.text("method not allowed", 405)
-                response.headers.append(("Allow", ", ".join(sorted(allowed))))
-                return response
-            return WebResponse.text("not found", 404)
         ctx = Context(request, params, lang)
         session = self.sessions.read(request.cookies)
         if session is not None:
@@ -127,6 +127,11 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
             if principal is not None:
                 ctx.session, ctx.principal = self.sessions.touched(session), principal
                 ctx.csrf = session.csrf
+        if route is None:
+            response = self.error_page(ctx, 405 if allowed else 404)
+            if allowed:
+                response.headers.append(("Allow", ", ".join(sorted(allowed))))
+            return response
         if route.access == API:
             if not bearer_token_valid(self.auth.api_token, request.headers):
                 response = WebResponse.json(api.ApiError(401, "a valid bearer token is "
@@ -141,8 +146,7 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
                     return WebResponse.text("login required", 401)
                 return self.submission_lost(ctx, 401)
             if ctx.principal.role not in route.access:
-                return self._page(ctx, "error.html", 403, status=403,
-                                  error=ctx.t("error.forbidden"))
+                return self.error_page(ctx, 403)
         if request.method not in SAFE_METHODS and route.access != API:
             problem = self._csrf_problem(ctx)
             if problem:
@@ -178,6 +182,18 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
         else:
             valid = self.sessions.login_token_valid(request.cookies, request.arg(CSRF_FIELD))
         return None if valid else "the token is missing or wrong"
+
+    def error_page(self, ctx: Context, status: int) -> WebResponse:
+        """A styled page for 403, 404 and 405, in the reader's language, with a way back (a
+        JSON error for the API's paths, which scripts read)."""
+        if ctx.request.path.startswith(API_PREFIX):
+            return WebResponse.json(api.ApiError(status, ERROR_WORDS[status][1]).document(),
+                                    status)
+        back = local_path(referring_page(ctx.request.headers) or "/")
+        response = self._page(ctx, "error.html", status, status=status,
+                              title=ctx.t(f"error.title_{status}"),
+                              error=ctx.t(ERROR_WORDS[status][0]), back=back)
+        return response
 
     def _page(self, ctx: Context, template: str, code: int = 200, /, **values) -> WebResponse:
         if not ctx.csrf:

@@ -19,7 +19,7 @@ from hotline.appeals import AppealNotFound, AppealRecord
 from hotline.audit import AuditRecord
 from hotline.phones import PhoneNumberError, normalise_phone
 from schemas.calls import CallRecord
-from schemas.enums import AppealStatus, Satisfaction, SmsInboundState
+from schemas.enums import AppealChannel, AppealKind, AppealStatus, Satisfaction, SmsInboundState
 from schemas.models import Appeal, Unit
 from schemas.sms import SmsInbound, SmsMessage
 
@@ -37,20 +37,28 @@ REPLIES_LIMIT = 200
 @dataclass(frozen=True)
 class AppealSearch:
     case_number: str = ""
-    phone: str = ""
+    phone: str = ""  # a whole number, normalised
     status: str = ""
     unit_id: int | None = None
     date_from: dt.date | None = None  # Asia/Shanghai days, inclusive
     date_to: dt.date | None = None
     page: int = 1  # of SEARCH_LIMIT appeals, newest first
+    phone_tail: str = ""  # the last four digits, what callers often give
+    kind: str = ""
+    channel: str = ""
+    overdue: bool = False  # open and past its deadline
+    mine: int | None = None  # 我的待办: this agent's appeals not resolved or closed
 
     @property
     def empty(self) -> bool:
         return not (self.case_number or self.phone or self.status or self.unit_id
-                    or self.date_from or self.date_to)
+                    or self.date_from or self.date_to or self.phone_tail or self.kind
+                    or self.channel or self.overdue or self.mine)
 
 
-SEARCH_FIELDS = ("case_number", "phone", "status", "unit_id", "date_from", "date_to", "page")
+SEARCH_FIELDS = ("case_number", "phone", "status", "unit_id", "date_from", "date_to", "page",
+                 "kind", "channel", "overdue", "mine")
+OPEN_STATUSES = (AppealStatus.RECEIVED, AppealStatus.ASSIGNED, AppealStatus.IN_PROGRESS)
 
 
 def parse_search(args: params.Args) -> AppealSearch:
@@ -58,13 +66,21 @@ def parse_search(args: params.Args) -> AppealSearch:
     `params.ParamError` naming the first that is not."""
     args = {key: args.get(key, "").strip() for key in SEARCH_FIELDS}
     case_number = params.digits(args, "case_number", params.CASE_NUMBER_MAX)
-    phone = params.phone(args, "phone")
+    # Four digits are the end of a number (what a caller gives), anything else a number.
+    tail = args["phone"] if len(args["phone"]) == 4 and args["phone"].isascii() \
+        and args["phone"].isdigit() else ""
+    phone = "" if tail else params.phone(args, "phone")
     status = params.choice(args, "status", [s.value for s in AppealStatus])
     unit_id = params.ident(args, "unit_id")
     date_from, date_to = params.day(args, "date_from"), params.day(args, "date_to")
     params.ordered(date_from, date_to, "date_from", "date_to")
     page = params.number(args, "page", 1, SEARCH_PAGES, default=1)
-    return AppealSearch(case_number, phone, status, unit_id, date_from, date_to, page or 1)
+    kind = params.choice(args, "kind", [k.value for k in AppealKind])
+    channel = params.choice(args, "channel", [c.value for c in AppealChannel])
+    overdue = params.choice(args, "overdue", ("1",)) == "1"
+    mine = params.choice(args, "mine", ("1",)) == "1"
+    return AppealSearch(case_number, phone, status, unit_id, date_from, date_to, page or 1,
+                        tail, kind, channel, overdue, mine=1 if mine else None)
 
 
 @dataclass(frozen=True)
@@ -109,11 +125,26 @@ def search_appeals(session: Session, criteria: AppealSearch, zone: ZoneInfo, *,
     if criteria.phone:
         audit.record_access(session, at=now, actor=actor, entity_type="citizen",
                             entity_id=criteria.phone, note="appeal search")
+    if criteria.phone_tail:  # several citizens' appeals, by what one caller said
+        audit.record_access(session, at=now, actor=actor, entity_type="phone_tail",
+                            entity_id=criteria.phone_tail, note="appeal search")
     where = []
     if criteria.case_number:
         where += _case_number_prefix(criteria.case_number)
     if criteria.phone:
         where.append(Appeal.citizen_phone == criteria.phone)
+    if criteria.phone_tail:
+        where.append(Appeal.phone_tail == criteria.phone_tail)
+    if criteria.kind:
+        where.append(Appeal.kind == AppealKind(criteria.kind))
+    if criteria.channel:
+        where.append(Appeal.channel == AppealChannel(criteria.channel))
+    if criteria.mine is not None:
+        where.append(Appeal.agent_id == criteria.mine)
+        if not criteria.status:
+            where.append(Appeal.status.in_(OPEN_STATUSES))
+    if criteria.overdue:
+        where += [Appeal.status.in_(OPEN_STATUSES), Appeal.deadline_at < now]
     if criteria.status:
         where.append(Appeal.status == AppealStatus(criteria.status))
     if criteria.unit_id is not None:

@@ -11,7 +11,8 @@ here and the packages' alike.
 An unknown `HOTLINE_*` variable is refused like an unknown key in the file: a misspelt
 `HOTLINE_AUTH_SECURE_COOKIE` must stop start-up, not leave cookies insecure. The only
 `HOTLINE_*` variables that are not settings are listed in `NOT_SETTINGS`, plus one
-`HOTLINE_SMS_BIND_<NAME>_PASSWORD` per configured `[sms.binds.NAME]`.
+`HOTLINE_SMS_BIND_<NAME>_PASSWORD` (and `..._<NAME>_SMG_PASSWORD`, an SGIP bind's SMG
+login) per configured `[sms.binds.NAME]`.
 
 The database, one rule for the service, every `hotline` command and `make` (which sets
 nothing): `HOTLINE_DATABASE_URL` if it is set, else `[database] url` of the file, else
@@ -457,7 +458,8 @@ def _refuse_unknown_variables(environ: Mapping[str, str], sections: Mapping[str,
             continue
         bind = BIND_PASSWORD.fullmatch(variable)
         if bind is not None:
-            if bind.group(1) in bind_names:
+            name = bind.group(1)  # ..._<NAME>_SMG_PASSWORD: an SGIP bind's second password
+            if name in bind_names or name.removesuffix("_SMG") in bind_names:
                 continue
             raise ConfigError(f"{variable} is the password of no bind: the configured "
                               f"[sms.binds.NAME] tables are "

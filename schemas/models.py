@@ -101,6 +101,10 @@ class Appeal(Base):
         # The search's unit criteria, newest first (migration 0009).
         Index("ix_appeals_unit_id_status_created_at", "unit_id", "status", "created_at"),
         Index("ix_appeals_unit_id_created_at", "unit_id", "created_at"),
+        # The search by the last four digits a caller gives, and an officer's own open work
+        # (migration 0017).
+        Index("ix_appeals_phone_tail_created_at", "phone_tail", "created_at"),
+        Index("ix_appeals_agent_id_status_created_at", "agent_id", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,6 +115,8 @@ class Appeal(Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
     citizen_phone: Mapped[str] = mapped_column(String(32))
+    # Its last four digits, which callers often give for a number: set with the number.
+    phone_tail: Mapped[str | None] = mapped_column(String(4))
     citizen_name: Mapped[str | None] = mapped_column(String(64))
     citizen_id_number: Mapped[str | None] = mapped_column(String(18))
     area: Mapped[str | None] = mapped_column(String(64))  # township or street (乡镇/街道)

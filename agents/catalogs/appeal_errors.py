@@ -34,6 +34,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "trail.actor.sms": ("短信", "SMS"),
     "trail.actor.api": ("对接接口", "API"),
     "trail.actor.system": ("系统", "System"),
+    # The search: the officer's own open work first, today's, overdue; kind, channel.
+    "search.mine_title": ("我的待办", "My open work"),
+    "search.mine": ("我的待办", "My open work"),
+    "search.today": ("今日受理", "Received today"),
+    "search.overdue": ("已超期", "Overdue"),
+    "search.overdue_only": ("仅超期", "Overdue only"),
+    "search.mine_only": ("仅本人", "Mine only"),
+    "search.phone_hint": ("完整号码或后4位", "Whole number or last 4 digits"),
+    "param.overdue": ("仅超期", "Overdue only"),
+    "param.mine": ("仅本人", "Mine only"),
     # Error pages (403, 404, 405), with a way back.
     "error.title_400": ("请求有误", "Bad request"),
     "error.title_502": ("暂时无法完成", "Not available now"),

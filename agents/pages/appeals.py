@@ -4,6 +4,7 @@ re-dispatch, review of the unit's reply), and a caller's card."""
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import urlencode
 
 from twisted.logger import Logger
@@ -52,16 +53,20 @@ class AppealPages:
 
     async def search(self, ctx: Context) -> WebResponse:
         keys = [key for key in queries.SEARCH_FIELDS if key != "page"]
-        args = {key: ctx.request.arg(key) for key in keys}
+        # The page opens on the officer's own open work (我的待办).
+        query = ctx.request.query or {"mine": ["1"]}
+        args = {key: (query.get(key) or [""])[0] for key in keys}
         error, found, searched = None, None, False
         try:
-            criteria = queries.parse_search(params.single(ctx.request.query,
-                                                          queries.SEARCH_FIELDS))
+            criteria = queries.parse_search(params.single(query, queries.SEARCH_FIELDS))
         except params.ParamError as problem:
             criteria, error = None, problem.message(ctx.t)
+        if criteria is not None and criteria.mine is not None:
+            criteria = dataclasses.replace(criteria, mine=ctx.principal.agent_id)
         if criteria is not None and not criteria.empty:
             searched = True
-            run = self.core.db.write if criteria.phone else self.core.db.read
+            run = self.core.db.write if criteria.phone or criteria.phone_tail \
+                else self.core.db.read
             found = await run(queries.search_appeals, criteria, self.core.zone,
                               actor=ctx.actor, now=self.core.clock.now())
         units = await self.core.db.read(queries.units)
@@ -70,7 +75,10 @@ class AppealPages:
                           page_url=lambda page: "/appeals?" + urlencode(
                               {**{k: v for k, v in args.items() if v}, "page": page}),
                           searched=searched, units=units, error=error,
-                          statuses=[s.value for s in AppealStatus])
+                          statuses=[s.value for s in AppealStatus],
+                          channels=[c.value for c in AppealChannel],
+                          now=self.core.clock.now(),
+                          today=self.core.clock.now().astimezone(self.core.zone).date())
 
     async def new_appeal_form(self, ctx: Context, *, status: int = 200,
                               error: str | None = None) -> WebResponse:

@@ -200,6 +200,7 @@ class AppealRepository(WorkOrderSteps):
         if new.unit_id is not None and session.get(Unit, new.unit_id) is None:
             raise AppealValidationError("unit_id", f"no unit {new.unit_id}", "unknown_unit")
         values = dict(subject=subject, body=new.body or "", citizen_phone=phone,
+                      phone_tail=phone[-4:],
                       citizen_name=(new.citizen_name or "").strip() or None,
                       citizen_id_number=id_number, area=(new.area or "").strip() or None,
                       approval_item_id=approval_item_id, unit_id=new.unit_id,

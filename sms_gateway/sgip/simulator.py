@@ -213,6 +213,13 @@ class SmgSession(GatewaySession, SgipFramer):
             self._unbind_call.cancel()
         super().connectionLost(reason)
 
+    def pduReceived(self, data: bytes) -> None:
+        if not self.outbound:
+            super().pduReceived(data)  # the faults (a cut link) are the submit side's
+        elif not self.closed:
+            self._last_received = self.smg.clock.seconds()
+            self.received(data)
+
     def received(self, data: bytes) -> None:
         try:
             sequence, pdu = codec.decode(data)

@@ -56,7 +56,10 @@ class Listener:
 
     def listen(self, factory):
         self.factory = factory
-        return succeed(object())
+        return succeed(self)
+
+    def stopListening(self):
+        return succeed(None)
 
 
 class Wire:

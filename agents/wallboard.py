@@ -130,7 +130,10 @@ class DayFigures:
 
     @property
     def within_met(self) -> bool | None:
-        share = self.within_of_answered
+        """The headline's mark: the share answered within 15 s out of the calls offered
+        (GB/T 33358's measure: an abandoned call was not answered in time either), not out
+        of those answered, which a hall losing callers would pass."""
+        share = self.within_of_offered
         return None if share is None else share >= ANSWER_WITHIN_TARGET
 
     @property

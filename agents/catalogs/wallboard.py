@@ -35,6 +35,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "wallboard.short_abandoned": ("短时放弃（不计入）", "Short abandons (not counted)"),
     "wallboard.left": ("超时/满队离开", "Left (timeout, full)"),
     "wallboard.within": ("15秒内接通", "Answered within 15 s"),
+    "wallboard.wall_mode": ("大屏模式", "Wall mode"),
     "wallboard.within_of_answered": ("占接通", "of answered"),
     "wallboard.within_of_offered": ("占呼入", "of offered"),
     "wallboard.connection_rate": ("接通率", "Connection rate"),

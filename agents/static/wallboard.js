@@ -73,6 +73,11 @@
         element.classList.toggle("goal-missed", met === false);
       }
     });
+    // Lost callers (abandoned, left) show in colour once there is one.
+    document.querySelectorAll(".wb-lost [data-figure]").forEach(function (element) {
+      var value = lookup(board, element.dataset.figure);
+      element.parentNode.dataset.lost = value ? "1" : "0";
+    });
     var leftText = document.getElementById("wb-members").dataset.wrapUpLeft;
     fillTable("wb-members", "wb-no-members", board.agents.members.map(function (m) {
       var state = stateLabel(m.state);
@@ -119,8 +124,23 @@
       });
   }
 
+  // Wall mode: the board alone, full screen, for the hall's big screen (Esc leaves it).
+  function wallMode() {
+    document.body.classList.add("wall");
+    var page = document.documentElement;
+    if (page.requestFullscreen) page.requestFullscreen().catch(function () {});
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var root = document.getElementById("wallboard");
     if (root && window.fetch) window.setTimeout(poll, INTERVAL_MS, root);
+    var button = document.getElementById("wb-wall");
+    if (button) button.addEventListener("click", wallMode);
+    if (/[?&]wall=1/.test(window.location.search)) document.body.classList.add("wall");
+    document.addEventListener("fullscreenchange", function () {
+      if (!document.fullscreenElement && !/[?&]wall=1/.test(window.location.search)) {
+        document.body.classList.remove("wall");
+      }
+    });
   });
 })();

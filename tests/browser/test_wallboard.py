@@ -127,8 +127,8 @@ def test_the_wallboard_shows_a_new_waiting_call(tmp_path):
             expect(page.locator("#wb-answered")).to_have_text("1")
             expect(page.locator("#wb-connection-rate")).to_have_text("100.0%")
             expect(page.locator("#wb-connection-rate")).to_have_class("wb-figure goal-met")
-            expect(page.locator("#wb-within-of-answered")).to_have_text("0.0%")
-            expect(page.locator("#wb-within-of-answered")).to_have_class(
+            expect(page.locator("#wb-within-of-offered")).to_have_text("0.0%")
+            expect(page.locator("#wb-within-of-offered")).to_have_class(
                 "wb-figure goal-missed")
             expect(page.locator("#wb-state-on_call")).to_have_text("1")
             row = page.locator('#wb-members tr[data-interface="PJSIP/1001"]')
@@ -137,6 +137,12 @@ def test_the_wallboard_shows_a_new_waiting_call(tmp_path):
             expect(page.locator('#wb-per-agent tr[data-interface="PJSIP/1001"] td').nth(2)) \
                 .to_have_text("1")
             page.screenshot(path=str(ARTIFACTS / "wallboard-02-answered.png"), full_page=True)
+            # Wall mode: the board alone (no menu, no call bar), for the hall's big screen.
+            page.click("#wb-wall")
+            expect(page.locator("body")).to_have_class(re.compile(r"\bwall\b"))
+            expect(page.locator("header")).to_be_hidden()
+            expect(page.locator("#wb-within-of-offered")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "wallboard-03-wall-mode.png"), full_page=True)
             assert not problems, problems
             browser.close()
     finally:

@@ -22,7 +22,7 @@ import collections
 import dataclasses
 import enum
 from collections.abc import Callable, Sequence
-from typing import Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, fail, succeed
@@ -398,3 +398,25 @@ class PumpedLink(MultiService, Generic[C, E]):
         self._stopping = True
         self.since = self.clock.seconds()
         self.submits.fail_waiting(LinkUnavailable(f"{self.name} link stopping"))
+
+
+def check_pump_settings(settings: Any, bad: Callable[[str, str], Exception]) -> None:
+    """The pump's keys of a carrier bind's table (CMPP, SMGP, SGIP), validated alike: `bad(key,
+    expected)` builds the error naming the key."""
+    if not 1 <= settings.window <= 1000:
+        raise bad("window", "1..1000")
+    if not settings.rate > 0:
+        raise bad("rate", "a positive number of submits per second")
+    if settings.burst < 0:
+        raise bad("burst", "0 or more")
+    for name in ("retry_initial_delay", "retry_max_delay"):
+        if not getattr(settings, name) > 0:
+            raise bad(name, "a positive number of seconds")
+    if not settings.throttle_min_rate > 0:
+        raise bad("throttle_min_rate", "a positive number of submits per second")
+    if not 1 <= settings.max_parts <= 255:
+        raise bad("max_parts", "1..255")
+    if settings.retry_limit < 0:
+        raise bad("retry_limit", "0 or more")
+    if not 0 < settings.throttle_recovery <= 1:
+        raise bad("throttle_recovery", "a fraction in (0, 1]")

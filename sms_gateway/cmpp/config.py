@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from hotline.config_section import ConfigError, check_types
+from sms_gateway.submit_pump import check_pump_settings
 
 PROTOCOLS = ("cmpp2", "cmpp3")
 MSG_FORMATS = ("ucs2", "gbk")
@@ -89,27 +90,13 @@ class CmppBindConfig:
             raise bad("msg_fmt", " or ".join(MSG_FORMATS))
         if self.registered_delivery not in (0, 1):
             raise bad("registered_delivery", "0 or 1")
-        if not 1 <= self.window <= 1000:
-            raise bad("window", "1..1000")
-        if not self.rate > 0:
-            raise bad("rate", "a positive number of submits per second")
-        if self.burst < 0:
-            raise bad("burst", "0 or more")
-        for name in ("response_timeout", "heartbeat_interval", "retry_initial_delay",
-                     "retry_max_delay", "reconnect_initial_delay", "reconnect_max_delay",
-                     "mo_reassembly_timeout"):
+        for name in ("response_timeout", "heartbeat_interval", "reconnect_initial_delay",
+                     "reconnect_max_delay", "mo_reassembly_timeout"):
             if not getattr(self, name) > 0:
                 raise bad(name, "a positive number of seconds")
-        if not self.throttle_min_rate > 0:
-            raise bad("throttle_min_rate", "a positive number of submits per second")
+        check_pump_settings(self, bad)
         if not 1 <= self.heartbeat_misses <= 10:
             raise bad("heartbeat_misses", "1..10")
-        if not 1 <= self.max_parts <= 255:
-            raise bad("max_parts", "1..255")
-        if self.retry_limit < 0:
-            raise bad("retry_limit", "0 or more")
-        if not 0 < self.throttle_recovery <= 1:
-            raise bad("throttle_recovery", "a fraction in (0, 1]")
 
     @property
     def version(self) -> int:

@@ -21,6 +21,7 @@ import dataclasses
 import ipaddress
 
 from hotline.config_section import ConfigError, check_types
+from sms_gateway.submit_pump import check_pump_settings
 
 PROTOCOLS = ("sgip12",)
 MSG_FORMATS = ("ucs2", "gbk")
@@ -117,25 +118,11 @@ class SgipBindConfig:
             raise bad("msg_fmt", " or ".join(MSG_FORMATS))
         if self.report_flag not in (0, 1, 2, 3):
             raise bad("report_flag", "0..3")
-        if not 1 <= self.window <= 1000:
-            raise bad("window", "1..1000")
-        if not self.rate > 0:
-            raise bad("rate", "a positive number of submits per second")
-        if self.burst < 0:
-            raise bad("burst", "0 or more")
-        for name in ("response_timeout", "idle_timeout", "retry_initial_delay",
-                     "retry_max_delay", "reconnect_initial_delay", "reconnect_max_delay",
-                     "mo_reassembly_timeout"):
+        for name in ("response_timeout", "idle_timeout", "reconnect_initial_delay",
+                     "reconnect_max_delay", "mo_reassembly_timeout"):
             if not getattr(self, name) > 0:
                 raise bad(name, "a positive number of seconds")
-        if not self.throttle_min_rate > 0:
-            raise bad("throttle_min_rate", "a positive number of submits per second")
-        if not 1 <= self.max_parts <= 255:
-            raise bad("max_parts", "1..255")
-        if self.retry_limit < 0:
-            raise bad("retry_limit", "0 or more")
-        if not 0 < self.throttle_recovery <= 1:
-            raise bad("throttle_recovery", "a fraction in (0, 1]")
+        check_pump_settings(self, bad)
 
     def allows(self, address: str) -> bool:
         """Whether a connection from `address` may bind as the SMG."""

@@ -58,7 +58,8 @@ OPENAPI: dict[str, Any] = {
                             "label": {"type": "string"},
                             **{name: {"type": "integer", "minimum": 0} for name in (
                                 "resolved", "due", "within", "late", "unreachable",
-                                "sms_fallback", "pending", "completed_attempts", "satisfied",
+                                "sms_fallback", "pending", "not_due", "completed_attempts",
+                                "satisfied",
                                 "basically_satisfied", "dissatisfied", "unrated", "completed")},
                             "attempts_per_completed": {"type": ["number", "null"]},
                             "compliance": {"type": ["number", "null"], "minimum": 0,

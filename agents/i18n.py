@@ -159,6 +159,7 @@ CORE_WORDS: dict[str, tuple[str, str]] = {
     "report.col.unreachable": ("无法联系", "Unreachable"),
     "report.col.sms_fallback": ("其中转短信评价", "Of which by SMS"),
     "report.col.pending": ("未完成", "Pending"),
+    "report.col.not_due": ("未到期", "Not yet due"),
     "report.col.attempts_per_completed": ("每次完成回访拨打次数", "Calls per completed"),
     "report.col.satisfied": ("满意", "Satisfied"),
     "report.col.basically_satisfied": ("基本满意", "Basically satisfied"),

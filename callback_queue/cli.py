@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from callback_queue.export import FORMATS, render
 from callback_queue.report import compliance_report, period
+from hotline.clock import SystemClock
 from hotline.config import Config
 
 
@@ -27,7 +28,7 @@ def cmd_report_callbacks(config: Config, args: argparse.Namespace) -> int:
     zone = ZoneInfo(config.service.timezone)
     start, end = period(args.start, args.end, zone)
     db = Database(make_engine(config.database), reactor=None, threads=1)
-    rows = db.read_now(compliance_report, start, end, args.by)
+    rows = db.read_now(compliance_report, start, end, args.by, now=SystemClock().now())
     data = render(rows, args.by, args.format, args.start, args.end)
     if args.output in (None, "-"):
         if args.format == "xlsx" and sys.stdout.isatty():

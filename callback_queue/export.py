@@ -49,12 +49,12 @@ def render(rows: Sequence[ReportRow], by: str, file_format: str, first_day: dt.d
 
 
 def export(session: Session, start: dt.datetime, end: dt.datetime, by: str, file_format: str,
-           zone: dt.tzinfo) -> bytes:
+           zone: dt.tzinfo, *, now: dt.datetime) -> bytes:
     """The report of [start, end) as a file, in the database's thread: openpyxl's work has no
     place on the reactor thread either. The title names the period's days in `zone`."""
     first_day = start.astimezone(zone).date()
     last_day = (end.astimezone(zone) - dt.timedelta(days=1)).date()
-    return render(compliance_report(session, start, end, by), by, file_format, first_day,
+    return render(compliance_report(session, start, end, by, now=now), by, file_format, first_day,
                   last_day)
 
 

@@ -12,11 +12,13 @@ For the period [start, end):
   the system (no click-to-call); not a column of the files' table: the XLSX has it on a
   sheet of its own (`callback_queue.export`);
 - unreachable: every attempt failed (of which sms_fallback: an SMS survey was sent);
-- pending: not finished yet;
+- pending (未完成): not finished, and its due time has passed (as of `now`);
+- not_due (未到期): not finished, its due time still ahead: a month viewed mid-month is not
+  failing for the callbacks whose time has not come;
 - attempts per completed: dials for completed callbacks / completed callbacks (a call that
   covered several appeals counts for each of them);
 - ratings of completed callbacks: satisfied, basically satisfied, dissatisfied, none;
-- compliance: within / due.
+- compliance: within / (due - not_due): of the callbacks whose time has come.
 
 One GROUP BY over `callback_tasks` (which carries the appeal's unit, kind and agent), so a
 month over a million tasks needs no join of appeals.
@@ -51,6 +53,7 @@ COLUMNS = (
     ("unreachable", "无法联系"),
     ("sms_fallback", "其中转短信评价"),
     ("pending", "未完成"),
+    ("not_due", "未到期"),
     ("attempts_per_completed", "每次完成回访拨打次数"),
     ("satisfied", "满意"),
     ("basically_satisfied", "基本满意"),
@@ -71,6 +74,7 @@ class ReportRow:
     unreachable: int
     sms_fallback: int
     pending: int
+    not_due: int
     completed_attempts: int
     satisfied: int
     basically_satisfied: int
@@ -87,8 +91,13 @@ class ReportRow:
         return round(self.completed_attempts / self.completed, 2) if self.completed else None
 
     @property
+    def come_due(self) -> int:
+        """The callbacks whose due time has come (or that finished anyway)."""
+        return self.due - self.not_due
+
+    @property
     def compliance(self) -> float | None:
-        return round(self.within / self.due, 4) if self.due else None
+        return round(self.within / self.come_due, 4) if self.come_due else None
 
     def as_dict(self) -> dict:
         """For the JSON API."""
@@ -101,8 +110,9 @@ class ReportRow:
 
 
 def compliance_report(session: Session, start: dt.datetime, end: dt.datetime,
-                      by: str = "unit") -> list[ReportRow]:
-    """Rows per group, ordered by label, then the total ("合计")."""
+                      by: str = "unit", *, now: dt.datetime) -> list[ReportRow]:
+    """Rows per group, ordered by label, then the total ("合计"); `now` tells the callbacks
+    not due yet (未到期) from those not done in time (未完成)."""
     if by not in GROUPINGS:
         raise ValueError(f"report grouping must be one of {', '.join(GROUPINGS)}, got {by!r}")
     if not start < end:
@@ -123,8 +133,8 @@ def compliance_report(session: Session, start: dt.datetime, end: dt.datetime,
                count(and_(completed, t.completed_at > t.due_by)),
                count(and_(in_due, t.state == CallbackState.UNREACHABLE)),
                count(and_(in_due, t.outcome == CallbackOutcome.SMS_SURVEY)),
-               count(and_(in_due, t.state.in_((CallbackState.PENDING, CallbackState.DIALING,
-                                               CallbackState.IN_CALL, CallbackState.MERGED)))),
+               count(and_(in_due, t.state.in_(_UNFINISHED), t.due_by <= now)),
+               count(and_(in_due, t.state.in_(_UNFINISHED), t.due_by > now)),
                func.coalesce(func.sum(case((completed, t.attempts), else_=0)), 0),
                count(and_(completed, t.rating == Satisfaction.SATISFIED)),
                count(and_(completed, t.rating == Satisfaction.BASICALLY_SATISFIED)),
@@ -145,7 +155,7 @@ def compliance_report(session: Session, start: dt.datetime, end: dt.datetime,
 
 
 _COUNT_FIELDS = ("resolved", "due", "within", "late", "unreachable", "sms_fallback", "pending",
-                 "completed_attempts", "satisfied", "basically_satisfied", "dissatisfied",
+                 "not_due", "completed_attempts", "satisfied", "basically_satisfied", "dissatisfied",
                  "unrated", "reached_without_call")
 # The completed callbacks recorded with no call placed, as the files name them.
 REACHED_WITHOUT_CALL = "其中未经系统拨号（坐席直接登记结果）"

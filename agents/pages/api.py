@@ -73,7 +73,7 @@ class ApiPages:
             start, end, by = api.report_period(args, self.core.zone)
         except params.ParamError as error:
             return WebResponse.json(api.parameter_error(error).document(), 400)
-        rows = await self.core.db.read(report, start, end, by)
+        rows = await self.core.db.read(report, start, end, by, now=self.core.clock.now())
         return WebResponse.json({"from": args["from"], "to": args["to"], "by": by,
                                  "rows": [row.as_dict() for row in rows]})
 

@@ -20,11 +20,11 @@ from hotline.spreadsheet import csv_row
 # The compliance report's columns (keys of a row's `.as_dict()`), after the group's label;
 # their titles are the i18n keys `report.col.<key>`.
 REPORT_COLUMNS = ("resolved", "due", "within", "late", "unreachable", "sms_fallback", "pending",
-                  "attempts_per_completed", "satisfied", "basically_satisfied", "dissatisfied",
+                  "not_due", "attempts_per_completed", "satisfied", "basically_satisfied", "dissatisfied",
                   "unrated", "compliance")
 REPORT_GROUPINGS = api.REPORT_GROUPINGS
 # The due callbacks of a group, split as the chart stacks them (they add up to `due`).
-CHART_SEGMENTS = ("within", "late", "unreachable", "pending")
+CHART_SEGMENTS = ("within", "late", "unreachable", "pending", "not_due")
 DAY_SERIES = ("resolved", "within", "late")
 REPORT_FILE_TYPES = {"csv": "text/csv; charset=utf-8",
                      "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -108,7 +108,8 @@ class SupervisorPages:
         form, problem, query = self._report_query(ctx)
         if problem is not None:
             return form, problem, None
-        rows = await self.core.db.read(self.reports["callbacks"], *query)
+        rows = await self.core.db.read(self.reports["callbacks"], *query,
+                                       now=self.core.clock.now())
         return form, None, [(row.label, row.as_dict()) for row in rows]
 
     def _report_query(self, ctx: Context):
@@ -137,7 +138,7 @@ class SupervisorPages:
             status, error = problem
             return WebResponse.text(error, status)
         data = await self.core.db.read(self.reports["callbacks_file"], *query, file_format,
-                                       self.core.zone)
+                                       self.core.zone, now=self.core.clock.now())
         response = WebResponse(200, data, REPORT_FILE_TYPES[file_format])
         response.headers.append(("Content-Disposition", f'attachment; filename="callbacks-'
                                  f'{form["from"]}-{form["to"]}-{query[2]}.{file_format}"'))

@@ -183,15 +183,15 @@ def test_the_xlsx_has_the_csv_columns_under_chinese_headers(zhao, database):
         .response.body.decode("utf-8-sig"))))
     assert rows[0] == csv_rows[0]
     assert rows[0][:3] == ["单位", "办结数", "应回访数"] and rows[0][-1] == "按时回访率"
-    #      resolved due within late unreach sms pending att/compl sat basic dissat unrated rate
+    #   resolved due within late unreach sms pending not_due att/compl sat basic dissat unrated rate
     assert rows[1:] == [
-        [UNIT_H, 2, 2, 2, 0, 0, 0, 0, 2, 0, 1, 0, 1, 1],
-        [UNIT_A, 4, 4, 1, 1, 1, 1, 1, 1.5, 1, 0, 1, 0, 0.25],
-        ["合计", 6, 6, 3, 1, 1, 1, 1, 1.75, 1, 1, 1, 1, 0.5],
+        [UNIT_H, 2, 2, 2, 0, 0, 0, 0, 0, 2, 0, 1, 0, 1, 1],
+        [UNIT_A, 4, 4, 1, 1, 1, 1, 1, 0, 1.5, 1, 0, 1, 0, 0.25],
+        ["合计", 6, 6, 3, 1, 1, 1, 1, 0, 1.75, 1, 1, 1, 1, 0.5],
     ]
     hostile = sheet.cell(row=2, column=1)
     assert hostile.data_type == "s"  # text, not a formula
-    assert sheet.cell(row=3, column=14).number_format == "0.00%"
+    assert sheet.cell(row=3, column=15).number_format == "0.00%"
 
 
 HYPERLINK = '=HYPERLINK("http://x")'

@@ -1,10 +1,11 @@
-"""`hotline sms send NUMBER TEXT` and `hotline sms status ID`: queue a test message, read its fate."""
+"""`hotline sms send NUMBER TEXT` and `hotline sms status ID`: queue a test message, read its fate
+(each part's carrier message id, and the bind and protocol that carried it)."""
 
 from __future__ import annotations
 
 import argparse
 
-from hotline.config import Config
+from hotline.config import Config, ConfigError
 
 
 def _db(config: Config):
@@ -37,11 +38,25 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         print(f"no message {args.id}")
         return 1
     print(f"message {message.id} to {message.destination}: {message.state.value}"
-          f" (attempts {message.attempts}, link {message.link or '-'})"
+          f" (attempts {message.attempts}, link {_link_label(config, message.link)})"
           + (f"; last error: {message.last_error}" if message.last_error else ""))
     for attempt, index, carrier_id, state in db.read_now(outbox.parts_of, args.id):
         print(f"  attempt {attempt} part {index + 1}: id {carrier_id} {state.value}")
     return 0
+
+
+def _link_label(config: Config, link: str | None) -> str:
+    """A bind's name and the protocol it speaks (``cmcc (cmpp3)``), as configured now."""
+    if not link:
+        return "-"
+    from sms_gateway.service import bind_settings
+
+    try:
+        protocols = {bind.name: bind.protocol for bind in bind_settings(config.sms)}
+    except ConfigError:
+        return link
+    protocol = protocols.get(link, "smpp" if link == "simulator" else None)
+    return f"{link} ({protocol})" if protocol else link
 
 
 def cmd_simulate_reply(config: Config, args: argparse.Namespace) -> int:

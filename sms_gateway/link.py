@@ -6,9 +6,10 @@ through two callbacks given to the link: delivery receipts and mobile-originated
 messages. Each callback returns a Deferred; the link acknowledges to the carrier only after it
 fires, so a receipt or a reply is never acknowledged before it is stored.
 
-SMPP is one adapter (`sms_gateway.smpp.SmppLink`), CMPP 2.0/3.0 another
-(`sms_gateway.cmpp.CmppLink`); an SGIP or SMGP adapter implements the same `ISmsLink` and
-raises the same errors, so the dispatcher never knows which one it holds.
+SMPP is one adapter (`sms_gateway.smpp.SmppLink`); the Chinese carriers' protocols are the
+others (`sms_gateway.cmpp.CmppLink` for China Mobile, `sms_gateway.smgp.SmgpLink` for China
+Telecom, `sms_gateway.sgip.SgipLink` for China Unicom). Each implements the same `ISmsLink`
+and raises the same errors, so the dispatcher never knows which one it holds.
 
 Failures of a part are one of two kinds, and the dispatcher only needs to tell them apart:
 - `RetryableSubmitError`: the message may or may not have reached the carrier (link down,

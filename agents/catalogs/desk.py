@@ -2,6 +2,19 @@
 was typed is kept), drafts put back, and the current call on every page."""
 
 WORDS = {
+    # Keyboard shortcuts, listed in the call bar.
+    "shortcuts.title": ("快捷键", "Shortcuts"),
+    "shortcuts.list": ("快捷键：Alt+N 新建诉求 · Alt+P 示忙 · Ctrl+S 保存当前表单",
+                       "Shortcuts: Alt+N new appeal · Alt+P pause · Ctrl+S save this form"),
+    # Printing: an appeal, and its 受理回执.
+    "print.appeal": ("打印本页", "Print"),
+    "print.receipt": ("打印回执", "Print the receipt"),
+    "receipt.link": ("受理回执", "Receipt"),
+    "receipt.title": ("{hotline} 民生服务热线 受理回执", "{hotline} service hotline: receipt"),
+    "receipt.note": ("请凭工单编号查询办理进度：拨打 {hotline} 按 4，输入工单编号。",
+                     "Ask about progress with the case number: call {hotline}, press 4."),
+    "receipt.printed": ("打印时间：{at}", "Printed {at}"),
+    "receipt.back": ("返回诉求", "Back to the appeal"),
     # The caller's card: its summary line first, and the work-order form beside it.
     "card.summary": ("近{days}天来电{calls}次，在办{open}件", "{calls} calls in {days} days, {open} open"),
     "card.summary_rating": ("，上次{rating}", "; last rating {rating}"),

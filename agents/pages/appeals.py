@@ -37,6 +37,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/appeals/{appeal_id:int}/{action:reopen}", SUPERVISORS, "appeal_action"),
     Route("POST", "/appeals/{appeal_id:int}/{action:dispatch|redispatch|accept|send_back}",
           STAFF, "work_order_action"),
+    Route("GET", "/appeals/{appeal_id:int}/receipt", STAFF, "receipt"),
     Route("GET", "/callers/{phone}", STAFF, "caller"),
 )
 # ?done= after a work-order step: the notice to show.
@@ -255,6 +256,20 @@ class AppealPages:
             return await self.appeal(ctx, status=status,
                                      error=ctx.t("appeal.rejected", error=words))
         return WebResponse.redirect(f"/appeals/{appeal_id}")
+
+    async def receipt(self, ctx: Context) -> WebResponse:
+        """受理回执: the slip a citizen at the hall (or by post) gets for an appeal, to print:
+        the case number to quote, what was received, by when it is answered, the hotline to
+        ask. The number is masked, as on anything that leaves the hall."""
+        try:
+            detail = await self.core.db.write(queries.appeal_detail,
+                                              int(ctx.params["appeal_id"]), actor=ctx.actor,
+                                              now=self.core.clock.now())
+        except AppealNotFound:
+            return self.error_page(ctx, 404)
+        return self._page(ctx, "receipt.html", d=detail,
+                          hotline=self.core.config.service.hotline_number,
+                          printed=self.core.clock.now())
 
     async def caller(self, ctx: Context) -> WebResponse:
         try:

@@ -424,6 +424,10 @@
     if (bar && window.EventSource) follow(bar);
     document.addEventListener("keydown", shortcuts);
     document.addEventListener("submit", fillCardForm, true);
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest("[data-print]") : null;
+      if (button) window.print();
+    });
   });
 
   // The caller's card may arrive over the live stream, rendered without the page's session:

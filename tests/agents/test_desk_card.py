@@ -174,3 +174,15 @@ def test_the_trail_reads_in_chinese_with_names_and_views_folded(hall):
                     ("view", li, "查阅 （5次）", ""),
                     ("note", "语音导航", "办理进展", ""),
                     ("view", li, "查阅", "")]
+
+
+def test_the_receipt_prints_the_case_with_the_number_masked(hall):
+    core, browser, database, pump = hall
+    appeal = pump.wait(core.appeals.create(new_appeal(citizen_name="王芳"), actor="li"))
+    page = browser.get(f"/appeals/{appeal.id}/receipt")
+    assert page.status == 200
+    assert "9600110 民生服务热线 受理回执" in page.body
+    assert f'<dd id="receipt-case">{appeal.case_number}</dd>' in page.body
+    assert '<dd id="receipt-phone">138****5678</dd>' in page.body and CITIZEN not in page.body
+    assert "data-print" in page.body
+    assert browser.get("/appeals/999/receipt").status == 404

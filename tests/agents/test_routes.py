@@ -40,6 +40,7 @@ TABLE = [
     ("POST", "/appeals", NEW_APPEAL,              (401, 303, 303, 403, 403)),
     ("GET", "/appeals/{id}", None,                (303, 200, 200, 403, 403)),
     ("GET", "/appeals/{id}/recording", None,      (303, 404, 404, 403, 403)),
+    ("GET", "/appeals/{id}/receipt", None,        (303, 200, 200, 403, 403)),
     ("POST", "/appeals/{id}/assign", {"unit_id": "{unit}"}, (401, 303, 303, 403, 403)),
     ("POST", "/appeals/{id}/start", {},           (401, 409, 409, 403, 403)),
     ("POST", "/appeals/{id}/resolve", {"resolution": "已修复"}, (401, 409, 409, 403, 403)),

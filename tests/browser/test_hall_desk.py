@@ -295,3 +295,24 @@ def test_a_consultation_is_recorded_and_closed_from_the_card_in_three_actions(de
         expect(page.locator("#call-bar")).to_have_attribute("data-on-call", "")
     finally:
         context.close()
+
+
+def test_the_receipt_prints_without_the_desk_around_it(desk):
+    from playwright.sync_api import expect
+
+    base, _peer, browser = desk
+    context, page = open_desk(browser, base)
+    try:
+        new_appeal(page, base, "咨询出入境证件办理")
+        case_number = page.locator("#case-number").inner_text()
+        page.click("#receipt-link")
+        expect(page.locator("#receipt-case")).to_have_text(case_number)
+        expect(page.locator("#receipt-phone")).to_have_text("138****5678")
+        page.emulate_media(media="print")
+        expect(page.locator("header")).to_be_hidden()
+        expect(page.locator("#call-bar")).to_be_hidden()
+        expect(page.locator("#print-receipt")).to_be_hidden()
+        expect(page.locator("#receipt")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "desk-receipt-print.png"), full_page=True)
+    finally:
+        context.close()

@@ -288,6 +288,45 @@ def record_events(session: Session, events: Sequence[Observed], *, now: dt.datet
             _call_event(session, event, now, default_wrap_up_s)
 
 
+def _after(d: defer.Deferred) -> defer.Deferred:
+    """A Deferred that fires (with None) when `d` has, leaving `d`'s own result to it."""
+    done: defer.Deferred = defer.Deferred()
+    d.addBoth(lambda result: (done.callback(None), result)[1])
+    return done
+
+
+def reconcile(session: Session, queue: str, members: Sequence[Observed],
+              waiting: set[str], *, asked_at: dt.datetime, now: dt.datetime,
+              default_wrap_up_s: int = 0) -> dict[str, int]:
+    """What Asterisk said of the queue when asked (QueueStatus at `asked_at`) made the
+    record: members as listed (those not listed are out of the queue), and callers whose
+    end event was lost while no process was following (a restart, a cut link) closed: a
+    waiting caller Asterisk no longer has is `lost` (not offered: nobody knows how it
+    ended), an answered call whose member is no longer in a call is completed, talk time
+    unknown. Rows written after `asked_at` are not touched (their events came after the
+    answer). Gives what it changed, by kind."""
+    listed = {m.interface for m in members}
+    record_events(session, list(members), now=now, default_wrap_up_s=default_wrap_up_s)
+    gone = [Observed("queuememberremoved", queue, interface) for interface in session.scalars(
+        select(QueueMember.interface).where(QueueMember.queue == queue,
+                                            QueueMember.state != "logged_out"))
+        if interface not in listed]
+    record_events(session, gone, now=now, default_wrap_up_s=default_wrap_up_s)
+    in_call = {m.interface for m in members if m.in_call}
+    lost = completed = 0
+    for row in session.scalars(select(QueueCall).where(
+            QueueCall.queue == queue, QueueCall.outcome.in_(("waiting", "answered")),
+            QueueCall.joined_at < asked_at).with_for_update()):
+        if row.outcome == "waiting" and row.caller_uniqueid not in waiting:
+            row.outcome, row.ended_at = "lost", now
+            lost += 1
+        elif row.outcome == "answered" and row.interface not in in_call:
+            row.outcome, row.ended_at = "completed", now
+            completed += 1
+    return {"members": len(members), "removed": len(gone), "lost": lost,
+            "completed": completed}
+
+
 # The recorder -------------------------------------------------------------------------------
 
 class LiveRecorder:
@@ -311,12 +350,49 @@ class LiveRecorder:
         # Called after each write commits (this process's terminal hub looks at once).
         self.recorded: list[Callable[[], None]] = []
         self._purged_at: dt.datetime | None = None
+        self._reconciling: defer.Deferred | None = None
 
     def start(self) -> None:
         if self.ami is None or self._subscriptions:
             return
         for name in FOLLOWED_EVENTS:
             self._subscriptions.append(self.ami.subscribe(name, self._on_event))
+        on_login = getattr(self.ami, "on_login", None)
+        if on_login is not None:  # each (re)connection: what was missed meanwhile is asked
+            self._subscriptions.append(on_login(self._logged_in))
+
+    def _logged_in(self, *_args) -> None:
+        d = defer.Deferred.fromCoroutine(self.reconcile())
+        d.addErrback(lambda failure: self.log.failure(
+            "Reconciling the queue {queue} with Asterisk failed", failure, queue=self.queue))
+        self._reconciling = d
+
+        def done(result):
+            if self._reconciling is d:
+                self._reconciling = None
+            return result
+
+        d.addBoth(done)
+
+    async def reconcile(self) -> dict[str, int]:
+        """Asks Asterisk for the queue (QueueStatus) and makes the record agree with it
+        (`reconcile`): after a restart or a cut link, ghost callers and agents left in a
+        call are settled at once, not when the rows grow old."""
+        asked_at = self.clock.now()
+        listing = await self.ami.queue_status(self.queue)
+        members = [Observed.of(m) for m in listing.of("QueueMember")
+                   if (m.get("Queue") or self.queue) == self.queue]
+        waiting = {e.get("Uniqueid") or "" for e in listing.of("QueueEntry")}
+        await self._idle_events()  # the events received meanwhile are written first
+        changed = await self.db.write(reconcile, self.queue, members, waiting,
+                                      asked_at=asked_at, now=self.clock.now(),
+                                      default_wrap_up_s=self.default_wrap_up_s)
+        if changed["removed"] or changed["lost"] or changed["completed"]:
+            self.log.info("Queue {queue} reconciled with Asterisk: {members} members, {removed} "
+                          "no longer in it, {lost} callers lost, {completed} calls ended",
+                          queue=self.queue, **changed)
+        self._notify(None)
+        return changed
 
     def stop(self) -> defer.Deferred:
         """Stops following; the Deferred fires when what was received is written."""
@@ -329,11 +405,14 @@ class LiveRecorder:
         """Fires once every event received so far is written (or its write failed)."""
         return defer.Deferred.fromCoroutine(self._idle())
 
-    async def _idle(self) -> None:
+    async def _idle_events(self) -> None:
         while self._writing is not None:
-            done: defer.Deferred = defer.Deferred()
-            self._writing.addBoth(lambda result, done=done: (done.callback(None), result)[1])
-            await done
+            await _after(self._writing)
+
+    async def _idle(self) -> None:
+        while self._reconciling is not None:  # the reconciliation of the last login
+            await _after(self._reconciling)
+        await self._idle_events()
 
     def _on_event(self, event: Message) -> None:
         if (event.get("Queue") or "") != self.queue:

@@ -297,3 +297,56 @@ def test_screen_pops_older_than_a_day_are_purged(database, pumped_reactor):
         select(ScreenPop.caller_uniqueid).order_by(ScreenPop.id))))
     assert left == ["4.2", "4.3"]
     assert len(calls(database)) == 3  # the queue's passages stay (the wallboard's figures)
+
+
+# After a restart or a cut link: the record made to agree with Asterisk at once ------------
+
+def ghosts(database):
+    """What a process that died mid-call left: a caller still waiting, a call still answered
+    by the agent, and a member Asterisk no longer has."""
+    def seed(session):
+        session.add(QueueCall(caller_uniqueid="ghost-wait", queue="hotline",
+                              joined_at=NOW - dt.timedelta(minutes=10), outcome="waiting"))
+        session.add(QueueCall(caller_uniqueid="ghost-call", queue="hotline",
+                              joined_at=NOW - dt.timedelta(minutes=8), outcome="answered",
+                              answered_at=NOW - dt.timedelta(minutes=7), interface=IFACE,
+                              hold_s=60))
+        session.add(QueueMember(interface="PJSIP/1009", queue="hotline", member_name="zhou",
+                                state="available", state_since=NOW, paused=False,
+                                in_call=False, revision=1, updated_at=NOW))
+    database.write_now(seed)
+
+
+def test_a_login_reconciles_ghost_callers_and_agents_left_in_a_call(rig, database):
+    rig.settle(rig.ami.queue_add("hotline", IFACE, member_name="li"))
+    rig.sync()  # the reconciliation of the link's login included
+    ghosts(database)
+    database.write_now(lambda s: setattr(s.get(QueueMember, IFACE), "in_call", True))
+    waiting = rig.caller("13900001111")
+    rig.sim.queue_caller_join("hotline", waiting)  # a caller Asterisk does have
+    rig.sync()
+    rig.wall.current = NOW + dt.timedelta(minutes=1)
+    changed = rig.settle(defer.Deferred.fromCoroutine(rig.node.recorder.reconcile()))
+    assert changed == {"members": 1, "removed": 1, "lost": 1, "completed": 1}
+    outcomes = {c["uniqueid"]: (c["outcome"], c["ended"]) for c in calls(database)}
+    assert outcomes == {"ghost-wait": ("lost", True), "ghost-call": ("completed", True),
+                        waiting.uniqueid: ("waiting", False)}
+    assert member(database)["state"] == "available" and not member(database)["in_call"]
+    assert member(database, "PJSIP/1009")["state"] == "logged_out"
+
+
+def test_every_login_of_the_link_asks_asterisk_for_the_queue(rig, database):
+    def queue_statuses():
+        return sum(1 for a in rig.sim.actions_received if a.get("Action") == "QueueStatus"
+                   and a.get("Queue") == "hotline")
+
+    before = queue_statuses()
+    ghosts(database)
+    rig.ami.stopService()
+    rig.flush()
+    rig.ami.startService()
+    rig.flush()
+    rig.settle_until(lambda: queue_statuses() > before and not database.read_now(
+        lambda s: s.scalar(select(func.count()).select_from(QueueCall)
+                           .where(QueueCall.outcome == "waiting"))))
+    assert member(database, "PJSIP/1009")["state"] == "logged_out"

@@ -103,7 +103,7 @@ def test_ctrl_s_in_the_resolution_field_saves_the_resolution(desk):
         # The note form was not the one submitted: no empty note on the trail.
         page.fill("#note-text", "已电话告知")
         page.locator("#note-text").press("Control+S")
-        expect(page.locator("#trail")).to_contain_text("已电话告知")
+        expect(page.locator("#trail")).to_contain_text("已电话告知", timeout=WAIT_MS)
     finally:
         context.close()
 

@@ -297,15 +297,16 @@ def _after(d: defer.Deferred) -> defer.Deferred:
 
 def reconcile(session: Session, queue: str, members: Sequence[Observed],
               waiting: set[str], *, asked_at: dt.datetime, now: dt.datetime,
-              default_wrap_up_s: int = 0) -> dict[str, int]:
+              default_wrap_up_s: int = 0, leave: frozenset[str] = frozenset()) -> dict[str, int]:
     """What Asterisk said of the queue when asked (QueueStatus at `asked_at`) made the
     record: members as listed (those not listed are out of the queue), and callers whose
     end event was lost while no process was following (a restart, a cut link) closed: a
     waiting caller Asterisk no longer has is `lost` (not offered: nobody knows how it
     ended), an answered call whose member is no longer in a call is completed, talk time
     unknown. Rows written after `asked_at` are not touched (their events came after the
-    answer). Gives what it changed, by kind."""
-    listed = {m.interface for m in members}
+    answer), nor members in `leave` (their own events came after it). Gives what it
+    changed, by kind."""
+    listed = {m.interface for m in members} | set(leave)
     record_events(session, list(members), now=now, default_wrap_up_s=default_wrap_up_s)
     gone = [Observed("queuememberremoved", queue, interface) for interface in session.scalars(
         select(QueueMember.interface).where(QueueMember.queue == queue,
@@ -351,6 +352,7 @@ class LiveRecorder:
         self.recorded: list[Callable[[], None]] = []
         self._purged_at: dt.datetime | None = None
         self._reconciling: defer.Deferred | None = None
+        self._moved_since_asked: list[set[str]] = []
 
     def start(self) -> None:
         if self.ami is None or self._subscriptions:
@@ -379,14 +381,23 @@ class LiveRecorder:
         (`reconcile`): after a restart or a cut link, ghost callers and agents left in a
         call are settled at once, not when the rows grow old."""
         asked_at = self.clock.now()
-        listing = await self.ami.queue_status(self.queue)
+        moved: set[str] = set()  # members whose own events came after the question
+        self._moved_since_asked.append(moved)
+        try:
+            listing = await self.ami.queue_status(self.queue)
+        finally:
+            self._moved_since_asked.remove(moved)
+        # An event that came after the question is newer than the answer: its member is
+        # left as the event made it.
         members = [Observed.of(m) for m in listing.of("QueueMember")
-                   if (m.get("Queue") or self.queue) == self.queue]
+                   if (m.get("Queue") or self.queue) == self.queue
+                   and (m.get("Location") or m.get("Interface") or "") not in moved]
         waiting = {e.get("Uniqueid") or "" for e in listing.of("QueueEntry")}
         await self._idle_events()  # the events received meanwhile are written first
         changed = await self.db.write(reconcile, self.queue, members, waiting,
                                       asked_at=asked_at, now=self.clock.now(),
-                                      default_wrap_up_s=self.default_wrap_up_s)
+                                      default_wrap_up_s=self.default_wrap_up_s,
+                                      leave=frozenset(moved))
         if changed["removed"] or changed["lost"] or changed["completed"]:
             self.log.info("Queue {queue} reconciled with Asterisk: {members} members, {removed} "
                           "no longer in it, {lost} callers lost, {completed} calls ended",
@@ -418,6 +429,8 @@ class LiveRecorder:
         if (event.get("Queue") or "") != self.queue:
             return
         observed = Observed.of(event)
+        for moved in self._moved_since_asked:
+            moved.add(observed.interface)
         if observed.name == "agentconnect" and observed.call_id is None \
                 and observed.caller is None:
             self.log.warn("AgentConnect for {interface}: no call id and no usable caller "

@@ -10,6 +10,7 @@ binds again for the next message.
 address not in `allowed_peers` is closed at once; a Bind with another login is refused
 (Result 1) and closed; anything before a good Bind closes the connection. Deliver (a reply)
 and Report (the outcome of a submit) are handed over and answered (Deliver_Resp, Report_Resp)
+(an SMG that sends them on the SP's submit connection instead is answered there the same)
 only once stored; one sent again after its answer was lost is answered without storing it
 twice (recognised by the SMG's Sequence Number).
 
@@ -109,14 +110,54 @@ class _SgipProtocol(CarrierClientProtocol, SgipFramer):
         return None
 
     def _malformedAnswer(self, error: codec.MalformedPdu) -> None:
-        """An answer we cannot read counts as none: it times out and is retried."""
+        """A Deliver or Report we cannot read is answered with its error Result (the SMG
+        does not send it again); an answer we cannot read counts as none: it times out and
+        is retried."""
+        if error.command_id in (codec.Command.DELIVER, codec.Command.REPORT):
+            kind = codec.Command(error.command_id)
+            self.acknowledge(error.sequence, (kind, error.sequence), error.result)
+
+    @staticmethod
+    def recentKey(msg_id: Any) -> int:
+        kind, sequence = msg_id
+        return int(sequence.message_id) * 2 + (kind is codec.Command.REPORT)
+
+    def acknowledge(self, sequence: Any, msg_id: Any, status: int) -> None:
+        kind, _ = msg_id
+        answer = codec.ReportResp(status) if kind is codec.Command.REPORT else \
+            codec.DeliverResp(status)
+        self.sendPdu(codec.encode(answer, sequence))
+
+    def _deliverReceived(self, sequence: codec.Sequence, deliver: codec.Deliver) -> None:
+        token = (sequence, (codec.Command.DELIVER, sequence))
+        if self._repeated(sequence, token[1], sequence.message_id):
+            return
+        try:
+            fragment = mo_fragment(
+                source=national(deliver.user_number), destination=deliver.sp_number,
+                esm_class=ESM_CLASS_UDHI if deliver.tp_udhi else 0,
+                data_coding=mo_data_coding(deliver.message_coding),
+                short_message=deliver.message_content, tlvs={})
+        except ValueError as e:
+            self.log.error("Unreadable reply in SGIP Deliver from {source}: {error}",
+                           source=mask_phone(deliver.user_number), error=str(e))
+            self.acknowledge(sequence, token[1], codec.RESULT_FORMAT)
+            return
+        self._replyPart(fragment, token)
+
+    def _reportReceived(self, sequence: codec.Sequence, report: codec.Report) -> None:
+        token = (sequence, (codec.Command.REPORT, sequence))
+        if self._repeated(sequence, token[1], sequence.message_id):
+            return
+        receipt = receipt_from_report(report)
+        self.log.debug("Report for {msg_id}: State {state} -> {result} ({handset})",
+                       msg_id=receipt.message_id, state=report.state,
+                       result=receipt.state.value, handset=mask_phone(report.user_number))
+        self._handOver(self.on_receipt, receipt, [token])
 
 
 class SgipClientProtocol(_SgipProtocol):
     """One connection of the SP to the SMG, to submit."""
-
-    def acknowledge(self, sequence: Any, msg_id: Any, status: int) -> None:
-        raise NotImplementedError("the SMG delivers on its own connection")
 
     def bind(self) -> Deferred:
         """Send Bind; fires with self once bound, fails with `BindRefused` (then dropped)."""
@@ -172,6 +213,12 @@ class SgipClientProtocol(_SgipProtocol):
             self._responseReceived(sequence, pdu, len(data))
         elif isinstance(pdu, codec.Unbind):
             self._closedByPeer(codec.UnbindResp(), sequence)
+        elif isinstance(pdu, codec.Deliver):
+            # SGIP 1.2 has the SMG deliver on a connection of its own; one that sends on ours
+            # anyway is stored and answered the same, rather than a reply or report lost.
+            self._deliverReceived(sequence, pdu)
+        elif isinstance(pdu, codec.Report):
+            self._reportReceived(sequence, pdu)
         else:
             self.log.warn("Ignoring {command} from {where} on the SP's submit connection",
                           command=pdu.command.name, where=self._where())
@@ -183,17 +230,6 @@ class SgipServerProtocol(_SgipProtocol):
     @property
     def can_submit(self) -> bool:
         return False
-
-    @staticmethod
-    def recentKey(msg_id: Any) -> int:
-        kind, sequence = msg_id
-        return int(sequence.message_id) * 2 + (kind is codec.Command.REPORT)
-
-    def acknowledge(self, sequence: Any, msg_id: Any, status: int) -> None:
-        kind, _ = msg_id
-        answer = codec.ReportResp(status) if kind is codec.Command.REPORT else \
-            codec.DeliverResp(status)
-        self.sendPdu(codec.encode(answer, sequence))
 
     def connectionMade(self) -> None:
         super().connectionMade()
@@ -207,11 +243,6 @@ class SgipServerProtocol(_SgipProtocol):
 
     def _scheduleIdleCheck(self, delay: float) -> None:
         """The SMG unbinds its own idle connection; the SP waits."""
-
-    def _malformedAnswer(self, error: codec.MalformedPdu) -> None:
-        if error.command_id in (codec.Command.DELIVER, codec.Command.REPORT):
-            kind = codec.Command(error.command_id)
-            self.acknowledge(error.sequence, (kind, error.sequence), error.result)
 
     def pduReceived(self, data: bytes) -> None:
         decoded = self._decoded(data)
@@ -256,29 +287,3 @@ class SgipServerProtocol(_SgipProtocol):
                       login=bind.login_name)
         self._bound()
 
-    def _deliverReceived(self, sequence: codec.Sequence, deliver: codec.Deliver) -> None:
-        token = (sequence, (codec.Command.DELIVER, sequence))
-        if self._repeated(sequence, token[1], sequence.message_id):
-            return
-        try:
-            fragment = mo_fragment(
-                source=national(deliver.user_number), destination=deliver.sp_number,
-                esm_class=ESM_CLASS_UDHI if deliver.tp_udhi else 0,
-                data_coding=mo_data_coding(deliver.message_coding),
-                short_message=deliver.message_content, tlvs={})
-        except ValueError as e:
-            self.log.error("Unreadable reply in SGIP Deliver from {source}: {error}",
-                           source=mask_phone(deliver.user_number), error=str(e))
-            self.acknowledge(sequence, token[1], codec.RESULT_FORMAT)
-            return
-        self._replyPart(fragment, token)
-
-    def _reportReceived(self, sequence: codec.Sequence, report: codec.Report) -> None:
-        token = (sequence, (codec.Command.REPORT, sequence))
-        if self._repeated(sequence, token[1], sequence.message_id):
-            return
-        receipt = receipt_from_report(report)
-        self.log.debug("Report for {msg_id}: State {state} -> {result} ({handset})",
-                       msg_id=receipt.message_id, state=report.state,
-                       result=receipt.state.value, handset=mask_phone(report.user_number))
-        self._handOver(self.on_receipt, receipt, [token])

@@ -263,3 +263,27 @@ def test_stopping_unbinds_after_the_answers_to_what_was_sent():
     wire.advance(1)
     assert stopped == [None] and isinstance(ids[0], tuple)
     assert not [s for s in smg.sessions if not s.outbound]
+
+
+def test_a_reply_sent_on_the_submit_connection_is_stored_and_answered_there_too():
+    """SGIP 1.2 has the SMG deliver on its own connection; one that sends a Deliver on the
+    SP's submit connection instead loses nothing: stored, then answered with Deliver_Resp."""
+    from sms_gateway.sgip import codec
+
+    link, smg, wire, inbox, clock = make_link()
+    submit(link, "测试")  # the SP binds to the SMG to submit
+    wire.advance(1)
+    pump = wire.endpoints[0].pumps[-1]
+    sent = []
+    write = pump.client.transport.write
+    pump.client.transport.write = lambda data: (sent.append(data), write(data))
+    sequence = codec.Sequence(NODE + 1, 1207153000, 77)
+    deliver = codec.Deliver("8613012345679", "1065501960011",
+                            "查询进度".encode("utf-16-be"), message_coding=8)
+    with capturedLogs():
+        pump.client.dataReceived(codec.encode(deliver, sequence))
+        wire.flush()
+    assert [(m.source, m.text) for m in inbox.messages] == [("13012345679", "查询进度")]
+    answer = codec.decode(sent[-1])
+    assert answer[0] == sequence and isinstance(answer[1], codec.DeliverResp)
+    assert answer[1].result == 0

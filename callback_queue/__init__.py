@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.application.service import MultiService
 from twisted.logger import Logger
 
-from callback_queue.config import CallbacksConfig, opening_from_ivr
+from callback_queue.config import CallbacksConfig, check_against_ivr, opening_from_ivr
 
 if TYPE_CHECKING:
     from callback_queue.dispatcher import CallbackDispatcher
@@ -62,6 +62,7 @@ def build(core: Core, ami: AMIService | None, config: CallbacksConfig | None = N
     from callback_queue.repository import CallbackRepository
 
     config = config or getattr(core.config, "callbacks", None) or CallbacksConfig()
+    check_against_ivr(config, core.config.ivr)  # a lease shorter than the queue's wait
     policy = CallbackPolicy(config, core.calendar, core.zone,
                             opening=opening_from_ivr(core.config.ivr))
     repository = CallbackRepository(policy, core.appeals.repository)

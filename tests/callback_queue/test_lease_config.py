@@ -36,3 +36,17 @@ def test_the_pair_is_checked_whichever_way_each_value_was_given(tmp_path):
         check_against_ivr(config.callbacks, config.ivr)
     check_against_ivr(load_config(path, environ={"HOTLINE_CALLBACKS_SURVEY_LEASE_S": "1500"})
                       .callbacks, config.ivr)
+
+
+def test_the_callback_queue_is_not_built_with_a_lease_shorter_than_the_queues_wait():
+    """The check runs where the queue is built (the service's start), not only when asked."""
+    from types import SimpleNamespace
+
+    import callback_queue
+    from hotline.config import Config
+
+    config = Config()
+    short = CallbacksConfig(survey_lease_s=300.0)
+    core = SimpleNamespace(config=config)
+    with pytest.raises(ConfigError, match="survey_lease_s"):
+        callback_queue.build(core, None, short)

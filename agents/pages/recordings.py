@@ -28,7 +28,9 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)\Z")
 
 
 class RangeNotSatisfiable(ValueError):
-    pass
+    def __init__(self, header: object, size: int | None = None) -> None:
+        super().__init__(header)
+        self.size = size  # the file's, for the answer's Content-Range
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -69,8 +71,11 @@ def _recording_file(session, appeal_id: int, spool: str) -> str | None:
 def _read(session, path: str, header: str | None) -> tuple[int, tuple[int, int] | None, bytes]:
     size = os.path.getsize(path)
     if size > LONGEST:
-        raise RangeNotSatisfiable(f"{size} bytes")
-    span = byte_range(header, size)
+        raise RangeNotSatisfiable(f"{size} bytes", size)
+    try:
+        span = byte_range(header, size)
+    except RangeNotSatisfiable as error:
+        raise RangeNotSatisfiable(header, size) from error
     first, last = span if span is not None else (0, size - 1)
     with open(path, "rb") as file:
         file.seek(first)
@@ -101,9 +106,9 @@ class RecordingPages:
         header = ctx.request.headers.get("range")
         try:
             size, span, data = await self.core.db.read(_read, path, header)
-        except RangeNotSatisfiable:
+        except RangeNotSatisfiable as error:  # its size read in the pool, as the file was
             return WebResponse(416, b"", "text/plain; charset=utf-8",
-                               [("Content-Range", f"bytes */{os.path.getsize(path)}"),
+                               [("Content-Range", f"bytes */{error.size}"),
                                 ("Accept-Ranges", "bytes")])
         if span is None or span[0] == 0:  # a listen starts at the beginning; seeks are not new
             await self.core.db.write(_listened, appeal_id, ctx.actor, self.core.clock.now())

@@ -381,23 +381,24 @@ class LiveRecorder:
         (`reconcile`): after a restart or a cut link, ghost callers and agents left in a
         call are settled at once, not when the rows grow old."""
         asked_at = self.clock.now()
-        moved: set[str] = set()  # members whose own events came after the question
+        # Members whose own events came after the question (up to the write) are newer than
+        # the answer: each is left as its events made it.
+        moved: set[str] = set()
         self._moved_since_asked.append(moved)
         try:
             listing = await self.ami.queue_status(self.queue)
+            waiting = {e.get("Uniqueid") or "" for e in listing.of("QueueEntry")}
+            await self._idle_events()  # the events received meanwhile are written first
+            leave = frozenset(moved)
+            members = [Observed.of(m) for m in listing.of("QueueMember")
+                       if (m.get("Queue") or self.queue) == self.queue
+                       and (m.get("Location") or m.get("Interface") or "") not in leave]
+            changed = await self.db.write(reconcile, self.queue, members, waiting,
+                                          asked_at=asked_at, now=self.clock.now(),
+                                          default_wrap_up_s=self.default_wrap_up_s,
+                                          leave=leave)
         finally:
             self._moved_since_asked.remove(moved)
-        # An event that came after the question is newer than the answer: its member is
-        # left as the event made it.
-        members = [Observed.of(m) for m in listing.of("QueueMember")
-                   if (m.get("Queue") or self.queue) == self.queue
-                   and (m.get("Location") or m.get("Interface") or "") not in moved]
-        waiting = {e.get("Uniqueid") or "" for e in listing.of("QueueEntry")}
-        await self._idle_events()  # the events received meanwhile are written first
-        changed = await self.db.write(reconcile, self.queue, members, waiting,
-                                      asked_at=asked_at, now=self.clock.now(),
-                                      default_wrap_up_s=self.default_wrap_up_s,
-                                      leave=frozenset(moved))
         if changed["removed"] or changed["lost"] or changed["completed"]:
             self.log.info("Queue {queue} reconciled with Asterisk: {members} members, {removed} "
                           "no longer in it, {lost} callers lost, {completed} calls ended",

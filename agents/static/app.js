@@ -423,6 +423,9 @@
     if (wrapUp && wrapUp.dataset.left !== undefined) showWrapUp(Number(wrapUp.dataset.left));
     if (bar && window.EventSource) follow(bar);
     document.addEventListener("keydown", shortcuts);
+    // The shortcuts listen from here on (a key pressed while the page still loads goes to
+    // the browser); tests wait for this mark rather than for time.
+    document.body.dataset.shortcutsReady = "1";
     document.addEventListener("submit", fillCardForm, true);
     document.addEventListener("click", function (event) {
       var button = event.target.closest ? event.target.closest("[data-print]") : null;

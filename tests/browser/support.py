@@ -42,3 +42,16 @@ def healthy(base: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def press_save(page, selector: str | None = None) -> None:
+    """Ctrl+S as the officer presses it: in the field `selector` (else wherever the focus
+    is), once the page's shortcuts listen (app.js marks the body), so that a key pressed
+    while the page still loads is not taken for the browser's own "save page"."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("body")).to_have_attribute("data-shortcuts-ready", "1")
+    if selector is None:
+        page.keyboard.press("Control+S")
+    else:
+        page.locator(selector).press("Control+S")

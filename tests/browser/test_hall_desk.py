@@ -20,6 +20,7 @@ from tests.browser.support import (
     PASSWORD,
     browser_environment,
     healthy,
+    press_save,
 )
 from tests.browser.test_hall_terminal import AmiPeer, prepare_database, start_service
 from tests.support.processes import wait_for
@@ -79,7 +80,7 @@ def new_appeal(page, base: str, subject: str) -> None:
 
     page.goto(f"{base}/appeals/new?citizen_phone=13812345678&channel=phone&kind=consultation")
     page.fill("#subject", subject)
-    page.locator("#subject").press("Control+S")
+    press_save(page, "#subject")
     expect(page.locator("#case-number")).to_be_visible()
 
 
@@ -96,13 +97,13 @@ def test_ctrl_s_in_the_resolution_field_saves_the_resolution(desk):
         page.click("#start")
         expect(page.locator("#status")).to_have_attribute("data-status", "in_progress")
         page.fill("#resolution-text", "已告知所需材料")
-        page.locator("#resolution-text").press("Control+S")
+        press_save(page, "#resolution-text")
         expect(page.locator("#status")).to_have_attribute("data-status", "resolved",
                                                           timeout=WAIT_MS)
         expect(page.locator("#resolution")).to_have_text("已告知所需材料")
         # The note form was not the one submitted: no empty note on the trail.
         page.fill("#note-text", "已电话告知")
-        page.locator("#note-text").press("Control+S")
+        press_save(page, "#note-text")
         expect(page.locator("#trail")).to_contain_text("已电话告知", timeout=WAIT_MS)
     finally:
         context.close()
@@ -144,7 +145,7 @@ def test_a_session_lost_while_typing_keeps_the_text_for_after_the_login(desk):
                                      headers={"Origin": base}, max_redirects=0)
         assert ended.status in (302, 303), ended.status
         context.clear_cookies()
-        page.locator("#note-text").press("Control+S")
+        press_save(page, "#note-text")
         expect(page.locator("#submission-lost h1")).to_have_text("登录已过期")
         expect(page.locator("#lost-kept")).to_contain_text("您填写的内容仍保留在本浏览器中")
         page.fill("#username", "li")
@@ -153,7 +154,7 @@ def test_a_session_lost_while_typing_keeps_the_text_for_after_the_login(desk):
         expect(page).to_have_url(appeal_page)
         expect(page.locator("#note-text")).to_have_value("来电人补充：需要迁入证明")
         expect(page.locator("#note .draft-restored")).to_be_visible()
-        page.locator("#note-text").press("Control+S")
+        press_save(page, "#note-text")
         expect(page.locator("#trail")).to_contain_text("来电人补充：需要迁入证明")
         # Saved: the draft is gone, a reload shows an empty field.
         page.reload()
@@ -174,12 +175,12 @@ def test_a_stale_form_keeps_the_typed_appeal_for_the_page_it_came_from(desk):
         page.fill("#body", "楼下商铺夜间施工")
         # The token the page was given is no longer the session's (a login elsewhere).
         page.locator('#new-appeal input[name="_csrf"]').evaluate("e => e.value = 'stale'")
-        page.locator("#body").press("Control+S")
+        press_save(page, "#body")
         expect(page.locator("#submission-lost h1")).to_have_text("页面已过期")
         page.click("#lost-back")
         expect(page.locator("#subject")).to_have_value("噪音扰民")
         expect(page.locator("#body")).to_have_value("楼下商铺夜间施工")
-        page.locator("#body").press("Control+S")
+        press_save(page, "#body")
         expect(page.locator("#notice")).to_contain_text("已受理，工单编号")
         expect(page.locator("#subject")).to_have_text("噪音扰民")
     finally:

@@ -29,6 +29,7 @@ from tests.browser.support import (
     PASSWORD,
     browser_environment,
     healthy,
+    press_save,
 )
 from tests.support.appeals import add_unit
 from tests.support.processes import ROOT, TWISTD, service_environment, wait_for, wait_for_ports
@@ -175,7 +176,7 @@ def test_card_pops_and_the_agent_opens_and_resolves_an_appeal_from_it(tmp_path):
             page.fill("#subject", "<b>出租车拒载</b>")
             page.fill("#body", "晚上九点在火车站东广场")
             page.screenshot(path=str(ARTIFACTS / "03-new-appeal.png"), full_page=True)
-            page.keyboard.press("Control+S")  # the shortcut for "save"
+            press_save(page)  # the shortcut for "save"
             expect(page.locator("#notice")).to_contain_text("已受理，工单编号")
             case_number = page.locator("#case-number").inner_text()
             expect(page.locator("#subject")).to_have_text("<b>出租车拒载</b>")  # shown, not markup

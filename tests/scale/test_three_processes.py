@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 import callback_queue
 from callback_queue.config import CallbacksConfig
 from hotline.appeals import ResolveHook
+from hotline.config import IvrConfig
 from hotline.workdays import WorkCalendar
 from schemas.callbacks import (
     AttemptResult,
@@ -80,8 +81,8 @@ class Appeals:
         hook = ResolveHook()
         self.repository = make_repository(hook)
         config = CallbacksConfig(**process_config(1, 0, 0, CONFIG)["callbacks"])
-        core = SimpleNamespace(config=SimpleNamespace(ivr=SimpleNamespace(
-            opening=dt.time(0, 0), closing=dt.time(23, 59), open_on_holidays=True)),
+        ivr = IvrConfig(**process_config(1, 0, 0, CONFIG).get("ivr", {}))
+        core = SimpleNamespace(config=SimpleNamespace(ivr=ivr),
             calendar=WorkCalendar(), zone=SHANGHAI, db=db, clock=None, reactor=None,
             appeals=SimpleNamespace(repository=self.repository))
         queue, _ = callback_queue.build(core, ami=None, config=config)

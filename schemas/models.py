@@ -1,6 +1,6 @@
 """Tables of the appeal core: units, agents and their logged-out sessions, the approval
-catalogue, appeals, their work orders to the units and the units' extension requests,
-case-number counters and the audit trail. Other packages' tables live in their own modules
+catalogue, appeals, their work orders to the units, the units' extension requests and the
+urgings and 督办 on the orders, case-number counters and the audit trail. Other packages' tables live in their own modules
 here."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schemas.base import Base, UtcDateTime
@@ -40,6 +40,10 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(128))
     kind: Mapped[UnitKind] = mapped_column(_enum(UnitKind))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Who the hall reaches at the unit (值班): the urging SMS goes to this phone (migration
+    # 0018). Personal data: masked in logs.
+    duty_contact: Mapped[str | None] = mapped_column(String(64))
+    duty_phone: Mapped[str | None] = mapped_column(String(32))
 
 
 class Agent(Base):
@@ -177,6 +181,10 @@ class WorkOrder(Base):
     send_backs: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # accepted, returned, withdrawn
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # 重办: this order sends the appeal back to the unit after a 不满意 callback the supervisor
+    # attributed to it; the accepted order it reworks (migration 0018). A unit's reworks are
+    # its orders with one.
+    rework_of: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
 
 
 class WorkOrderExtension(Base):
@@ -201,6 +209,41 @@ class WorkOrderExtension(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class UrgingKind(enum.StrEnum):
+    """What a `WorkOrderUrging` is (stored by value)."""
+
+    URGE = "urge"  # 催办: before the deadline, to the unit
+    SUPERVISE = "supervise"  # 督办: after it, raised to the supervisors or by one
+
+
+class WorkOrderUrging(Base):
+    """A 催办 or a 督办 on a work order: the service's own before or after the deadline
+    (`automatic`, no agent), or a supervisor's by hand with a note. Counted per unit by the
+    assessment. The service's are made once per order, kind and deadline (`deadline_at`, the
+    order's deadline it was about): a unique index, so that two processes cannot both make
+    one, and an extension's new deadline is urged again."""
+
+    __tablename__ = "work_order_urgings"
+    __table_args__ = (
+        Index("ix_work_order_urgings_appeal_id", "appeal_id"),
+        Index("ix_work_order_urgings_unit_id_at", "unit_id", "at"),
+        Index("ix_work_order_urgings_automatic_once", "work_order_id", "kind", "deadline_at",
+              unique=True, sqlite_where=text("automatic"),
+              postgresql_where=text("automatic")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"))
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    kind: Mapped[UrgingKind] = mapped_column(_enum(UrgingKind))
+    automatic: Mapped[bool] = mapped_column(Boolean)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))  # by hand: who
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    deadline_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
 class CaseNumberCounter(Base):

@@ -27,10 +27,22 @@ ROOT = Path(__file__).resolve().parent
 DEMO_AGENT = ("demo", "演示坐席", "agent", "demo-agent-2026", "PJSIP/1001")
 DEMO_COLLEAGUE = "PJSIP/1002"  # a second queue member in the simulator (no web login)
 DEMO_SUPERVISOR = ("demo_sup", "演示班长", "supervisor", "demo-super-2026", None)
+DEMO_ADMIN = ("demo_admin", "演示管理员", "admin", "demo-admin-2026", None)
 DEMO_UNIT = "HALL"
+# One unit officer per handling unit of config/units.example.toml: (unit code, username,
+# name); they share one demo password. The month of history acts through them.
+DEMO_OFFICERS = (("PS-LS", "ls_officer", "兰山派出所演示民警"),
+                 ("PS-HD", "hd_officer", "河东派出所演示民警"),
+                 ("PS-LZ", "lz_officer", "罗庄派出所演示民警"),
+                 ("JJ-1", "jj_officer", "交警一大队演示民警"),
+                 ("CRJ", "crj_officer", "出入境演示民警"),
+                 ("HZ", "hz_officer", "户政科演示民警"))
+DEMO_OFFICER_PASSWORD = "demo-unit-2026"
 # Seconds a demo caller speaks into a voice message: the simulated channel sends no audio
 # unless told (a recording of silence is no message, and makes no appeal).
 DEMO_SPEECH_S = 5.0
+# How long a demo caller waits in the queue with no member free before hanging up.
+QUEUE_PATIENCE_S = 30.0
 DEMO_PHONES = ("13812345678", "13900001111", "13700002222", "15800003333", "18600004444",
                "13600005555", "15900006666")
 DEMO_APPEALS = (  # kind, subject, resolve?
@@ -67,17 +79,26 @@ def prepare_environment(environ=os.environ) -> None:
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
 
 
-def seed(config) -> list[tuple[str, str, str]]:
-    """Migrate, load the catalogue and units, add the demo accounts (once); returns the
-    logins to print as (role, username, password)."""
-    from sqlalchemy import select
+def demo_accounts() -> list[tuple[str, str, str, str, str | None, str]]:
+    """(username, name, role, password, interface, unit code) of every demo login."""
+    hall = [(*account, DEMO_UNIT) for account in (DEMO_AGENT, DEMO_SUPERVISOR, DEMO_ADMIN)]
+    officers = [(username, name, "unit_officer", DEMO_OFFICER_PASSWORD, None, unit)
+                for unit, username, name in DEMO_OFFICERS]
+    return hall + officers
 
+
+def seed(config) -> list[tuple[str, str, str]]:
+    """Migrate, load the catalogue and units, add the demo accounts and a month of the
+    hall's work (once); returns the logins to print as (role, username, password)."""
+    from sqlalchemy import func, select
+
+    import demo_history
     from hotline.agents_admin import add_agent
     from hotline.clock import SystemClock
     from hotline.db import Database, make_engine, upgrade
     from hotline.reference_data import load_catalogue, load_units, shipped_catalogue
     from schemas.enums import AgentRole
-    from schemas.models import Agent
+    from schemas.models import Agent, Appeal
 
     engine = make_engine(config.database)
     upgrade(engine, "head")
@@ -87,16 +108,22 @@ def seed(config) -> list[tuple[str, str, str]]:
     db.write_now(load_catalogue, text, source or "shipped catalogue")
     db.write_now(load_units, ROOT / "config" / "units.example.toml")
     logins = []
-    for username, name, role, password, interface in (DEMO_AGENT, DEMO_SUPERVISOR):
+    for username, name, role, password, interface, unit in demo_accounts():
         exists = db.read_now(lambda s, username=username: s.scalar(
             select(Agent.id).where(Agent.username == username)))
         if exists is None:
             db.write_now(add_agent, username=username, display_name=name, role=AgentRole(role),
-                         password=password, unit_code=DEMO_UNIT, interface=interface,
+                         password=password, unit_code=unit, interface=interface,
                          actor="demo", now=SystemClock().now())
             logins.append((role, username, password))
         else:
             logins.append((role, username, f"{password} (unless changed since the first demo)"))
+    if not db.read_now(lambda s: s.scalar(select(func.count()).select_from(Appeal))):
+        summary = demo_history.seed_history(
+            db, config, now=SystemClock().now(), hall_actor=DEMO_AGENT[0],
+            supervisor=DEMO_SUPERVISOR[0],
+            officers={unit: username for unit, username, _ in DEMO_OFFICERS})
+        say(f"a month of history: {summary}")
     engine.dispose()
     return logins
 
@@ -123,8 +150,10 @@ class Traffic:
         from schemas.models import Appeal, Unit
 
         appeals = self.core.appeals
+        # The callers' own appeals (the month of history has citizens of its own).
         existing = await self.core.db.read(lambda s: list(s.execute(
-            select(Appeal.case_number, Appeal.citizen_phone, Appeal.status)).all()))
+            select(Appeal.case_number, Appeal.citizen_phone, Appeal.status)
+            .where(Appeal.citizen_phone.in_(DEMO_PHONES))).all()))
         if existing:
             self.case_numbers = [row[0] for row in existing]
             self.resolved_phones = [row[1] for row in existing if str(row[2]) == "resolved"]
@@ -202,11 +231,22 @@ class Traffic:
         if fate == 2:
             self.reactor.callLater(6, self._abandon, caller)
         else:
-            # The demo agent takes calls once logged in to the queue at /terminal.
-            members = self.sim.queues[self.queue].members
-            interface = self.interface if fate == 0 and self.interface in members \
-                else DEMO_COLLEAGUE
-            self.reactor.callLater(2 + 2 * fate, self.connect, caller, interface)
+            self.reactor.callLater(2 + 2 * fate, self.offer, caller, fate == 0,
+                                   self.reactor.seconds() + QUEUE_PATIENCE_S)
+
+    def offer(self, caller, prefer_demo_agent: bool, give_up_at: float) -> None:
+        """As app_queue would: the caller goes to a member it may offer a call to now (not
+        paused, phone free, out of wrap-up), the demo agent first when it is their turn and
+        they have joined the queue at /terminal; with nobody free the caller waits on, and
+        hangs up after QUEUE_PATIENCE_S."""
+        order = [self.interface, DEMO_COLLEAGUE] if prefer_demo_agent else [DEMO_COLLEAGUE]
+        free = [i for i in order if self.sim.member_available(self.queue, i)]
+        if free:
+            self.connect(caller, free[0])
+        elif self.reactor.seconds() >= give_up_at:
+            self._abandon(caller)
+        else:
+            self.reactor.callLater(2, self.offer, caller, prefer_demo_agent, give_up_at)
 
     def _abandon(self, caller) -> None:
         self.sim.queue_caller_abandon(self.queue, caller)

@@ -44,13 +44,24 @@ def test_demo_runs_traffic_prints_a_login_and_stops_by_itself(tmp_path):
     assert process.returncode == 0, output
     assert "demo login (agent): demo / " in output, output
     assert "demo login (supervisor): demo_sup / " in output, output
+    assert "demo login (admin): demo_admin / " in output, output
+    assert "demo login (unit_officer): ls_officer / " in output, output
+    # A month of the hall's work behind the live traffic: work orders accepted and still
+    # at the units, and callbacks answered with a rating.
+    assert "a month of history: " in output, output
     assert "Traceback" not in output, output
     assert health, f"/healthz never answered while the demo ran\n{output}"
     assert any(status == 200 and body.get("status") == "ok" for status, body in health), health
     # The service's AMI link logged in to the demo's AMI peer simulator.
     assert any(body.get("links", {}).get("ami", {}).get("up") for _, body in health), health
     with sqlite3.connect(database) as connection:
-        calls = connection.execute("select count(*) from call_records").fetchone()[0]
+        # The demo's own calls, apart from the month of history written before it starts.
+        calls = connection.execute("select count(*) from call_records where process is null "
+                                   "or process != 'demo-history'").fetchone()[0]
+        history = dict(connection.execute(
+            "select status, count(*) from work_orders group by status").fetchall())
+        rated = connection.execute("select count(*) from callback_tasks where outcome = "
+                                   "'rated'").fetchone()[0]
         appeals = connection.execute("select count(*) from appeals").fetchone()[0]
         # The hall came alive: queued callers' passages and the members, as recorded from
         # the AMI simulator's events by the service's live recorder.
@@ -64,6 +75,9 @@ def test_demo_runs_traffic_prints_a_login_and_stops_by_itself(tmp_path):
         notes = connection.execute("select count(*) from audit_events where action = 'note' "
                                    "and note like '语音留言%'").fetchone()[0]
     assert calls >= 1, output
+    assert history.get("accepted", 0) >= 50 and history.get("signed", 0) + history.get(
+        "dispatched", 0) + history.get("replied", 0) >= 1, history
+    assert rated >= 20, rated
     assert appeals >= 5, output
     # The queue gives every demo caller back unanswered, and they leave a voice message
     # that says something: an appeal of its own, or a note on the caller's open one.

@@ -19,6 +19,7 @@ import callback_queue
 import callback_queue.export
 import callback_queue.report
 import hotline.analysis
+import hotline.appeals.urging_job
 import ivr.service
 import sms_gateway.messages.service
 import sms_gateway.service
@@ -70,4 +71,5 @@ def build(core: Core) -> ServiceTree:
                                       "callbacks_file": callback_queue.export.export},
                        callbacks=callbacks.queue).setServiceParent(work)
     hotline.analysis.makeService(core).setServiceParent(work)  # hourly spike alerts (one process)
+    hotline.appeals.urging_job.makeService(core).setServiceParent(work)  # 催办, 督办 (one process)
     return ServiceTree(root, work, sms)

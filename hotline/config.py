@@ -341,6 +341,14 @@ class WorkOrdersConfig:
     due_soon_working_days: int = setting(1, min=0, max=30,
                                          doc="due by the end of this working day after today: "
                                              "listed as due soon (0: due today)")
+    urge_before_working_hours: int = setting(9, min=1, max=80,
+                                             doc="the service urges (催办) the unit this many "
+                                                 "working hours before an order's deadline "
+                                                 "(9: as its last working day opens)")
+    urging_lease_s: float = setting(180.0, min=5, max=3600,
+                                    doc="the urging job runs in one process at a time: "
+                                        "another takes over within this after it stops; "
+                                        "rounds run every third of it")
 
     def __post_init__(self) -> None:
         check_bounds(self, "workorders")

@@ -9,7 +9,8 @@ assigned or in-progress appeal back to the hall (received, no unit), as a unit's
 
 A work order (the appeal dispatched to one unit): dispatched -> signed -> replied ->
 accepted, with replied -> sent_back -> replied again; a dispatched or signed order may be
-returned by the unit, and any open one withdrawn by a re-dispatch to another unit. Each
+returned by the unit, and any open one withdrawn by a re-dispatch to another unit; an
+accepted one reworked (重办) after a 不满意 callback, as a new order to the same unit. Each
 work-order step moves its appeal too (`hotline.appeals.work_orders` says how), both checked
 before either changes.
 
@@ -65,6 +66,10 @@ class WorkOrderAction(enum.StrEnum):
     ACCEPT = "accept"  # 审核通过
     SEND_BACK = "send_back"  # 审核退回
     WITHDRAW = "withdraw"  # 改派: the order is withdrawn, a new one goes to the other unit
+    # 重办: an accepted order whose appeal a 不满意 callback reopened, attributed to the unit,
+    # goes back to that unit as a new order (the target is the new order's state; the
+    # accepted one stays as it was, named by the new one's `rework_of`).
+    REWORK = "rework"
 
 
 OPEN_WORK_ORDER = frozenset({W.DISPATCHED, W.SIGNED, W.REPLIED, W.SENT_BACK})
@@ -80,6 +85,7 @@ WORK_ORDER_TRANSITIONS: dict[WorkOrderAction, Transition[W]] = {
     WorkOrderAction.ACCEPT: Transition(frozenset({W.REPLIED}), W.ACCEPTED),
     WorkOrderAction.SEND_BACK: Transition(frozenset({W.REPLIED}), W.SENT_BACK),
     WorkOrderAction.WITHDRAW: Transition(OPEN_WORK_ORDER, W.WITHDRAWN),
+    WorkOrderAction.REWORK: Transition(frozenset({W.ACCEPTED}), W.DISPATCHED),
 }
 
 

@@ -119,6 +119,7 @@ class WorkOrderRecord:
     send_back_reason: str | None
     send_backs: int
     closed_at: dt.datetime | None
+    rework_of: int | None  # 重办: the accepted order this one reworks
     extensions: tuple[ExtensionRecord, ...] = ()  # oldest first
 
     @classmethod

@@ -1,5 +1,6 @@
 """The appeal core's database work: open, move through the lifecycle, rate, look up; the
-work orders to the units are its mixin's (`hotline.appeals.work_orders`).
+work orders to the units are its mixin's (`hotline.appeals.work_orders`), and so are their
+urgings and 督办 (`hotline.appeals.urgings`).
 
 Every function runs inside one transaction handed in by `Database` (in its thread pool) and
 writes its audit rows in that same transaction.
@@ -21,6 +22,7 @@ from hotline.appeals.errors import AppealNotFound, AppealValidationError, Invali
 from hotline.appeals.lifecycle import Action, target_of
 from hotline.appeals.records import AppealRecord, NewAppeal
 from hotline.appeals.resolve_hook import ResolveHook
+from hotline.appeals.urgings import UrgedHook, UrgingSteps
 from hotline.appeals.work_orders import WorkOrderHook, WorkOrderSteps
 from hotline.citizen_ids import IdNumberError, normalise_id_number
 from hotline.config import WorkOrdersConfig
@@ -43,7 +45,7 @@ def _column_length(name: str) -> int:
     return column_type.length
 
 
-class AppealRepository(WorkOrderSteps):
+class AppealRepository(WorkOrderSteps, UrgingSteps):
     def __init__(self, *, zone: ZoneInfo, calendar: WorkCalendar,
                  deadline_working_days: dict[str, int], resolve_hook: ResolveHook,
                  create_hook: ResolveHook | None = None,
@@ -56,6 +58,7 @@ class AppealRepository(WorkOrderSteps):
         self.work_orders = work_orders or WorkOrdersConfig()
         self.dispatched_hook = WorkOrderHook()
         self.extended_hook = WorkOrderHook()
+        self.urged_hook = UrgedHook()
 
     # Opening ------------------------------------------------------------------------------
 

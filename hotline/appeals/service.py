@@ -1,7 +1,8 @@
 """The appeal core as a service: each operation runs its repository function in the
 database's thread pool, with the time read from the injected wall clock, and returns a
 Deferred with a plain record. The work-order steps are here too, whoever clicks: the hall's
-(dispatch, re-dispatch, review), a supervisor's (an extension's decision) and a unit
+(dispatch, re-dispatch, review), a supervisor's (an extension's decision, a 督办, a rework
+after a 不满意 callback) and a unit
 officer's (sign, return, extension request, note, reply; each for the officer's unit)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from twisted.internet import defer
 
 from hotline.appeals.records import AppealRecord, ExtensionRecord, NewAppeal, WorkOrderRecord
 from hotline.appeals.repository import AppealRepository
+from hotline.appeals.urgings import UrgingRecord
 from hotline.appeals.work_orders import PendingExtension, UnitAppeal, WorkList
 from hotline.clock import WallClock
 from hotline.db import Database
@@ -103,6 +105,24 @@ class AppealService:
                          actor: str) -> defer.Deferred[ExtensionRecord]:
         return self.db.write(self.repository.decide_extension, extension_id, approve, note,
                              actor=actor, now=self._clock.now())
+
+    def rework(self, appeal_id: int, reason: str, instruction: str | None = None, *,
+               actor: str) -> defer.Deferred[WorkOrderRecord]:
+        """重办 after a 不满意 callback attributed to the unit (a supervisor's)."""
+        return self.db.write(self.repository.rework, appeal_id, reason, instruction,
+                             actor=actor, now=self._clock.now())
+
+    def supervise(self, appeal_id: int, note: str, *, agent_id: int,
+                  actor: str) -> defer.Deferred[UrgingRecord]:
+        """督办 by hand (a supervisor's, with a note)."""
+        return self.db.write(self.repository.supervise, appeal_id, note, agent_id=agent_id,
+                             actor=actor, now=self._clock.now())
+
+    def urgings_of(self, appeal_id: int) -> defer.Deferred[list[UrgingRecord]]:
+        return self.db.read(self.repository.urgings_of, appeal_id)
+
+    def unit_notices(self, unit_id: int) -> defer.Deferred[list[UrgingRecord]]:
+        return self.db.read(self.repository.unit_notices, unit_id)
 
     def work_orders_of(self, appeal_id: int) -> defer.Deferred[list[WorkOrderRecord]]:
         return self.db.read(self.repository.work_orders_of, appeal_id)

@@ -21,6 +21,9 @@ How each step moves the appeal:
   by the days, the appeal's too when the new one is later) or refuses. Approved extensions of
   one order add up to `max_extension_working_days` at most.
 - reply (办结): the unit's reply text; the appeal stays in progress until the hall reviews.
+- rework (重办): after a 不满意 callback the supervisor attributes to the unit, the appeal
+  (reopened by the rating) goes back to the unit of its accepted order as a new order
+  naming it (`rework_of`), with a full time limit; it is listed with the sent-back ones.
 - review (审核): accept resolves the appeal through `resolve`'s own path, so its callback and
   SMS are written by the resolve hook in the same transaction; send back returns the order
   to the unit with the reason, for another reply.
@@ -39,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from hotline import audit
@@ -67,7 +70,7 @@ from hotline.audit import AuditRecord
 from hotline.config import WorkOrdersConfig
 from hotline.hooks import TransactionHook
 from hotline.workdays import WorkCalendar
-from schemas.enums import AppealStatus, ExtensionStatus, WorkOrderStatus
+from schemas.enums import AppealStatus, ExtensionStatus, Satisfaction, WorkOrderStatus
 from schemas.models import Appeal, Unit, WorkOrder, WorkOrderExtension
 
 ENTITY = "appeal"
@@ -211,6 +214,40 @@ class WorkOrderSteps:
         return self._resolve(session, appeal_id, text, actor=actor, now=now,
                              audit_action="accept",
                              note=f"{_unit_label(unit)}；审核通过：{text}")
+
+    def rework(self, session: Session, appeal_id: int, reason: str,
+               instruction: str | None = None, *, actor: str,
+               now: dt.datetime) -> WorkOrderRecord:
+        """重办: a 不满意 callback the supervisor attributes to the unit's handling (`reason`)
+        sends the appeal back to the unit of its accepted order, as a new order naming that
+        one (`rework_of`) with a full time limit from now; the appeal's deadline moves to
+        the new order's when that is later. Refused unless the appeal's latest rating is
+        不满意 (which reopened it) and its latest order was accepted."""
+        appeal = self._locked(session, appeal_id)
+        open_order = self._open_order(session, appeal_id)
+        if open_order is not None:
+            raise WorkOrderRefused("order_open", f"appeal {appeal_id} is at a unit already "
+                                   f"(work order {open_order.id})",
+                                   unit=self._unit(session, open_order.unit_id).name)
+        if appeal.satisfaction is not Satisfaction.DISSATISFIED:
+            raise WorkOrderRefused("not_dissatisfied", f"appeal {appeal_id} has no 不满意 "
+                                   "rating to rework")
+        last = session.scalar(select(WorkOrder).where(WorkOrder.appeal_id == appeal_id)
+                              .order_by(WorkOrder.id.desc()).limit(1).with_for_update())
+        if last is None:
+            raise WorkOrderRefused("no_order", f"appeal {appeal_id} was never at a unit")
+        work_order_target_of(WorkOrderAction.REWORK, last.status)
+        target_of(Action.ASSIGN, appeal.status)
+        unit = self._dispatch_unit(session, last.unit_id)
+        reason = _text(reason, "reason")
+        instruction = _text(instruction, "instruction", required=False) or reason
+        order = self._new_order(session, appeal, unit, f"不满意回访重办：{reason}",
+                                instruction, actor, now, audit_action="rework",
+                                note=f"{_unit_label(unit)}；重办：{reason}；要求：{instruction}",
+                                rework_of=last.id)
+        appeal.deadline_at = max(appeal.deadline_at, order.due_at)
+        session.flush()
+        return order
 
     def send_back(self, session: Session, appeal_id: int, reason: str, *, actor: str,
                   now: dt.datetime) -> WorkOrderRecord:
@@ -456,7 +493,10 @@ class WorkOrderSteps:
             "due_soon": ([with_unit, WorkOrder.due_at >= now, WorkOrder.due_at <= soon],
                          [WorkOrder.due_at]),
             "overdue": ([with_unit, WorkOrder.due_at < now], [WorkOrder.due_at]),
-            "rework": ([WorkOrder.status == WorkOrderStatus.SENT_BACK], [WorkOrder.due_at]),
+            # Sent back by the review, or a 重办 after a 不满意 callback, still with the unit.
+            "rework": ([or_(WorkOrder.status == WorkOrderStatus.SENT_BACK,
+                            and_(WorkOrder.rework_of.is_not(None), with_unit))],
+                       [WorkOrder.due_at]),
             "replied": ([WorkOrder.status == WorkOrderStatus.REPLIED], [WorkOrder.replied_at]),
         }
 
@@ -485,7 +525,7 @@ class WorkOrderSteps:
 
     def _new_order(self, session: Session, appeal: Appeal, unit: Unit, reason: str,
                    instruction: str, actor: str, now: dt.datetime, *, audit_action: str,
-                   note: str) -> WorkOrderRecord:
+                   note: str, rework_of: int | None = None) -> WorkOrderRecord:
         policy = self.work_orders
         order = WorkOrder(
             appeal_id=appeal.id, unit_id=unit.id, status=WorkOrderStatus.DISPATCHED,
@@ -496,13 +536,15 @@ class WorkOrderSteps:
                                          policy.return_within_working_days),
             due_at=end_of_working_day(self._calendar, self._zone, now,
                                       policy.handling_working_days),
-            extended_days=0, send_backs=0, updated_at=now)
+            extended_days=0, send_backs=0, updated_at=now, rework_of=rework_of)
         session.add(order)
         session.flush()
-        audit.record(session, at=now, actor=actor, action="dispatch",
+        audit.record(session, at=now, actor=actor,
+                     action="dispatch" if rework_of is None else WorkOrderAction.REWORK.value,
                      entity_type=WORK_ORDER_ENTITY, entity_id=order.id,
                      to_state=WorkOrderStatus.DISPATCHED.value,
-                     note=f"appeal {appeal.id} to {unit.code}")
+                     note=f"appeal {appeal.id} to {unit.code}"
+                          + ("" if rework_of is None else f", reworks order {rework_of}"))
 
         def change(row: Appeal) -> None:
             row.unit_id = unit.id
@@ -510,7 +552,8 @@ class WorkOrderSteps:
         record = self._move(session, appeal.id, Action.ASSIGN, actor, now, note, change,
                             audit_action=audit_action)
         order_record = self._order_record(session, order)
-        self.dispatched_hook.run(session, record, order_record)
+        if rework_of is None:  # a rework is told to the citizen at its callback, not here
+            self.dispatched_hook.run(session, record, order_record)
         return order_record
 
     def _order_move(self, session: Session, order: WorkOrder, action: WorkOrderAction,

@@ -31,6 +31,7 @@ from agents.pages import (
     admin,
     analysis,
     appeals,
+    assessment,
     callbacks,
     recordings,
     supervisor,
@@ -78,14 +79,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/static/{name}", PUBLIC, "static"),
     *terminal.ROUTES, *appeals.ROUTES, *callbacks.ROUTES, *supervisor.ROUTES,
     *wallboard.ROUTES, *analysis.ROUTES, *admin.ROUTES, *api_pages.ROUTES,
-    *workorders.ROUTES, *units.ROUTES, *recordings.ROUTES,
+    *workorders.ROUTES, *units.ROUTES, *recordings.ROUTES, *assessment.ROUTES,
 )
 
 
 class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPages,
              supervisor.SupervisorPages, wallboard.WallboardPages, analysis.AnalysisPages,
              admin.AdminPages, api_pages.ApiPages, workorders.WorkOrderPages,
-             units.UnitPages, recordings.RecordingPages):
+             units.UnitPages, recordings.RecordingPages, assessment.AssessmentPages):
     log = Logger()
 
     def __init__(self, core: Core, auth: AuthConfig, *, hub: TerminalHub | None = None,

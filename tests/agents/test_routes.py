@@ -73,6 +73,13 @@ TABLE = [
     ("GET", "/supervisor/overdue", None,          (303, 403, 200, 403, 403)),
     ("GET", "/supervisor/overdue.csv", None,      (303, 403, 200, 403, 403)),
     ("GET", "/supervisor/dissatisfied", None,     (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/dissatisfied.xlsx", None, (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/overdue.xlsx", None,     (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/assessment", None,       (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/assessment/print", None, (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/assessment.xlsx", None,  (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/callcentre", None,       (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/callcentre.xlsx", None,  (303, 403, 200, 403, 403)),
     ("GET", "/callbacks", None,                   (303, 404, 404, 403, 403)),  # 404: none injected
     ("POST", "/callbacks/{id}/call", {},          (401, 404, 404, 403, 403)),
     ("POST", "/callbacks/{id}/outcome", {"reached": "no"}, (401, 404, 404, 403, 403)),

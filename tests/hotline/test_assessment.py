@@ -22,7 +22,6 @@ from schemas.enums import (
     AppealKind,
     AppealStatus,
     ExtensionStatus,
-    Satisfaction,
     UnitKind,
     WorkOrderStatus,
 )

@@ -306,3 +306,15 @@ def test_a_period_is_shanghai_days_as_utc_instants():
         period(dt.date(2026, 11, 2), dt.date(2026, 11, 1), SHANGHAI)
     with pytest.raises(ValueError, match="at most 366 days"):
         period(dt.date(2025, 1, 1), dt.date(2026, 11, 1), SHANGHAI)
+
+
+def test_the_urgings_are_counted_as_the_urging_steps_count_them(database):
+    from tests.support.appeals import make_repository
+
+    units = database.write_now(build_month)
+    figures = database.read_now(unit_figures, NOVEMBER.start, NOVEMBER.end, now=NOW)
+    counts = database.read_now(make_repository().urging_counts, start=NOVEMBER.start,
+                               end=NOVEMBER.end)
+    assert {c.unit_id: (c.urged, c.supervised) for c in counts} == {
+        unit_id: (f.urged, f.supervised) for unit_id, f in figures.items()
+        if f.urged or f.supervised} == {units["A"]: (2, 1), units["B"]: (0, 1)}

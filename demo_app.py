@@ -20,12 +20,14 @@ import itertools
 import os
 import random
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 
 DEMO_AGENT = ("demo", "演示坐席", "agent", "demo-agent-2026", "PJSIP/1001")
-DEMO_COLLEAGUE = "PJSIP/1002"  # a second queue member in the simulator (no web login)
+# Colleagues in the simulator's queue (no web login), beside the demo agent.
+DEMO_COLLEAGUES = (("PJSIP/1002", "演示同事甲"), ("PJSIP/1003", "演示同事乙"))
 DEMO_SUPERVISOR = ("demo_sup", "演示班长", "supervisor", "demo-super-2026", None)
 DEMO_ADMIN = ("demo_admin", "演示管理员", "admin", "demo-admin-2026", None)
 DEMO_UNIT = "HALL"
@@ -60,6 +62,8 @@ DEMO_ENVIRONMENT = {
     "HOTLINE_IVR_OPENING_TIME": "00:00",
     "HOTLINE_IVR_CLOSING_TIME": "23:59",
     "HOTLINE_IVR_OPEN_ON_HOLIDAYS": "true",
+    # A short wait in the demo's queue, so that callers nobody takes leave a voice message.
+    "HOTLINE_IVR_QUEUE_TIMEOUT_S": "20",
     "HOTLINE_AMI_ENABLED": "true",
     "HOTLINE_AMI_SECRET": "demo-ami-secret",
     "HOTLINE_AMI_AUTH": "md5",
@@ -139,7 +143,9 @@ class Traffic:
         self.ticks = itertools.count()
         self.random = random.Random(9600110)
         self.calls = 0
-        self.colleague = None  # a second queue member, added on the first queued call
+        self.colleagues_joined = False  # the colleagues join at the first queued call
+        # Queue waits and calls with an agent, each with what ends it at once (the stop).
+        self.in_queue: dict[int, Callable[[], None]] = {}
         self.legs = itertools.count(1)
 
     async def seed_appeals(self) -> None:
@@ -205,68 +211,117 @@ class Traffic:
         config = self.core.config.agi
         setup = CallSetup(callerid=phone, calleridname="Demo Caller", language="zh",
                           uniqueid=f"{int(self.reactor.seconds())}.{n}",
-                          channel=f"Local/9600110@hotline-{n:08x};2", speech_s=DEMO_SPEECH_S)
+                          channel=f"Local/9600110@hotline-{n:08x};2", speech_s=DEMO_SPEECH_S,
+                          queue=self.queue_model(n) if self.sim is not None else None)
         port = self.core.listening.ports.get("agi", config.port)  # [agi] port 0: the one it got
         heard = await simulate_call(self.reactor, config.host, port, "hotline", digits, setup)
         self.calls += 1
         lines = [str(h) for h in heard]
-        queued = any("Queue" in line for line in lines)
+        waits = [h.value for h in heard if h.kind == "queue-wait"]
         message = any(h.kind == "record" for h in heard)
         say(f"call {n + 1} from {phone[:3]}****{phone[-4:]} pressed {digits.strip()!r}: "
-            f"{len(lines)} steps{', reached the queue' if queued else ''}"
+            f"{len(lines)} steps"
+            f"{', queued: ' + waits[0] if waits else ''}"
             f"{', left a voice message' if message else ''}")
-        if queued and self.sim is not None:
-            self.queue_caller(n, phone)
 
-    def queue_caller(self, n: int, phone: str) -> None:
-        """The caller waits in the agents' queue (QueueCallerJoin), then is connected to the
-        demo agent or to a colleague, or hangs up waiting (QueueCallerAbandon)."""
-        caller = self.sim.new_channel(f"PJSIP/trunk-{n:08x}", caller_id_num=phone,
-                                      caller_id_name="Demo Caller")
-        self.sim.queue_caller_join(self.queue, caller)
-        if self.colleague is None:
-            self.colleague = self.sim.add_member(self.queue, DEMO_COLLEAGUE, "演示同事",
-                                                 wrapuptime=10)
-        fate = n % 3
-        if fate == 2:
-            self.reactor.callLater(6, self._abandon, caller)
-        else:
-            self.reactor.callLater(2 + 2 * fate, self.offer, caller, fate == 0,
-                                   self.reactor.seconds() + QUEUE_PATIENCE_S)
+    def queue_model(self, n: int):
+        """The agents' queue as Asterisk runs it, for the scripted caller's Queue(): the
+        caller joins the AMI simulator's queue (the hall's live state and the screen pop
+        come from its events, HOTLINE_CALL_ID on them as manager.conf's channelvars put it)
+        and waits until a member takes the call (CONNECTED once the agent hangs up), they
+        hang up waiting (QueueCallerAbandon), or the queue's timeout (TIMEOUT: a voice
+        message follows)."""
+        from twisted.internet.defer import Deferred
 
-    def offer(self, caller, prefer_demo_agent: bool, give_up_at: float) -> None:
-        """As app_queue would: the caller goes to a member it may offer a call to now (not
-        paused, phone free, out of wrap-up), the demo agent first when it is their turn and
-        they have joined the queue at /terminal; with nobody free the caller waits on, and
-        hangs up after QUEUE_PATIENCE_S."""
-        order = [self.interface, DEMO_COLLEAGUE] if prefer_demo_agent else [DEMO_COLLEAGUE]
-        free = [i for i in order if self.sim.member_available(self.queue, i)]
-        if free:
-            self.connect(caller, free[0])
-        elif self.reactor.seconds() >= give_up_at:
-            self._abandon(caller)
-        else:
-            self.reactor.callLater(2, self.offer, caller, prefer_demo_agent, give_up_at)
+        from ivr.simulator.asterisk import QueueResult
 
-    def _abandon(self, caller) -> None:
-        self.sim.queue_caller_abandon(self.queue, caller)
+        def enter(entry) -> Deferred:
+            ended: Deferred = Deferred()
+            caller = self.sim.new_channel(
+                f"PJSIP/trunk-{n:08x}", caller_id_num=entry.callerid,
+                caller_id_name="Demo Caller",
+                variables={"HOTLINE_CALL_ID": entry.variables.get("HOTLINE_CALL_ID", "")})
+            self.sim.queue_caller_join(entry.queue, caller)
+            if not self.colleagues_joined:
+                self.colleagues_joined = True
+                for interface, name in DEMO_COLLEAGUES:
+                    self.sim.add_member(entry.queue, interface, name, wrapuptime=10)
+            patience = QUEUE_PATIENCE_S if n % 3 != 2 else 6.0  # one caller in three gives up
+            timeout = entry.timeout_s if entry.timeout_s is not None else float("inf")
+            give_up_at = self.reactor.seconds() + min(patience, timeout)
+
+            def done(result: QueueResult) -> None:
+                self.in_queue.pop(n, None)
+                if not ended.called:
+                    ended.callback(result)
+
+            def caller_leaves() -> None:  # the demo stops: its callers hang up
+                self._abandon(entry.queue, caller)
+                done(QueueResult(caller_hung_up=True))
+            self.in_queue[n] = caller_leaves
+
+            def offer() -> None:
+                """As app_queue would: to a member it may offer a call to now (not paused,
+                phone free, out of wrap-up), the demo agent first on every other call once
+                they have joined the queue at /terminal; with nobody free the caller waits."""
+                colleagues = [interface for interface, _ in DEMO_COLLEAGUES]
+                order = [self.interface, *colleagues] if n % 2 == 0 else [*colleagues,
+                                                                          self.interface]
+                free = [i for i in order if self.sim.member_available(entry.queue, i)]
+                if ended.called:
+                    return
+                if free:
+                    self.connect(n, entry.queue, caller, free[0], done)
+                elif self.reactor.seconds() < give_up_at:
+                    self.reactor.callLater(2, offer)
+                elif patience <= timeout:
+                    self._abandon(entry.queue, caller)
+                    done(QueueResult(caller_hung_up=True))
+                else:
+                    self.sim.queue_caller_leave(entry.queue, caller)
+                    done(QueueResult("TIMEOUT"))
+
+            self.reactor.callLater(2, offer)
+            return ended
+        return enter
+
+    def _abandon(self, queue: str, caller) -> None:
+        self.sim.queue_caller_abandon(queue, caller)
         self.sim.hangup_channel(caller)
         say("a caller hung up while waiting in the queue (QueueCallerAbandon)")
 
-    def connect(self, caller, interface: str) -> None:
+    def stop(self) -> None:
+        """Every caller still waiting hangs up, every call with an agent ends now."""
+        for end in list(self.in_queue.values()):
+            end()
+
+    def connect(self, n: int, queue: str, caller, interface: str, done) -> None:
+        from hotline.ami.simulator import DEVICE_INUSE, DEVICE_NOT_INUSE
+        from ivr.simulator.asterisk import QueueResult
+
         agent = self.sim.new_channel(f"{interface}-{next(self.legs):08x}",
                                      context="from-internal")
-        self.sim.agent_connect(self.queue, caller, agent, interface, ring_time=2)
+        # The member's phone rings and is answered: in use (no second call offered to it)
+        # until the agent hangs up, then wrap-up.
+        self.sim.set_device_state(interface, DEVICE_INUSE)
+        self.sim.agent_connect(queue, caller, agent, interface, ring_time=2)
         if interface == self.interface:
             say(f"AgentConnect to {interface} (screen pop if {DEMO_AGENT[0]} is at /terminal)")
         else:
             say(f"AgentConnect to {interface}, a colleague")
 
         def complete() -> None:
-            self.sim.agent_complete(self.queue, caller, agent, interface, reason="caller")
-            self.sim.hangup_channel(caller)
+            if timer.active():
+                timer.cancel()
+            self.sim.agent_complete(queue, caller, agent, interface, reason="agent")
+            self.sim.hangup_channel(agent)
+            self.sim.set_device_state(interface, DEVICE_NOT_INUSE)
+            done(QueueResult(member=interface))  # the agent hung up first: Queue returns -1
+            # The service ends the AGI and hangs the caller's channel up.
+            self.reactor.callLater(0.5, self.sim.hangup_channel, caller)
 
-        self.reactor.callLater(15 + self.random.randrange(10), complete)
+        timer = self.reactor.callLater(15 + self.random.randrange(10), complete)
+        self.in_queue[n] = complete
 
 
 def build(reactor, config):
@@ -322,6 +377,7 @@ async def run(reactor, args, config, logins) -> None:
     await done
     if loop.running:
         loop.stop()
+    traffic.stop()
     say(f"stopping after {args.seconds:g} s: {traffic.calls} calls")
 
 

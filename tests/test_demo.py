@@ -18,7 +18,9 @@ def test_demo_runs_traffic_prints_a_login_and_stops_by_itself(tmp_path):
     database = tmp_path / "demo.sqlite3"
     ports_file = tmp_path / "ports.json"
     env = service_environment(ports_file, HOTLINE_DATABASE_URL=f"sqlite:///{database}",
-                              HOTLINE_CONFIG="", HOTLINE_AMI_PORT="0")
+                              HOTLINE_CONFIG="", HOTLINE_AMI_PORT="0",
+                              # callers nobody takes within 3 s leave a voice message
+                              HOTLINE_IVR_QUEUE_TIMEOUT_S="3")
     for name in ("HOTLINE_IVR_OPENING_TIME", "HOTLINE_IVR_CLOSING_TIME",
                  "HOTLINE_IVR_OPEN_ON_HOLIDAYS", "HOTLINE_AMI_SECRET", "HOTLINE_AMI_ENABLED"):
         env.pop(name, None)
@@ -79,8 +81,12 @@ def test_demo_runs_traffic_prints_a_login_and_stops_by_itself(tmp_path):
         "dispatched", 0) + history.get("replied", 0) >= 1, history
     assert rated >= 20, rated
     assert appeals >= 5, output
-    # The queue gives every demo caller back unanswered, and they leave a voice message
-    # that says something: an appeal of its own, or a note on the caller's open one.
+    # The queue holds each caller as Asterisk's does: a colleague takes the first calls
+    # (the demo agent is not logged in), and a caller nobody takes before the queue's
+    # timeout leaves a voice message that says something: an appeal of its own, or a note
+    # on the caller's open one. Those still waiting when the demo stops hang up.
+    assert "queued: connected; the agent hangs up first" in output, output
+    assert passages.get("completed", 0) >= 1 and passages.get("abandoned", 0) >= 1, passages
     assert "left a voice message" in output, output
     assert outcomes.get("message_left", 0) >= 1 and "message_empty" not in outcomes, outcomes
     assert messages + notes >= 1, (messages, notes)

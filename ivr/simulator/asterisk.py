@@ -116,6 +116,11 @@ class CallSetup:
     # CONNECTED: the interface of the member who took the call, which Queue (queues.conf
     # setinterfacevar = yes) leaves in MEMBERINTERFACE; None sets nothing.
     queue_member: str | None = None
+    # A queue that decides the wait (the demo's, in the AMI simulator): Queue() hands it a
+    # QueueEntry and answers when its Deferred fires with a QueueResult, as app_queue holds
+    # the caller until an agent, the timeout or the caller's hang-up ends the wait. None:
+    # queue_status and queue_member decide at once.
+    queue: Callable[[QueueEntry], Deferred[QueueResult]] | None = None
     max_commands: int = 1000
     # RECORD FILE: None, a channel that sends no media (the golden transcripts' Local
     # channel: endpos=0 whatever happens); else the seconds the caller speaks before going
@@ -160,6 +165,32 @@ class CallSetup:
         ]
         rows += [(f"agi_arg_{n}", value) for n, value in enumerate(self.args, start=1)]
         return ("".join(f"{k}: {v}\n" for k, v in rows) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """A caller entering Queue(): the queue's name, its options and timeout (None: no
+    timeout) as the AGI gave them, and the channel as the queue sees it (caller id,
+    Uniqueid, the channel variables set so far: HOTLINE_CALL_ID among them)."""
+
+    queue: str
+    options: str
+    timeout_s: int | None
+    callerid: str
+    uniqueid: str
+    channel: str
+    variables: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class QueueResult:
+    """How a queue wait ended: CONNECTED with the member who took the call (who hung up
+    first), a QUEUESTATUS (TIMEOUT, JOINEMPTY, LEAVEEMPTY, FULL), or the caller hanging up
+    while waiting (caller_hung_up)."""
+
+    status: str = CONNECTED
+    member: str | None = None
+    caller_hung_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -272,7 +303,16 @@ class AsteriskCallSimulator(LineReceiver):
         self.commands += 1
         if self.commands > self.setup.max_commands and not self.dead:
             self._hangup_pending = True
-        self._send(self._handle(line))
+        answer = self._handle(line)
+        if isinstance(answer, Deferred):  # an application still running (a queue wait)
+            answer.addCallback(self._answered)
+            return
+        self._answered(answer)
+
+    def _answered(self, answer: str) -> None:
+        if self.ended:
+            return
+        self._send(answer)
         if self._hangup_pending and not self.dead:
             self.caller_hangs_up()
 
@@ -685,7 +725,7 @@ class AsteriskCallSimulator(LineReceiver):
             return "200 result=-1\n"
         return "200 result=0\n"
 
-    def _queue(self, data: str) -> str:
+    def _queue(self, data: str) -> str | Deferred[str]:
         """app_queue.c: Queue(queuename,options,URL,announceoverride,timeout,...). The
         caller's wait ends at the timeout (TIMEOUT) or, with option n, after one round of the
         members; with neither it has no end but an agent or the caller: nobody answering
@@ -693,14 +733,30 @@ class AsteriskCallSimulator(LineReceiver):
         fields = data.split(",")
         options = fields[1] if len(fields) > 1 else ""
         timeout = fields[4].strip() if len(fields) > 4 else ""
-        status = self.setup.queue_status
+        if self.setup.queue is not None:
+            entry = QueueEntry(queue=fields[0].strip(), options=options,
+                               timeout_s=int(timeout) if timeout.isdigit() else None,
+                               callerid=self.setup.callerid, uniqueid=self.setup.uniqueid,
+                               channel=self.setup.channel, variables=dict(self.variables))
+            return self.setup.queue(entry).addCallback(
+                lambda result: self._queue_ended(result, options))
+        return self._queue_ended(QueueResult(self.setup.queue_status, self.setup.queue_member),
+                                 options, timeout)
+
+    def _queue_ended(self, result: QueueResult, options: str, timeout: str = "set") -> str:
+        """Queue()'s answer once the wait is over (see _queue)."""
+        if result.caller_hung_up:
+            self.heard.append(Heard("queue-wait", "the caller hangs up waiting"))
+            self._hangup_pending = True
+            return "200 result=-1\n"
+        status = result.status
         if status == CONNECTED:
             # An agent took the call and, the call over, hung up first (a caller who hangs up
             # first is the script's H): Queue returns -1 with the caller's channel still up
             # and sets no QUEUESTATUS; with option c the caller goes on, QUEUESTATUS=CONTINUE.
             self.heard.append(Heard("queue-wait", "connected; the agent hangs up first"))
-            if self.setup.queue_member:
-                self.variables["MEMBERINTERFACE"] = self.setup.queue_member
+            if result.member:
+                self.variables["MEMBERINTERFACE"] = result.member
             if "c" in options:
                 self.variables["QUEUESTATUS"] = "CONTINUE"
                 return "200 result=0\n"

@@ -198,3 +198,53 @@ def test_record_dirs_make_a_missing_spool_fail_without_touching_the_filesystem()
     simulator.dataReceived(b'RECORD FILE /var/spool/asterisk/elsewhere/a wav "#" 1000 BEEP\n')
     assert answers[-1] == b"200 result=-1 (writefile)\n"
     assert [h.kind for h in simulator.heard][-2:] == ["record", "beep"]
+
+
+def test_a_queue_model_holds_queue_until_the_wait_ends_and_answers_as_asterisk_did():
+    """CallSetup.queue (the demo's queue in the AMI simulator): no answer while the caller
+    waits, as app_queue holds the channel; the agent hanging up first then gives Queue's
+    -1 on a live channel with MEMBERINTERFACE, the golden transcript's bytes."""
+    from twisted.internet.defer import Deferred
+
+    from ivr.simulator.asterisk import QueueResult
+
+    entries, waits = [], []
+
+    def queue(entry):
+        entries.append(entry)
+        waits.append(Deferred())
+        return waits[-1]
+
+    simulator = AsteriskCallSimulator(CallSetup(sounds=BEEP, queue=queue,
+                                                callerid="13812345678"), "")
+    answers = Answers(simulator)
+    simulator.dataReceived(b'SET VARIABLE HOTLINE_CALL_ID "c-1"\n')
+    assert answers[-1] == b"200 result=1\n"
+    simulator.dataReceived(b"EXEC Queue hotline,t,,,600\n")
+    assert answers[-1] == b""  # still waiting
+    (entry,) = entries
+    assert (entry.queue, entry.options, entry.timeout_s) == ("hotline", "t", 600)
+    assert entry.variables["HOTLINE_CALL_ID"] == "c-1" and entry.callerid == "13812345678"
+    waits[0].callback(QueueResult(member="PJSIP/1002"))
+    assert answers[-1] == b"200 result=-1\n"
+    assert not simulator.dead and simulator.variables["MEMBERINTERFACE"] == "PJSIP/1002"
+    assert "QUEUESTATUS" not in simulator.variables
+
+
+def test_a_queue_model_can_end_the_wait_by_timeout_or_by_the_caller_hanging_up():
+    from twisted.internet.defer import succeed
+
+    from ivr.simulator.asterisk import QueueResult
+
+    timed_out = AsteriskCallSimulator(CallSetup(sounds=BEEP, queue=lambda entry: succeed(
+        QueueResult("TIMEOUT"))), "")
+    answers = Answers(timed_out)
+    timed_out.dataReceived(b"EXEC Queue hotline,t,,,20\n")
+    assert answers[-1] == b"200 result=0\n" and timed_out.variables["QUEUESTATUS"] == "TIMEOUT"
+
+    gave_up = AsteriskCallSimulator(CallSetup(sounds=BEEP, queue=lambda entry: succeed(
+        QueueResult(caller_hung_up=True))), "")
+    answers = Answers(gave_up)
+    gave_up.dataReceived(b"EXEC Queue hotline,t,,,600\n")
+    assert answers[-1] == b"200 result=-1\nHANGUP\n"
+    assert gave_up.dead and gave_up.agistatus == "HANGUP"

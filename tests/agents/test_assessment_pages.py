@@ -100,6 +100,8 @@ def test_the_assessment_page_ranks_the_units_and_compares_with_last_month(
     assert (compare["sign_on_time_rate-now"], compare["sign_on_time_rate-before"],
             compare["sign_on_time_rate-change"]) == ("66.7%", "100.0%", "-33.3%")
     assert (compare["on_time_rate-before"], compare["on_time_rate-change"]) == ("—", "—")
+    unchanged = cells(page.body, "assessment-compare")[f"compare-{ids['PS-C']}"]
+    assert (unchanged["dispatched-now"], unchanged["dispatched-change"]) == ("0", "0")
     query = f"{NOVEMBER.replace('&', '&amp;')}&amp;rank=sign_on_time_rate"
     assert f'href="/supervisor/assessment.xlsx?{query}"' in page.body
     assert f'href="/supervisor/assessment/print?{query}"' in page.body

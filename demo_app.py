@@ -45,6 +45,8 @@ DEMO_OFFICER_PASSWORD = "demo-unit-2026"
 DEMO_SPEECH_S = 5.0
 # How long a demo caller waits in the queue with no member free before hanging up.
 QUEUE_PATIENCE_S = 30.0
+# How long a stopping demo waits for the service to record its callers' last queue events.
+QUEUE_SETTLE_S = 5.0
 DEMO_PHONES = ("13812345678", "13900001111", "13700002222", "15800003333", "18600004444",
                "13600005555", "15900006666")
 DEMO_APPEALS = (  # kind, subject, resolve?
@@ -295,6 +297,23 @@ class Traffic:
         for end in list(self.in_queue.values()):
             end()
 
+    async def settled(self, within_s: float) -> None:
+        """Until the service has recorded the end of every passage the demo began (its AMI
+        events are on their way when stop() returns), for at most `within_s`."""
+        from sqlalchemy import func, select
+        from twisted.internet.task import deferLater
+
+        from schemas.live import QueueCall
+
+        def open_passages(session) -> int:
+            return session.scalar(select(func.count()).select_from(QueueCall).where(
+                QueueCall.outcome.in_(("waiting", "answered")),
+                QueueCall.call_id.is_not(None), QueueCall.call_id.not_like("hist-%")))
+
+        deadline = self.reactor.seconds() + within_s
+        while await self.core.db.read(open_passages) and self.reactor.seconds() < deadline:
+            await deferLater(self.reactor, 0.2)
+
     def connect(self, n: int, queue: str, caller, interface: str, done) -> None:
         from hotline.ami.simulator import DEVICE_INUSE, DEVICE_NOT_INUSE
         from ivr.simulator.asterisk import QueueResult
@@ -378,6 +397,7 @@ async def run(reactor, args, config, logins) -> None:
     if loop.running:
         loop.stop()
     traffic.stop()
+    await traffic.settled(QUEUE_SETTLE_S)
     say(f"stopping after {args.seconds:g} s: {traffic.calls} calls")
 
 

@@ -324,3 +324,14 @@ def test_the_dissatisfied_xlsx_takes_the_pages_unit_and_period(zhao, database):
     assert rows[1][0] == "评价时间：2026-11-27 至 2026-11-27；承办单位：PS-A 甲派出所"
     assert [row[1] for row in rows[3:]] == ["2026112700000"]
     assert zhao.get("/supervisor/dissatisfied.xlsx?from=x").status == 400
+
+
+def test_a_unit_named_like_markup_or_a_formula_stays_text(month_end, zhao, database):
+    database.write_now(lambda s: add_unit(s, HOSTILE_UNIT, '<script>alert("x")</script>'))
+    page = zhao.get(f"/supervisor/assessment?{NOVEMBER}")
+    assert "<script>alert" not in page.body
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.body
+    sheet = workbook(zhao.get(f"/supervisor/assessment.xlsx?{NOVEMBER}"))["考核排名"]
+    label = sheet.cell(row=4, column=2)
+    assert label.value == f'{HOSTILE_UNIT} <script>alert("x")</script>'
+    assert label.data_type == "s" and label.quotePrefix

@@ -335,3 +335,13 @@ def test_a_unit_named_like_markup_or_a_formula_stays_text(month_end, zhao, datab
     label = sheet.cell(row=4, column=2)
     assert label.value == f'{HOSTILE_UNIT} <script>alert("x")</script>'
     assert label.data_type == "s" and label.quotePrefix
+
+
+def test_the_callcentre_report_refuses_a_bad_period_with_its_reason(zhao):
+    page = zhao.get("/supervisor/callcentre?from=2026-11-30&to=2026-11-01")
+    assert page.status == 400 and "截止日期（to）不能早于起始日期（from）" in page.body
+    assert 'id="callcentre-days"' not in page.body and 'id="callcentre-xlsx"' not in page.body
+    assert zhao.get("/supervisor/callcentre.xlsx?from=2025-01-01&to=2026-11-30").status == 400
+    opened = zhao.get("/supervisor/callcentre")  # this month so far
+    assert opened.status == 200 and 'id="day-2026-11-28"' in opened.body
+    assert 'id="day-2026-11-01"' in opened.body and 'id="day-2026-11-29"' not in opened.body

@@ -43,8 +43,11 @@ def cmd_report_callbacks(config: Config, args: argparse.Namespace) -> int:
 
 
 def register(commands) -> None:
+    from hotline.staffing import register_report
+
     report = commands.add_parser("report", help="reports for supervisors").add_subparsers(
         required=True)
+    register_report(report)  # `hotline report staffing` (Erlang C), the core's own sum
     callbacks = report.add_parser("callbacks", help="callback (回访) compliance by unit, agent "
                                                     "or appeal kind")
     callbacks.add_argument("--from", dest="start", type=_date, required=True,

@@ -1,5 +1,6 @@
 """Words of the supervisor's reports: the compliance report's charts and XLSX, overdue
-appeals by unit (督办), the standing list of 不满意 ratings."""
+appeals by unit and the 督办 issued from it, the standing list of 不满意 ratings and the
+rework (重办) sent from it."""
 
 WORDS: dict[str, tuple[str, str]] = {
     "nav.overdue": ("超期督办", "Overdue"),
@@ -42,4 +43,19 @@ WORDS: dict[str, tuple[str, str]] = {
     "dissatisfied.status": ("当前状态", "Status now"),
     "dissatisfied.acknowledged": ("预警已阅", "Alert acknowledged"),
     "dissatisfied.truncated": ("仅列出最近的 {limit} 条", "Only the latest {limit} are listed"),
+    # 督办 by hand on the overdue page; 重办 from the dissatisfied one.
+    "alert.kind.supervise": ("超期督办", "Overdue: supervise"),
+    "overdue.urgings": ("催办督办", "Urged"),
+    "overdue.urged_count": ("已催办 {urged} 次，已督办 {supervised} 次",
+                            "urged {urged}, supervised {supervised} time(s)"),
+    "overdue.supervise_note": ("督办意见", "Note"),
+    "overdue.supervise": ("督办", "Supervise"),
+    "overdue.done.supervise": ("已督办，承办单位将收到督办通知", "Supervised: the unit is told"),
+    "dissatisfied.rework": ("重办", "Rework"),
+    "dissatisfied.reworks": ("已重办 {count} 次", "reworked {count} time(s)"),
+    "dissatisfied.rework_reason": ("归责承办单位的理由", "Why it is the unit's"),
+    "dissatisfied.rework_instruction": ("重办要求（可选）", "Instruction (optional)"),
+    "dissatisfied.rework_submit": ("退回承办单位重办", "Send back to the unit"),
+    "dissatisfied.done.rework": ("已退回承办单位重办，办理时限重新计算",
+                                 "Sent back to the unit with a new deadline"),
 }

@@ -1,20 +1,29 @@
 """The supervisor's desk: alerts, unmatched SMS replies, the callback compliance report
-(page with its charts, CSV, XLSX, JSON), overdue appeals by unit (督办, page and CSV) and
-the standing list of 不满意 ratings."""
+(page with its charts, CSV, XLSX, JSON), overdue appeals by unit (page and CSV, where a
+supervisor issues a 督办 with a note) and the standing list of 不满意 ratings (where one
+attributed to the unit is sent back to it for rework, 重办)."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+from urllib.parse import urlencode
 
 from twisted.logger import Logger
 
 from agents import api, charts, oversight, params, queries
 from agents.http import WebResponse
 from agents.i18n import translator
+from agents.pages.workorders import refusal
 from agents.routing import SUPERVISORS, Context, Route
 from hotline import alerts as supervisor_alerts
+from hotline.appeals import (
+    AppealNotFound,
+    AppealValidationError,
+    InvalidTransition,
+    WorkOrderRefused,
+)
 from hotline.spreadsheet import csv_row
 
 # The compliance report's columns (keys of a row's `.as_dict()`), after the group's label;
@@ -42,7 +51,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/supervisor/callbacks.xlsx", SUPERVISORS, "callbacks_report_xlsx"),
     Route("GET", "/supervisor/overdue", SUPERVISORS, "supervisor_overdue"),
     Route("GET", "/supervisor/overdue.csv", SUPERVISORS, "supervisor_overdue_csv"),
+    Route("POST", "/supervisor/overdue/{appeal_id:int}/supervise", SUPERVISORS,
+          "supervise_appeal"),
     Route("GET", "/supervisor/dissatisfied", SUPERVISORS, "supervisor_dissatisfied"),
+    Route("POST", "/supervisor/dissatisfied/{appeal_id:int}/rework", SUPERVISORS,
+          "rework_appeal"),
 )
 
 
@@ -149,10 +162,33 @@ class SupervisorPages:
 
     # Oversight (督办) ------------------------------------------------------------------------
 
-    async def supervisor_overdue(self, ctx: Context) -> WebResponse:
+    async def supervisor_overdue(self, ctx: Context, *, status: int = 200,
+                                 error: str | None = None) -> WebResponse:
         report = await self._overdue()
-        return self._page(ctx, "overdue.html", report=report,
-                          now=self.core.clock.now(), limit=oversight.OVERDUE_LIMIT)
+        marks = await self.core.appeals.oversight_marks(
+            [a.id for unit in report.units for a in unit.appeals])
+        done = ctx.request.arg("done") == "supervise" and error is None
+        return self._page(ctx, "overdue.html", status, report=report, marks=marks,
+                          now=self.core.clock.now(), limit=oversight.OVERDUE_LIMIT,
+                          error=error, failed=_failed(ctx) if error else None,
+                          notice=ctx.t("overdue.done.supervise") if done else None)
+
+    async def supervise_appeal(self, ctx: Context) -> WebResponse:
+        """督办 by hand, with a note, from the overdue page."""
+        appeal_id = int(ctx.params["appeal_id"])
+        assert ctx.principal is not None  # a supervisor's route
+        try:
+            await self.core.appeals.supervise(appeal_id, ctx.request.arg("note"),
+                                              agent_id=ctx.principal.agent_id, actor=ctx.actor)
+        except AppealNotFound:
+            return self._page(ctx, "error.html", 404, status=404,
+                              error=ctx.t("error.not_found"))
+        except (WorkOrderRefused, AppealValidationError) as problem:
+            code, words = refusal(ctx, problem)
+            return await self.supervisor_overdue(ctx, status=code, error=words)
+        self.log.info("{actor} supervised (督办) appeal {appeal_id}", actor=ctx.actor,
+                      appeal_id=appeal_id)
+        return WebResponse.redirect(f"/supervisor/overdue?done=supervise#overdue-{appeal_id}")
 
     async def supervisor_overdue_csv(self, ctx: Context) -> WebResponse:
         report = await self._overdue()
@@ -178,7 +214,29 @@ class SupervisorPages:
         return self.core.db.read(oversight.overdue_by_unit, now=self.core.clock.now(),
                                  zone=self.core.zone, calendar=self.core.calendar)
 
-    async def supervisor_dissatisfied(self, ctx: Context) -> WebResponse:
+    async def rework_appeal(self, ctx: Context) -> WebResponse:
+        """重办: the supervisor attributes a 不满意 rating to the unit (why, in `reason`) and
+        sends the appeal back to it, from the dissatisfied page."""
+        appeal_id = int(ctx.params["appeal_id"])
+        arg = ctx.request.arg
+        try:
+            await self.core.appeals.rework(appeal_id, arg("reason"), arg("instruction"),
+                                           actor=ctx.actor)
+        except AppealNotFound:
+            return self._page(ctx, "error.html", 404, status=404,
+                              error=ctx.t("error.not_found"))
+        except (InvalidTransition, WorkOrderRefused, AppealValidationError) as problem:
+            code, words = refusal(ctx, problem)
+            return await self.supervisor_dissatisfied(ctx, status=code, error=words)
+        self.log.info("{actor} sent appeal {appeal_id} back to its unit (重办)",
+                      actor=ctx.actor, appeal_id=appeal_id)
+        back = arg("back")
+        query = back if back.startswith("from=") else ""  # the period the page showed
+        return WebResponse.redirect(f"/supervisor/dissatisfied?{query}&done=rework"
+                                    if query else "/supervisor/dissatisfied?done=rework")
+
+    async def supervisor_dissatisfied(self, ctx: Context, *, status: int = 200,
+                                      error: str | None = None) -> WebResponse:
         today = self.core.clock.now().astimezone(self.core.zone).date()
         form = {"from": (today - dt.timedelta(days=29)).isoformat(), "to": today.isoformat(),
                 "unit_id": ""}
@@ -193,8 +251,22 @@ class SupervisorPages:
         ratings = await self.core.db.write(
             oversight.dissatisfied_ratings, start=start, end=end, unit_id=unit_id,
             actor=ctx.actor, now=self.core.clock.now())
-        return self._page(ctx, "dissatisfied.html", f=form, units=units, ratings=ratings,
-                          limit=oversight.DISSATISFIED_LIMIT)
+        marks = await self.core.appeals.oversight_marks(
+            list(dict.fromkeys(r.appeal_id for r in ratings)))
+        # The newest rating of each appeal is the one a rework answers.
+        newest = {r.appeal_id: r.alert_id for r in reversed(ratings)}
+        done = ctx.request.arg("done") == "rework" and error is None
+        return self._page(ctx, "dissatisfied.html", status, f=form, units=units,
+                          ratings=ratings, limit=oversight.DISSATISFIED_LIMIT, marks=marks,
+                          newest=newest, error=error, failed=_failed(ctx) if error else None,
+                          back=urlencode({k: form[k] for k in ("from", "to", "unit_id")}),
+                          notice=ctx.t("dissatisfied.done.rework") if done else None)
+
+
+def _failed(ctx: Context) -> dict:
+    """The refused form's appeal and what was typed in it, to show again."""
+    form = {k: ctx.request.form.get(k, [""])[0] for k in ("note", "reason", "instruction")}
+    return {"appeal_id": int(ctx.params["appeal_id"]), **form}
 
 
 def _group_chart(ctx: Context, by: str, table):

@@ -1,6 +1,7 @@
 """The unit officers' pages (承办单位): their unit's work lists (to sign for, in progress, due
-soon, overdue, sent back for rework, replied) and an appeal's page, where they sign for it,
-return it, ask an extension, note progress and reply.
+soon, overdue, sent back for rework or 重办, replied) under the 催办 and 督办 of its orders
+still with it, and an appeal's page, where they sign for it, return it, ask an extension,
+note progress and reply.
 
 A unit officer sees an appeal only through their unit's work order on it; any other id is
 not found, as an unknown one is (the core decides: `AppealService.unit_appeal` and each step
@@ -54,9 +55,10 @@ class UnitPages:
 
     async def unit_work_list(self, ctx: Context) -> WebResponse:
         work = await self.core.appeals.unit_work(_unit(ctx), ctx.params["list"])
+        notices = await self.core.appeals.unit_notices(_unit(ctx))
         done = ctx.request.arg("done")
         return self._page(ctx, "unit_work.html", work=work, lists=UNIT_LISTS,
-                          now=self.core.clock.now(),
+                          now=self.core.clock.now(), notices=notices,
                           notice=ctx.t(f"unit.done.{done}") if done in DONE else None)
 
     async def unit_appeal_page(self, ctx: Context, *, status: int = 200,

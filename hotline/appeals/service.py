@@ -11,7 +11,7 @@ from twisted.internet import defer
 
 from hotline.appeals.records import AppealRecord, ExtensionRecord, NewAppeal, WorkOrderRecord
 from hotline.appeals.repository import AppealRepository
-from hotline.appeals.urgings import UrgingRecord
+from hotline.appeals.urgings import OversightMark, UrgingRecord
 from hotline.appeals.work_orders import PendingExtension, UnitAppeal, WorkList
 from hotline.clock import WallClock
 from hotline.db import Database
@@ -117,6 +117,9 @@ class AppealService:
         """督办 by hand (a supervisor's, with a note)."""
         return self.db.write(self.repository.supervise, appeal_id, note, agent_id=agent_id,
                              actor=actor, now=self._clock.now())
+
+    def oversight_marks(self, appeal_ids: list[int]) -> defer.Deferred[dict[int, OversightMark]]:
+        return self.db.read(self.repository.oversight_marks, appeal_ids)
 
     def urgings_of(self, appeal_id: int) -> defer.Deferred[list[UrgingRecord]]:
         return self.db.read(self.repository.urgings_of, appeal_id)

@@ -40,6 +40,7 @@ from hotline.appeals.lifecycle import OPEN_WORK_ORDER, WITH_THE_UNIT
 from hotline.config import WorkOrdersConfig
 from hotline.hooks import TransactionHook
 from hotline.workdays import WorkCalendar
+from schemas.enums import Satisfaction, WorkOrderStatus
 from schemas.models import Agent, Appeal, Unit, UrgingKind, WorkOrder, WorkOrderUrging
 
 ENTITY = "appeal"
@@ -87,6 +88,15 @@ class UnitUrgingCount:
     urged: int  # 催办, the service's and by hand
     supervised: int  # 督办
     automatic: int
+
+
+@dataclass(frozen=True)
+class OversightMark:
+    open_order: bool
+    urged: int
+    supervised: int
+    reworkable: bool
+    reworks: int
 
 
 # fn(session, urging): an order was urged or supervised, e.g. the SMS to the unit's duty
@@ -219,6 +229,41 @@ class UrgingSteps:
         return self._records(session, [WorkOrderUrging.unit_id == unit_id,
                                        WorkOrder.status.in_(WITH_THE_UNIT)],
                              limit=NOTICE_LIMIT)
+
+    def oversight_marks(self, session: Session,
+                        appeal_ids: list[int]) -> dict[int, OversightMark]:
+        """For the supervisors' lists: each appeal's open order (a 督办 needs one), its
+        urgings and 督办 so far, and whether a 重办 may be issued (its latest rating 不满意,
+        its latest order accepted, none open) and how many it has had."""
+        if not appeal_ids:
+            return {}
+        wanted = set(appeal_ids)
+        latest: dict[int, WorkOrder] = {}
+        reworks: dict[int, int] = {}
+        for order in session.scalars(select(WorkOrder).where(WorkOrder.appeal_id.in_(wanted))
+                                     .order_by(WorkOrder.id)):
+            latest[order.appeal_id] = order
+            reworks[order.appeal_id] = reworks.get(order.appeal_id, 0) \
+                + (order.rework_of is not None)
+        counts: dict[tuple[int, UrgingKind], int] = {
+            (appeal_id, kind): n for appeal_id, kind, n in session.execute(
+                select(WorkOrderUrging.appeal_id, WorkOrderUrging.kind, func.count())
+                .where(WorkOrderUrging.appeal_id.in_(wanted))
+                .group_by(WorkOrderUrging.appeal_id, WorkOrderUrging.kind))}
+        ratings = dict(session.execute(select(Appeal.id, Appeal.satisfaction)
+                                       .where(Appeal.id.in_(wanted))).all())
+        marks = {}
+        for appeal_id in wanted:
+            last = latest.get(appeal_id)
+            is_open = last is not None and last.status in OPEN_WORK_ORDER
+            marks[appeal_id] = OversightMark(
+                open_order=is_open,
+                urged=counts.get((appeal_id, UrgingKind.URGE), 0),
+                supervised=counts.get((appeal_id, UrgingKind.SUPERVISE), 0),
+                reworkable=(last is not None and last.status is WorkOrderStatus.ACCEPTED
+                            and ratings.get(appeal_id) is Satisfaction.DISSATISFIED),
+                reworks=reworks.get(appeal_id, 0))
+        return marks
 
     def urging_counts(self, session: Session, *, start: dt.datetime,
                       end: dt.datetime) -> list[UnitUrgingCount]:

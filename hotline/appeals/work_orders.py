@@ -66,6 +66,7 @@ from hotline.appeals.lifecycle import (
     work_order_target_of,
 )
 from hotline.appeals.records import AppealRecord, ExtensionRecord, WorkOrderRecord
+from hotline.appeals.urgings import UrgingRecord
 from hotline.audit import AuditRecord
 from hotline.config import WorkOrdersConfig
 from hotline.hooks import TransactionHook
@@ -115,6 +116,7 @@ class UnitAppeal:
     order: WorkOrderRecord
     trail: list[AuditRecord]
     extension_days_left: int
+    urgings: tuple[UrgingRecord, ...] = ()  # the order's 催办 and 督办, oldest first
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ class WorkOrderSteps:
     _locked: Callable[[Session, int], Appeal]
     _move: Callable[..., AppealRecord]
     _resolve: Callable[..., AppealRecord]
+    urgings_of: Callable[[Session, int], list[UrgingRecord]]
 
     # The hall ------------------------------------------------------------------------------
 
@@ -433,8 +436,10 @@ class WorkOrderSteps:
                             entity_id=appeal.id, note=f"unit {unit.code}")
         session.flush()
         left = self.work_orders.max_extension_working_days - order.extended_days
+        urgings = tuple(u for u in self.urgings_of(session, appeal.id)
+                        if u.work_order_id == order.id)
         return UnitAppeal(AppealRecord.of(appeal), self._order_record(session, order),
-                          audit.trail(session, ENTITY, appeal.id), left)
+                          audit.trail(session, ENTITY, appeal.id), left, urgings)
 
     def unit_work(self, session: Session, unit_id: int, name: str, *,
                   now: dt.datetime) -> WorkList:

@@ -73,6 +73,9 @@ TABLE = [
     ("GET", "/supervisor/overdue", None,          (303, 403, 200, 403, 403)),
     ("GET", "/supervisor/overdue.csv", None,      (303, 403, 200, 403, 403)),
     ("GET", "/supervisor/dissatisfied", None,     (303, 403, 200, 403, 403)),
+    # 409: the appeal has no open work order to supervise, no 不满意 rating to rework.
+    ("POST", "/supervisor/overdue/{id}/supervise", {"note": "请办理"}, (401, 403, 409, 403, 403)),
+    ("POST", "/supervisor/dissatisfied/{id}/rework", {"reason": "x"}, (401, 403, 409, 403, 403)),
     ("GET", "/supervisor/dissatisfied.xlsx", None, (303, 403, 200, 403, 403)),
     ("GET", "/supervisor/overdue.xlsx", None,     (303, 403, 200, 403, 403)),
     ("GET", "/supervisor/assessment", None,       (303, 403, 200, 403, 403)),

@@ -375,14 +375,15 @@ def test_dissatisfied_ratings_newest_first_with_channel_reason_and_reopening(
     assert rating_rows(page.body) == [
         {"at": "2026-11-28 10:15", "case": ratings["sms"].case_number, "unit": "PS-B 乙派出所",
          "phone": "137****2222", "channel": "短信评价", "reason": "市民后续短信：噪音还是没解决",
-         "reopened": "是", "status": "办理中", "acknowledged": "否"},
+         "reopened": "是", "status": "办理中", "acknowledged": "否", "rework": ""},
         {"at": "2026-11-28 10:10", "case": ratings["agent"].case_number,
          "unit": "PS-LS 兰山派出所", "phone": "139****1111", "channel": "坐席回访",
          "reason": "&lt;b&gt;民警态度差&lt;/b&gt;", "reopened": "是", "status": "办理中",
-         "acknowledged": "否"},
+         "acknowledged": "否", "rework": ""},
         {"at": "2026-11-28 10:05", "case": ratings["ivr"].case_number,
          "unit": "PS-LS 兰山派出所", "phone": "138****5678", "channel": "语音回访",
-         "reason": "", "reopened": "是", "status": "办理中", "acknowledged": "否"},
+         "reason": "", "reopened": "是", "status": "办理中", "acknowledged": "否",
+         "rework": ""},
     ]
     assert f'<a href="/appeals/{ratings["ivr"].id}">' in page.body
     for clear in ("13812345678", "13900001111", "13700002222", "13600003333"):

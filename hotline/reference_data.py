@@ -1,4 +1,5 @@
-"""Reference data the operator edits as files: the approval catalogue and the units.
+"""Reference data the operator edits as files: the approval catalogue and the units (with
+their duty contact and phone, for the urging SMS).
 
 Loading is an upsert by code, so it can be repeated; a catalogue item missing from the file
 is deactivated, not deleted, because old appeals still refer to it. A malformed file is
@@ -12,11 +13,12 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from hotline.phones import PhoneNumberError, normalise_phone
 from hotline.toml_lines import TomlLines
 from schemas.enums import UnitKind
 from schemas.models import ApprovalCategory, ApprovalItem, Unit
@@ -88,9 +90,22 @@ def parse_catalogue(text: str, source: str = "catalogue"
     return parsed
 
 
-def parse_units(text: str, source: str = "units") -> list[tuple[str, str, UnitKind]]:
-    """The `[[unit]]` tables of a units file, each (code, name, kind); refused with the line
-    of the first bad entry."""
+class UnitEntry(NamedTuple):
+    code: str
+    name: str
+    kind: UnitKind
+    # Who the hall reaches on duty (the urging SMS goes to the phone): None when the entry
+    # does not say, which leaves a loaded unit's as they are; "" clears them.
+    duty_contact: str | None = None
+    duty_phone: str | None = None
+
+
+UNIT_KEYS = ("code", "name", "kind", "duty_contact", "duty_phone")
+
+
+def parse_units(text: str, source: str = "units") -> list[UnitEntry]:
+    """The `[[unit]]` tables of a units file; refused with the line of the first bad entry
+    (a duty phone that is not a phone number too)."""
     document, lines = _read(text, source)
     bad = _reporter(source)
     for key in document:
@@ -110,9 +125,10 @@ def parse_units(text: str, source: str = "units") -> list[tuple[str, str, UnitKi
         if not isinstance(entry, dict):
             raise bad(where, f"{label}a unit must be a [[unit]] table")
         for key in entry:
-            if key not in ("code", "name", "kind"):
+            if key not in UNIT_KEYS:
                 raise bad(lines.entry("unit", index, key),
-                          f"{label}unknown key {key!r} in [[unit]]; expected code, name, kind")
+                          f"{label}unknown key {key!r} in [[unit]]; expected "
+                          f"{', '.join(UNIT_KEYS)}")
         code, name = entry.get("code"), entry.get("name")
         if not isinstance(code, str) or not code or not isinstance(name, str) or not name:
             raise bad(where, f"{label}unit #{index + 1} needs a code and a name")
@@ -124,7 +140,20 @@ def parse_units(text: str, source: str = "units") -> list[tuple[str, str, UnitKi
         if code in seen:
             raise bad(where, f"unit code {code} appears twice{_first(seen[code])}")
         seen[code] = where
-        parsed.append((code, name, kind))
+        duty: dict[str, str | None] = {}
+        for key, limit in (("duty_contact", 64), ("duty_phone", 32)):
+            value = entry.get(key)
+            if value is not None and (not isinstance(value, str) or len(value) > limit):
+                raise bad(lines.entry("unit", index, key),
+                          f"unit {code}: {key} must be text of at most {limit} characters")
+            duty[key] = value.strip() if isinstance(value, str) else None
+        if duty["duty_phone"]:
+            try:
+                duty["duty_phone"] = normalise_phone(duty["duty_phone"])
+            except PhoneNumberError as error:
+                raise bad(lines.entry("unit", index, "duty_phone"),
+                          f"unit {code}: duty_phone: {error}") from None
+        parsed.append(UnitEntry(code, name, kind, duty["duty_contact"], duty["duty_phone"]))
     return parsed
 
 
@@ -189,12 +218,17 @@ def load_units(session: Session, path: Path) -> LoadSummary:
     except (OSError, UnicodeDecodeError) as error:
         raise ReferenceDataError(f"{path}: {error}") from None
     added = updated = 0
-    for code, name, kind in parse_units(text, str(path)):
-        unit = session.scalar(select(Unit).where(Unit.code == code))
+    for entry in parse_units(text, str(path)):
+        unit = session.scalar(select(Unit).where(Unit.code == entry.code))
         if unit is None:
-            session.add(Unit(code=code, name=name, kind=kind, active=True))
+            unit = Unit(code=entry.code, name=entry.name, kind=entry.kind, active=True)
+            session.add(unit)
             added += 1
         else:
-            unit.name, unit.kind, unit.active = name, kind, True
+            unit.name, unit.kind, unit.active = entry.name, entry.kind, True
             updated += 1
+        if entry.duty_contact is not None:
+            unit.duty_contact = entry.duty_contact or None
+        if entry.duty_phone is not None:
+            unit.duty_phone = entry.duty_phone or None
     return LoadSummary(added, updated)

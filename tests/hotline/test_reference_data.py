@@ -104,3 +104,33 @@ def test_a_malformed_catalogue_is_refused_with_its_line(text, message):
 def test_the_shipped_files_have_no_repeated_code():
     assert len(parse_units(UNITS.read_text("utf-8"))) == 7
     assert sum(len(items) for _, _, items in parse_catalogue(shipped_catalogue())) > 50
+
+
+def test_a_units_duty_contact_and_phone_load_normalised_kept_when_absent_cleared_when_empty(
+        database, tmp_path):
+    def duty(code="PS"):
+        return database.read_now(lambda s: (lambda u: (u.duty_contact, u.duty_phone))(
+            s.scalar(select(Unit).where(Unit.code == code))))
+
+    path = tmp_path / "units.toml"
+    path.write_text(UNIT.format(code="PS") + 'duty_contact = "值班室"\n'
+                    'duty_phone = "139-0000-0001"\n', encoding="utf-8")
+    database.write_now(load_units, path)
+    assert duty() == ("值班室", "13900000001")
+    path.write_text(UNIT.format(code="PS"), encoding="utf-8")  # the file says nothing of them
+    database.write_now(load_units, path)
+    assert duty() == ("值班室", "13900000001")
+    path.write_text(UNIT.format(code="PS") + 'duty_contact = ""\nduty_phone = ""\n',
+                    encoding="utf-8")
+    database.write_now(load_units, path)
+    assert duty() == (None, None)
+    assert database.write_now(load_units, UNITS).added == 7
+    assert duty("PS-LS") == ("兰山派出所值班室", "13900000001")
+
+
+def test_a_units_duty_phone_that_is_no_number_is_refused_with_its_line(database, tmp_path):
+    path = tmp_path / "units.toml"
+    path.write_text(UNIT.format(code="PS") + 'duty_phone = "值班电话"\n', encoding="utf-8")
+    with pytest.raises(ReferenceDataError, match="units.toml line 5: unit PS: duty_phone"):
+        database.write_now(load_units, path)
+    assert count(database, Unit) == 0

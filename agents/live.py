@@ -43,7 +43,7 @@ from hotline.ami.message import Message
 from hotline.channel_variables import CALL_ID
 from hotline.masking import mask_phone
 from hotline.phones import PhoneNumberError, normalise_phone
-from schemas.live import QueueCall, QueueMember, ScreenPop
+from schemas.live import QueueCall, QueueMember, QueueMemberState, ScreenPop
 
 MEMBER_EVENTS = ("QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause",
                  "QueueMemberStatus")
@@ -180,6 +180,9 @@ def _set_member(session: Session, interface: str, queue: str, now: dt.datetime,
     merged.update(state=state, revision=row.revision + 1, updated_at=now)
     if state != current or row.revision == 0:
         merged["state_since"] = now
+        # The staffing view's history (a wrap-up ending by time is no change of staffing).
+        session.add(QueueMemberState(interface=interface, queue=merged["queue"], state=state,
+                                     since=now))
     elif state != row.state:  # a wrap-up that ended by time: since it ended
         merged["state_since"] = _since
     session.execute(update(QueueMember).where(QueueMember.interface == interface)

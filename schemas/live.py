@@ -102,3 +102,21 @@ class QueueCall(Base):
     talk_s: Mapped[int | None] = mapped_column(Integer)   # TalkTime (completed)
     interface: Mapped[str | None] = mapped_column(String(128))  # the member who answered
     ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # completed, abandoned, left
+
+
+class QueueMemberState(Base):
+    """A member's state from `since` until the member's next row: the history behind the
+    staffing view (officers logged in and not paused, half-hour by half-hour). A row is
+    written when the state the terminal shows changes (`agents.live`), under the member's
+    row lock, so several processes make one row. A wrap-up that ends by time writes none:
+    wrap-up and available are both staffed."""
+
+    __tablename__ = "queue_member_states"
+    __table_args__ = (Index("ix_queue_member_states_queue_since", "queue", "since"),
+                      Index("ix_queue_member_states_interface_since", "interface", "since"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interface: Mapped[str] = mapped_column(String(128))
+    queue: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    since: Mapped[dt.datetime] = mapped_column(UtcDateTime)

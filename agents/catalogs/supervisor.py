@@ -49,6 +49,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "overdue.urged_count": ("已催办 {urged} 次，已督办 {supervised} 次",
                             "urged {urged}, supervised {supervised} time(s)"),
     "overdue.supervise_note": ("督办意见", "Note"),
+    "overdue.orders": ("承办单位超期工单", "Work orders past the unit's deadline"),
+    "overdue.orders_note": ("按承办单位的办理时限（自转办起算，含批准的延期）统计，可早于诉求本身的时限。",
+                            "By the unit's deadline (from the dispatch, with approved extensions), "
+                            "which may come before the appeal's own."),
+    "overdue.orders_none": ("没有超过办理时限仍在承办单位的工单", "No work order is past the unit's "
+                                                                "deadline"),
     "overdue.supervise": ("督办", "Supervise"),
     "overdue.done.supervise": ("已督办，承办单位将收到督办通知", "Supervised: the unit is told"),
     "dissatisfied.rework": ("重办", "Rework"),

@@ -165,10 +165,13 @@ class SupervisorPages:
     async def supervisor_overdue(self, ctx: Context, *, status: int = 200,
                                  error: str | None = None) -> WebResponse:
         report = await self._overdue()
-        marks = await self.core.appeals.oversight_marks(
-            [a.id for unit in report.units for a in unit.appeals])
+        orders = await self.core.appeals.overdue_orders()
+        marks = await self.core.appeals.oversight_marks(list(
+            {a.id for unit in report.units for a in unit.appeals}
+            | {r.appeal_id for r in orders.rows}))
         done = ctx.request.arg("done") == "supervise" and error is None
         return self._page(ctx, "overdue.html", status, report=report, marks=marks,
+                          orders=orders,
                           now=self.core.clock.now(), limit=oversight.OVERDUE_LIMIT,
                           error=error, failed=_failed(ctx) if error else None,
                           notice=ctx.t("overdue.done.supervise") if done else None)

@@ -133,6 +133,9 @@ class AppealService:
     def hall_work(self, name: str) -> defer.Deferred[WorkList]:
         return self.db.read(self.repository.hall_work, name, now=self._clock.now())
 
+    def overdue_orders(self) -> defer.Deferred[WorkList]:
+        return self.db.read(self.repository.overdue_orders, now=self._clock.now())
+
     def pending_extensions(self) -> defer.Deferred[list[PendingExtension]]:
         return self.db.read(self.repository.pending_extensions)
 

@@ -470,6 +470,13 @@ class WorkOrderSteps:
         where, order_by = conditions[name]
         return WorkList(name, self._rows(session, where, order_by), counts)
 
+    def overdue_orders(self, session: Session, *, now: dt.datetime) -> WorkList:
+        """Orders still with their unit past the unit's deadline, oldest deadline first (the
+        supervisors' overdue page: a unit's deadline may come before the appeal's own)."""
+        where = [WorkOrder.status.in_(WITH_THE_UNIT), WorkOrder.due_at < now]
+        return WorkList("overdue", self._rows(session, where, [WorkOrder.due_at]),
+                        {"overdue": self._count(session, where)})
+
     def pending_extensions(self, session: Session) -> list[PendingExtension]:
         """Requests awaiting a supervisor, oldest first."""
         rows = session.execute(

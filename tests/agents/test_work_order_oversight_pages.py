@@ -179,3 +179,24 @@ def test_a_rating_not_dissatisfied_offers_no_rework_and_a_forced_one_is_refused(
         == before
     assert w.ls1.post(f"/supervisor/dissatisfied/{w.appeal}/rework",
                       {"reason": "x"}).status == 403
+
+
+def test_an_order_past_the_units_deadline_is_listed_and_supervised_before_the_appeals(hall):
+    w = hall
+    created = w.li.post("/appeals", {"channel": "phone", "kind": "complaint",
+                                     "subject": "噪音投诉", "citizen_phone": "13812345679"})
+    complaint = int(re.search(r"/appeals/(\d+)", created.location).group(1))
+    assert w.li.post(f"/appeals/{complaint}/dispatch", {"unit_id": str(w.unit),
+                                                        "reason": "属地管辖",
+                                                        "instruction": "请核实"}).status == 303
+    at(w, SUPERVISE_AT)  # both orders past the unit's deadline; the complaint's own is later
+    page = w.wang.get("/supervisor/overdue")
+    listed = re.search(r'<table class="results" id="overdue-orders">(.*?)</table>', page.body,
+                       re.S).group(1)
+    assert listed.count("<tr id=\"overdue-order-") == 2 and "噪音投诉" in listed
+    assert f'id="overdue-{complaint}"' not in page.body  # not past the appeal's deadline
+    sent = w.wang.post(f"/supervisor/overdue/{complaint}/supervise", {"note": "请尽快办结"})
+    assert sent.status == 303
+    assert w.db.read_now(lambda s: [(u.appeal_id, u.kind) for u in s.scalars(
+        select(WorkOrderUrging))]) == [(complaint, UrgingKind.SUPERVISE)]
+    assert "已催办 0 次，已督办 1 次" in w.wang.get("/supervisor/overdue").body

@@ -34,6 +34,7 @@ from agents.pages import (
     assessment,
     callbacks,
     recordings,
+    staffing,
     supervisor,
     terminal,
     units,
@@ -80,13 +81,15 @@ ROUTES: tuple[Route, ...] = (
     *terminal.ROUTES, *appeals.ROUTES, *callbacks.ROUTES, *supervisor.ROUTES,
     *wallboard.ROUTES, *analysis.ROUTES, *admin.ROUTES, *api_pages.ROUTES,
     *workorders.ROUTES, *units.ROUTES, *recordings.ROUTES, *assessment.ROUTES,
+    *staffing.ROUTES,
 )
 
 
 class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPages,
              supervisor.SupervisorPages, wallboard.WallboardPages, analysis.AnalysisPages,
              admin.AdminPages, api_pages.ApiPages, workorders.WorkOrderPages,
-             units.UnitPages, recordings.RecordingPages, assessment.AssessmentPages):
+             units.UnitPages, recordings.RecordingPages, assessment.AssessmentPages,
+             staffing.StaffingPages):
     log = Logger()
 
     def __init__(self, core: Core, auth: AuthConfig, *, hub: TerminalHub | None = None,

@@ -82,6 +82,7 @@ TABLE = [
     ("GET", "/supervisor/assessment/print", None, (303, 403, 200, 403, 403)),
     ("GET", "/supervisor/assessment.xlsx", None,  (303, 403, 200, 403, 403)),
     ("GET", "/supervisor/callcentre", None,       (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/staffing", None,         (303, 403, 200, 403, 403)),
     ("GET", "/supervisor/callcentre.xlsx", None,  (303, 403, 200, 403, 403)),
     ("GET", "/callbacks", None,                   (303, 404, 404, 403, 403)),  # 404: none injected
     ("POST", "/callbacks/{id}/call", {},          (401, 404, 404, 403, 403)),

@@ -258,7 +258,10 @@ def _queue_day(session: Session, day: dt.date, zone: ZoneInfo, now: dt.datetime,
     from schemas.live import QueueCall
 
     written = 0
-    for n in range(rng.randint(*QUEUE_CALLS_PER_DAY)):
+    calls = rng.randint(*QUEUE_CALLS_PER_DAY)
+    if day.weekday() >= 5:  # weekends are quieter
+        calls //= 3
+    for n in range(calls):
         started = dt.datetime.combine(day, dt.time(8), tzinfo=zone) + dt.timedelta(
             seconds=rng.randrange(13 * 3600))
         started = started.astimezone(dt.timezone.utc)
@@ -290,4 +293,31 @@ def _queue_day(session: Session, day: dt.date, zone: ZoneInfo, now: dt.datetime,
                                menu_choice="0", outcome=CallOutcome.TO_QUEUE,
                                process="demo-history"))
         written += 1
+    _member_day(session, day, zone, now, rng)
     return written
+
+
+# The hall's three phones: who logs in when (the staffing view's history).
+SHIFTS = (("PJSIP/1001", (8, 0), (17, 30)), ("PJSIP/1002", (8, 0), (21, 0)),
+          ("PJSIP/1003", (12, 30), (21, 0)))
+
+
+def _member_day(session: Session, day: dt.date, zone: ZoneInfo, now: dt.datetime,
+                rng: random.Random) -> None:
+    """Each phone's day in the queue: logged in for its shift (a few minutes late or early),
+    paused for a meal, logged out; as the live recorder writes member states."""
+    from schemas.live import QueueMemberState
+
+    def at(hour: int, minute: int, jitter: int = 10) -> dt.datetime:
+        local = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone) + dt.timedelta(
+            minutes=rng.randint(-jitter, jitter))
+        return local.astimezone(dt.timezone.utc)
+
+    for interface, (start_h, start_m), (end_h, end_m) in SHIFTS:
+        meal = (11, 45) if start_h < 12 else (17, 30)
+        for state, moment in (("available", at(start_h, start_m)),
+                              ("paused", at(*meal)), ("available", at(meal[0] + 1, meal[1])),
+                              ("logged_out", at(end_h, end_m, jitter=5))):
+            if moment < now:
+                session.add(QueueMemberState(interface=interface, queue="hotline",
+                                             state=state, since=moment))

@@ -326,6 +326,17 @@ def test_the_dissatisfied_xlsx_takes_the_pages_unit_and_period(zhao, database):
     assert zhao.get("/supervisor/dissatisfied.xlsx?from=x").status == 400
 
 
+def test_the_overdue_and_dissatisfied_pages_link_their_files_with_the_filter_shown(
+        zhao, database):
+    ids = database.write_now(seed_dissatisfied)
+    assert 'href="/supervisor/overdue.xlsx"' in zhao.get("/supervisor/overdue").body
+    page = zhao.get(f"/supervisor/dissatisfied?from=2026-11-27&to=2026-11-27"
+                    f"&unit_id={ids['unit_a']}").body
+    link = re.search(r'id="dissatisfied-xlsx" href="([^"]+)"', page).group(1)
+    assert link.replace("&amp;", "&") == (f"/supervisor/dissatisfied.xlsx?from=2026-11-27"
+                                          f"&to=2026-11-27&unit_id={ids['unit_a']}")
+
+
 def test_a_unit_named_like_markup_or_a_formula_stays_text(month_end, zhao, database):
     database.write_now(lambda s: add_unit(s, HOSTILE_UNIT, '<script>alert("x")</script>'))
     page = zhao.get(f"/supervisor/assessment?{NOVEMBER}")

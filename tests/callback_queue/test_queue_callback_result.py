@@ -134,6 +134,8 @@ def test_with_no_word_of_an_agent_the_lease_settles_it_as_failed_after_a_restart
 
     world.wall.advance(seconds=2)
     assert world.tick() == []  # settled, and its retry is not due yet
+    # The poll asked Asterisk and ended the watch; the failed attempt is written after it.
+    world.pump.wait(world.dispatcher.idle())
     settled = world.task(task.id)
     assert settled.state is CallbackState.PENDING and settled.lease_owner is None
     assert settled.next_attempt_at == world.wall.now() + dt.timedelta(minutes=10)

@@ -84,6 +84,9 @@ class CallOutcome(enum.StrEnum):
 class SmsKind(enum.StrEnum):
     APPEAL_RECEIVED = "appeal_received"
     APPEAL_RESOLVED = "appeal_resolved"
+    APPEAL_DISPATCHED = "appeal_dispatched"  # 转办告知: the unit that handles it
+    APPEAL_EXTENDED = "appeal_extended"  # 延期告知: the new date
+    UNIT_URGED = "unit_urged"  # 催办 / 督办, to the unit's duty phone
     SURVEY = "survey"
     REMINDER_VEHICLE = "reminder_vehicle"
     REMINDER_LICENCE = "reminder_licence"

@@ -1,5 +1,13 @@
-"""The messages about an appeal: received, resolved, the satisfaction survey, and the
-confirmation of a callback the IVR promised.
+"""The messages about an appeal: received, dispatched to a unit, extended, resolved, the
+satisfaction survey, and the confirmation of a callback the IVR promised; and the 催办 / 督办
+to a unit's duty phone.
+
+The citizen's progress notices (dispatched, extended) carry the case number, the unit's name
+and the date only, never the matter, and go only for the appeal kinds `[messages]
+progress_notice_kinds` names (a report, 举报, is not among the defaults: its caller may not
+want a text about it). Each is sent once per step: its dedupe key is the work order's (and,
+for an extension, the new deadline's), so a retried transaction or a second process queues
+nothing twice.
 
 `on_created` and `on_resolved` are participants of the core's create and resolve hooks: they
 run inside the transaction that opens or resolves the appeal, so the appeal and its message
@@ -17,10 +25,12 @@ from sqlalchemy.orm import Session
 from twisted.logger import Logger
 
 from hotline.appeals import AppealRecord
+from hotline.appeals.records import WorkOrderRecord
+from hotline.appeals.urgings import UrgingRecord
 from hotline.masking import mask_phone
 from hotline.phones import PhoneNumberError, is_mobile, normalise_phone
 from schemas.enums import SmsKind
-from schemas.models import Appeal
+from schemas.models import Appeal, UrgingKind
 from sms_gateway.messages.sending import Outcome, Request, Sender
 from sms_gateway.messages.templates import Templates
 
@@ -29,6 +39,9 @@ if TYPE_CHECKING:
 
 CREATE_PARTICIPANT = "sms-appeal-received"
 RESOLVE_PARTICIPANT = "sms-appeal-resolved"
+DISPATCHED_PARTICIPANT = "sms-appeal-dispatched"
+EXTENDED_PARTICIPANT = "sms-appeal-extended"
+URGED_PARTICIPANT = "sms-unit-urged"
 
 
 class AppealMessages:
@@ -53,6 +66,51 @@ class AppealMessages:
         return self._queue(session, SmsKind.APPEAL_RESOLVED, appeal.citizen_phone, text,
                            resolved_at, appeal_id=appeal.id,
                            dedupe_key=f"appeal-resolved:{appeal.id}:{resolved_at.isoformat()}")
+
+    def on_dispatched(self, session: Session, appeal: AppealRecord,
+                      order: WorkOrderRecord) -> Outcome | None:
+        """转办: the citizen learns which unit handles it and by when."""
+        if not self._notices_for(appeal):
+            return None
+        text = self.templates.render(SmsKind.APPEAL_DISPATCHED, case_number=appeal.case_number,
+                                     unit_name=order.unit_name, deadline=appeal.deadline_at)
+        return self._queue(session, SmsKind.APPEAL_DISPATCHED, appeal.citizen_phone, text,
+                           order.dispatched_at, appeal_id=appeal.id,
+                           dedupe_key=f"appeal-dispatched:{order.id}")
+
+    def on_extended(self, session: Session, appeal: AppealRecord,
+                    order: WorkOrderRecord) -> Outcome | None:
+        """An approved extension: the citizen learns the new date (the appeal's, which an
+        extension moves when the order's comes later)."""
+        if not self._notices_for(appeal):
+            return None
+        deadline = max(appeal.deadline_at, order.due_at)
+        text = self.templates.render(SmsKind.APPEAL_EXTENDED, case_number=appeal.case_number,
+                                     unit_name=order.unit_name, deadline=deadline)
+        return self._queue(session, SmsKind.APPEAL_EXTENDED, appeal.citizen_phone, text,
+                           appeal.updated_at, appeal_id=appeal.id,
+                           dedupe_key=f"appeal-extended:{order.id}:{order.due_at.isoformat()}")
+
+    def on_urged(self, session: Session, urging: UrgingRecord) -> Outcome | None:
+        """催办 / 督办: to the unit's duty phone when it has a mobile one (a landline or none:
+        the notice on the unit's pages is all)."""
+        if not urging.duty_phone:
+            self.log.info("No urging SMS for {unit}: no duty phone", unit=urging.unit_code)
+            return None
+        text = self.templates.render(SmsKind.UNIT_URGED, case_number=urging.case_number,
+                                     unit_name=urging.unit_name, deadline=urging.deadline_at,
+                                     supervise=urging.kind is UrgingKind.SUPERVISE)
+        return self._queue(session, SmsKind.UNIT_URGED, urging.duty_phone, text, urging.at,
+                           appeal_id=urging.appeal_id, dedupe_key=f"unit-urged:{urging.id}")
+
+    def _notices_for(self, appeal: AppealRecord) -> bool:
+        kinds = self.templates.config.progress_notice_kinds
+        if appeal.kind.value in kinds:
+            return True
+        self.log.info("No progress notice for appeal {case_number}: kind {kind} is not in "
+                      "[messages] progress_notice_kinds", case_number=appeal.case_number,
+                      kind=appeal.kind.value)
+        return False
 
     def queue_survey(self, session: Session, appeal_id: int, now: dt.datetime, *,
                      dedupe_key: str | None = None) -> Outcome | None:
@@ -112,6 +170,10 @@ def register(core: Core, messages: AppealMessages) -> None:
     if core.create_hook is not None:
         core.create_hook.register(CREATE_PARTICIPANT, messages.on_created)
     core.resolve_hook.register(RESOLVE_PARTICIPANT, messages.on_resolved)
+    repository = core.appeals.repository
+    repository.dispatched_hook.register(DISPATCHED_PARTICIPANT, messages.on_dispatched)
+    repository.extended_hook.register(EXTENDED_PARTICIPANT, messages.on_extended)
+    repository.urged_hook.register(URGED_PARTICIPANT, messages.on_urged)
     requested = core.callback_requested_hook
     if requested is not None:
         requested.register("sms-callback-confirmation", messages.on_callback_requested)

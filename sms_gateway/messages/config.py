@@ -20,6 +20,7 @@ from hotline.config_section import (
     parse_time_range,
     setting,
 )
+from schemas.enums import AppealKind
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +37,10 @@ class MessagesConfig:
     broadcast_rate: float = setting(20.0, min=0.1, max=10_000,
                                     doc="early-warning messages per second (spread not_before)")
     max_parts: int = setting(3, min=1, max=20, doc="a rendered message longer than this is refused")
+    progress_notice_kinds: tuple[str, ...] = setting(
+        ("consultation", "help", "complaint", "approval_progress", "dispute"),
+        doc="appeal kinds whose citizen is told by SMS of the dispatch to a unit and of an "
+            "approved extension (report, 举报, left out: its caller may not want a text)")
     templates_dir: str = setting("", doc="directory of templates overriding the shipped ones "
                                          "(same file names); empty: shipped only")
     planner_enabled: bool = setting(True, doc="run the reminder planner in this process")
@@ -59,6 +64,12 @@ class MessagesConfig:
         object.__setattr__(self, "reminder_offsets_days",
                            tuple(sorted(self.reminder_offsets_days, reverse=True)))
         parse_time_range(self.quiet_hours, "messages.quiet_hours", crosses_midnight=True)
+        unknown = set(self.progress_notice_kinds) - {kind.value for kind in AppealKind}
+        if unknown:
+            raise ConfigError(f"messages.progress_notice_kinds names kinds that do not exist: "
+                              f"{', '.join(sorted(unknown))} (kinds: "
+                              f"{', '.join(kind.value for kind in AppealKind)})")
+        object.__setattr__(self, "progress_notice_kinds", tuple(self.progress_notice_kinds))
         if self.templates_dir and not Path(self.templates_dir).is_dir():
             raise ConfigError(f"messages.templates_dir {self.templates_dir!r} is not a directory")
 

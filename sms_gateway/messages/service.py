@@ -70,6 +70,14 @@ SAMPLE_FIELDS: dict[str, dict[str, object]] = {
                         "opening_hours": "工作日8:30-17:00"},
     "early_warning": {"text": "警惕冒充公检法诈骗"},
     "callback_confirmation": {"case_number": None, "within_minutes": 30},
+    # A long unit name, so that the check sees the longest message a site is likely to send.
+    "appeal_dispatched": {"case_number": "2026112800001", "unit_name": "临沂市公安局兰山分局柳青派出所",
+                          "deadline": dt.datetime(2026, 12, 5, 15, 59, tzinfo=dt.timezone.utc)},
+    "appeal_extended": {"case_number": "2026112800001", "unit_name": "临沂市公安局兰山分局柳青派出所",
+                        "deadline": dt.datetime(2026, 12, 19, 15, 59, tzinfo=dt.timezone.utc)},
+    "unit_urged": {"case_number": "2026112800001", "unit_name": "临沂市公安局兰山分局柳青派出所",
+                   "deadline": dt.datetime(2026, 12, 5, 15, 59, tzinfo=dt.timezone.utc),
+                   "supervise": True},
 }
 
 

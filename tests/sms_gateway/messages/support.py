@@ -54,7 +54,8 @@ def core_with_hooks(**settings):
     repository.create_hook = create_hook
     core = SimpleNamespace(config=Config(), zone=SHANGHAI, create_hook=create_hook,
                            resolve_hook=resolve_hook, callback_requested_hook=None,
-                           survey_sms_hook=None)
+                           survey_sms_hook=None,
+                           appeals=SimpleNamespace(repository=repository))
     return core, repository
 
 

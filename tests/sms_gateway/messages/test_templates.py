@@ -21,6 +21,7 @@ from sms_gateway.messages.templates import (
 from tests.sms_gateway.messages.support import messaging
 from tests.support.appeals import SHANGHAI
 
+LONG_UNIT = "临沂市公安局兰山分局金雀山派出所"
 # The longest values each field takes in practice: the length check is against these.
 LONGEST = {
     SmsKind.APPEAL_RECEIVED: {"case_number": "2026112899999",
@@ -33,6 +34,13 @@ LONGEST = {
                               "opening_hours": "工作日上午8:30-12:00，下午13:30-17:00，节假日休息"},
     SmsKind.EARLY_WARNING: {"text": "【防诈预警】近期冒充公检法、客服退款诈骗高发，" * 3},
     SmsKind.CALLBACK_CONFIRMATION: {"case_number": "2026112899999", "within_minutes": 120},
+    SmsKind.APPEAL_DISPATCHED: {"case_number": "2026112899999", "unit_name": LONG_UNIT,
+                                "deadline": dt.datetime(2026, 12, 30, 15, 59, tzinfo=dt.timezone.utc)},
+    SmsKind.APPEAL_EXTENDED: {"case_number": "2026112899999", "unit_name": LONG_UNIT,
+                              "deadline": dt.datetime(2027, 1, 14, 15, 59, tzinfo=dt.timezone.utc)},
+    SmsKind.UNIT_URGED: {"case_number": "2026112899999", "unit_name": LONG_UNIT,
+                         "deadline": dt.datetime(2026, 12, 30, 15, 59, tzinfo=dt.timezone.utc),
+                         "supervise": True},
 }
 EXPECTED = {
     SmsKind.APPEAL_RECEIVED: ["编号2026112899999", "2026年12月30日前", "9600110"],
@@ -43,6 +51,9 @@ EXPECTED = {
     SmsKind.REMINDER_IDCARD: ["金雀山派出所", "节假日休息", "2026年12月31日前", "回复TD退订"],
     SmsKind.EARLY_WARNING: ["冒充公检法", "回复TD退订"],
     SmsKind.CALLBACK_CONFIRMATION: ["编号2026112899999", "120分钟内", "9600110回电"],
+    SmsKind.APPEAL_DISPATCHED: ["编号2026112899999", "已转交" + LONG_UNIT + "办理", "2026年12月30日前"],
+    SmsKind.APPEAL_EXTENDED: ["编号2026112899999", "延期办理", "2027年1月14日前"],
+    SmsKind.UNIT_URGED: ["【督办】" + LONG_UNIT, "2026112899999", "超过办理时限（2026年12月30日）"],
 }
 
 
@@ -144,3 +155,12 @@ def test_the_length_check_agrees_with_count_parts_at_the_boundary(length):
     else:
         with pytest.raises(MessageTooLong):
             templates.render(SmsKind.EARLY_WARNING, text=text)
+
+
+def test_the_urging_sms_says_催办_before_the_deadline_and_督办_after_it():
+    templates = messaging().templates
+    fields = {**LONGEST[SmsKind.UNIT_URGED]}
+    urge = templates.render(SmsKind.UNIT_URGED, **{**fields, "supervise": False})
+    assert "【催办】" in urge and "将于2026年12月30日到期" in urge and "督办" not in urge
+    supervise = templates.render(SmsKind.UNIT_URGED, **fields)
+    assert "【督办】" in supervise and "说明超期原因" in supervise

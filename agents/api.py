@@ -1,6 +1,11 @@
 """The JSON API for the bureau's other systems (the public web portal): open an appeal,
-read its status by case number. Bearer-token authenticated; described by `OPENAPI`,
-served at /api/openapi.json and checked against the responses by the tests."""
+read its status and progress by case number. Bearer-token authenticated; described by
+`OPENAPI`, served at /api/openapi.json and checked against the responses by the tests.
+
+The progress is what the portal shows a citizen of the work-order flow (工单流转): received,
+dispatched to a unit (the unit's name), signed for, returned by a unit and dispatched again,
+extended (with the new deadline), replied, resolved, closed, each with its time. It carries
+no reason, instruction, note or reply: those are the hall's and the units' working words."""
 
 from __future__ import annotations
 
@@ -32,6 +37,18 @@ _PERIOD_DAY = {"type": "string", "format": "date",
                "pattern": r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$",
                "minLength": 10, "maxLength": 10}
 _NULLABLE_STAMP = {"type": ["string", "null"], "format": "date-time"}
+# The steps of an appeal's progress, in the order they can happen, with the words the portal
+# shows (Simplified Chinese, as every word a citizen reads).
+PROGRESS_LABELS = {
+    "received": "已受理",
+    "dispatched": "已转交承办单位办理",
+    "signed": "承办单位已签收",
+    "returned": "承办单位退回，待重新分派",
+    "extended": "经批准延期办理",
+    "replied": "承办单位已答复，待审核",
+    "resolved": "已办结",
+    "closed": "已结案",
+}
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -86,11 +103,26 @@ OPENAPI: dict[str, Any] = {
                                       "examples": ["13812345678"]},
                 },
             },
+            "ProgressStep": {
+                "type": "object", "additionalProperties": False,
+                "required": ["step", "label", "at", "unit", "deadline_at"],
+                "properties": {
+                    "step": {"type": "string", "enum": list(PROGRESS_LABELS)},
+                    "label": {"type": "string", "description": "the step in Chinese, as the "
+                                                               "portal shows it"},
+                    "at": _STAMP,
+                    "unit": {"type": ["string", "null"],
+                             "description": "the handling unit's name (dispatch, signing, "
+                                            "return, extension, reply)"},
+                    "deadline_at": {**_NULLABLE_STAMP,
+                                    "description": "an extension's new deadline"},
+                },
+            },
             "AppealStatus": {
                 "type": "object", "additionalProperties": False,
                 "required": ["case_number", "status", "kind", "channel", "subject",
                              "created_at", "updated_at", "deadline_at", "resolved_at",
-                             "resolution", "satisfaction"],
+                             "resolution", "satisfaction", "unit", "progress"],
                 "properties": {
                     "case_number": {"type": "string", "pattern": "^[0-9]{13,}$"},
                     "status": {"type": "string", "enum": [s.value for s in AppealStatus]},
@@ -102,6 +134,11 @@ OPENAPI: dict[str, Any] = {
                     "resolution": {"type": ["string", "null"]},
                     "satisfaction": {"type": ["string", "null"],
                                      "enum": [s.value for s in Satisfaction] + [None]},
+                    "unit": {"type": ["string", "null"],
+                             "description": "the unit handling it now, by name"},
+                    "progress": {"type": "array", "description": "the steps so far, oldest "
+                                                                 "first",
+                                 "items": {"$ref": "#/components/schemas/ProgressStep"}},
                 },
             },
         },
@@ -167,7 +204,9 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/appeals/{case_number}": {
             "get": {
                 "operationId": "getAppealStatus",
-                "summary": "An appeal's status by its case number",
+                "summary": "An appeal's status and progress (received, dispatched to a unit, "
+                           "signed for, returned, extended, replied, resolved, closed) by its "
+                           "case number",
                 "parameters": [{"name": "case_number", "in": "path", "required": True,
                                 "schema": {"type": "string", "pattern": "^[0-9]+$",
                                            "minLength": 1, "maxLength": params.CASE_NUMBER_MAX}}],
@@ -239,27 +278,85 @@ def validation_error(error: AppealValidationError) -> ApiError:
     return ApiError(422, str(error).split(": ", 1)[-1], error.field)
 
 
-def status_document(appeal: AppealRecord) -> dict:
-    def stamp(value: dt.datetime | None) -> str | None:
-        return value.astimezone(dt.timezone.utc).isoformat() if value else None
+def _stamp(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.timezone.utc).isoformat() if value else None
 
+
+def status_document(appeal: AppealRecord, progress: list[dict] | None = None,
+                    unit: str | None = None) -> dict:
+    """The appeal as the API gives it; `progress` (from `read_status`) defaults to the steps
+    the appeal itself tells (received, resolved, closed), as for one just opened."""
+    if progress is None:
+        progress = _own_steps(appeal)
     return {"case_number": appeal.case_number, "status": appeal.status.value,
             "kind": appeal.kind.value, "channel": appeal.channel.value,
-            "subject": appeal.subject, "created_at": stamp(appeal.created_at),
-            "updated_at": stamp(appeal.updated_at), "deadline_at": stamp(appeal.deadline_at),
-            "resolved_at": stamp(appeal.resolved_at), "resolution": appeal.resolution,
-            "satisfaction": appeal.satisfaction.value if appeal.satisfaction else None}
+            "subject": appeal.subject, "created_at": _stamp(appeal.created_at),
+            "updated_at": _stamp(appeal.updated_at), "deadline_at": _stamp(appeal.deadline_at),
+            "resolved_at": _stamp(appeal.resolved_at), "resolution": appeal.resolution,
+            "satisfaction": appeal.satisfaction.value if appeal.satisfaction else None,
+            "unit": unit, "progress": progress}
 
 
-def read_status(session, repository, case_number: str, *, now: dt.datetime) -> AppealRecord:
-    """The appeal by case number, its read audited as the API's."""
+def _step(step: str, at: dt.datetime, unit: str | None = None,
+          deadline_at: dt.datetime | None = None) -> dict:
+    return {"step": step, "label": PROGRESS_LABELS[step], "at": _stamp(at), "unit": unit,
+            "deadline_at": _stamp(deadline_at)}
+
+
+def _own_steps(appeal: AppealRecord) -> list[dict]:
+    steps = [_step("received", appeal.created_at)]
+    if appeal.resolved_at is not None:
+        steps.append(_step("resolved", appeal.resolved_at))
+    if appeal.closed_at is not None:
+        steps.append(_step("closed", appeal.closed_at))
+    return steps
+
+
+def progress_of(session, appeal: AppealRecord) -> tuple[list[dict], str | None]:
+    """The appeal's steps through the work-order flow, oldest first, and the unit that has
+    it now (by name)."""
+    from sqlalchemy import select
+
+    from schemas.enums import ExtensionStatus
+    from schemas.models import Unit, WorkOrder, WorkOrderExtension
+
+    steps = _own_steps(appeal)
+    orders = list(session.scalars(select(WorkOrder).where(WorkOrder.appeal_id == appeal.id)
+                                  .order_by(WorkOrder.dispatched_at, WorkOrder.id)))
+    names = dict(session.execute(select(Unit.id, Unit.name).where(
+        Unit.id.in_({order.unit_id for order in orders} | {appeal.unit_id or 0}))).all())
+    for order in orders:
+        unit = names.get(order.unit_id)
+        steps.append(_step("dispatched", order.dispatched_at, unit))
+        for step, at in (("signed", order.signed_at), ("returned", order.returned_at),
+                         ("replied", order.replied_at)):
+            if at is not None:
+                steps.append(_step(step, at, unit))
+    extensions = session.execute(select(WorkOrderExtension, WorkOrder.unit_id).join(
+        WorkOrder, WorkOrder.id == WorkOrderExtension.work_order_id).where(
+        WorkOrder.appeal_id == appeal.id,
+        WorkOrderExtension.status == ExtensionStatus.APPROVED))
+    for extension, unit_id in extensions:
+        if extension.decided_at is not None:
+            steps.append(_step("extended", extension.decided_at, names.get(unit_id),
+                               extension.due_after))
+    order = list(PROGRESS_LABELS)
+    steps.sort(key=lambda step: (step["at"], order.index(step["step"])))
+    return steps, names.get(appeal.unit_id) if appeal.unit_id else None
+
+
+def read_status(session, repository, case_number: str, *,
+                now: dt.datetime) -> tuple[AppealRecord, list[dict], str | None]:
+    """The appeal by case number with its progress, its read audited as the API's."""
     appeal = repository.by_case_number(session, case_number)
     audit.record_access(session, at=now, actor=API_ACTOR, entity_type="appeal",
                         entity_id=appeal.id, note="status by case number")
-    return appeal
+    progress, unit = progress_of(session, appeal)
+    return appeal, progress, unit
 
 
 __all__ = ["OPENAPI", "ApiError", "parse_new_appeal", "status_document", "read_status",
+           "progress_of",
            "validation_error", "report_period", "parameter_error", "AppealNotFound"]
 
 

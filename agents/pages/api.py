@@ -53,12 +53,13 @@ class ApiPages:
         except params.ParamError as error:
             return WebResponse.json(api.parameter_error(error).document(), 400)
         try:
-            appeal = await self.core.db.write(api.read_status, self.core.appeals.repository,
-                                              case_number, now=self.core.clock.now())
+            appeal, progress, unit = await self.core.db.write(
+                api.read_status, self.core.appeals.repository, case_number,
+                now=self.core.clock.now())
         except AppealNotFound:
             return WebResponse.json(api.ApiError(404, "no appeal with this case number")
                                     .document(), 404)
-        return WebResponse.json(api.status_document(appeal))
+        return WebResponse.json(api.status_document(appeal, progress, unit))
 
     async def api_callback_report(self, ctx: Context) -> WebResponse:
         return await self._callback_report(ctx)

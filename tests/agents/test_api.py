@@ -104,6 +104,53 @@ def test_status_follows_the_lifecycle(client, core, document, pumped_reactor):
     assert status["resolved_at"] is not None
 
 
+def test_status_gives_the_work_order_progress_without_the_working_words(
+        client, core, document, database):
+    """The portal's view of the flow: each step with its time and the unit's name, the new
+    deadline of an extension; no reason, instruction or reply."""
+    body = json.loads(call(client, "POST", "/api/v1/appeals", NEW).body)
+    repo = core.appeals.repository
+    first, second = (database.write_now(add_unit, code, name)
+                     for code, name in (("PS-HD", "河东派出所"), ("PS-LS", "兰山派出所")))
+    at = NOW + dt.timedelta(minutes=10)
+
+    def step(minutes):
+        return at + dt.timedelta(minutes=minutes)
+
+    database.write_now(repo.dispatch, 1, first, reason="辖区内", instruction="内部要求甲",
+                       actor="li", now=step(0))
+    database.write_now(repo.return_order, 1, "不属本辖区", unit_id=first, actor="hd", now=step(20))
+    database.write_now(repo.dispatch, 1, second, reason="改由兰山", instruction="内部要求乙",
+                       actor="li", now=step(30))
+    database.write_now(repo.sign, 1, unit_id=second, actor="ls", now=step(40))
+    asked = database.write_now(repo.request_extension, 1, 3, "需走访", unit_id=second,
+                               actor="ls", now=step(60))
+    decided = database.write_now(repo.decide_extension, asked.id, True, None, actor="wang",
+                                 now=step(90))
+    database.write_now(repo.reply, 1, "已答复来电人的内部说明", unit_id=second, actor="ls",
+                       now=step(120))
+    status = check(document, "GET", "/api/v1/appeals/1",
+                   call(client, "GET", f"/api/v1/appeals/{body['case_number']}"))
+    steps = [(s["step"], s["unit"]) for s in status["progress"]]
+    assert steps == [("received", None), ("dispatched", "河东派出所"), ("returned", "河东派出所"),
+                     ("dispatched", "兰山派出所"), ("signed", "兰山派出所"),
+                     ("extended", "兰山派出所"), ("replied", "兰山派出所")]
+    assert status["unit"] == "兰山派出所"
+    extended = status["progress"][5]
+    assert extended["label"] == "经批准延期办理"
+    assert dt.datetime.fromisoformat(extended["deadline_at"]) == decided.due_after
+    assert dt.datetime.fromisoformat(extended["at"]) == step(90)
+    text = json.dumps(status, ensure_ascii=False)
+    for word in ("内部要求", "不属本辖区", "需走访", "内部说明"):
+        assert word not in text
+
+    database.write_now(repo.accept_reply, 1, "已办结", actor="li", now=step(150))
+    status = check(document, "GET", "/api/v1/appeals/1",
+                   call(client, "GET", f"/api/v1/appeals/{body['case_number']}"))
+    assert [s["step"] for s in status["progress"]][-1] == "resolved"
+    assert status["progress"][-1]["label"] == "已办结"
+
+
 def test_unknown_case_number_is_404(client, document):
     result = call(client, "GET", "/api/v1/appeals/2026112899999")
     assert result.status == 404

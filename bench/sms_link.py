@@ -36,9 +36,12 @@ def destination(i: int) -> str:
     return "138%08d" % (i % 100_000_000)
 
 
-def start_simulator(latency: float = 0.0) -> tuple[subprocess.Popen, int]:
+def start_simulator(latency: float = 0.0,
+                    receipt_delay: float = -1) -> tuple[subprocess.Popen, int]:
+    """The simulator in a subprocess; `receipt_delay` negative: it sends no receipts."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "sms_gateway.simulator", "--port", "0", "--receipt-delay", "-1",
+        [sys.executable, "-m", "sms_gateway.simulator", "--port", "0",
+         "--receipt-delay", str(receipt_delay),
          "--system-id", SYSTEM_ID, "--password", PASSWORD, "--response-delay", str(latency)],
         stdout=subprocess.PIPE, text=True,
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),

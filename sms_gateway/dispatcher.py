@@ -2,9 +2,11 @@
 
 Claims, results and lease renewals are each one transaction per round, not per message, so
 the database keeps up with a fast SMSC. One round claims at a time, so `max_in_flight` bounds
-the leases a process holds (and with them the duplicate window of a crash). Results of messages in flight are batched and written
-together; the leases of messages still in flight are renewed while they wait, so a slow link
-does not hand them to another process. Timers run on the injected `IReactorTime`; business
+the leases a process holds (and with them the duplicate window of a crash). Every write goes
+through the process's `SmsWriter`: results of messages in flight are group-committed with the
+receipts and replies that came meanwhile, a claim goes before the next such batch. The leases
+of messages still in flight are renewed while they wait, so a slow link does not hand them to
+another process. Timers run on the injected `IReactorTime`; business
 time (lease expiry, retry times) comes from the wall clock.
 """
 
@@ -33,6 +35,7 @@ from sms_gateway.link import (
 )
 from sms_gateway.outbox import Claimed
 from sms_gateway.routing import NoRoute, Router
+from sms_gateway.writer import SmsWriter
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,12 @@ class DispatchSettings:
     max_in_flight: int = 1000
     lease: dt.timedelta = dt.timedelta(seconds=120)
     poll_s: float = 0.5
+    # An idle writer waits this long for more before it writes a result (a busy one writes
+    # what came at once, when its transaction ends).
+    flush_s: float = 0.002
     max_attempts: int = 5
     retry_initial: dt.timedelta = dt.timedelta(seconds=30)
     retry_max: dt.timedelta = dt.timedelta(minutes=30)
-    flush_s: float = 0.02  # results wait at most this long to be written together
     # Graceful stop: how long to wait for the SMSC's answers to parts already sent; parts not
     # yet sent are given back at once. Match it to the links' response timeout.
     stop_wait_s: float = 15.0
@@ -60,24 +65,25 @@ def _claimed(result: tuple) -> Claimed:
 
 class OutboxDispatcher(service.Service):
     log = Logger()
-    MAX_WRITE = 500  # results per transaction: short transactions keep other writers moving
 
     def __init__(self, db: Database, links: Mapping[str, object], router: Router,
-                 timers: IReactorTime, wall: WallClock, settings: DispatchSettings) -> None:
+                 timers: IReactorTime, wall: WallClock, settings: DispatchSettings,
+                 writer: SmsWriter | None = None) -> None:
+        """`writer`: the process's SMS writer, shared with its inbox (None: one of its own)."""
         self._db = db
+        self._writer = writer if writer is not None else SmsWriter(db, wall, timers,
+                                                                    linger_s=settings.flush_s)
+        self._writer.write_results = self._write_results
         self._links = links
         self._router = router
         self._timers = timers
         self._wall = wall
         self.settings = settings
         self._in_flight: dict[int, Claimed] = {}
-        self._results: list[tuple] = []
         self._round: IDelayedCall | None = None
-        self._flush_call: IDelayedCall | None = None
         self._renew_call: IDelayedCall | None = None
         self._sweep_call: IDelayedCall | None = None
         self._claiming = False
-        self._flushing: defer.Deferred | None = None
         self.submitted = 0  # counters for metrics and the benchmark
         self.failed = 0
         self.retried = 0
@@ -101,11 +107,8 @@ class OutboxDispatcher(service.Service):
             self._round.cancel()
         deadline = self._timers.seconds() + self.settings.stop_wait_s
         while (self._in_flight or self._claiming) and self._timers.seconds() < deadline:
-            if self._results or self._flushing is not None:
-                await self._flush()
-                continue
             await task.deferLater(self._timers, self.STOP_POLL_S, lambda: None)
-        await self._flush()
+        await self._writer.idle()
         for call in (self._renew_call, self._sweep_call):
             if call is not None and call.active():
                 call.cancel()
@@ -114,7 +117,7 @@ class OutboxDispatcher(service.Service):
             self.log.warn("Stopping with {count} SMS unanswered after {seconds}s; their leases "
                           "are given back (they may be sent again)", count=len(leased),
                           seconds=self.settings.stop_wait_s)
-            await self._db.write(outbox.release, leased, self.settings.owner)
+            await self._writer.run(outbox.release, leased, self.settings.owner)
             self._in_flight.clear()
 
     STOP_POLL_S = 0.05
@@ -164,13 +167,13 @@ class OutboxDispatcher(service.Service):
             self._next_round(self.settings.poll_s)
             return
         limit = min(self.settings.batch, room)
-        claimed = await self._db.write(outbox.claim_due, owner=self.settings.owner,
+        claimed = await self._writer.run(outbox.claim_due, owner=self.settings.owner,
                                        now=self._wall.now(), lease=self.settings.lease,
                                        limit=limit)
         if not self.running:  # stopped while the claim was in the database: give it back
             if claimed:
-                await self._db.write(outbox.release, [m.id for m in claimed],
-                                     self.settings.owner)
+                await self._writer.run(outbox.release, [m.id for m in claimed],
+                                       self.settings.owner)
             self._claiming = False
             return
         for message in claimed:
@@ -206,38 +209,14 @@ class OutboxDispatcher(service.Service):
     # Results ------------------------------------------------------------------------------
 
     def _result(self, result: tuple) -> None:
-        self._results.append(result)
-        if self._flush_call is None or not self._flush_call.active():
-            self._flush_call = self._timers.callLater(self.settings.flush_s, self._start_flush)
+        self._writer.result(result).addCallback(lambda _: self._committed(result))
 
-    def _start_flush(self) -> None:
-        defer.Deferred.fromCoroutine(self._flush()).addErrback(
-            lambda failure: self.log.failure("Writing outbox results failed", failure))
-
-    async def _flush(self) -> None:
-        while self._flushing is not None:
-            await self._flushing
-        if not self._results:
-            return
-        batch, self._results = self._results[:self.MAX_WRITE], self._results[self.MAX_WRITE:]
-        self._flushing = self._db.write(self._write_results, batch, self._wall.now())
-        try:
-            await self._flushing
-        except Exception:
-            self._results[:0] = batch  # kept for the next flush; the leases still protect them
-            self._result_retry_later()
-            raise
-        finally:
-            self._flushing = None
-        self._count(batch)
-        for result in batch:
-            self._in_flight.pop(_claimed(result).id, None)
-        if self._results:
-            self._start_flush()
+    def _committed(self, result: tuple) -> None:
+        """The result's transaction committed (a failed write is retried by the writer; the
+        lease protects the message meanwhile)."""
+        self._count(result)
+        self._in_flight.pop(_claimed(result).id, None)
         self._schedule(0)
-
-    def _result_retry_later(self) -> None:
-        self._flush_call = self._timers.callLater(self.settings.poll_s, self._start_flush)
 
     def _write_results(self, session, batch: list[tuple], now: dt.datetime) -> None:
         settings = self.settings
@@ -257,20 +236,19 @@ class OutboxDispatcher(service.Service):
                 outbox.record_retry(session, message, error=result[2], retry_at=now + delay,
                                     max_attempts=settings.max_attempts, now=now)
 
-    def _count(self, batch: list[tuple]) -> None:
-        """The counters and the failure log lines, once the batch's transaction committed:
+    def _count(self, result: tuple) -> None:
+        """The counters and the failure log lines, once the result's transaction committed:
         counted inside it, a reader of the counters could look at the database before the
         rows they count were there (and a batch rolled back and written again counted twice)."""
-        for result in batch:
-            kind, message = result[0], result[1]
-            if kind == "submitted":
-                self.submitted += 1
-            elif kind == "failed":
-                self.failed += 1
-                self.log.warn("SMS {id} to {to} failed: {error}", id=message.id,
-                              to=mask_phone(message.destination), error=result[2])
-            elif kind == "retry":
-                self.retried += 1
+        kind, message = result[0], result[1]
+        if kind == "submitted":
+            self.submitted += 1
+        elif kind == "failed":
+            self.failed += 1
+            self.log.warn("SMS {id} to {to} failed: {error}", id=message.id,
+                          to=mask_phone(message.destination), error=result[2])
+        elif kind == "retry":
+            self.retried += 1
 
     # Leases -------------------------------------------------------------------------------
 
@@ -280,7 +258,7 @@ class OutboxDispatcher(service.Service):
     def _renew(self) -> None:
         self._renew_call = self._timers.callLater(self._renew_every(), self._renew)
         if self._in_flight:
-            self._db.write(outbox.renew_leases, list(self._in_flight), self.settings.owner,
+            self._writer.run(outbox.renew_leases, list(self._in_flight), self.settings.owner,
                            self._wall.now() + self.settings.lease).addErrback(
                 lambda failure: self.log.failure("Renewing outbox leases failed", failure))
 
@@ -289,7 +267,7 @@ class OutboxDispatcher(service.Service):
     def _sweep_receipts(self) -> None:
         self._sweep_call = self._timers.callLater(self.settings.receipt_sweep_s,
                                                   self._sweep_receipts)
-        self._db.write(outbox.sweep_held_receipts, self._wall.now()).addCallbacks(
+        self._writer.run(outbox.sweep_held_receipts, self._wall.now()).addCallbacks(
             self._swept, lambda failure: self.log.failure("Sweeping held receipts failed",
                                                           failure))
 

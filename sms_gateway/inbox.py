@@ -1,7 +1,9 @@
 """What comes back from the carriers: receipts settle outbox messages, replies are stored.
 
 Both handlers return Deferreds that fire once the row is committed; the link acknowledges
-to the SMSC only then, so a receipt or a reply is never acknowledged and then lost. A final
+to the SMSC only then, so a receipt or a reply is never acknowledged and then lost. They are
+written in batches by the process's `sms_gateway.writer.SmsWriter` (in the transaction after
+the one running when they arrived, with the submit results that came before them). A final
 receipt that overtakes the write of its submit result is held in the database (see
 `sms_gateway.outbox.take_receipt`) and acknowledged once held.
 """
@@ -23,6 +25,7 @@ from schemas.enums import SmsInboundState
 from schemas.sms import SmsInbound
 from sms_gateway import outbox
 from sms_gateway.link import DeliveryReceipt, MobileOriginated
+from sms_gateway.writer import SmsWriter
 
 
 @dataclass(frozen=True)
@@ -49,10 +52,15 @@ def store_reply(session: Session, message: MobileOriginated, now: dt.datetime) -
 class Inbox:
     log = Logger()
 
-    def __init__(self, db: Database, wall: WallClock, metrics=None) -> None:
+    def __init__(self, db: Database, wall: WallClock, metrics=None,
+                 writer: SmsWriter | None = None) -> None:
+        """`writer`: the process's SMS writer, shared with its dispatcher (None: one of its
+        own, for an inbox alone)."""
         self._db = db
         self._wall = wall
         self._metrics = metrics  # hotline.metrics.Metrics, or None: nothing counted
+        self._writer = writer if writer is not None else SmsWriter(db, wall)
+        self._writer.store_reply = store_reply
         self.reply_listeners: list = []  # called with each StoredReply after it is committed
 
     def on_receipt(self, receipt: DeliveryReceipt, keys: frozenset[str] | None = None,
@@ -61,7 +69,7 @@ class Inbox:
         `link`: the bind it came on, kept with a held receipt."""
         if self._metrics is not None:
             self._metrics.sms_receipts.labels(receipt.state.value).inc()
-        d = self._db.write(outbox.take_receipt, receipt, self._wall.now(), keys, link)
+        d = self._writer.receipt(receipt, keys, link)
 
         def taken(outcome: outbox.ReceiptOutcome) -> None:
             if outcome is outbox.ReceiptOutcome.HELD:
@@ -74,7 +82,7 @@ class Inbox:
         return d.addCallback(taken)
 
     def on_message(self, message: MobileOriginated) -> defer.Deferred:
-        d = self._db.write(store_reply, message, self._wall.now())
+        d = self._writer.reply(message)
 
         def stored(reply: StoredReply) -> None:
             self.log.info("Reply {id} from {source} stored", id=reply.id,

@@ -168,10 +168,11 @@ def record_submitted_many(session: Session, results: Sequence[Submitted],
     apply the held receipts that were waiting for these parts. Answers how many it applied."""
     if not results:
         return 0
-    session.execute(update(SmsMessage), [
+    session.execute(update(SmsMessage), [  # in id order, as every writer locks them
         {"id": r.claimed.id, "state": SmsState.SUBMITTED, "link": r.link,
          "encoding": r.encoding, "part_count": len(r.part_ids), "submitted_at": now,
-         "lease_owner": None, "lease_until": None, "last_error": None} for r in results])
+         "lease_owner": None, "lease_until": None, "last_error": None}
+        for r in sorted(results, key=lambda r: r.claimed.id)])
     part_rows = [{"message_id": r.claimed.id, "attempt": r.claimed.attempt, "part_index": index,
                   "carrier_message_id": carrier_id, "state": SmsState.SUBMITTED,
                   "submitted_at": now}
@@ -228,7 +229,9 @@ def apply_receipt(session: Session, receipt: DeliveryReceipt, now: dt.datetime,
     part = session.scalar(select(SmsPart)
                           .join(SmsPartKey, SmsPartKey.part_id == SmsPart.id)
                           .where(SmsPartKey.key.in_(keys))
-                          .order_by(SmsPart.id.desc()).limit(1))
+                          # the id as text before its readings as a number (`_matched_part`)
+                          .order_by(SmsPartKey.key.like("s:%").desc(), SmsPart.id.desc())
+                          .limit(1))
     if part is None:
         return False
     if receipt.state.is_final:
@@ -306,6 +309,93 @@ def take_receipt(session: Session, receipt: DeliveryReceipt, now: dt.datetime,
     session.execute(insert(SmsHeldReceiptKey),
                     [{"receipt_id": held.id, "key": key} for key in sorted(keys)])
     return ReceiptOutcome.HELD
+
+
+def take_receipts(session: Session,
+                  receipts: Sequence[tuple[DeliveryReceipt, frozenset[str] | None, str | None]],
+                  now: dt.datetime) -> list[ReceiptOutcome]:
+    """`take_receipt` for a batch of (receipt, keys, link), with a few bulk statements instead
+    of several per receipt: one lookup of the parts by key, one of their siblings, and one
+    update each for the parts and the messages they settle. In order: a receipt resent within
+    the batch finds its part settled by the first. Receipts with no part go to `take_receipt`
+    (held, or unknown)."""
+    keyed = [(receipt, keys if keys is not None else message_id_keys(receipt.message_id), link)
+             for receipt, keys, link in receipts]
+    all_keys = sorted({key for _, keys, _ in keyed for key in keys})
+    part_of_key: dict[str, int] = {}
+    for start in range(0, len(all_keys), _KEYS_PER_QUERY):
+        for key, part_id in session.execute(
+                select(SmsPartKey.key, SmsPartKey.part_id)
+                .where(SmsPartKey.key.in_(all_keys[start:start + _KEYS_PER_QUERY]))):
+            part_of_key[key] = max(part_id, part_of_key.get(key, 0))
+    part_ids = [_matched_part(keys, part_of_key) for _, keys, _ in keyed]
+    final_parts = sorted({p for p, (receipt, _, _) in zip(part_ids, keyed, strict=True)
+                          if p is not None and receipt.state.is_final})
+    parts: dict[int, dict] = {}  # part id -> its row, as settled so far in this batch
+    messages: dict[int, dict] = {}
+    if final_parts:
+        message_ids: set[int] = set()
+        for start in range(0, len(final_parts), _KEYS_PER_QUERY):
+            message_ids.update(session.scalars(select(SmsPart.message_id).where(
+                SmsPart.id.in_(final_parts[start:start + _KEYS_PER_QUERY]))))
+        ordered = sorted(message_ids)
+        for start in range(0, len(ordered), _KEYS_PER_QUERY):
+            chunk = ordered[start:start + _KEYS_PER_QUERY]
+            # Message rows locked in id order, before their parts change: the order the
+            # result write and `_apply_held` take them in, so none of them deadlock.
+            locked = select(SmsMessage.id, SmsMessage.state).where(SmsMessage.id.in_(chunk)) \
+                .order_by(SmsMessage.id).with_for_update()
+            for row in session.execute(locked):
+                messages[row.id] = {"id": row.id, "state": row.state, "changed": False}
+            for row in session.execute(select(SmsPart.id, SmsPart.message_id, SmsPart.attempt,
+                                              SmsPart.part_index, SmsPart.state)
+                                       .where(SmsPart.message_id.in_(chunk))):
+                parts[row.id] = {"id": row.id, "message_id": row.message_id,
+                                 "attempt": row.attempt, "part_index": row.part_index,
+                                 "state": row.state, "changed": False}
+    outcomes: list[ReceiptOutcome] = []
+    for (receipt, keys, link), part_id in zip(keyed, part_ids, strict=True):
+        if part_id is None:
+            outcomes.append(take_receipt(session, receipt, now, keys, link))
+            continue
+        outcomes.append(ReceiptOutcome.APPLIED)
+        part = parts.get(part_id)
+        if not receipt.state.is_final or part is None or part["state"] is not SmsState.SUBMITTED:
+            continue  # intermediate, or settled already (a receipt resent)
+        part.update(state=_FINAL_BY_STATE.get(receipt.state, SmsState.FAILED),
+                    error_code=receipt.error_code, receipt_at=now, changed=True)
+        message = messages[part["message_id"]]
+        states = [_as_message_state(p["state"]) for p in parts.values()
+                  if p["message_id"] == part["message_id"] and p["attempt"] == part["attempt"]]
+        settled = combine_part_states(states)
+        if settled is not None and message["state"] is SmsState.SUBMITTED:
+            state = _FINAL_BY_STATE.get(settled, SmsState.FAILED)
+            message.update(state=state, finished_at=now, changed=True, last_error=None)
+            if state is SmsState.FAILED:
+                message["last_error"] = f"part {part['part_index'] + 1}: {receipt.state.value}" \
+                    + (f" (err {receipt.error_code})" if receipt.error_code else "")
+    changed_parts = [{"id": p["id"], "state": p["state"], "error_code": p["error_code"],
+                      "receipt_at": p["receipt_at"]} for p in parts.values() if p["changed"]]
+    if changed_parts:
+        session.execute(update(SmsPart), changed_parts)
+    failed = [{"id": m["id"], "state": m["state"], "finished_at": m["finished_at"],
+               "last_error": m["last_error"]} for m in messages.values()
+              if m["changed"] and m["last_error"] is not None]
+    settled_rows = [{"id": m["id"], "state": m["state"], "finished_at": m["finished_at"]}
+                    for m in messages.values() if m["changed"] and m["last_error"] is None]
+    for rows in (failed, settled_rows):
+        if rows:
+            session.execute(update(SmsMessage), rows)
+    return outcomes
+
+
+def _matched_part(keys: frozenset[str], part_of_key: dict[str, int]) -> int | None:
+    """The part a receipt's keys denote: the id as text ("s:") before its readings as a number
+    ("n:"), which two ids can share (hex "0000000A" and decimal "10"); then the latest part."""
+    exact = [part_of_key[k] for k in keys if k.startswith("s:") and k in part_of_key]
+    if exact:
+        return max(exact)
+    return max((part_of_key[k] for k in keys if k in part_of_key), default=None)
 
 
 def _apply_held_to_new_parts(session: Session, key_rows: list[dict], now: dt.datetime) -> int:

@@ -33,6 +33,7 @@ from sms_gateway.smgp.config import SmgpBindConfig
 from sms_gateway.smgp.service import SmgpLink
 from sms_gateway.smpp.config import SmppBindConfig
 from sms_gateway.smpp.service import SmppLink
+from sms_gateway.writer import SmsWriter
 
 SIMULATOR_BIND = "simulator"
 SIMULATOR_PASSWORD = "sim"  # the embedded simulator only listens on loopback
@@ -170,7 +171,10 @@ def makeService(core: Core) -> SmsService:
                                              source_addr=config.sender,
                                              max_parts=config.max_parts), ())]
     metrics = core.metrics
-    inbox = Inbox(core.db, core.clock, metrics=metrics)
+    # One writer for the dispatcher and the inbox: results, receipts and replies in one
+    # transaction at a time, results first (see sms_gateway.writer).
+    writer = SmsWriter(core.db, core.clock, core.reactor, linger_s=0.002)
+    inbox = Inbox(core.db, core.clock, metrics=metrics, writer=writer)
     links: dict[str, BindLink] = {}
     for bind in binds:
         endpoint: IStreamClientEndpoint = endpoints.TCP4ClientEndpoint(
@@ -205,7 +209,8 @@ def makeService(core: Core) -> SmsService:
                                 poll_s=config.poll_s, max_attempts=config.max_attempts,
                                 retry_initial=dt.timedelta(seconds=config.retry_initial_s),
                                 retry_max=dt.timedelta(seconds=config.retry_max_s))
-    dispatcher = OutboxDispatcher(core.db, links, router, core.reactor, core.clock, settings)
+    dispatcher = OutboxDispatcher(core.db, links, router, core.reactor, core.clock, settings,
+                                  writer=writer)
     dispatcher.setName("sms-dispatcher")
     dispatcher.setServiceParent(top)
     top.inbox, top.links, top.dispatcher = inbox, links, dispatcher

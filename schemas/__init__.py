@@ -5,6 +5,7 @@ from schemas import (  # noqa: F401  (register the tables on Base.metadata)
     calendar,  # noqa: F401
     callbacks,  # noqa: F401
     calls,
+    knowledge,  # noqa: F401
     live,  # noqa: F401
     messaging,  # noqa: F401
     models,

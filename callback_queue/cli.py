@@ -43,11 +43,13 @@ def cmd_report_callbacks(config: Config, args: argparse.Namespace) -> int:
 
 
 def register(commands) -> None:
+    from hotline.analysis.cli import register_report as register_analysis
     from hotline.staffing import register_report
 
     report = commands.add_parser("report", help="reports for supervisors").add_subparsers(
         required=True)
     register_report(report)  # `hotline report staffing` (Erlang C), the core's own sum
+    register_analysis(report)  # `hotline report analysis` (智能分析), the core's analysis
     callbacks = report.add_parser("callbacks", help="callback (回访) compliance by unit, agent "
                                                     "or appeal kind")
     callbacks.add_argument("--from", dest="start", type=_date, required=True,

@@ -64,6 +64,64 @@ def _print_cells(analysis, label: str, flagged_only: bool = False) -> None:
               f"count {cell.count:>4}  baseline {cell.expected:6.2f}  p {cell.p_value:.3g}")
 
 
+def cmd_report_analysis(config: Config, args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from hotline.analysis import insights
+    from hotline.analysis.context import analysis_context
+    from hotline.analysis.report_files import render
+    from hotline.assessment.periods import period
+    from hotline.clock import SystemClock
+    from hotline.db import Database, make_engine
+
+    zone = ZoneInfo(config.service.timezone)
+    current = period(args.start, args.end, zone)
+    context = analysis_context(getattr(config, "analysis", None))
+    db = Database(make_engine(config.database), reactor=None, threads=1)
+    report = db.read_now(insights.analysis_report, current, args.compare, zone=zone,
+                         areas=context.areas, index=context.index, settings=context.settings,
+                         now=SystemClock().now())
+    data = render(report, args.format)
+    if args.output in (None, "-"):
+        if args.format == "xlsx" and sys.stdout.isatty():
+            raise ValueError("XLSX is binary: give --output FILE")
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        Path(args.output).write_bytes(data)
+        print(f"analysis {args.start}..{args.end} ({report.compare_name} "
+              f"{report.comparison.label}) -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def register_report(report) -> None:
+    """`hotline report analysis` (智能分析), added to the `report` group that
+    callback_queue.cli creates."""
+    from hotline.analysis.insights import COMPARISONS
+    from hotline.analysis.report_files import FORMATS
+
+    analysis = report.add_parser("analysis", help="appeals by kind, category, area, unit and "
+                                                  "channel against a comparison period, hot "
+                                                  "topics, repeat callers, satisfaction, the "
+                                                  "call heat map (智能分析)")
+    analysis.add_argument("--from", dest="start", type=_day, required=True,
+                          help="first day (YYYY-MM-DD, the service's zone)")
+    analysis.add_argument("--to", dest="end", type=_day, required=True, help="last day, included")
+    analysis.add_argument("--compare", choices=COMPARISONS, default="previous",
+                          help="previous: the period before (环比); year: a year before (同比)")
+    analysis.add_argument("--format", choices=FORMATS, default="table")
+    analysis.add_argument("--output", "-o", help="file to write (default: standard output)")
+    analysis.set_defaults(handler=cmd_report_analysis)
+
+
 def register(commands) -> None:
     analysis = commands.add_parser("analysis", help="early-warning analysis (预警研判)") \
         .add_subparsers(required=True)

@@ -39,6 +39,21 @@ class AnalysisConfig:
                                 "third of it")
     catch_up_hours: int = _field(24, min=1, max=24 * 14,
                                  doc="hours back a (re)started job analyses what was missed")
+    # The analysis page (智能分析, hotline.analysis.insights).
+    user_dictionary: str = _field("", doc="the bureau's words for the hot topics, a text file "
+                                          "(config/analysis-dictionary.example.txt); \"\": "
+                                          "the shipped ones only")
+    stop_words: str = _field("", doc="words the hot topics never count, a text file "
+                                     "(config/analysis-stopwords.example.txt)")
+    areas: str = _field("", doc="the districts (区县) of the analysis by area, a TOML file "
+                                "(config/analysis-areas.example.toml); \"\": by the area typed")
+    repeat_days: int = _field(30, min=1, max=366,
+                              doc="a repeat caller has repeat_min_appeals appeals within this "
+                                  "many days")
+    repeat_min_appeals: int = _field(3, min=2, max=100, doc="appeals that make a repeat caller")
+    repeat_matter_days: int = _field(15, min=1, max=366,
+                                     doc="two appeals of one caller about one category or kind "
+                                         "within this many days: a repeated matter")
 
     def __post_init__(self) -> None:
         if self.min_matched_days > self.baseline_days:

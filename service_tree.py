@@ -20,6 +20,7 @@ import callback_queue.export
 import callback_queue.report
 import hotline.analysis
 import hotline.appeals.urging_job
+import hotline.recordings
 import ivr.service
 import sms_gateway.messages.service
 import sms_gateway.service
@@ -72,4 +73,5 @@ def build(core: Core) -> ServiceTree:
                        callbacks=callbacks.queue).setServiceParent(work)
     hotline.analysis.makeService(core).setServiceParent(work)  # hourly spike alerts (one process)
     hotline.appeals.urging_job.makeService(core).setServiceParent(work)  # 催办, 督办 (one process)
+    hotline.recordings.makeService(core).setServiceParent(work)  # index, purge (one process)
     return ServiceTree(root, work, sms)

@@ -64,6 +64,9 @@ class CallbacksConfig:
                                  doc="click-to-call: the agent's leg continues here to the citizen")
     queue: str = setting("hotline", doc="the agent queue checked before a queue callback")
     task_variable: str = setting("TASK_ID", doc="channel variable carrying the task id")
+    attempt_variable: str = setting("TASK_ATTEMPT",
+                                    doc="channel variable carrying the attempt's id: the "
+                                        "dialplan names the recording callback-TASK-ATTEMPT")
     ring_timeout_s: int = setting(45, min=5, max=300)
     originate_response_s: float = setting(90.0, min=5, max=900,
                                           doc="no OriginateResponse by then: failed")

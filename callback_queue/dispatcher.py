@@ -406,7 +406,8 @@ class CallbackDispatcher(service.Service):
     async def _call(self, claim: Claim, purpose: str, call_id: str | None = None) -> None:
         config = self._config
         channel = config.dial_string.format(number=claim.phone, trunk=claim.trunk)
-        variables: dict[str, object] = {config.task_variable: claim.task_id}
+        variables: dict[str, object] = {config.task_variable: claim.task_id,
+                                        config.attempt_variable: claim.attempt_id}
         caller_id = config.caller_id
         if purpose == Purpose.SURVEY:
             context, exten = config.survey_context, config.survey_exten

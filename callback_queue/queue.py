@@ -94,6 +94,7 @@ class CallbackQueue:
                 dial.interface, context=config.agent_context, exten=dial.phone, priority=1,
                 caller_id=config.caller_id, timeout_ms=config.ring_timeout_s * 1000,
                 variables={config.task_variable: dial.task_id,
+                           config.attempt_variable: dial.attempt_id,  # the recording's name
                            # the citizen's leg, from [callbacks] dial_string like every other
                            # call the queue places; the dialplan only runs Dial() with it
                            DIAL_VARIABLE: config.dial_string.format(number=dial.phone,

@@ -47,6 +47,7 @@ from hotline.config_section import (
     parse_time_range,
     setting,
 )
+from hotline.recordings.config import RecordingsConfig
 
 # Relative SQLite paths are resolved here (see the module docstring).
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -397,6 +398,7 @@ class Config:
     calendar: CalendarConfig = dataclasses.field(default_factory=CalendarConfig)
     logging: LoggingConfig = dataclasses.field(default_factory=LoggingConfig)
     metrics: MetricsConfig = dataclasses.field(default_factory=MetricsConfig)
+    recordings: RecordingsConfig = dataclasses.field(default_factory=RecordingsConfig)
     # Sections the packages define (entry-point group `hotline.config_sections`), by name.
     extensions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 

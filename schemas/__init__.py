@@ -9,6 +9,7 @@ from schemas import (  # noqa: F401  (register the tables on Base.metadata)
     live,  # noqa: F401
     messaging,  # noqa: F401
     models,
+    recordings,  # noqa: F401
     sms,
 )
 from schemas.base import Base  # noqa: F401

@@ -1,29 +1,44 @@
-"""A voice message's recording, played in the officer's browser: served only to the hall's
-staff, only from the spool Asterisk writes voice messages to (`[ivr] voice_message_dir`,
-which this host must see: the same host or a shared mount), with HTTP range requests (an
-<audio> element seeks with them), and each listen audited on the appeal's trail.
+"""Recordings played in the officer's browser: any indexed recording by its id (an agent's
+call, a callback, a voice message), to those `hotline.recordings.access` lets hear it,
+streamed with HTTP range requests (an <audio> element seeks with them), each listen audited
+on the recording's and its appeal's trail; a download is audited with its watermark line.
+The lists of an appeal's and a callback task's recordings, and a supervisor's legal hold on
+an appeal's, are here too. The older route plays an appeal's voice message by its path, from
+the spool Asterisk writes voice messages to (`[ivr] voice_message_dir`).
 
-The file is read off the reactor (a spool may be a network mount), only the range asked for.
+Files are read off the reactor (a recordings directory may be a network mount), only the
+range asked for.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import os
 import re
 
 from twisted.logger import Logger
 
 from agents.http import WebResponse
-from agents.routing import STAFF, Context, Route
+from agents.routing import STAFF, SUPERVISORS, Context, Route
 from hotline import audit
 from hotline.appeals import AppealNotFound
+from hotline.recordings import access, names, retention
+from schemas.enums import AgentRole
 from schemas.models import Appeal
 
+HEARERS = frozenset({AgentRole.AGENT, AgentRole.SUPERVISOR, AgentRole.UNIT_OFFICER})
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/appeals/{appeal_id:int}/recording", STAFF, "recording"),
+    Route("GET", "/appeals/{appeal_id:int}/recordings", HEARERS, "appeal_recordings"),
+    Route("GET", "/callbacks/{task_id:int}/recordings", STAFF, "task_recordings"),
+    Route("GET", "/recordings/{recording_id:int}/audio", HEARERS, "recording_audio"),
+    Route("GET", "/recordings/{recording_id:int}/download", HEARERS, "recording_download"),
+    Route("POST", "/appeals/{appeal_id:int}/recording-hold", SUPERVISORS, "recording_hold"),
 )
-CONTENT_TYPES = {".wav": "audio/wav", ".gsm": "audio/x-gsm", ".mp3": "audio/mpeg"}
-LONGEST = 64 * 1024 * 1024  # no voice message is this long (10 min of 8 kHz wav is 9.6 MB)
+CONTENT_TYPES = {".wav": "audio/wav", ".gsm": "audio/x-gsm", ".mp3": "audio/mpeg",
+                 ".ogg": "audio/ogg", ".wav49": "audio/wav"}
+LONGEST = 512 * 1024 * 1024  # no recording is this long (an 8 kHz wav hour is 58 MB)
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)\Z")
 
 
@@ -88,10 +103,42 @@ def _listened(session, appeal_id: int, actor: str, now) -> None:
                  entity_id=appeal_id, note="voice message recording")
 
 
+def watermark(recording: access.RecordingView, actor: str, now: dt.datetime) -> str:
+    """The line a download leaves on the trail: who, when, which file and its hash, and a
+    short mark of the three (sent with the file) that a copy found elsewhere is traced by."""
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    mark = hashlib.sha256(f"{recording.sha256}|{actor}|{stamp}".encode()).hexdigest()[:16]
+    return f"{mark} {actor} {stamp} #{recording.id} {recording.name} sha256={recording.sha256}"
+
+
+def _listener(ctx: Context) -> access.Listener:
+    p = ctx.principal
+    return access.Listener(p.agent_id, p.username, p.role, p.unit_id)
+
+
 class RecordingPages:
-    """The recording handler of `WebApp` (a mixin: `self` is the application)."""
+    """The recording handlers of `WebApp` (a mixin: `self` is the application)."""
 
     log = Logger()
+
+    @property
+    def _recording_roots(self) -> dict[str, str]:
+        config = self.core.config
+        return names.roots(config.recordings.dir, config.ivr.voice_message_dir)
+
+    def _partial(self, data: bytes, size: int, span: tuple[int, int] | None,
+                 content_type: str, headers: list[tuple[str, str]]) -> WebResponse:
+        headers = [("Accept-Ranges", "bytes"), *headers]
+        if span is None:
+            return WebResponse(200, data, content_type, headers)
+        headers.append(("Content-Range", f"bytes {span[0]}-{span[1]}/{size}"))
+        return WebResponse(206, data, content_type, headers)
+
+    @staticmethod
+    def _unsatisfiable(error: RangeNotSatisfiable) -> WebResponse:
+        return WebResponse(416, b"", "text/plain; charset=utf-8",
+                           [("Content-Range", f"bytes */{error.size}"),
+                            ("Accept-Ranges", "bytes")])
 
     async def recording(self, ctx: Context) -> WebResponse:
         appeal_id = int(ctx.params["appeal_id"])
@@ -107,15 +154,104 @@ class RecordingPages:
         try:
             size, span, data = await self.core.db.read(_read, path, header)
         except RangeNotSatisfiable as error:  # its size read in the pool, as the file was
-            return WebResponse(416, b"", "text/plain; charset=utf-8",
-                               [("Content-Range", f"bytes */{error.size}"),
-                                ("Accept-Ranges", "bytes")])
+            return self._unsatisfiable(error)
         if span is None or span[0] == 0:  # a listen starts at the beginning; seeks are not new
             await self.core.db.write(_listened, appeal_id, ctx.actor, self.core.clock.now())
         content_type = CONTENT_TYPES.get(os.path.splitext(path)[1].lower(),
                                          "application/octet-stream")
-        headers = [("Accept-Ranges", "bytes")]
-        if span is None:
-            return WebResponse(200, data, content_type, headers)
-        headers.append(("Content-Range", f"bytes {span[0]}-{span[1]}/{size}"))
-        return WebResponse(206, data, content_type, headers)
+        return self._partial(data, size, span, content_type, [])
+
+    async def _playable(self, ctx: Context):
+        recording_id = int(ctx.params["recording_id"])
+        try:
+            return await self.core.db.read(access.playable, recording_id, _listener(ctx),
+                                           self._recording_roots)
+        except access.RecordingForbidden:
+            self.log.warn("Recording {id} refused to {actor}", id=recording_id, actor=ctx.actor)
+            return self.error_page(ctx, 403)
+        except access.RecordingNotFound:
+            return self._page(ctx, "error.html", 404, status=404,
+                              error=ctx.t("recordings.gone"))
+
+    async def recording_audio(self, ctx: Context) -> WebResponse:
+        found = await self._playable(ctx)
+        if isinstance(found, WebResponse):
+            return found
+        recording, path = found
+        try:
+            size, span, data = await self.core.db.read(_read, path,
+                                                       ctx.request.headers.get("range"))
+        except RangeNotSatisfiable as error:
+            return self._unsatisfiable(error)
+        if span is None or span[0] == 0:  # a listen starts at the beginning; seeks are not new
+            await self.core.db.write(access.listened, recording, ctx.actor,
+                                     self.core.clock.now())
+        content_type = CONTENT_TYPES.get(os.path.splitext(path)[1].lower(),
+                                         "application/octet-stream")
+        return self._partial(data, size, span, content_type, [])
+
+    async def recording_download(self, ctx: Context) -> WebResponse:
+        found = await self._playable(ctx)
+        if isinstance(found, WebResponse):
+            return found
+        recording, path = found
+        try:
+            size, _span, data = await self.core.db.read(_read, path, None)
+        except RangeNotSatisfiable as error:
+            return self._unsatisfiable(error)
+        now = self.core.clock.now()
+        line = watermark(recording, ctx.actor, now)
+        await self.core.db.write(access.listened, recording, ctx.actor, now, watermark=line)
+        content_type = CONTENT_TYPES.get(os.path.splitext(path)[1].lower(),
+                                         "application/octet-stream")
+        return WebResponse(200, data, content_type, [
+            ("Content-Disposition", f'attachment; filename="{recording.name}"'),
+            ("X-Hotline-Watermark", line.split(" ", 1)[0])])
+
+    async def appeal_recordings(self, ctx: Context) -> WebResponse:
+        appeal_id = int(ctx.params["appeal_id"])
+        who = _listener(ctx)
+
+        def load(session):
+            return (access.of_appeal(session, appeal_id, who), access.holding(session, appeal_id),
+                    session.get(Appeal, appeal_id).case_number)
+
+        try:
+            recordings, hold, case_number = await self.core.db.read(load)
+        except access.RecordingNotFound:
+            return self.error_page(ctx, 404)
+        key = _NOTICES.get(ctx.request.arg("done"))
+        return self._page(ctx, "recordings.html", recordings=recordings, hold=hold,
+                          appeal_id=appeal_id, case_number=case_number, task_id=None,
+                          notice=ctx.t(key) if key else None)
+
+    async def task_recordings(self, ctx: Context) -> WebResponse:
+        task_id = int(ctx.params["task_id"])
+        try:
+            recordings = await self.core.db.read(access.of_task, task_id, _listener(ctx))
+        except access.RecordingNotFound:
+            return self.error_page(ctx, 404)
+        return self._page(ctx, "recordings.html", recordings=recordings, hold=None,
+                          appeal_id=None, case_number=None, task_id=task_id)
+
+    async def recording_hold(self, ctx: Context) -> WebResponse:
+        appeal_id = int(ctx.params["appeal_id"])
+        release = ctx.request.arg("action") == "release"
+        now = self.core.clock.now()
+        try:
+            if release:
+                await self.core.db.write(retention.release, appeal_id, ctx.actor, now)
+            else:
+                await self.core.db.write(retention.hold, appeal_id, ctx.request.arg("reason"),
+                                         ctx.actor, now)
+        except retention.HoldError as error:
+            if str(error) == "appeal":
+                return self.error_page(ctx, 404)
+            return WebResponse.redirect(f"/appeals/{appeal_id}/recordings?done=hold_{error}")
+        done = "released" if release else "held"
+        return WebResponse.redirect(f"/appeals/{appeal_id}/recordings?done={done}")
+
+
+_NOTICES = {"held": "recordings.held_now", "released": "recordings.released_now",
+            "hold_reason": "recordings.hold_reason_needed", "hold_held": "recordings.already_held",
+            "hold_not_held": "recordings.not_held"}

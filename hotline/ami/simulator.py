@@ -54,8 +54,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import re
 import time
+import wave
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -71,6 +73,10 @@ from hotline.ami.framing import BANNER_PREFIX, ManagerFramer
 from hotline.ami.message import Message
 
 UNKNOWN = "<unknown>"
+# The contexts of docs/asterisk/extensions.conf that record, and from when: the answer or the
+# member's (a queue's monitor-format records once bridged).
+RECORDING_CONTEXTS = {"hotline-survey": "answered", "hotline-agent-callback": "answered",
+                      "hotline-queue-callback": "bridged"}
 
 STATE_DESC = {0: "Down", 1: "Rsrvd", 2: "OffHook", 3: "Dialing", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}
 CAUSE_TEXT = {
@@ -254,6 +260,9 @@ class _Call:
     legs: list[ChannelSnapshot]
     hangupTimer: IDelayedCall | None = None
     answered: float = 0.0  # wall time, for Status's Seconds
+    context: str = ""  # the dialplan context the answered channel runs
+    variables: dict[str, str] = field(default_factory=dict)  # the Originate's Variable lines
+    bridged: float | None = None  # wall time agent_connect put it through to a member
 
 
 class AsteriskManagerSimulator(ServerFactory):
@@ -284,8 +293,12 @@ class AsteriskManagerSimulator(ServerFactory):
         local_sequence_start: int = 0,
         channelvars: Iterable[str] = (),
         read_classes: Iterable[str] | None = None,
+        recordings_dir: str | None = None,
     ):
         self.clock = clock
+        # [recordings] dir: where the dialplan of docs/asterisk records the callbacks it
+        # runs (None: nothing is written), see `_recorded`.
+        self.recordings_dir = recordings_dir
         self.wall = wall
         self.users = dict(users if users is not None else {"hotline": "secret"})
         self.queues: dict[str, Queue] = {name: Queue(name, wrapuptime=wrapuptime, ringinuse=ringinuse)
@@ -476,6 +489,9 @@ class AsteriskManagerSimulator(ServerFactory):
         q.holdtime = hold if q.completed + q.abandoned == 0 else (3 * q.holdtime + hold) >> 2
         q.connected[caller.uniqueid] = (hold, self.wall())
         self.bridges[caller.uniqueid] = f"{next(self._bridgeCounter):08x}-5c2d-4e6b-9a1f-5e3c0d7b2a41"
+        for call in self.calls.values():
+            if call.legs[0].uniqueid == caller.uniqueid and call.bridged is None:
+                call.bridged = self.wall()
         self.emit(
             "AgentConnect",
             "agent,all",
@@ -730,7 +746,9 @@ class AsteriskManagerSimulator(ServerFactory):
             one = replace(one, context=request.get("Context", ""), exten=request.get("Exten", ""),
                           priority=_int(request.get("Priority")) or 1)
         legs = [replace(one, state=6), replace(two, state=6)]
-        call = _Call(legs, answered=self.wall())
+        variables = dict(item.partition("=")[::2] for item in request.getall("Variable"))
+        call = _Call(legs, answered=self.wall(), context=request.get("Context", ""),
+                     variables=variables)
         for leg in legs:
             self.calls[leg.name] = call
         if script.talk_time is not None:
@@ -756,11 +774,32 @@ class AsteriskManagerSimulator(ServerFactory):
             return False
         if call.hangupTimer is not None and call.hangupTimer.active():
             call.hangupTimer.cancel()
+        self._recorded(call)
         for leg in call.legs:
             self.calls.pop(leg.name, None)
             self.bridges.pop(leg.uniqueid, None)
             self.hangup_channel(leg, cause)
         return True
+
+    def _recorded(self, call: _Call) -> None:
+        """The file docs/asterisk's dialplan has Asterisk write as the call ends: the survey
+        records from the answer (MixMonitor without b), the agent's callback while it is up
+        (MixMonitor b; the Dial to the citizen is not modelled), the queue callback from the
+        member's answer (queues.conf monitor-format, MONITOR_FILENAME); 8 kHz 16-bit mono
+        silence as long as that, named callback-TASK_ID-TASK_ATTEMPT.wav."""
+        if self.recordings_dir is None or call.context not in RECORDING_CONTEXTS:
+            return
+        task, attempt = call.variables.get("TASK_ID"), call.variables.get("TASK_ATTEMPT")
+        start = call.bridged if RECORDING_CONTEXTS[call.context] == "bridged" else call.answered
+        if not task or not attempt or start is None:
+            return
+        samples = max(0, int((self.wall() - start) * 8000))
+        path = os.path.join(self.recordings_dir, f"callback-{task}-{attempt}.wav")
+        with wave.open(path, "wb") as recording:
+            recording.setnchannels(1)
+            recording.setsampwidth(2)
+            recording.setframerate(8000)
+            recording.writeframes(b"\0\0" * samples)
 
     def find_channel(self, name: str) -> ChannelSnapshot | None:
         """A live leg by its name or its Uniqueid, as ast_channel_get_by_name() looks a

@@ -134,6 +134,13 @@ class CallSetup:
     record_dirs: Collection[str] | None = None
     # The Asterisk host's time zone: SAY DATETIME without a zone says the date in it.
     host_zone: str = "UTC"
+    # queues.conf monitor-format (None: the queue records nothing): when a member takes the
+    # call, app_queue's setup_mixmonitor() records the bridge to ${MONITOR_FILENAME}.<fmt>,
+    # its ^{VAR} turned into ${VAR} and substituted then (docs/asterisk/extensions.conf sets
+    # it to .../call-^{HOTLINE_CALL_ID} before the IVR runs). With write_recordings, a WAV of
+    # `queue_talk_s` seconds is written there when the member connects.
+    monitor_format: str | None = None
+    queue_talk_s: float = 1.0
 
     def header(self) -> bytes:
         def known(value: str | None) -> str:
@@ -751,6 +758,7 @@ class AsteriskCallSimulator(LineReceiver):
             return "200 result=-1\n"
         status = result.status
         if status == CONNECTED:
+            self._queue_recording()
             # An agent took the call and, the call over, hung up first (a caller who hangs up
             # first is the script's H): Queue returns -1 with the caller's channel still up
             # and sets no QUEUESTATUS; with option c the caller goes on, QUEUESTATUS=CONTINUE.
@@ -767,6 +775,15 @@ class AsteriskCallSimulator(LineReceiver):
             return "200 result=-1\n"
         self.variables["QUEUESTATUS"] = status
         return "200 result=0\n"
+
+    def _queue_recording(self) -> None:
+        if self.setup.monitor_format is None:
+            return
+        template = self.variables.get("MONITOR_FILENAME") or self.setup.uniqueid
+        name = re.sub(r"\^\{([^}]*)\}", lambda m: self._builtin(m.group(1)) or "", template)
+        self.heard.append(Heard("queue-recording", f"{name}.{self.setup.monitor_format}"))
+        self._write_recording(name, self.setup.monitor_format,
+                              int(self.setup.queue_talk_s * SAMPLES_PER_SECOND))
 
     def _set_music(self, argv: list[str]) -> object:
         if len(argv) < 3 or argv[2].lower() not in ("on", "off"):

@@ -40,6 +40,11 @@ TABLE = [
     ("POST", "/appeals", NEW_APPEAL,              (401, 303, 303, 403, 403)),
     ("GET", "/appeals/{id}", None,                (303, 200, 200, 403, 403)),
     ("GET", "/appeals/{id}/recording", None,      (303, 404, 404, 403, 403)),
+    ("GET", "/appeals/{id}/recordings", None,     (303, 200, 200, 403, 404)),  # not the unit's
+    ("POST", "/appeals/{id}/recording-hold", {"reason": "诉讼保全"}, (401, 403, 303, 403, 403)),
+    ("GET", "/callbacks/{id}/recordings", None,    (303, 404, 404, 403, 403)),  # no such task
+    ("GET", "/recordings/{id}/audio", None,        (303, 404, 404, 403, 404)),  # none indexed
+    ("GET", "/recordings/{id}/download", None,     (303, 404, 404, 403, 404)),
     ("GET", "/appeals/{id}/receipt", None,        (303, 200, 200, 403, 403)),
     ("POST", "/appeals/{id}/assign", {"unit_id": "{unit}"}, (401, 303, 303, 403, 403)),
     ("POST", "/appeals/{id}/start", {},           (401, 409, 409, 403, 403)),

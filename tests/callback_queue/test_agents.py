@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import func, select
 from twisted.internet.defer import Deferred
 
 from callback_queue.errors import NotAllowed, TaskBusy
@@ -16,6 +17,7 @@ from hotline.config import Config
 from hotline.workdays import WorkCalendar
 from schemas.callbacks import (
     AttemptResult,
+    CallbackAttempt,
     CallbackMode,
     CallbackOrigin,
     CallbackOutcome,
@@ -73,7 +75,9 @@ def test_click_to_call_rings_the_agent_first_then_the_dialplan_dials_the_citizen
     assert originate["Channel"] == "PJSIP/1001"
     assert originate["Context"] == "hotline-agent-callback" and originate["Exten"] == CITIZEN
     # the citizen's leg comes from [callbacks] dial_string, not from the dialplan
-    assert originate.getall("Variable") == [f"TASK_ID={task_id}",
+    attempt = database.read_now(lambda s: s.scalar(
+        select(func.max(CallbackAttempt.id)).where(CallbackAttempt.task_id == task_id)))
+    assert originate.getall("Variable") == [f"TASK_ID={task_id}", f"TASK_ATTEMPT={attempt}",
                                             f"HOTLINE_DIAL=PJSIP/{CITIZEN}@trunk",
                                             "HOTLINE_RING_S=45"]
     assert task.state is CallbackState.IN_CALL and task.lease_owner == f"agent:{li}"

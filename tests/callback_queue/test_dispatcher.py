@@ -54,7 +54,9 @@ def test_due_task_is_originated_into_the_survey_context_with_its_id(database, pu
     assert originate["Channel"] == f"PJSIP/{CITIZEN}@trunk"
     assert originate["Context"] == "hotline-survey" and originate["Exten"] == "s"
     assert originate["Async"] == "true" and originate["CallerID"] == "9600110"
-    assert originate.getall("Variable") == [f"TASK_ID={task_id}"]
+    # the attempt's id names the dialplan's recording (callback-TASK-ATTEMPT.wav)
+    assert originate.getall("Variable") == [f"TASK_ID={task_id}",
+                                            f"TASK_ATTEMPT={claims[0].attempt_id}"]
     assert originate["ChannelId"] == claims[0].channel_id
     assert world.task(task_id).state is CallbackState.DIALING
     world.settle()

@@ -1,0 +1,33 @@
+"""Words of the recordings pages (录音调听)."""
+
+WORDS: dict[str, tuple[str, str]] = {
+    "recordings.link": ("通话录音", "Recordings"),
+    "recordings.title": ("通话录音", "Recordings"),
+    "recordings.task": ("回访任务 {task}", "Callback task {task}"),
+    "recordings.none": ("暂无录音", "No recordings"),
+    "recordings.gone": ("录音不存在、已按保存期限清理，或不在本机可见的录音目录中",
+                        "No such recording here: purged, or not in a directory this server "
+                        "sees"),
+    "recordings.kind": ("类型", "Kind"),
+    "recordings.kind.call": ("坐席通话", "Agent call"),
+    "recordings.kind.callback": ("回访/回电", "Callback"),
+    "recordings.kind.voice_message": ("语音留言", "Voice message"),
+    "recordings.started": ("通话时间", "Call time"),
+    "recordings.duration": ("时长", "Duration"),
+    "recordings.seconds": ("秒", "s"),
+    "recordings.size": ("大小", "Size"),
+    "recordings.altered": ("文件已被改动（校验值不符）", "Changed after indexing (hash differs)"),
+    "recordings.missing": ("文件缺失", "File missing"),
+    "recordings.purged": ("已于 {at} 按保存期限清理", "Purged on {at} (retention)"),
+    "recordings.download": ("下载", "Download"),
+    "recordings.held": ("法律保全中：{by} 于 {at} 设置，事由：{reason}。保全期间录音不被清理。",
+                        "Legal hold by {by} since {at}: {reason}. Its recordings are not purged."),
+    "recordings.hold": ("设置法律保全", "Place a legal hold"),
+    "recordings.hold_reason": ("保全事由", "Reason"),
+    "recordings.release": ("解除法律保全", "Release the legal hold"),
+    "recordings.held_now": ("已设置法律保全", "Legal hold placed"),
+    "recordings.released_now": ("已解除法律保全", "Legal hold released"),
+    "recordings.hold_reason_needed": ("请填写保全事由", "Give the reason for the hold"),
+    "recordings.already_held": ("该诉求已在法律保全中", "This appeal is already held"),
+    "recordings.not_held": ("该诉求未设置法律保全", "This appeal is not held"),
+}

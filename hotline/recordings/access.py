@@ -142,12 +142,16 @@ def of_appeal(session: Session, appeal_id: int, who: Listener) -> list[Recording
 
 
 def of_task(session: Session, task_id: int, who: Listener) -> list[RecordingView]:
+    """A callback task's recordings `who` may hear: its attempts', and those of the call
+    that asked for it and of its appeal."""
     task = session.get(CallbackTask, task_id)
     if task is None:
         raise RecordingNotFound(task_id)
     ties = [Recording.task_id == task_id]
     if task.call_id:  # the call that asked for it (a voice message, a queue callback)
         ties.append(Recording.call_id == task.call_id)
+    if task.appeal_id is not None:  # what the officer calls back about
+        ties.append(Recording.appeal_id == task.appeal_id)
     rows = session.scalars(select(Recording).where(or_(*ties))
                            .order_by(Recording.started_at, Recording.id))
     return [_view(row) for row in rows if may_hear(session, row, who)]

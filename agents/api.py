@@ -37,6 +37,39 @@ _PERIOD_DAY = {"type": "string", "format": "date",
                "pattern": r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$",
                "minLength": 10, "maxLength": 10}
 _NULLABLE_STAMP = {"type": ["string", "null"], "format": "date-time"}
+# The analysis report (智能分析, GET /api/v1/reports/analysis).
+ANALYSIS_COMPARISONS = ("previous", "year")
+ANALYSIS_DIMENSIONS = ("kind", "category", "item", "area", "unit", "channel")
+_DAY = {"type": "string", "format": "date"}
+_COUNT = {"type": "integer", "minimum": 0}
+_CHANGE = {"type": ["number", "null"]}
+_CHANGE_ROW = {"type": "object", "additionalProperties": False,
+               "required": ["key", "label", "current", "previous", "delta", "change"],
+               "properties": {"key": {"type": "string"}, "label": {"type": "string"},
+                              "current": _COUNT, "previous": _COUNT,
+                              "delta": {"type": "integer"}, "change": _CHANGE}}
+_SATISFACTION_ROW = {"type": "object", "additionalProperties": False,
+                     "required": ["label", "satisfied", "basically_satisfied", "dissatisfied",
+                                  "rated", "rate", "small_sample"],
+                     "properties": {"label": {"type": "string"}, "satisfied": _COUNT,
+                                    "basically_satisfied": _COUNT, "dissatisfied": _COUNT,
+                                    "rated": _COUNT,
+                                    "rate": {"type": ["number", "null"], "minimum": 0,
+                                             "maximum": 1},
+                                    "small_sample": {"type": "boolean"}}}
+_TERM_ROW = {"type": "object", "additionalProperties": False,
+             "required": ["term", "current", "previous", "delta", "change", "expected"],
+             "properties": {"term": {"type": "string"}, "current": _COUNT, "previous": _COUNT,
+                            "delta": {"type": "integer"}, "change": _CHANGE,
+                            "expected": {"type": "number", "minimum": 0}}}
+_FOLLOW_UP_ROW = {"type": "object", "additionalProperties": False,
+                  "required": ["phone", "appeals", "first", "last", "case_numbers"],
+                  "properties": {"phone": {"type": "string",
+                                           "description": "masked, as everywhere"},
+                                 "matter": {"type": "string"}, "appeals": _COUNT,
+                                 "first": _STAMP, "last": _STAMP,
+                                 "case_numbers": {"type": "array",
+                                                  "items": {"type": "string"}}}}
 # The steps of an appeal's progress, in the order they can happen, with the words the portal
 # shows (Simplified Chinese, as every word a citizen reads).
 PROGRESS_LABELS = {
@@ -59,6 +92,40 @@ OPENAPI: dict[str, Any] = {
     "components": {
         "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
         "schemas": {
+            "AnalysisReport": {
+                "type": "object", "additionalProperties": False,
+                "required": ["from", "to", "compare", "comparison", "breakdowns",
+                             "satisfaction", "hot_terms", "rising_terms", "repeat_callers",
+                             "repeated_matters", "heat_map"],
+                "properties": {
+                    "from": _PERIOD_DAY, "to": _PERIOD_DAY,
+                    "compare": {"type": "string", "enum": list(ANALYSIS_COMPARISONS)},
+                    "comparison": {"type": "object", "required": ["from", "to"],
+                                   "additionalProperties": False,
+                                   "properties": {"from": _DAY, "to": _DAY}},
+                    "breakdowns": {"type": "object", "additionalProperties": False,
+                                   "required": list(ANALYSIS_DIMENSIONS),
+                                   "properties": {d: {"type": "array", "items": _CHANGE_ROW}
+                                                  for d in ANALYSIS_DIMENSIONS}},
+                    "satisfaction": {"type": "object", "additionalProperties": False,
+                                     "required": ["by_category", "by_unit"],
+                                     "properties": {k: {"type": "array",
+                                                        "items": _SATISFACTION_ROW}
+                                                    for k in ("by_category", "by_unit")}},
+                    "hot_terms": {"type": "array", "items": _TERM_ROW},
+                    "rising_terms": {"type": "array", "items": _TERM_ROW},
+                    "repeat_callers": {"type": "array", "items": _FOLLOW_UP_ROW},
+                    "repeated_matters": {"type": "array", "items": _FOLLOW_UP_ROW},
+                    "heat_map": {"type": "array", "items": {
+                        "type": "object", "additionalProperties": False,
+                        "required": ["weekday", "hour", "offered", "abandoned"],
+                        "properties": {"weekday": {"type": "integer", "minimum": 1,
+                                                   "maximum": 7},
+                                       "hour": {"type": "integer", "minimum": 0,
+                                                "maximum": 23},
+                                       "offered": _COUNT, "abandoned": _COUNT}}},
+                },
+            },
             "CallbackReport": {
                 "type": "object", "required": ["from", "to", "by", "rows"],
                 "additionalProperties": False,
@@ -145,6 +212,37 @@ OPENAPI: dict[str, Any] = {
     },
     "security": [{"token": []}],
     "paths": {
+        "/api/v1/reports/analysis": {
+            "get": {
+                "operationId": "getAnalysisReport",
+                "summary": "The analysis (智能分析) of a period beside its comparison period",
+                "parameters": [
+                    {"name": "from", "in": "query", "required": True, "schema": _PERIOD_DAY,
+                     "description": "first day (Asia/Shanghai), "
+                                    f"{params.FIRST_DAY} to {params.LAST_DAY}"},
+                    {"name": "to", "in": "query", "required": True, "schema": _PERIOD_DAY,
+                     "description": "last day, included, not before `from`, at most "
+                                    "366 days after it"},
+                    {"name": "compare", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": list(ANALYSIS_COMPARISONS),
+                                "default": "previous"},
+                     "description": "previous: the period before (环比); year: the same days "
+                                    "a year before (同比)"},
+                ],
+                "responses": {
+                    "200": {"description": "The figures, with the callers' numbers masked",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/AnalysisReport"}}}},
+                    "400": {"description": "A parameter is invalid, or the period is longer "
+                                           "than 366 days; `field` names it",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "401": {"description": "Missing or wrong token",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Error"}}}},
+                },
+            },
+        },
         "/api/v1/reports/callbacks": {
             "get": {
                 "operationId": "getCallbackReport",
@@ -373,3 +471,44 @@ def report_period(args: params.Args, zone) -> tuple[dt.datetime, dt.datetime, st
 
 def parameter_error(error: params.ParamError) -> ApiError:
     return ApiError(400, str(error), error.name)
+
+
+def analysis_document(report) -> dict:
+    """The analysis report (`hotline.analysis.insights.AnalysisReport`) as the API gives it."""
+    def stamp(value: dt.datetime) -> str:
+        return value.astimezone(dt.timezone.utc).isoformat()
+
+    def follow_up(row) -> dict:
+        document = {"phone": row.phone, "appeals": row.appeals, "first": stamp(row.first),
+                    "last": stamp(row.last), "case_numbers": list(row.case_numbers)}
+        if hasattr(row, "matter"):
+            document["matter"] = row.matter
+        return document
+
+    def satisfaction(rows) -> list[dict]:
+        return [{"label": r.label, "satisfied": r.satisfied, "basically_satisfied": r.basically,
+                 "dissatisfied": r.dissatisfied, "rated": r.rated, "rate": r.rate,
+                 "small_sample": r.small} for r in rows]
+
+    def terms(rows) -> list[dict]:
+        return [{"term": r.term, "current": r.current, "previous": r.previous,
+                 "delta": r.delta, "change": r.change, "expected": r.expected} for r in rows]
+
+    return {
+        "from": report.current.first.isoformat(), "to": report.current.last.isoformat(),
+        "compare": report.compare,
+        "comparison": {"from": report.comparison.first.isoformat(),
+                       "to": report.comparison.last.isoformat()},
+        "breakdowns": {b.dimension: [{"key": r.key, "label": r.label, "current": r.current,
+                                      "previous": r.previous, "delta": r.delta,
+                                      "change": r.change} for r in (*b.rows, b.total)]
+                       for b in report.breakdowns},
+        "satisfaction": {"by_category": satisfaction(report.satisfaction_by_category),
+                         "by_unit": satisfaction(report.satisfaction_by_unit)},
+        "hot_terms": terms(report.topics.hot), "rising_terms": terms(report.topics.rising),
+        "repeat_callers": [follow_up(r) for r in report.repeat_callers],
+        "repeated_matters": [follow_up(r) for r in report.repeated_matters],
+        "heat_map": [{"weekday": day + 1, "hour": hour, "offered": cell.offered,
+                      "abandoned": cell.abandoned}
+                     for (day, hour), cell in sorted(report.heat.cells.items())],
+    }

@@ -33,6 +33,7 @@ from agents.pages import (
     appeals,
     assessment,
     callbacks,
+    insights,
     recordings,
     staffing,
     supervisor,
@@ -81,7 +82,7 @@ ROUTES: tuple[Route, ...] = (
     *terminal.ROUTES, *appeals.ROUTES, *callbacks.ROUTES, *supervisor.ROUTES,
     *wallboard.ROUTES, *analysis.ROUTES, *admin.ROUTES, *api_pages.ROUTES,
     *workorders.ROUTES, *units.ROUTES, *recordings.ROUTES, *assessment.ROUTES,
-    *staffing.ROUTES,
+    *staffing.ROUTES, *insights.ROUTES,
 )
 
 
@@ -89,7 +90,7 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
              supervisor.SupervisorPages, wallboard.WallboardPages, analysis.AnalysisPages,
              admin.AdminPages, api_pages.ApiPages, workorders.WorkOrderPages,
              units.UnitPages, recordings.RecordingPages, assessment.AssessmentPages,
-             staffing.StaffingPages):
+             staffing.StaffingPages, insights.InsightsPages):
     log = Logger()
 
     def __init__(self, core: Core, auth: AuthConfig, *, hub: TerminalHub | None = None,

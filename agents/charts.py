@@ -154,3 +154,83 @@ def _round_up(value: int) -> int:
         if value <= factor * power:
             return factor * power
     return 10 * power
+
+
+@dataclass(frozen=True)
+class CompareBar:
+    """One group of the analysis page (a kind, a district, a term): this period's figure
+    beside the comparison period's."""
+
+    label: str
+    current: int
+    previous: int
+
+
+def compare_bars(bars: Sequence[CompareBar], *, title: str, current_name: str,
+                 previous_name: str) -> Markup:
+    """Per group, a bar of this period's figure and a thinner one of the comparison period's
+    under it, to the scale of the largest, each with its figure at its end."""
+    label_w, row_h, top = 170, 34, 40
+    bar_w = WIDTH - label_w - 70
+    height = top + row_h * max(len(bars), 1) + 8
+    largest = max((max(b.current, b.previous) for b in bars), default=0) or 1
+    parts = [_open(title, height),
+             *_legend(label_w, 18, [("current", current_name), ("previous", previous_name)])]
+    for n, bar in enumerate(bars):
+        y = top + n * row_h
+        parts.append(f'<g class="group">{_text(label_w - 8, y + 16, _short(bar.label), "label end", bar.label)}')
+        for series, value, dy, h in (("current", bar.current, 4, 14), ("previous", bar.previous,
+                                                                        20, 8)):
+            width = bar_w * value / largest
+            name = current_name if series == "current" else previous_name
+            if value:
+                parts.append(f'<rect class="bar {series}" x="{label_w}" y="{y + dy}" '
+                             f'width="{_n(width)}" height="{h}"><title>{escape(bar.label)}: '
+                             f'{escape(name)} {value}</title></rect>')
+            parts.append(_text(_n(label_w + width + 6), y + dy + h - 2, str(value),
+                               f"value {series}-value"))
+        parts.append("</g>")
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """A cell of a grid: its shade (0 to 5, a class), the text drawn in it and its title."""
+
+    level: int
+    text: str
+    hover: str
+
+
+def heat_grid(rows: Sequence[Sequence[GridCell]], *, title: str, row_labels: Sequence[str],
+              column_labels: Sequence[str], legend: Sequence[tuple[int, str]] = ()) -> Markup:
+    """A grid of shaded cells (the weekday x hour heat map), row labels at the left, column
+    labels above, an optional legend of the shades below."""
+    label_w, top = 44, 40
+    columns = max((len(r) for r in rows), default=0) or 1
+    cell_w = (WIDTH - label_w - 8) / columns
+    cell_h = 26
+    height = top + cell_h * len(rows) + (40 if legend else 12)
+    parts = [_open(title, height), _text(label_w, 16, title, "axis-title")]
+    for c, label in enumerate(column_labels):
+        parts.append(_text(_n(label_w + c * cell_w + cell_w / 2), top - 6, label, "label middle"))
+    for r, row in enumerate(rows):
+        y = top + r * cell_h
+        parts.append(_text(label_w - 6, y + 17, row_labels[r], "label end"))
+        for c, cell in enumerate(row):
+            x = label_w + c * cell_w
+            parts.append(f'<rect class="heat heat-{max(0, min(cell.level, 5))}" x="{_n(x)}" '
+                         f'y="{y}" width="{_n(cell_w - 1)}" height="{cell_h - 1}">'
+                         f'<title>{escape(cell.hover)}</title></rect>')
+            if cell.text:
+                parts.append(_text(_n(x + cell_w / 2), y + 17, cell.text,
+                                   f"cell middle{' light' if cell.level >= 4 else ''}"))
+    x = label_w
+    for level, name in legend:
+        y = top + cell_h * len(rows) + 14
+        parts.append(f'<rect class="heat heat-{level}" x="{x}" y="{y}" width="14" height="14"/>')
+        parts.append(_text(x + 18, y + 12, name, "legend"))
+        x += 30 + _width(name)
+    parts.append("</svg>")
+    return Markup("".join(parts))

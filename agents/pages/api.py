@@ -17,6 +17,7 @@ ROUTES: tuple[Route, ...] = (
     # Any segment: a case number that is not one is a 400 in JSON, as the document says.
     Route("GET", "/api/v1/appeals/{case_number}", API, "api_status"),
     Route("GET", "/api/v1/reports/callbacks", API, "api_callback_report"),
+    Route("GET", "/api/v1/reports/analysis", API, "api_analysis_report"),
 )
 
 
@@ -63,6 +64,25 @@ class ApiPages:
 
     async def api_callback_report(self, ctx: Context) -> WebResponse:
         return await self._callback_report(ctx)
+
+    async def api_analysis_report(self, ctx: Context) -> WebResponse:
+        """The analysis page's report (agents.pages.insights reads the same)."""
+        from hotline.analysis.insights import COMPARISONS
+        from hotline.assessment.periods import period
+
+        try:
+            args = params.single(ctx.request.query, ("from", "to", "compare"), blank=False)
+            compare = params.choice(args, "compare", COMPARISONS, default="previous")
+            first, last = params.required_day(args, "from"), params.required_day(args, "to")
+            params.ordered(first, last, "from", "to")
+        except params.ParamError as error:
+            return WebResponse.json(api.parameter_error(error).document(), 400)
+        try:
+            current = period(first, last, self.core.zone)
+        except ValueError as error:  # longer than a report covers
+            return WebResponse.json(api.ApiError(400, str(error), "to").document(), 400)
+        report = await self._insights_report(current, compare)
+        return WebResponse.json(api.analysis_document(report))
 
     async def _callback_report(self, ctx: Context) -> WebResponse:
         report = self.reports.get("callbacks")

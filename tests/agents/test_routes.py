@@ -88,6 +88,12 @@ TABLE = [
     ("GET", "/supervisor/assessment.xlsx", None,  (303, 403, 200, 403, 403)),
     ("GET", "/supervisor/callcentre", None,       (303, 403, 200, 403, 403)),
     ("GET", "/supervisor/staffing", None,         (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/insights", None,         (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/insights/print", None,   (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/insights.csv", None,     (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/insights.xlsx", None,    (303, 403, 200, 403, 403)),
+    ("GET", "/supervisor/insights/term", None,    (303, 403, 400, 403, 403)),  # 400: no term
+    ("GET", "/api/v1/reports/analysis", None,     (401, 401, 401, 401, 401)),
     ("GET", "/supervisor/callcentre.xlsx", None,  (303, 403, 200, 403, 403)),
     ("GET", "/callbacks", None,                   (303, 404, 404, 403, 403)),  # 404: none injected
     ("POST", "/callbacks/{id}/call", {},          (401, 404, 404, 403, 403)),

@@ -153,8 +153,10 @@ async def outbox_run(reactor, db: Database, port: int, window: int, count: int,
     reached = db.read_now(count_in, target)
     held, pending = db.read_now(held_counts)
     gaps = [b - a for a, b in zip(sent_at, sent_at[1:], strict=False)]
+    worst = max(range(len(gaps)), key=gaps.__getitem__, default=0)
     return {"window": window, "messages": count, "reached": reached, "seconds": elapsed,
             "cpu": cpu, "stall": max(gaps, default=0.0),
+            "stall_after": sent_at[worst] - started if gaps else 0.0,  # s into the run
             "ack_median": statistics.median(ack_waits) if ack_waits else 0.0,
             "ack_max": max(ack_waits, default=0.0), "acked": len(ack_waits), "held": held,
             "swept": pending}

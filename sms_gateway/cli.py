@@ -18,7 +18,15 @@ def cmd_send(config: Config, args: argparse.Namespace) -> int:
     from hotline.clock import SystemClock
     from schemas.enums import SmsKind, SmsState
     from sms_gateway import outbox
+    from sms_gateway.encoding import count_parts
 
+    encoding, parts = count_parts(args.text)
+    limit = max_parts(config)
+    if parts > limit:
+        # Refused here, not queued to fail later in the dispatcher.
+        print(f"短信过长，未排队：需要 {parts} 条（{encoding}），最多 {limit} 条 "
+              f"(text needs {parts} parts, at most {limit} allowed)")
+        return 1
     message = _db(config).write_now(outbox.enqueue, kind=SmsKind.TEST, destination=args.number,
                                     text=args.text, now=SystemClock().now())
     if message.state is SmsState.FAILED:
@@ -27,6 +35,14 @@ def cmd_send(config: Config, args: argparse.Namespace) -> int:
     print(f"message {message.id} queued for {message.destination}; the running service sends it "
           f"(hotline sms status {message.id})")
     return 0
+
+
+def max_parts(config: Config) -> int:
+    """The most parts any configured bind takes for one message (the strictest bind's, so
+    that whichever bind a number is routed to can send it)."""
+    limits = [table.get("max_parts", config.sms.max_parts)
+              for table in config.sms.binds.values() if isinstance(table, dict)]
+    return min(limits, default=config.sms.max_parts)
 
 
 def cmd_status(config: Config, args: argparse.Namespace) -> int:

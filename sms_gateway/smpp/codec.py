@@ -196,6 +196,13 @@ def generic_nack(sequence: int, status: int) -> bytes:
     return HEADER.pack(HEADER_LENGTH, COMMAND_IDS["generic_nack"], status, sequence)
 
 
+def deliver_sm_resp(sequence: int, status: int = ESME_ROK) -> bytes:
+    """The answer to every receipt and reply: a header and an empty message_id, packed here
+    because building it through smpplib cost as much as parsing the deliver_sm itself."""
+    return HEADER.pack(HEADER_LENGTH + 1, COMMAND_IDS["deliver_sm_resp"], status, sequence) \
+        + b"\x00"
+
+
 def parse_tlvs(data: bytes) -> dict[int, bytes]:
     """Optional parameters as tag -> raw value; any tag, any length, as on the wire."""
     tlvs: dict[int, bytes] = {}

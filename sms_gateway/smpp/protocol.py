@@ -405,7 +405,7 @@ class EsmeProtocol(SmppFramer):
             self.log.info("deliver_sm #{sequence} stored after the link closed; not acknowledged",
                           sequence=sequence)
             return
-        self.sendPdu(codec.encode("deliver_sm_resp", sequence, status=status)[1])
+        self.sendPdu(codec.deliver_sm_resp(sequence, status))
 
     def _scheduleExpiry(self) -> None:
         if self._expiry_call is None or not self._expiry_call.active():

@@ -137,3 +137,9 @@ def test_encode_gives_smpplib_bytes_and_still_encodes_an_optional_field_asked_fo
     assert codec.encode("submit_sm", 1, **fields)[1] == plain.generate()
     _, with_tlv = codec.encode("submit_sm", 1, user_message_reference=5, **fields)
     assert codec.decode(with_tlv).tlvs == {0x0204: b"\x00\x05"}
+
+
+@pytest.mark.parametrize("status", [codec.ESME_ROK, codec.ESME_RX_T_APPN, codec.ESME_RX_P_APPN])
+def test_the_packed_deliver_sm_resp_is_the_pdu_smpplib_builds(status):
+    assert codec.deliver_sm_resp(0x01020304, status) == codec.encode(
+        "deliver_sm_resp", 0x01020304, status=status)[1]

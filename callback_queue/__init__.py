@@ -77,7 +77,8 @@ def makeService(core: Core, ami: AMIService | None = None,
                 owner: str | None = None) -> CallbackQueueService:
     """The callback queue's service (the dispatcher, unless `enabled = false` or there is no
     AMI link), with its participants registered: on `core.resolve_hook` the appeal's
-    satisfaction callback, on `core.create_hook` a voice message's agent callback. `ami`
+    satisfaction callback, on `core.create_hook` a voice message's agent callback, on the
+    appeals' `merged_hook` the cancelling of a duplicate's callbacks. `ami`
     defaults to `core.ami`. The `CallbackQueue` facade is the returned service's `.queue`
     (its `request_callback` for the IVR backend, its `record_rating` for the survey flow)."""
     ami = ami if ami is not None else core.ami
@@ -88,6 +89,9 @@ def makeService(core: Core, ami: AMIService | None = None,
     core.resolve_hook.register(RESOLVE_PARTICIPANT, queue.repository.on_resolved)
     if core.create_hook is not None:
         core.create_hook.register(RESOLVE_PARTICIPANT, queue.repository.on_created)
+    merged = core.appeals.repository.merged_hook
+    if RESOLVE_PARTICIPANT not in merged.names:  # a repository a queue before this one joined
+        merged.register(RESOLVE_PARTICIPANT, queue.repository.on_merged)
     if core.metrics is not None:
         core.metrics.snapshot.add_query("callbacks", callback_counts)
     top = CallbackQueueService(queue, dispatcher)

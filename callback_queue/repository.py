@@ -116,6 +116,11 @@ class CallbackRepository:
         self.create_ivr_task(session, appeal.citizen_phone, CallbackOrigin.VOICE_MESSAGE,
                              appeal.created_at, call_id=appeal.call_id, appeal_id=appeal.id)
 
+    def on_merged(self, session: Session, merged: AppealRecord, into: AppealRecord) -> None:
+        """The merge participant: a duplicate's open callbacks cancelled, in the merging
+        transaction; the citizen is called back once, about the appeal it joined."""
+        self._cancel_open_for_appeal(session, merged.id, merged.updated_at)
+
     def _cancel_open_for_appeal(self, session: Session, appeal_id: int, now: dt.datetime) -> None:
         """A re-resolved appeal owes one callback, about its newest resolution."""
         for task in session.scalars(select(CallbackTask)

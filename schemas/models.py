@@ -109,6 +109,8 @@ class Appeal(Base):
         # (migration 0017).
         Index("ix_appeals_phone_tail_created_at", "phone_tail", "created_at"),
         Index("ix_appeals_agent_id_status_created_at", "agent_id", "status", "created_at"),
+        # The duplicates merged into an appeal (migration 0021).
+        Index("ix_appeals_merged_into_id", "merged_into_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -137,13 +139,24 @@ class Appeal(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # 重复件: this appeal was merged into that one (same citizen, same matter) and closed
+    # with it; its calls and SMS moved there (migration 0021).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
+
+
+class WorkOrderRole(enum.StrEnum):
+    """A work order's part in handling its appeal (stored by value)."""
+
+    LEAD = "lead"  # 主办: the unit whose reply the hall reviews and accepts
+    ASSIST = "assist"  # 协办: an assisting unit, replying on its own order
 
 
 class WorkOrder(Base):
     """One dispatch of an appeal to a unit (转办 / 派单) and what became of it: signed for,
     returned, replied, reviewed, or withdrawn by a re-dispatch (改派). An appeal has at most
-    one open work order at a time (dispatched, signed, replied or sent back), kept so by the
-    appeal row's lock; the closed ones are its history. Who is a username, as in the audit
+    one open lead order (主办) at a time (dispatched, signed, replied or sent back), and any
+    number of open assisting ones (协办, one per unit), kept so by the appeal row's lock; the
+    closed ones are its history. Who is a username, as in the audit
     trail, which has a row for every step."""
 
     __tablename__ = "work_orders"
@@ -185,6 +198,9 @@ class WorkOrder(Base):
     # attributed to it; the accepted order it reworks (migration 0018). A unit's reworks are
     # its orders with one.
     rework_of: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
+    # 主办 or 协办 (migration 0021; the orders before it are all leads).
+    role: Mapped[WorkOrderRole] = mapped_column(_enum(WorkOrderRole), default=WorkOrderRole.LEAD,
+                                                server_default=WorkOrderRole.LEAD.value)
 
 
 class WorkOrderExtension(Base):

@@ -7,6 +7,7 @@ from hotline.appeals.errors import (  # noqa: F401
                                     AppealValidationError,
                                     ExtensionNotFound,
                                     InvalidTransition,
+                                    MergeRefused,
                                     WorkOrderRefused,
 )
 from hotline.appeals.records import (  # noqa: F401

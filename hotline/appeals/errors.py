@@ -45,6 +45,17 @@ class WorkOrderRefused(AppealError):
         self.values = values
 
 
+class MergeRefused(AppealError):
+    """A merge of duplicates (重复件) refused by a rule (the other appeal closed, merged
+    itself, a different caller not confirmed, a unit's reply awaiting review): `reason` is a
+    stable key for the pages' words, `values` what the words show."""
+
+    def __init__(self, reason: str, message: str, **values: object) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.values = values
+
+
 class ExtensionNotFound(AppealError):
     def __init__(self, reference: object) -> None:
         super().__init__(f"no extension request {reference}")

@@ -5,14 +5,17 @@ An appeal: received -> assigned -> in_progress -> resolved -> closed, or receive
 when the hall answers it on the phone (当场答复办结, most consultations); a unit may be
 reassigned before resolution; reopen (a dissatisfied rating, or a supervisor's decision)
 sends a resolved or closed appeal back to in_progress with its unit kept; return hands an
-assigned or in-progress appeal back to the hall (received, no unit), as a unit's 退单 does.
+assigned or in-progress appeal back to the hall (received, no unit), as a unit's 退单 does;
+merge closes an open appeal as a duplicate (重复件) of another open one (`merged_into_id`),
+with no resolution: it is not resolved, and nobody calls the citizen back about it.
 
 A work order (the appeal dispatched to one unit): dispatched -> signed -> replied ->
 accepted, with replied -> sent_back -> replied again; a dispatched or signed order may be
 returned by the unit, and any open one withdrawn by a re-dispatch to another unit; an
 accepted one reworked (重办) after a 不满意 callback, as a new order to the same unit. Each
-work-order step moves its appeal too (`hotline.appeals.work_orders` says how), both checked
-before either changes.
+step of the lead order (主办) moves its appeal too (`hotline.appeals.work_orders` says how),
+both checked before either changes; an assisting order (协办) takes the same moves (sign,
+return, reply, accept with the lead's, withdraw) and leaves the appeal where the lead has it.
 
 An extension request: pending -> approved or refused by a supervisor, or cancelled when its
 work order leaves handling.
@@ -40,6 +43,7 @@ class Action(enum.StrEnum):
     REOPEN = "reopen"
     RETURN = "return"
     ANSWER = "answer"  # 当场答复办结: answered on the phone, closed with its answer
+    MERGE = "merge"  # 合并为重复件: closed as a duplicate of another open appeal
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,10 @@ TRANSITIONS: dict[Action, Transition[S]] = {
     Action.REOPEN: Transition(frozenset({S.RESOLVED, S.CLOSED}), S.IN_PROGRESS),
     Action.RETURN: Transition(frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.RECEIVED),
     Action.ANSWER: Transition(frozenset({S.RECEIVED}), S.CLOSED),
+    Action.MERGE: Transition(frozenset({S.RECEIVED, S.ASSIGNED, S.IN_PROGRESS}), S.CLOSED),
 }
+# An appeal another may be merged into: still being handled.
+MERGE_TARGETS = TRANSITIONS[Action.MERGE].sources
 
 
 class WorkOrderAction(enum.StrEnum):

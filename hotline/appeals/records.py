@@ -15,7 +15,7 @@ from schemas.enums import (
     Satisfaction,
     WorkOrderStatus,
 )
-from schemas.models import Appeal, Unit, WorkOrder, WorkOrderExtension
+from schemas.models import Appeal, Unit, WorkOrder, WorkOrderExtension, WorkOrderRole
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class AppealRecord:
     updated_at: dt.datetime
     resolved_at: dt.datetime | None
     closed_at: dt.datetime | None
+    merged_into_id: int | None = None  # 重复件: the appeal this one was merged into
 
     @classmethod
     def of(cls, appeal: Appeal) -> "AppealRecord":
@@ -120,6 +121,7 @@ class WorkOrderRecord:
     send_backs: int
     closed_at: dt.datetime | None
     rework_of: int | None  # 重办: the accepted order this one reworks
+    role: WorkOrderRole = WorkOrderRole.LEAD  # 主办 or 协办
     extensions: tuple[ExtensionRecord, ...] = ()  # oldest first
 
     @classmethod
@@ -132,6 +134,10 @@ class WorkOrderRecord:
     @property
     def open(self) -> bool:
         return self.status in OPEN_WORK_ORDER
+
+    @property
+    def assisting(self) -> bool:
+        return self.role is WorkOrderRole.ASSIST
 
     @property
     def signed_late(self) -> bool:

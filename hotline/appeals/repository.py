@@ -1,6 +1,7 @@
 """The appeal core's database work: open, move through the lifecycle, rate, look up; the
 work orders to the units are its mixin's (`hotline.appeals.work_orders`), and so are their
-urgings and 督办 (`hotline.appeals.urgings`).
+urgings and 督办 (`hotline.appeals.urgings`) and the merging of duplicates
+(`hotline.appeals.merges`).
 
 Every function runs inside one transaction handed in by `Database` (in its thread pool) and
 writes its audit rows in that same transaction.
@@ -20,6 +21,7 @@ from hotline.appeals.case_numbers import next_case_number
 from hotline.appeals.deadlines import end_of_working_day
 from hotline.appeals.errors import AppealNotFound, AppealValidationError, InvalidTransition
 from hotline.appeals.lifecycle import Action, target_of
+from hotline.appeals.merges import MergedHook, MergeSteps
 from hotline.appeals.records import AppealRecord, NewAppeal
 from hotline.appeals.resolve_hook import ResolveHook
 from hotline.appeals.urgings import UrgedHook, UrgingSteps
@@ -45,7 +47,7 @@ def _column_length(name: str) -> int:
     return column_type.length
 
 
-class AppealRepository(WorkOrderSteps, UrgingSteps):
+class AppealRepository(WorkOrderSteps, UrgingSteps, MergeSteps):
     def __init__(self, *, zone: ZoneInfo, calendar: WorkCalendar,
                  deadline_working_days: dict[str, int], resolve_hook: ResolveHook,
                  create_hook: ResolveHook | None = None,
@@ -59,6 +61,7 @@ class AppealRepository(WorkOrderSteps, UrgingSteps):
         self.dispatched_hook = WorkOrderHook()
         self.extended_hook = WorkOrderHook()
         self.urged_hook = UrgedHook()
+        self.merged_hook = MergedHook()
 
     # Opening ------------------------------------------------------------------------------
 

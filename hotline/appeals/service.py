@@ -1,7 +1,7 @@
 """The appeal core as a service: each operation runs its repository function in the
 database's thread pool, with the time read from the injected wall clock, and returns a
 Deferred with a plain record. The work-order steps are here too, whoever clicks: the hall's
-(dispatch, re-dispatch, review), a supervisor's (an extension's decision, a 督办, a rework
+(dispatch, re-dispatch, assisting units, review, merging duplicates), a supervisor's (an extension's decision, a 督办, a rework
 after a 不满意 callback) and a unit
 officer's (sign, return, extension request, note, reply; each for the officer's unit)."""
 
@@ -112,11 +112,32 @@ class AppealService:
         return self.db.write(self.repository.rework, appeal_id, reason, instruction,
                              actor=actor, now=self._clock.now())
 
-    def supervise(self, appeal_id: int, note: str, *, agent_id: int,
-                  actor: str) -> defer.Deferred[UrgingRecord]:
-        """督办 by hand (a supervisor's, with a note)."""
+    def supervise(self, appeal_id: int, note: str, *, agent_id: int, actor: str,
+                  work_order_id: int | None = None) -> defer.Deferred[UrgingRecord]:
+        """督办 by hand (a supervisor's, with a note), on the lead order or `work_order_id`."""
         return self.db.write(self.repository.supervise, appeal_id, note, agent_id=agent_id,
+                             actor=actor, now=self._clock.now(), work_order_id=work_order_id)
+
+    def add_assist(self, appeal_id: int, unit_id: int, *, reason: str, instruction: str,
+                   actor: str) -> defer.Deferred[WorkOrderRecord]:
+        """协办: an assisting unit's order beside the lead's."""
+        return self.db.write(self.repository.add_assist, appeal_id, unit_id, reason=reason,
+                             instruction=instruction, actor=actor, now=self._clock.now())
+
+    def withdraw_assist(self, appeal_id: int, order_id: int, reason: str, *,
+                        actor: str) -> defer.Deferred[WorkOrderRecord]:
+        return self.db.write(self.repository.withdraw_assist, appeal_id, order_id, reason,
                              actor=actor, now=self._clock.now())
+
+    def merge(self, appeal_id: int, into_id: int, reason: str, *, actor: str,
+              other_phone_confirmed: bool = False) -> defer.Deferred[AppealRecord]:
+        """合并为重复件: `appeal_id` closed as a duplicate of `into_id`."""
+        return self.db.write(self.repository.merge, appeal_id, into_id, reason,
+                             other_phone_confirmed=other_phone_confirmed, actor=actor,
+                             now=self._clock.now())
+
+    def duplicates_of(self, appeal_id: int) -> defer.Deferred[list[AppealRecord]]:
+        return self.db.read(self.repository.duplicates_of, appeal_id)
 
     def oversight_marks(self, appeal_ids: list[int]) -> defer.Deferred[dict[int, OversightMark]]:
         return self.db.read(self.repository.oversight_marks, appeal_ids)

@@ -10,6 +10,7 @@ per unit) and a line on the appeal's trail, in one transaction.
   raises one to the supervisors (a supervisor alert, kind `supervise`); a supervisor may
   issue one by hand, with a note, on any open order (the urged hook runs for it too).
 
+Each order is urged on its own, the lead's (主办) and each assisting unit's (协办) alike.
 The service's are made once per order, kind and deadline: an extension's new deadline is
 urged again, a re-dispatch's new order has its own. Each is checked again under the
 appeal's row lock, and a unique index refuses a second row, so several processes running
@@ -41,7 +42,15 @@ from hotline.config import WorkOrdersConfig
 from hotline.hooks import TransactionHook
 from hotline.workdays import WorkCalendar
 from schemas.enums import Satisfaction, WorkOrderStatus
-from schemas.models import Agent, Appeal, Unit, UrgingKind, WorkOrder, WorkOrderUrging
+from schemas.models import (
+    Agent,
+    Appeal,
+    Unit,
+    UrgingKind,
+    WorkOrder,
+    WorkOrderRole,
+    WorkOrderUrging,
+)
 
 ENTITY = "appeal"
 URGING_ENTITY = "work_order_urging"
@@ -192,8 +201,10 @@ class UrgingSteps:
     # A supervisor's -------------------------------------------------------------------------
 
     def supervise(self, session: Session, appeal_id: int, note: str, *, agent_id: int,
-                  actor: str, now: dt.datetime) -> UrgingRecord:
-        """督办 by hand: a supervisor's, with a note, on the appeal's open work order."""
+                  actor: str, now: dt.datetime,
+                  work_order_id: int | None = None) -> UrgingRecord:
+        """督办 by hand: a supervisor's, with a note, on the appeal's open lead order (主办), or
+        on its open order `work_order_id` (an assisting unit's, 协办)."""
         text = (note or "").strip()
         if not text:
             raise AppealValidationError("note", "is required", "required")
@@ -201,8 +212,10 @@ class UrgingSteps:
             raise AppealValidationError("note", f"at most {NOTE_MAX} characters", "length",
                                         max=NOTE_MAX)
         appeal = self._locked(session, appeal_id)
+        which = WorkOrder.role == WorkOrderRole.LEAD if work_order_id is None \
+            else WorkOrder.id == work_order_id
         order = session.scalar(select(WorkOrder)
-                               .where(WorkOrder.appeal_id == appeal_id,
+                               .where(WorkOrder.appeal_id == appeal_id, which,
                                       WorkOrder.status.in_(OPEN_WORK_ORDER))
                                .order_by(WorkOrder.id.desc()).limit(1).with_for_update())
         if order is None:

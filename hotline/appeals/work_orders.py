@@ -27,6 +27,13 @@ How each step moves the appeal:
 - review (审核): accept resolves the appeal through `resolve`'s own path, so its callback and
   SMS are written by the resolve hook in the same transaction; send back returns the order
   to the unit with the reason, for another reply.
+- co-handling (协办): with a lead order (主办) open, the hall adds assisting units, one
+  order each (`role` assist). An assisting unit signs for, returns, notes, asks for an
+  extension and replies on its own order as the lead does, and its steps leave the appeal
+  where the lead has it (a line on its trail each). The hall reviews the lead's reply only,
+  and accepts it only when every assisting order has replied or was withdrawn (the hall
+  withdraws one that is no longer needed); the assisting replies are accepted with it. The
+  lead's officers see the assisting replies on their page.
 While an order is open the appeal moves only through it: the hall's plain assign, start,
 resolve and return are refused.
 
@@ -72,7 +79,7 @@ from hotline.config import WorkOrdersConfig
 from hotline.hooks import TransactionHook
 from hotline.workdays import WorkCalendar
 from schemas.enums import AppealStatus, ExtensionStatus, Satisfaction, WorkOrderStatus
-from schemas.models import Appeal, Unit, WorkOrder, WorkOrderExtension
+from schemas.models import Appeal, Unit, WorkOrder, WorkOrderExtension, WorkOrderRole
 
 ENTITY = "appeal"
 WORK_ORDER_ENTITY = "work_order"
@@ -117,6 +124,8 @@ class UnitAppeal:
     trail: list[AuditRecord]
     extension_days_left: int
     urgings: tuple[UrgingRecord, ...] = ()  # the order's 催办 and 督办, oldest first
+    # For the lead (主办): the assisting units' orders (协办), with their replies.
+    assists: tuple[WorkOrderRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -171,6 +180,7 @@ class WorkOrderSteps:
                                    unit=self._unit(session, open_order.unit_id).name)
         target_of(Action.ASSIGN, appeal.status)
         unit = self._dispatch_unit(session, unit_id)
+        self._not_assisting(session, appeal_id, unit)
         reason, instruction = _text(reason, "reason"), _text(instruction, "instruction")
         return self._new_order(session, appeal, unit, reason, instruction, actor, now,
                                audit_action="dispatch",
@@ -190,6 +200,7 @@ class WorkOrderSteps:
         if unit.id == old.unit_id:
             raise WorkOrderRefused("same_unit", f"the work order is at {unit.code} already",
                                    unit=unit.name)
+        self._not_assisting(session, appeal_id, unit)
         reason, instruction = _text(reason, "reason"), _text(instruction, "instruction")
         previous = self._unit(session, old.unit_id)
         self._order_move(session, old, WorkOrderAction.WITHDRAW, actor, now,
@@ -201,6 +212,47 @@ class WorkOrderSteps:
                                note=f"{_unit_label(previous)} → {_unit_label(unit)}；"
                                     f"原因：{reason}；要求：{instruction}")
 
+    def add_assist(self, session: Session, appeal_id: int, unit_id: int, *, reason: str,
+                   instruction: str, actor: str, now: dt.datetime) -> WorkOrderRecord:
+        """协办: an assisting unit for the appeal's open lead order, with its own order (and
+        time limits from now); the appeal stays where the lead has it."""
+        appeal = self._locked(session, appeal_id)
+        lead = self._open_order(session, appeal_id)
+        if lead is None:
+            raise WorkOrderRefused("no_lead", f"appeal {appeal_id} has no open lead order "
+                                   "to assist")
+        unit = self._dispatch_unit(session, unit_id)
+        if unit.id == lead.unit_id:
+            raise WorkOrderRefused("assist_is_lead", f"{unit.code} is the lead unit",
+                                   unit=unit.name)
+        self._not_assisting(session, appeal_id, unit)
+        reason, instruction = _text(reason, "reason"), _text(instruction, "instruction")
+        order = self._order_row(session, appeal, unit, reason, instruction, actor, now,
+                                role=WorkOrderRole.ASSIST)
+        self._appeal_step(session, appeal, "assist", actor, now,
+                          f"{_unit_label(unit)}（协办）；原因：{reason}；要求：{instruction}")
+        return self._order_record(session, order)
+
+    def withdraw_assist(self, session: Session, appeal_id: int, order_id: int, reason: str,
+                        *, actor: str, now: dt.datetime) -> WorkOrderRecord:
+        """The hall withdraws an assisting order no longer needed (before the lead's reply
+        is accepted, which waits for every open assisting order)."""
+        appeal = self._locked(session, appeal_id)
+        order = session.get(WorkOrder, order_id, with_for_update=True)
+        if order is None or order.appeal_id != appeal_id \
+                or order.role is not WorkOrderRole.ASSIST:
+            raise WorkOrderRefused("no_assist", f"appeal {appeal_id} has no assisting order "
+                                   f"{order_id}")
+        work_order_target_of(WorkOrderAction.WITHDRAW, order.status)
+        reason = _text(reason, "reason")
+        unit = self._unit(session, order.unit_id)
+        self._order_move(session, order, WorkOrderAction.WITHDRAW, actor, now, note=reason)
+        order.closed_at = now
+        self._cancel_pending(session, order, actor, now)
+        self._appeal_step(session, appeal, "assist_withdraw", actor, now,
+                          f"{_unit_label(unit)}（协办）；撤回原因：{reason}")
+        return self._order_record(session, order)
+
     def accept_reply(self, session: Session, appeal_id: int, resolution: str | None = None,
                      *, actor: str, now: dt.datetime) -> AppealRecord:
         """审核通过: the appeal resolved with the unit's reply (or the hall's wording of it,
@@ -209,10 +261,18 @@ class WorkOrderSteps:
         order = self._reviewed_order(session, appeal_id)
         work_order_target_of(WorkOrderAction.ACCEPT, order.status)
         target_of(Action.RESOLVE, appeal.status)
+        assists = self._open_assists(session, appeal_id)
+        waiting = [a for a in assists if a.status is not WorkOrderStatus.REPLIED]
+        if waiting:
+            raise WorkOrderRefused("assists_pending", f"{len(waiting)} assisting orders have "
+                                   "not replied",
+                                   units="、".join(self._unit(session, a.unit_id).name
+                                                  for a in waiting))
         text = _text(resolution, "resolution", REPLY_MAX, required=False) or order.reply or ""
         unit = self._unit(session, order.unit_id)
-        self._order_move(session, order, WorkOrderAction.ACCEPT, actor, now)
-        order.reviewed_at, order.reviewed_by, order.closed_at = now, actor, now
+        for assist in [order, *assists]:
+            self._order_move(session, assist, WorkOrderAction.ACCEPT, actor, now)
+            assist.reviewed_at, assist.reviewed_by, assist.closed_at = now, actor, now
         session.flush()
         return self._resolve(session, appeal_id, text, actor=actor, now=now,
                              audit_action="accept",
@@ -235,7 +295,8 @@ class WorkOrderSteps:
         if appeal.satisfaction is not Satisfaction.DISSATISFIED:
             raise WorkOrderRefused("not_dissatisfied", f"appeal {appeal_id} has no 不满意 "
                                    "rating to rework")
-        last = session.scalar(select(WorkOrder).where(WorkOrder.appeal_id == appeal_id)
+        last = session.scalar(select(WorkOrder).where(WorkOrder.appeal_id == appeal_id,
+                                                      WorkOrder.role == WorkOrderRole.LEAD)
                               .order_by(WorkOrder.id.desc()).limit(1).with_for_update())
         if last is None:
             raise WorkOrderRefused("no_order", f"appeal {appeal_id} was never at a unit")
@@ -323,15 +384,20 @@ class WorkOrderSteps:
         appeal = self._locked(session, appeal_id)
         order = self._unit_order(session, appeal_id, unit_id)
         work_order_target_of(WorkOrderAction.SIGN, order.status)
-        target_of(Action.START, appeal.status)
+        lead = order.role is WorkOrderRole.LEAD
+        if lead:
+            target_of(Action.START, appeal.status)
         unit = self._unit(session, order.unit_id)
         late = now > order.sign_by
         self._order_move(session, order, WorkOrderAction.SIGN, actor, now,
                          note="超时签收" if late else None)
         order.signed_at, order.signed_by = now, actor
-        self._move(session, appeal_id, Action.START, actor, now,
-                   f"{_unit_label(unit)}签收" + ("（超时签收）" if late else ""),
-                   audit_action="sign")
+        note = f"{_unit_label(unit)}{'' if lead else '（协办）'}签收" \
+            + ("（超时签收）" if late else "")
+        if lead:
+            self._move(session, appeal_id, Action.START, actor, now, note, audit_action="sign")
+        else:
+            self._appeal_step(session, appeal, "sign", actor, now, note)
         return self._order_record(session, order)
 
     def return_order(self, session: Session, appeal_id: int, reason: str, *, unit_id: int,
@@ -340,7 +406,9 @@ class WorkOrderSteps:
         appeal = self._locked(session, appeal_id)
         order = self._unit_order(session, appeal_id, unit_id)
         work_order_target_of(WorkOrderAction.RETURN, order.status)
-        target_of(Action.RETURN, appeal.status)
+        lead = order.role is WorkOrderRole.LEAD
+        if lead:
+            target_of(Action.RETURN, appeal.status)
         reason = _text(reason, "reason")
         if now > order.return_by:
             raise WorkOrderRefused("return_late", f"a return was possible until "
@@ -351,6 +419,10 @@ class WorkOrderSteps:
         order.returned_at, order.returned_by, order.return_reason = now, actor, reason
         order.closed_at = now
         self._cancel_pending(session, order, actor, now)
+        if not lead:  # an assisting unit's return: the hall sees it, the lead goes on
+            self._appeal_step(session, appeal, "return", actor, now,
+                              f"{_unit_label(unit)}（协办）退单；原因：{reason}")
+            return self._order_record(session, order)
 
         def change(row: Appeal) -> None:
             row.unit_id = None
@@ -398,8 +470,9 @@ class WorkOrderSteps:
         self._order_move(session, order, WorkOrderAction.REPLY, actor, now)
         order.replied_at, order.replied_by, order.reply = now, actor, text
         self._cancel_pending(session, order, actor, now)
+        role = "" if order.role is WorkOrderRole.LEAD else "（协办）"
         self._appeal_step(session, appeal, "reply", actor, now,
-                          f"{_unit_label(unit)}办结回复：{text}")
+                          f"{_unit_label(unit)}{role}办结回复：{text}")
         return self._order_record(session, order)
 
     def unit_note(self, session: Session, appeal_id: int, text: str, *, unit_id: int,
@@ -438,8 +511,11 @@ class WorkOrderSteps:
         left = self.work_orders.max_extension_working_days - order.extended_days
         urgings = tuple(u for u in self.urgings_of(session, appeal.id)
                         if u.work_order_id == order.id)
+        assists: tuple[WorkOrderRecord, ...] = ()
+        if order.role is WorkOrderRole.LEAD:
+            assists = tuple(o for o in self.work_orders_of(session, appeal.id) if o.assisting)
         return UnitAppeal(AppealRecord.of(appeal), self._order_record(session, order),
-                          audit.trail(session, ENTITY, appeal.id), left, urgings)
+                          audit.trail(session, ENTITY, appeal.id), left, urgings, assists)
 
     def unit_work(self, session: Session, unit_id: int, name: str, *,
                   now: dt.datetime) -> WorkList:
@@ -455,8 +531,9 @@ class WorkOrderSteps:
         """One of the hall's work-order lists (HALL_LISTS), and the size of each."""
         later = aliased(WorkOrder)
         conditions: dict[str, tuple[list[ColumnElement[bool]], list]] = {
-            "to_review": ([WorkOrder.status == WorkOrderStatus.REPLIED],
-                          [WorkOrder.replied_at]),
+            # The leads' replies: an assisting reply is read with its lead's.
+            "to_review": ([WorkOrder.status == WorkOrderStatus.REPLIED,
+                           WorkOrder.role == WorkOrderRole.LEAD], [WorkOrder.replied_at]),
             # Returned and not dispatched again since: back at the hall.
             "returned": ([WorkOrder.status == WorkOrderStatus.RETURNED,
                           Appeal.status == AppealStatus.RECEIVED,
@@ -538,25 +615,9 @@ class WorkOrderSteps:
     def _new_order(self, session: Session, appeal: Appeal, unit: Unit, reason: str,
                    instruction: str, actor: str, now: dt.datetime, *, audit_action: str,
                    note: str, rework_of: int | None = None) -> WorkOrderRecord:
-        policy = self.work_orders
-        order = WorkOrder(
-            appeal_id=appeal.id, unit_id=unit.id, status=WorkOrderStatus.DISPATCHED,
-            dispatched_at=now, dispatched_by=actor, reason=reason, instruction=instruction,
-            sign_by=add_working_hours(self._calendar, self._zone, now,
-                                      policy.sign_within_working_hours, policy.hours),
-            return_by=end_of_working_day(self._calendar, self._zone, now,
-                                         policy.return_within_working_days),
-            due_at=end_of_working_day(self._calendar, self._zone, now,
-                                      policy.handling_working_days),
-            extended_days=0, send_backs=0, updated_at=now, rework_of=rework_of)
-        session.add(order)
-        session.flush()
-        audit.record(session, at=now, actor=actor,
-                     action="dispatch" if rework_of is None else WorkOrderAction.REWORK.value,
-                     entity_type=WORK_ORDER_ENTITY, entity_id=order.id,
-                     to_state=WorkOrderStatus.DISPATCHED.value,
-                     note=f"appeal {appeal.id} to {unit.code}"
-                          + ("" if rework_of is None else f", reworks order {rework_of}"))
+        """A lead order, the appeal assigned to its unit."""
+        order = self._order_row(session, appeal, unit, reason, instruction, actor, now,
+                                rework_of=rework_of)
 
         def change(row: Appeal) -> None:
             row.unit_id = unit.id
@@ -567,6 +628,32 @@ class WorkOrderSteps:
         if rework_of is None:  # a rework is told to the citizen at its callback, not here
             self.dispatched_hook.run(session, record, order_record)
         return order_record
+
+    def _order_row(self, session: Session, appeal: Appeal, unit: Unit, reason: str,
+                   instruction: str, actor: str, now: dt.datetime, *,
+                   rework_of: int | None = None,
+                   role: WorkOrderRole = WorkOrderRole.LEAD) -> WorkOrder:
+        policy = self.work_orders
+        order = WorkOrder(
+            appeal_id=appeal.id, unit_id=unit.id, status=WorkOrderStatus.DISPATCHED,
+            dispatched_at=now, dispatched_by=actor, reason=reason, instruction=instruction,
+            sign_by=add_working_hours(self._calendar, self._zone, now,
+                                      policy.sign_within_working_hours, policy.hours),
+            return_by=end_of_working_day(self._calendar, self._zone, now,
+                                         policy.return_within_working_days),
+            due_at=end_of_working_day(self._calendar, self._zone, now,
+                                      policy.handling_working_days),
+            extended_days=0, send_backs=0, updated_at=now, rework_of=rework_of, role=role)
+        session.add(order)
+        session.flush()
+        audit.record(session, at=now, actor=actor,
+                     action="dispatch" if rework_of is None else WorkOrderAction.REWORK.value,
+                     entity_type=WORK_ORDER_ENTITY, entity_id=order.id,
+                     to_state=WorkOrderStatus.DISPATCHED.value,
+                     note=f"appeal {appeal.id} to {unit.code}"
+                          + ("" if role is WorkOrderRole.LEAD else " (assisting)")
+                          + ("" if rework_of is None else f", reworks order {rework_of}"))
+        return order
 
     def _order_move(self, session: Session, order: WorkOrder, action: WorkOrderAction,
                     actor: str, now: dt.datetime, note: str | None = None) -> None:
@@ -607,10 +694,28 @@ class WorkOrderSteps:
 
     @staticmethod
     def _open_order(session: Session, appeal_id: int) -> WorkOrder | None:
+        """The open lead order (主办), locked."""
         return session.scalar(select(WorkOrder)
                               .where(WorkOrder.appeal_id == appeal_id,
+                                     WorkOrder.role == WorkOrderRole.LEAD,
                                      WorkOrder.status.in_(OPEN_WORK_ORDER))
                               .order_by(WorkOrder.id.desc()).limit(1).with_for_update())
+
+    @staticmethod
+    def _open_assists(session: Session, appeal_id: int) -> list[WorkOrder]:
+        """The open assisting orders (协办), oldest first, locked."""
+        return list(session.scalars(select(WorkOrder)
+                                    .where(WorkOrder.appeal_id == appeal_id,
+                                           WorkOrder.role == WorkOrderRole.ASSIST,
+                                           WorkOrder.status.in_(OPEN_WORK_ORDER))
+                                    .order_by(WorkOrder.id).with_for_update()))
+
+    def _not_assisting(self, session: Session, appeal_id: int, unit: Unit) -> None:
+        """One open order per unit on an appeal: a unit assisting is not made the lead or
+        asked to assist again (withdraw its order first)."""
+        if any(o.unit_id == unit.id for o in self._open_assists(session, appeal_id)):
+            raise WorkOrderRefused("assisting", f"{unit.code} assists on the appeal already",
+                                   unit=unit.name)
 
     def _reviewed_order(self, session: Session, appeal_id: int) -> WorkOrder:
         order = self._open_order(session, appeal_id)
@@ -656,8 +761,10 @@ class WorkOrderSteps:
         return moment.astimezone(self._zone).strftime("%Y-%m-%d %H:%M")
 
     def open_order_guard(self, session: Session, appeal_id: int, action: str) -> None:
-        """Refuse the hall's plain `action` while the appeal is at a unit."""
-        order = self._open_order(session, appeal_id)
+        """Refuse the hall's plain `action` while the appeal is at a unit (leading or
+        assisting)."""
+        order = self._open_order(session, appeal_id) \
+            or next(iter(self._open_assists(session, appeal_id)), None)
         if order is not None:
             unit = self._unit(session, order.unit_id)
             raise WorkOrderRefused("order_open", f"cannot {action} appeal {appeal_id} while "

@@ -46,6 +46,10 @@ def apply(db, action: Action, appeal_id: int):
                                                        actor="agent:li", now=NOW),
             Action.ANSWER: lambda: REPO.answer(session, appeal_id, "已电话答复",
                                                actor="agent:li", now=NOW),
+            # Into a new appeal of the same caller, open.
+            Action.MERGE: lambda: REPO.merge(
+                session, appeal_id, REPO.create(session, new_appeal(), actor="a", now=NOW).id,
+                "同一事项重复来电", actor="agent:li", now=NOW),
         }[action]()
     return db.write_now(work)
 

@@ -38,6 +38,9 @@ from ivr.simulator.usage import usage_block
 
 SAMPLES_PER_SECOND = 8000
 CONNECTED = ""  # CallSetup.queue_status: an agent takes the call
+# CallSetup.queue_status: an agent takes the call and the bridged pair is moved elsewhere
+# with AMI Redirect (a three-way call's conference): Queue answers 0, the AGI is ended.
+REDIRECTED = "REDIRECTED"
 DEAD = "511 Command Not Permitted on a dead channel or intercept routine\n"
 INVALID = "510 Invalid or unknown command\n"
 _USAGE = object()
@@ -198,6 +201,7 @@ class QueueResult:
     status: str = CONNECTED
     member: str | None = None
     caller_hung_up: bool = False
+    redirected: bool = False  # moved out of the queue's bridge by AMI Redirect
 
 
 @dataclass(frozen=True)
@@ -257,6 +261,7 @@ class AsteriskCallSimulator(LineReceiver):
             self.variables.setdefault("AGIEXITONHANGUP", "yes")
         self.astdb: dict[tuple[str, str], str] = {}
         self._hangup_pending = False
+        self._redirect_pending = False
         self._table: list[tuple[tuple[str, ...], bool, Callable[[list[str]], object]]] = [
             (("answer",), False, self._answer),
             (("asyncagi", "break"), True, lambda argv: "200 result=0\n"),
@@ -320,6 +325,13 @@ class AsteriskCallSimulator(LineReceiver):
         if self.ended:
             return
         self._send(answer)
+        if self._redirect_pending and not self.dead:
+            self._redirect_pending = False
+            self.dead = True  # for the AGI: the channel has left it (511 from now on)
+            self.heard.append(Heard("redirected", "the channel left the AGI"))
+            if self.agistatus == "SUCCESS":
+                self.agistatus = "HANGUP"
+            self._channel_gone()
         if self._hangup_pending and not self.dead:
             self.caller_hangs_up()
 
@@ -747,8 +759,9 @@ class AsteriskCallSimulator(LineReceiver):
                                channel=self.setup.channel, variables=dict(self.variables))
             return self.setup.queue(entry).addCallback(
                 lambda result: self._queue_ended(result, options))
-        return self._queue_ended(QueueResult(self.setup.queue_status, self.setup.queue_member),
-                                 options, timeout)
+        static = self.setup.queue_status
+        return self._queue_ended(QueueResult(static, self.setup.queue_member,
+                                             redirected=static == REDIRECTED), options, timeout)
 
     def _queue_ended(self, result: QueueResult, options: str, timeout: str = "set") -> str:
         """Queue()'s answer once the wait is over (see _queue)."""
@@ -756,6 +769,16 @@ class AsteriskCallSimulator(LineReceiver):
             self.heard.append(Heard("queue-wait", "the caller hangs up waiting"))
             self._hangup_pending = True
             return "200 result=-1\n"
+        if result.redirected:
+            # As Asterisk 23.4.1 did (agi_threeway_by_name): the async goto ends Queue with
+            # 0 and the AGI at once (HANGUP, then 511 for any command) and res_agi sets
+            # AGISTATUS=HANGUP, though the channel lives on where it was sent.
+            self.heard.append(Heard("queue-wait", "connected, then redirected out of the "
+                                                  "queue (AMI Redirect)"))
+            if result.member:
+                self.variables["MEMBERINTERFACE"] = result.member
+            self._redirect_pending = True
+            return "200 result=0\n"
         status = result.status
         if status == CONNECTED:
             self._queue_recording()

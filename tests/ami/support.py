@@ -26,6 +26,9 @@ LATER_AMI_STREAMS = (
     "ami_record_writefile",
     "ami_say_datetime_zone",
     "ami_say_datetime_zone_files",
+    "ami_threeway_by_name",
+    "ami_threeway_by_uniqueid",
+    "ami_threeway_unit_no_answer",
 )
 AMI_STREAMS = sorted(
     p.name.split(".")[0]

@@ -12,7 +12,7 @@ from twisted.internet.testing import StringTransport
 
 from ivr.agi import AGIConnectionClosed, AGIException
 from ivr.simulator import AsteriskCallSimulator, CallSetup, Heard, parse_args
-from ivr.simulator.asterisk import CONNECTED
+from ivr.simulator.asterisk import CONNECTED, REDIRECTED
 from ivr.simulator.say import zh_datetime_files
 from tests.ivr import golden
 from tests.ivr.helpers import run_call
@@ -65,6 +65,7 @@ OPTIONS = {
     "agi_record_writefile": dict(record_dirs=()),
     "agi_say_datetime_zone": dict(),
     "agi_say_datetime_zone_files": dict(sounds={**BEEP, **every_played_file()}),
+    "agi_threeway_by_name": dict(queue_status=REDIRECTED),
 }
 
 

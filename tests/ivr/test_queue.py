@@ -178,3 +178,21 @@ def test_the_simulator_answers_a_bridged_call_the_agent_ended_as_asterisk_does()
     assert ask("GET VARIABLE QUEUESTATUS") == "200 result=0\n"
     assert ask("EXEC Queue hotline,tc,,,600") == "200 result=0\n"
     assert ask("GET VARIABLE QUEUESTATUS") == "200 result=1 (CONTINUE)\n"
+
+
+def test_a_call_moved_to_a_three_way_conference_leaves_the_ivr_as_a_served_call():
+    """The desk's three-way call redirects the bridged pair into a ConfBridge: Queue answers
+    0 and the AGI gets HANGUP at once (agi_threeway_by_name). The call was an agent's, the
+    caller is still on the line: no voice message, no failure, no fallback in the dialplan
+    (the channel has left it)."""
+    from ivr.simulator.asterisk import REDIRECTED
+
+    backend = MemoryBackend()
+    with LogCapture() as logs:
+        call = run_call(make_flow(backend), "_ 2",
+                        CallSetup(callerid=CITIZEN, queue_status=REDIRECTED))
+    assert not logs.failures() and not logs.at(LogLevel.critical)
+    assert "queue-wait connected, then redirected out of the queue (AMI Redirect)" in [
+        str(h) for h in call.simulator.heard]
+    assert P.SORRY_TECHNICAL not in played(call) and not commands(call, "RECORD FILE")
+    assert backend.record.outcome is CallOutcome.TO_QUEUE

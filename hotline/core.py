@@ -21,6 +21,7 @@ from hotline.config import Config
 from hotline.db import Database, make_engine
 from hotline.hooks import CallbackRequestedHook, SurveySmsHook
 from hotline.interfaces import IReactor
+from hotline.knowledge.guide import GuideSmsHook
 from hotline.listening import ListeningPorts
 from hotline.metrics import Metrics
 from hotline.workdays import WorkCalendar
@@ -44,6 +45,8 @@ class Core:
     # Participants that write an appeal's SMS satisfaction survey (the callback queue's
     # fallback). The SMS content layer joins it.
     survey_sms_hook: SurveySmsHook | None = None
+    # Participants that queue a knowledge article's guide SMS sent from the desk.
+    knowledge_guide_hook: GuideSmsHook = field(default_factory=GuideSmsHook)
     # The process's metrics registry (`/metrics`); None: nothing is counted.
     metrics: Metrics | None = None
     # The links /healthz reports, by name: fn() -> (up, since in reactor-clock seconds).

@@ -93,6 +93,7 @@ class SmsKind(enum.StrEnum):
     REMINDER_IDCARD = "reminder_idcard"
     EARLY_WARNING = "early_warning"
     CALLBACK_CONFIRMATION = "callback_confirmation"
+    KNOWLEDGE_GUIDE = "knowledge_guide"  # 办事指南: a knowledge article's guide, sent from the desk
     TEST = "test"
 
 

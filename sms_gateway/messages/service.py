@@ -18,10 +18,11 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from hotline.config import Config, ConfigError
-from sms_gateway.messages import appeal_messages
+from sms_gateway.messages import appeal_messages, knowledge_guide
 from sms_gateway.messages.appeal_messages import AppealMessages
 from sms_gateway.messages.broadcasts import Broadcasts
 from sms_gateway.messages.config import MessagesConfig, messages_config
+from sms_gateway.messages.knowledge_guide import KnowledgeGuideMessages
 from sms_gateway.messages.planner import PlannerService
 from sms_gateway.messages.reminders import ReminderPlan, ReminderPlanner
 from sms_gateway.messages.replies import ReplyHandler, ReplyResult
@@ -78,6 +79,9 @@ SAMPLE_FIELDS: dict[str, dict[str, object]] = {
     "unit_urged": {"case_number": "2026112800001", "unit_name": "临沂市公安局兰山分局柳青派出所",
                    "deadline": dt.datetime(2026, 12, 5, 15, 59, tzinfo=dt.timezone.utc),
                    "supervise": True},
+    "knowledge_guide": {"title": "居民身份证补领", "materials": "居民户口簿；未满十六周岁的由监护人陪同" * 3,
+                        "location": "户籍所在地或居住地派出所户籍窗口" * 2, "hours": "工作日上午9:00-12:00，下午13:30-17:00",
+                        "fee": "工本费按国家规定收取", "time_limit": "按规定时限制证"},
 }
 
 
@@ -93,6 +97,7 @@ def register(core: Core, settings: MessagesConfig | None = None) -> Messaging:
     """Build the content layer and join the core's create and resolve hooks."""
     messaging = build(core.config, core.zone, settings)
     appeal_messages.register(core, messaging.appeals)
+    knowledge_guide.register(core, KnowledgeGuideMessages(messaging.sender, messaging.templates))
     return messaging
 
 

@@ -41,6 +41,9 @@ LONGEST = {
     SmsKind.UNIT_URGED: {"case_number": "2026112899999", "unit_name": LONG_UNIT,
                          "deadline": dt.datetime(2026, 12, 30, 15, 59, tzinfo=dt.timezone.utc),
                          "supervise": True},
+    SmsKind.KNOWLEDGE_GUIDE: {"title": "居民身份证补领" * 5, "materials": "居民户口簿；监护人陪同" * 10,
+                              "location": "户籍所在地或居住地派出所户籍窗口" * 3, "hours": "工作日上午9:00-12:00" * 3,
+                              "fee": "工本费按国家规定收取" * 2, "time_limit": "按规定时限制证" * 3},
 }
 EXPECTED = {
     SmsKind.APPEAL_RECEIVED: ["编号2026112899999", "2026年12月30日前", "9600110"],
@@ -54,6 +57,7 @@ EXPECTED = {
     SmsKind.APPEAL_DISPATCHED: ["编号2026112899999", "已转交" + LONG_UNIT + "办理", "2026年12月30日前"],
     SmsKind.APPEAL_EXTENDED: ["编号2026112899999", "延期办理", "2027年1月14日前"],
     SmsKind.UNIT_URGED: ["【督办】" + LONG_UNIT, "2026112899999", "超过办理时限（2026年12月30日）"],
+    SmsKind.KNOWLEDGE_GUIDE: ["【办事指南】居民身份证补领", "。材料：居民户口簿", "…", "。地点：", "。时限：", "详询9600110"],
 }
 
 

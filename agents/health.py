@@ -108,6 +108,9 @@ class HealthResource(resource.Resource):
         for name, state in sorted(self._links.items()):
             up, since = state()
             links[name] = {"up": bool(up), "since": _iso(since)}
+            reason = getattr(state, "down_reason", None)  # an SMS bind says why it is down
+            if not up and reason is not None and reason():
+                links[name]["reason"] = reason()
         return links
 
 

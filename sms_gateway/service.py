@@ -220,8 +220,21 @@ def makeService(core: Core) -> SmsService:
     return top
 
 
-def _link_state(link: BindLink):
-    return lambda: (link.is_available(), link.since)
+class _LinkState:
+    """What /healthz reads of a bind: (up, since), and why it is down (`down_reason`)."""
+
+    def __init__(self, link: BindLink) -> None:
+        self._link = link
+
+    def __call__(self) -> tuple[bool, float]:
+        return self._link.is_available(), self._link.since
+
+    def down_reason(self) -> str | None:
+        return self._link.down_reason
+
+
+def _link_state(link: BindLink) -> _LinkState:
+    return _LinkState(link)
 
 
 def _live_families(dispatcher: OutboxDispatcher, links: dict):

@@ -352,6 +352,9 @@ class PumpedLink(MultiService, Generic[C, E]):
         self._available_waiters: list[Deferred] = []
         self._stopping = False
         self.since = clock.seconds()  # when is_available() last changed (clock seconds)
+        # Why the link last failed to come up, for /healthz ("ESME_RBINDFAIL: bind refused");
+        # None once it is up.
+        self.down_reason: str | None = None
 
     def is_available(self) -> bool:
         carrier = self.submits.carrier
@@ -381,6 +384,7 @@ class PumpedLink(MultiService, Generic[C, E]):
     def _carrierUp(self, carrier: C) -> None:
         if self.submits.carrier is None:
             self.since = self.clock.seconds()
+        self.down_reason = None
         self.submits.attach(carrier)
         waiters, self._available_waiters = self._available_waiters, []
         for d in waiters:
@@ -391,6 +395,7 @@ class PumpedLink(MultiService, Generic[C, E]):
         if carrier is not self.submits.carrier:
             return
         self.since = self.clock.seconds()
+        self.down_reason = self.down_reason or "link lost"
         self.submits.detach(LinkUnavailable(f"{self.name} link lost"))
 
     def _beginStop(self) -> None:

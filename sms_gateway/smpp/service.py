@@ -38,7 +38,7 @@ from sms_gateway.link import (
 from sms_gateway.receipts import message_id_keys
 from sms_gateway.smpp import codec
 from sms_gateway.smpp.config import SmppBindConfig
-from sms_gateway.smpp.protocol import EsmeProtocol
+from sms_gateway.smpp.protocol import BindRefused, EsmeProtocol
 from sms_gateway.submit_pump import Outcome, Part, PumpedLink, SubmitPump, Verdict
 
 _SLOW_DOWN = (codec.ESME_RTHROTTLED, codec.ESME_RMSGQFUL)
@@ -99,8 +99,8 @@ class SmppLink(PumpedLink[EsmeProtocol, EncodedMessage]):
         for command in commands:
             bind = ClientService(
                 # An SMSC closes after a refused bind: see `hotline.reconnect`.
-                guarded(endpoint), _EsmeFactory(self, command),
-                retryPolicy=policy, clock=clock, prepareConnection=_bind,
+                guarded(_ReasonEndpoint(endpoint, self)), _EsmeFactory(self, command),
+                retryPolicy=policy, clock=clock, prepareConnection=self._bind,
             )
             bind.setName(f"{name}:{command}")
             bind.setServiceParent(self)
@@ -127,6 +127,15 @@ class SmppLink(PumpedLink[EsmeProtocol, EncodedMessage]):
         return self._enqueue(message, encoded)
 
     # -- binds coming and going -------------------------------------------------------------------
+
+    def _bind(self, protocol: EsmeProtocol) -> Deferred:
+        def refused(failure):
+            if failure.check(BindRefused):
+                self.down_reason = f"{failure.value.status_name}: {protocol.bind_command} refused"
+            else:
+                self.down_reason = f"{protocol.bind_command} failed: {failure.getErrorMessage()}"
+            return failure
+        return protocol.bind().addErrback(refused)
 
     def _protocolBound(self, protocol: EsmeProtocol) -> None:
         self._bound.add(protocol)
@@ -165,8 +174,19 @@ class SmppLink(PumpedLink[EsmeProtocol, EncodedMessage]):
         )
 
 
-def _bind(protocol) -> Deferred:
-    return protocol.bind()
+@implementer(IStreamClientEndpoint)
+class _ReasonEndpoint:
+    """`endpoint`, noting on the link why a connection attempt failed (for /healthz)."""
+
+    def __init__(self, endpoint: IStreamClientEndpoint, link: SmppLink):
+        self._endpoint = endpoint
+        self._link = link
+
+    def connect(self, factory) -> Deferred:
+        def failed(failure):
+            self._link.down_reason = f"cannot connect: {failure.getErrorMessage()}"
+            return failure
+        return self._endpoint.connect(factory).addErrback(failed)
 
 
 class _EsmeFactory(Factory):

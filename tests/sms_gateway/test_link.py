@@ -226,9 +226,10 @@ def test_wrong_password_is_refused_logged_by_name_and_retried_with_backoff():
     assert [status for _, _, status in smsc.bind_attempts] == [codec.ESME_RBINDFAIL] * 3
     assert any(e.get("status") == "ESME_RBINDFAIL" for e in events)
     assert not any(e.get("log_failure") for e in events)  # no NoTransition from ClientService
+    assert link.down_reason == "ESME_RBINDFAIL: bind_transceiver refused"  # for /healthz
     smsc.credentials["hotline"] = "secret"
     endpoint.advance(1.0)
-    assert link.is_available()
+    assert link.is_available() and link.down_reason is None
 
 
 def test_transmitter_and_receiver_pair_submit_on_one_and_receive_on_the_other():

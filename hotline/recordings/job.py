@@ -32,6 +32,7 @@ from hotline.singleton import LeaseLock
 from schemas.recordings import Recording, RecordingKind
 
 LOCK_KEY = zlib.crc32(b"hotline:recordings")
+VERIFY_EVERY = 30  # scans: the indexed files are checked every 10 minutes at scan_s = 20
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class RecordingsJob(service.Service):
         self.usage: DiskUsage | None = None
         self.problems: list[str] = []
         self.rounds = 0
+        self._scans = 0  # as holder: every VERIFY_EVERY-th also checks the indexed files
 
     def now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self._clock.seconds(), dt.timezone.utc)
@@ -117,7 +119,10 @@ class RecordingsJob(service.Service):
         if not leader:
             return None
         now = self.now()
-        result = await self._db.write(index.scan, self.roots, now, self._config.settle_s)
+        verify = self._scans % VERIFY_EVERY == 0
+        result = await self._db.write(index.scan, self.roots, now, self._config.settle_s,
+                                      verify=verify)
+        self._scans += 1
         if result.problems != self.problems:
             for line in result.problems:
                 self.log.warn("Recordings directory unreadable: {line}", line=line)

@@ -159,6 +159,15 @@ def test_a_changed_file_is_marked_altered_and_a_vanished_one_missing(database, m
     assert found[RecordingKind.CALL].altered_at == now + dt.timedelta(minutes=5)
 
 
+def test_a_scan_without_verify_only_looks_for_new_files(database, made):
+    now = DAY + dt.timedelta(minutes=1)
+    database.write_now(index.scan, made["roots"], now, 10.0)
+    made["files"][1].unlink()
+    quick = database.write_now(index.scan, made["roots"], now, 10.0, verify=False)
+    assert quick.missing == [] and quick.indexed == []
+    assert len(database.write_now(index.scan, made["roots"], now, 10.0).missing) == 1
+
+
 def test_an_unreadable_directory_is_a_problem_not_a_failure(database, tmp_path):
     result = database.write_now(index.scan, {"recordings": str(tmp_path / "absent")},
                                 DAY, 10.0)

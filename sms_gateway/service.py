@@ -241,10 +241,19 @@ def _live_families(dispatcher: OutboxDispatcher, links: dict):
     """The dispatcher's counters and each bind's window use, read from memory at scrape time."""
     for name, doc, value in (("submitted", "SMS accepted by an SMSC", dispatcher.submitted),
                              ("failed", "SMS failed for good", dispatcher.failed),
-                             ("retried", "SMS submits to be retried", dispatcher.retried),
                              ("receipts_expired", "delivery receipts held 72 h that never met "
                               "their message", dispatcher.receipts_expired)):
         yield CounterMetricFamily(f"hotline_sms_{name}", f"{doc} (this process)", value=value)
+    # Retries counted where they happen: each part a bind's pump sends again, by the
+    # carrier's status; and each message the outbox queues again for a later attempt.
+    retried = CounterMetricFamily("hotline_sms_retried_total", "SMS parts sent again by a "
+                                  "bind, and messages queued again by the outbox (this process)",
+                                  labels=["bind", "status"])
+    for name, link in links.items():
+        for status, count in sorted(link.submits.retries.items()):
+            retried.add_metric([name, status], count)
+    retried.add_metric(["outbox", "requeued"], dispatcher.retried)
+    yield retried
     yield GaugeMetricFamily("hotline_sms_in_flight", "SMS claimed and waiting for the SMSC",
                             value=dispatcher.in_flight())
     window = GaugeMetricFamily("hotline_sms_window_use",

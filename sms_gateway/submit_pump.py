@@ -174,6 +174,9 @@ class SubmitPump(Generic[C, E]):
         self._retrying: set[Part[E]] = set()
         self._drain_call: IDelayedCall | None = None
         self._last_slowdown = float("-inf")
+        # Parts sent again by this pump, by the carrier's status ("ESME_RTHROTTLED") or
+        # "response_timeout": hotline_sms_retried_total{bind, status}.
+        self.retries: collections.Counter[str] = collections.Counter()
 
     # -- what the link asks -----------------------------------------------------------------------
 
@@ -267,9 +270,10 @@ class SubmitPump(Generic[C, E]):
             part.deferred.callback(outcome.detail)
         elif outcome.verdict is Verdict.THROTTLE:
             self._slowDown(outcome.detail)
-            self._retry(part, settings.retry_initial_delay, CarrierBusy(outcome.detail))
+            self._retry(part, settings.retry_initial_delay, CarrierBusy(outcome.detail),
+                        outcome.detail)
         elif outcome.verdict is Verdict.RETRY:
-            self._retry(part, self._backoff(part), CarrierBusy(outcome.detail))
+            self._retry(part, self._backoff(part), CarrierBusy(outcome.detail), outcome.detail)
         else:
             self.log.warn("{peer} refused part {index} of {count} to {destination}: {error}",
                           peer=self.peer, index=part.index + 1, count=part.count,
@@ -279,7 +283,8 @@ class SubmitPump(Generic[C, E]):
 
     def _unanswered(self, failure: Failure, part: Part[E]) -> None:
         if failure.check(ResponseTimeout):
-            self._retry(part, self._backoff(part), cast(ResponseTimeout, failure.value))
+            self._retry(part, self._backoff(part), cast(ResponseTimeout, failure.value),
+                        "response_timeout")
         elif failure.check(LinkUnavailable):
             part.deferred.errback(failure)
         else:
@@ -307,11 +312,13 @@ class SubmitPump(Generic[C, E]):
         bucket.rate = slower
         bucket.consume()  # spend what was saved up: the burst is what got us throttled
 
-    def _retry(self, part: Part[E], delay: float, error: RetryableSubmitError) -> None:
+    def _retry(self, part: Part[E], delay: float, error: RetryableSubmitError,
+               status: str) -> None:
         part.attempts += 1
         if part.attempts > self.settings.retry_limit or self.carrier is None:
             part.deferred.errback(error)
             return
+        self.retries[status] += 1
         self.log.info("Retrying part {index} to {destination} in {delay}s after {error} "
                       "(attempt {attempt})", index=part.index + 1,
                       destination=mask_phone(part.message.destination), delay=delay,

@@ -18,6 +18,7 @@ from sms_gateway.link import (
     RetryableSubmitError,
 )
 from sms_gateway.receipts import ids_match
+from sms_gateway.service import _live_families
 from sms_gateway.simulator import SimulatedSmsc
 from sms_gateway.smpp import codec
 from tests.sms_gateway.helpers import make_link
@@ -155,6 +156,23 @@ def test_smsc_throttling_slows_the_bind_and_every_message_is_retried_through():
     assert len(smsc.accepted) == 60
     assert any(status == codec.ESME_RTHROTTLED for _, status in smsc.refused)
     assert any(e.get("status") == "ESME_RTHROTTLED" for e in events)
+    # Every throttled PDU was sent again, and counted where that happened.
+    throttled = sum(1 for _, status in smsc.refused if status == codec.ESME_RTHROTTLED)
+    assert link.submits.retries == {"ESME_RTHROTTLED": throttled}
+    families = {f.name: f for f in _live_families(_Counters(), {"mobile": link})}
+    assert [(s.labels, s.value) for s in families["hotline_sms_retried"].samples
+            if s.name.endswith("_total")] == [
+        ({"bind": "mobile", "status": "ESME_RTHROTTLED"}, throttled),
+        ({"bind": "outbox", "status": "requeued"}, 0)]
+
+
+class _Counters:
+    """What `_live_families` reads of a dispatcher."""
+
+    submitted = failed = retried = receipts_expired = 0
+
+    def in_flight(self):
+        return 0
 
 
 def test_message_queue_full_retries_then_fails_as_carrier_busy():
@@ -165,6 +183,7 @@ def test_message_queue_full_retries_then_fails_as_carrier_busy():
         endpoint.advance(10)
     assert result[0][1].check(CarrierBusy) and "ESME_RMSGQFUL" in str(result[0][1].value)
     assert [status for _, status in smsc.refused] == [codec.ESME_RMSGQFUL] * 3
+    assert link.submits.retries == {"ESME_RMSGQFUL": 2}  # the third refusal was given up on
 
 
 def test_system_error_is_retried_with_backoff_and_then_succeeds():

@@ -37,6 +37,8 @@ class Router:
         for prefix, bind in self._prefixes:
             if number.startswith(prefix):
                 return bind
+        if not self._carriers:
+            return self.fallback  # no carrier routes: not worth a carrier lookup per message
         return self._carriers.get(carrier_of(number).lower(), self.fallback)
 
     def choose(self, number: str, links: Mapping[str, object]) -> object:

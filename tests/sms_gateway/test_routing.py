@@ -1,5 +1,6 @@
 import pytest
 
+from sms_gateway import routing
 from sms_gateway.routing import NoRoute, Router, carrier_of
 
 
@@ -43,3 +44,11 @@ def test_down_bind_without_an_available_fallback_keeps_its_route():
 def test_route_to_an_unconfigured_bind_is_an_error():
     with pytest.raises(NoRoute):
         ROUTER.choose("18912345678", {"mobile": Link("mobile")})
+
+
+def test_without_carrier_routes_no_carrier_lookup_is_made(monkeypatch):
+    def lookup(number):
+        raise AssertionError("a carrier lookup per message, for nothing")
+    monkeypatch.setattr(routing, "carrier_of", lookup)
+    assert Router({}, {"1380": "special"}, "main").route("13912345678") == "main"
+    assert Router({}, {"1380": "special"}, "main").route("13801234567") == "special"

@@ -205,6 +205,22 @@ def setvar(variable: str, value: object, channel: str | None = None) -> Message:
     return Message.action("Setvar", fields)
 
 
+def redirect(channel: str, *, context: str, exten: str, priority: int | str = 1,
+             extra_channel: str | None = None) -> Message:
+    """Redirect a channel (by its name or its Uniqueid, as Asterisk looks up both) to a place
+    in the dialplan; with `extra_channel`, the other party of its bridge to the same place in
+    the same action, so that neither is left alone ("Dual Redirect successful", Asterisk
+    23.4.1: ami_threeway_by_name)."""
+    _need(channel=channel, context=context, exten=exten)
+    fields: list[tuple[str, object]] = [("Channel", channel)]
+    if extra_channel:
+        fields.append(("ExtraChannel", extra_channel))
+    fields += [("Context", context), ("Exten", exten), ("Priority", priority)]
+    if extra_channel:
+        fields += [("ExtraContext", context), ("ExtraExten", exten), ("ExtraPriority", priority)]
+    return Message.action("Redirect", fields)
+
+
 def status(channel: str) -> Message:
     """Status of one channel, by its name or its Uniqueid (Asterisk looks up both)."""
     _need(channel=channel)

@@ -371,6 +371,14 @@ class AMIService(MultiService):
         action = actions.getvar(variable, channel)
         return self._run(lambda p: p.send_action(action))
 
+    def redirect(self, channel: str, *, context: str, exten: str, priority: int | str = 1,
+                 extra_channel: str | None = None) -> Deferred:
+        """Fires with the response `Message`; fails with `AMIActionError` whose message is
+        "Channel does not exist: <channel>" when a channel is gone."""
+        action = actions.redirect(channel, context=context, exten=exten, priority=priority,
+                                  extra_channel=extra_channel)
+        return self._run(lambda p: p.send_action(action))
+
     def hangup(self, channel: str, cause: int | None = None) -> Deferred:
         action = actions.hangup(channel, cause)
         return self._run(lambda p: p.send_action(action))

@@ -254,6 +254,15 @@ class Queue:
 
 
 @dataclass
+class Conference:
+    """A ConfBridge conference: its name, its bridge's id and the channels in it."""
+
+    name: str
+    bridge: str
+    members: dict[str, ChannelSnapshot] = field(default_factory=dict)
+
+
+@dataclass
 class _Call:
     """An originated call whose legs are up."""
 
@@ -325,6 +334,19 @@ class AsteriskManagerSimulator(ServerFactory):
         # (Status's BridgeID), until agent_complete or its hang-up.
         self.bridges: dict[str, str] = {}
         self._bridgeCounter = itertools.count(1)
+        # The pair agent_connect bridged, by the caller's Uniqueid (what Redirect moves).
+        self.bridged: dict[str, tuple[ChannelSnapshot, ChannelSnapshot]] = {}
+        # Channels made with new_channel and not hung up, by Uniqueid: a Redirect finds them
+        # as it finds an originated call's legs.
+        self.injected: dict[str, ChannelSnapshot] = {}
+        # extensions.conf's contexts whose extension runs ConfBridge(hotline-${EXTEN}) at
+        # priority 4 ([hotline-threeway], docs/asterisk), and the conferences running.
+        self.conference_contexts: frozenset[str] = frozenset({"hotline-threeway"})
+        self.conferences: dict[str, Conference] = {}
+        # Called with (the channel as it was, context, exten) after each Redirect moves it:
+        # a scripted caller's AGI learns its Queue() was left (the demo's).
+        self.on_redirect: list[Callable[[ChannelSnapshot, str, str], None]] = []
+        self._bridge_left: dict[str, set[str]] = {}
         self.actions_received: list[Message] = []
         self.frozen = False
         """True makes every session read and never answer, like a hung Asterisk."""
@@ -389,7 +411,7 @@ class AsteriskManagerSimulator(ServerFactory):
         """A channel snapshot with fresh Uniqueid/Linkedid, for injected events;
         `variables`: those manager.conf's `channelvars` would show on its events."""
         uniqueid = self.new_uniqueid()
-        return ChannelSnapshot(
+        snapshot = ChannelSnapshot(
             name=name,
             uniqueid=uniqueid,
             linkedid=uniqueid,
@@ -403,6 +425,8 @@ class AsteriskManagerSimulator(ServerFactory):
             priority=priority,
             variables=tuple((variables or {}).items()),
         )
+        self.injected[uniqueid] = snapshot
+        return snapshot
 
     def take_local_sequence(self) -> int:
         """The next Local channel sequence number (the hex after the name): Asterisk has one for
@@ -489,6 +513,7 @@ class AsteriskManagerSimulator(ServerFactory):
         q.holdtime = hold if q.completed + q.abandoned == 0 else (3 * q.holdtime + hold) >> 2
         q.connected[caller.uniqueid] = (hold, self.wall())
         self.bridges[caller.uniqueid] = f"{next(self._bridgeCounter):08x}-5c2d-4e6b-9a1f-5e3c0d7b2a41"
+        self.bridged[caller.uniqueid] = (caller, agent)
         for call in self.calls.values():
             if call.legs[0].uniqueid == caller.uniqueid and call.bridged is None:
                 call.bridged = self.wall()
@@ -521,6 +546,7 @@ class AsteriskManagerSimulator(ServerFactory):
         q.completed += 1
         held, answered = q.connected.pop(caller.uniqueid, (0, self.wall()))
         self.bridges.pop(caller.uniqueid, None)
+        self.bridged.pop(caller.uniqueid, None)
         if held <= q.servicelevel:
             q.completed_in_sl += 1
         hold_time = held if hold_time is None else hold_time
@@ -548,6 +574,10 @@ class AsteriskManagerSimulator(ServerFactory):
         )
 
     def hangup_channel(self, channel: ChannelSnapshot, cause: int = 16) -> None:
+        self.injected.pop(channel.uniqueid, None)
+        for conference in list(self.conferences.values()):
+            if channel.uniqueid in conference.members:
+                self._leave_conference(conference, channel.uniqueid)
         self.emit("Hangup", "call,all", [*channel.fields(), ("Cause", cause), ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown"))])
 
     def add_member(self, queue: str, interface: str, member_name: str = "", *,
@@ -746,6 +776,8 @@ class AsteriskManagerSimulator(ServerFactory):
             one = replace(one, context=request.get("Context", ""), exten=request.get("Exten", ""),
                           priority=_int(request.get("Priority")) or 1)
         legs = [replace(one, state=6), replace(two, state=6)]
+        if legs[0].context in self.conference_contexts:
+            legs[0] = self.join_conference(legs[0], legs[0].exten)
         variables = dict(item.partition("=")[::2] for item in request.getall("Variable"))
         call = _Call(legs, answered=self.wall(), context=request.get("Context", ""),
                      variables=variables)
@@ -812,6 +844,100 @@ class AsteriskManagerSimulator(ServerFactory):
                 if leg.uniqueid == name:
                     return leg
         return None
+
+    def redirect_target(self, name: str) -> ChannelSnapshot | None:
+        """A channel Redirect can move, by name or Uniqueid: an originated call's leg or a
+        channel made with new_channel, as it is now (moved or not)."""
+        leg = self.find_channel(name)
+        if leg is not None:
+            return leg
+        for snapshot in self.injected.values():
+            if name in (snapshot.name, snapshot.uniqueid):
+                return snapshot
+        return None
+
+    def redirect(self, moves: list[tuple[ChannelSnapshot, str, str]]) -> None:
+        """manager.c's Redirect of one channel or a pair, after the checks: each out of the
+        queue's bridge it is in (BridgeLeave; BridgeDestroy once empty; the queue still
+        counts the call, AgentComplete comes when it ends), then to the place named, into a
+        conference where the dialplan runs ConfBridge there. A pair moves as Asterisk 23.4.1
+        moved one (ami_threeway_by_name): the ExtraChannel leaves and arrives first."""
+        ordered = list(reversed(moves))
+        for channel, context, exten in ordered:
+            self._leave_bridge(channel, context, exten)
+        for channel, context, exten in ordered:
+            moved = replace(channel, context=context, exten=exten, priority=1)
+            if context in self.conference_contexts:
+                moved = self.join_conference(moved, exten)
+            self._moved(channel, moved)
+            for hook in list(self.on_redirect):
+                hook(channel, context, exten)
+
+    def _leave_bridge(self, channel: ChannelSnapshot, context: str, exten: str) -> None:
+        for caller_id, (caller, agent) in list(self.bridged.items()):
+            if channel.uniqueid not in (caller.uniqueid, agent.uniqueid):
+                continue
+            bridge = self.bridges.get(caller_id, "")
+            left = self._bridge_left.setdefault(caller_id, set())
+            left.add(channel.uniqueid)
+            self.emit("BridgeLeave", "call,all", [
+                *self._bridge_fields(bridge, 2 - len(left), basic=True),
+                *replace(channel, context=context, exten=exten, priority=1).fields()])
+            if len(left) == 2:
+                self.emit("BridgeDestroy", "call,all", self._bridge_fields(bridge, 0, basic=True))
+                self.bridges.pop(caller_id, None)
+                self._bridge_left.pop(caller_id, None)
+
+    def join_conference(self, channel: ChannelSnapshot, exten: str) -> ChannelSnapshot:
+        """The channel runs ConfBridge(hotline-<exten>) (priority 4 of [hotline-threeway]):
+        ConfbridgeStart for the first, ConfbridgeJoin for each; ConfBridge counts one
+        channel of its own in BridgeNumChannels, as Asterisk 23.4.1 showed."""
+        name = f"hotline-{exten}"
+        conference = self.conferences.get(name)
+        if conference is None:
+            conference = Conference(name, f"c0nf{next(self._bridgeCounter):04x}-5c2d-4e6b-9a1f-5e3c0d7b2a41")
+            self.conferences[name] = conference
+            self.emit("ConfbridgeStart", "call,all", self._conference_fields(conference, 1))
+        joined = replace(channel, state=6, priority=4)
+        conference.members[joined.uniqueid] = joined
+        self.emit("ConfbridgeJoin", "call,all", [
+            *self._conference_fields(conference, len(conference.members) + 1),
+            *joined.fields(), ("Admin", "No"), ("Muted", "No")])
+        return joined
+
+    def _leave_conference(self, conference: Conference, uniqueid: str) -> None:
+        member = conference.members.get(uniqueid)
+        if member is None:
+            return
+        self.emit("ConfbridgeLeave", "call,all", [
+            *self._conference_fields(conference, len(conference.members) + 1),
+            *member.fields(), ("Admin", "No")])
+        del conference.members[uniqueid]
+        if not conference.members:
+            self.emit("ConfbridgeEnd", "call,all", self._conference_fields(conference, 0))
+            self.conferences.pop(conference.name, None)
+
+    def _moved(self, before: ChannelSnapshot, after: ChannelSnapshot) -> None:
+        """The snapshot a channel has after a Redirect, wherever the simulator keeps it."""
+        if before.uniqueid in self.injected:
+            self.injected[before.uniqueid] = after
+        call = self.calls.get(before.name)
+        if call is not None:
+            call.legs = [after if leg.uniqueid == before.uniqueid else leg for leg in call.legs]
+
+    @staticmethod
+    def _bridge_fields(bridge: str, count: int, *, basic: bool) -> list[tuple[str, object]]:
+        return [("BridgeUniqueid", bridge), ("BridgeType", "basic" if basic else "base"),
+                ("BridgeTechnology", "simple_bridge"), ("BridgeCreator", UNKNOWN),
+                ("BridgeName", UNKNOWN), ("BridgeNumChannels", count),
+                ("BridgeVideoSourceMode", "none")]
+
+    @staticmethod
+    def _conference_fields(conference: Conference, count: int) -> list[tuple[str, object]]:
+        return [("Conference", conference.name), ("BridgeUniqueid", conference.bridge),
+                ("BridgeType", "base"), ("BridgeTechnology", "softmix"),
+                ("BridgeCreator", "ConfBridge"), ("BridgeName", conference.name),
+                ("BridgeNumChannels", count), ("BridgeVideoSourceMode", "none")]
 
     def channel_application(self, channel: ChannelSnapshot) -> tuple[str, str]:
         """(Application, Data) a live leg runs, as far as the queue model knows: Queue while
@@ -1082,6 +1208,33 @@ class ManagerSession(ManagerFramer):
             return
         self.respond(request, "Success", "Channel Hungup")
         self.sim.hangup_call(channel, cause)
+
+    def action_redirect(self, request: Message) -> None:
+        """manager.c action_redirect(): the channel (and ExtraChannel, the other party of a
+        bridge, to Extra* or the same place) to a dialplan place. Answers as Asterisk 23.4.1
+        did: "Channel not specified", "Channel does not exist: <as given>", "Dual Redirect
+        successful" (ami_threeway_by_name, _by_uniqueid), "Redirect successful"."""
+        name = request.get("Channel") or ""
+        if not name:
+            self.error(request, "Channel not specified")
+            return
+        context, exten = request.get("Context") or "", request.get("Exten") or ""
+        channel = self.sim.redirect_target(name)
+        if channel is None:
+            self.error(request, f"Channel does not exist: {name}")
+            return
+        extra_name = request.get("ExtraChannel") or ""
+        extra = self.sim.redirect_target(extra_name) if extra_name else None
+        if extra_name and extra is None:
+            self.error(request, f"Channel does not exist: {extra_name}")
+            return
+        self.respond(request, "Success", "Dual Redirect successful" if extra is not None
+                     else "Redirect successful")
+        moves = [(channel, context, exten)]
+        if extra is not None:
+            moves.append((extra, request.get("ExtraContext") or context,
+                          request.get("ExtraExten") or exten))
+        self.sim.redirect(moves)
 
     def action_status(self, request: Message) -> None:
         """Status of one channel, by name or Uniqueid (manager.c action_status() and

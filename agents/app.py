@@ -34,6 +34,7 @@ from agents.pages import (
     assessment,
     callbacks,
     insights,
+    knowledge,
     recordings,
     staffing,
     supervisor,
@@ -83,6 +84,7 @@ ROUTES: tuple[Route, ...] = (
     *wallboard.ROUTES, *analysis.ROUTES, *admin.ROUTES, *api_pages.ROUTES,
     *workorders.ROUTES, *units.ROUTES, *recordings.ROUTES, *assessment.ROUTES,
     *staffing.ROUTES, *insights.ROUTES,
+    *knowledge.ROUTES,
 )
 
 
@@ -90,6 +92,7 @@ class WebApp(terminal.TerminalPages, appeals.AppealPages, callbacks.CallbackPage
              supervisor.SupervisorPages, wallboard.WallboardPages, analysis.AnalysisPages,
              admin.AdminPages, api_pages.ApiPages, workorders.WorkOrderPages,
              units.UnitPages, recordings.RecordingPages, assessment.AssessmentPages,
+             knowledge.KnowledgePages,
              staffing.StaffingPages, insights.InsightsPages):
     log = Logger()
 

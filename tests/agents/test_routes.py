@@ -93,6 +93,28 @@ TABLE = [
     ("GET", "/supervisor/insights.csv", None,     (303, 403, 200, 403, 403)),
     ("GET", "/supervisor/insights.xlsx", None,    (303, 403, 200, 403, 403)),
     ("GET", "/supervisor/insights/term", None,    (303, 403, 400, 403, 403)),  # 400: no term
+    ("GET", "/knowledge", None,                   (303, 200, 200, 403, 403)),
+    ("GET", "/knowledge/search.json", None,       (303, 200, 200, 403, 403)),
+    ("GET", "/knowledge/templates.json", None,    (303, 200, 200, 403, 403)),
+    ("GET", "/knowledge/articles/{id}", None,     (303, 404, 404, 403, 403)),  # no such article
+    ("GET", "/knowledge/articles/{id}.json", None, (303, 404, 404, 403, 403)),
+    ("POST", "/knowledge/articles/{id}/sms", {"phone": "13812345678"}, (401, 409, 409, 403, 403)),
+    ("POST", "/knowledge/consultations", {"q": "养犬登记"}, (401, 303, 303, 403, 403)),
+    ("GET", "/knowledge/edit", None,              (303, 403, 200, 403, 403)),
+    ("GET", "/knowledge/edit/new", None,          (303, 403, 200, 403, 403)),
+    ("POST", "/knowledge/edit/new", {"title": "新条目"}, (401, 403, 303, 403, 403)),
+    ("GET", "/knowledge/edit/{id}", None,         (303, 403, 404, 403, 403)),
+    ("POST", "/knowledge/edit/{id}", {"title": "甲"}, (401, 403, 404, 403, 403)),
+    ("GET", "/knowledge/review", None,            (303, 403, 200, 403, 403)),
+    ("POST", "/knowledge/review/{id}/publish", {}, (401, 403, 409, 403, 403)),  # no version
+    ("POST", "/knowledge/review/{id}/reject", {"note": "缺材料"}, (401, 403, 409, 403, 403)),
+    ("GET", "/knowledge/articles/{id}/versions", None, (303, 403, 404, 403, 403)),
+    ("GET", "/knowledge/versions/{id}", None,     (303, 403, 404, 403, 403)),
+    ("GET", "/knowledge/answer-templates", None,  (303, 403, 200, 403, 403)),
+    ("POST", "/knowledge/answer-templates", {"kind": "consultation", "field": "answer", "title": "户籍", "text": "请到派出所"}, (401, 403, 303, 403, 403)),
+    ("GET", "/knowledge/synonyms", None,          (303, 403, 200, 403, 403)),
+    ("POST", "/knowledge/synonyms", {"synonyms": "身份证 二代证"}, (401, 403, 303, 403, 403)),
+    ("GET", "/knowledge/report", None,            (303, 403, 200, 403, 403)),
     ("GET", "/api/v1/reports/analysis", None,     (401, 401, 401, 401, 401)),
     ("GET", "/supervisor/callcentre.xlsx", None,  (303, 403, 200, 403, 403)),
     ("GET", "/callbacks", None,                   (303, 404, 404, 403, 403)),  # 404: none injected

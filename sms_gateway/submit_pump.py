@@ -174,6 +174,10 @@ class SubmitPump(Generic[C, E]):
         self._retrying: set[Part[E]] = set()
         self._drain_call: IDelayedCall | None = None
         self._last_slowdown = float("-inf")
+        self._last_throttle = float("-inf")
+        self._last_recovery = float("-inf")
+        self._accepted_at: collections.deque[float] = collections.deque()  # the last second's
+        self._measuring_since: float | None = None
         # Parts sent again by this pump, by the carrier's status ("ESME_RTHROTTLED") or
         # "response_timeout": hotline_sms_retried_total{bind, status}.
         self.retries: collections.Counter[str] = collections.Counter()
@@ -263,10 +267,7 @@ class SubmitPump(Generic[C, E]):
         outcome = self._classify(answer)
         settings = self.settings
         if outcome.verdict is Verdict.OK:
-            bucket = self.bucket
-            if bucket.rate < settings.rate:
-                bucket.rate = min(settings.rate,
-                                  bucket.rate + settings.rate * settings.throttle_recovery)
+            self._accepted()
             part.deferred.callback(outcome.detail)
         elif outcome.verdict is Verdict.THROTTLE:
             self._slowDown(outcome.detail)
@@ -296,15 +297,42 @@ class SubmitPump(Generic[C, E]):
         settings = self.settings
         return min(settings.retry_max_delay, settings.retry_initial_delay * 2 ** part.attempts)
 
-    def _slowDown(self, reason: str) -> None:
-        # A whole window of answers says "throttled" at once: halve once a second, not once an
-        # answer.
+    def _accepted(self) -> None:
+        """Note an accepted part; regain `throttle_recovery` of the rate once a second while
+        the carrier has said nothing of slowing down for a second. Regained per accepted part
+        (as before), 50 parts a second won back in one second what a halving had taken, and the
+        rate never came down to the carrier's limit."""
         now = self.clock.seconds()
+        accepted = self._accepted_at
+        accepted.append(now)
+        while accepted[0] <= now - 1.0:
+            accepted.popleft()
+        if self._measuring_since is None:
+            self._measuring_since = now
+        bucket, settings = self.bucket, self.settings
+        if bucket.rate < settings.rate and now - self._last_throttle >= 1.0 \
+                and now - self._last_recovery >= 1.0:
+            self._last_recovery = now
+            bucket.rate = min(settings.rate,
+                              bucket.rate + settings.rate * settings.throttle_recovery)
+
+    def _slowDown(self, reason: str) -> None:
+        # A whole window of answers says "throttled" at once: slow down once a second, not
+        # once an answer; to just under what the carrier accepted in the last second when a
+        # second of answers is known (its limit, as it enforces it), else to half.
+        now = self.clock.seconds()
+        self._last_throttle = now
         if now - self._last_slowdown < 1.0:
             return
         self._last_slowdown = now
         bucket = self.bucket
-        slower = max(self.settings.throttle_min_rate, bucket.rate / 2)
+        slower = bucket.rate / 2
+        accepted = self._accepted_at
+        while accepted and accepted[0] <= now - 1.0:
+            accepted.popleft()
+        if self._measuring_since is not None and now - self._measuring_since >= 1.0 and accepted:
+            slower = min(bucket.rate * 0.9, len(accepted) * 0.9)
+        slower = max(self.settings.throttle_min_rate, slower)
         if slower < bucket.rate:
             self.log.warn("{peer} says {status}: slowing {name} from {old:.1f} to {new:.1f} "
                           "submits/s", peer=self.peer, status=reason, name=self.name,

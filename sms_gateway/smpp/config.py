@@ -34,7 +34,7 @@ class SmppBindConfig:
     retry_initial_delay: float = 1.0
     retry_max_delay: float = 30.0
     throttle_min_rate: float = 1.0  # the bind slows down to no less than this after ESME_RTHROTTLED
-    throttle_recovery: float = 0.05  # fraction of `rate` regained per accepted PDU
+    throttle_recovery: float = 0.05  # fraction of `rate` regained per second without a throttle
     reconnect_initial_delay: float = 1.0
     reconnect_max_delay: float = 60.0
     mo_reassembly_timeout: float = 120.0

@@ -175,6 +175,26 @@ class _Counters:
         return 0
 
 
+def test_against_an_smsc_that_throttles_by_rate_the_bind_settles_near_its_limit():
+    """200/s configured, the SMSC takes 50/s: after the first seconds the bind sends about
+    what the SMSC takes, and the SMSC throttles almost nothing (it answered 140 throttled a
+    second, for ever, when each accepted part regained 5% of the rate)."""
+    link, smsc, endpoint, inbox, clock = make_link(rate=200.0, window=20, retry_limit=1000,
+                                                   retry_initial_delay=0.1)
+    smsc.faults.throttle_rate = 50.0
+    with capturedLogs():
+        for i in range(1500):
+            link.submit(OutboundMessage(PHONE, f"m{i}"))
+        endpoint.advance(5.0, step=0.01)
+        accepted, refused, started = len(smsc.accepted), len(smsc.refused), clock.seconds()
+        endpoint.advance(20.0, step=0.01)
+    per_second = (len(smsc.accepted) - accepted) / (clock.seconds() - started)
+    throttled = (len(smsc.refused) - refused) / (clock.seconds() - started)
+    assert 45.0 <= per_second <= 51.0
+    assert throttled <= 2.0
+    assert 40.0 <= link.bucket.rate <= 62.0  # near the limit, not back at 200
+
+
 def test_message_queue_full_retries_then_fails_as_carrier_busy():
     link, smsc, endpoint, inbox, clock = make_link(retry_limit=2)
     smsc.faults.error_for = {PHONE: codec.ESME_RMSGQFUL}

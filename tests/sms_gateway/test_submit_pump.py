@@ -125,9 +125,9 @@ def test_a_retry_verdict_resends_after_a_growing_backoff_then_fails_as_carrier_b
     assert len(got) == 1 and got[0].check(CarrierBusy) and got[0].value.reason == "busy"
 
 
-def test_a_throttle_verdict_halves_the_rate_once_a_second_and_accepted_parts_regain_it():
+def test_a_throttle_verdict_halves_the_rate_once_a_second_and_a_clean_second_regains_some():
     pump, carrier, clock = make_pump(window=10, rate=100.0, throttle_recovery=0.25)
-    queue(pump, b"a", b"b", b"c")
+    queue(pump, b"a", b"b", b"c", b"d")
     with capturedLogs() as events:
         carrier.sent[0][1].callback("slow")
         carrier.sent[1][1].callback("slow")  # the same second: no second halving
@@ -135,9 +135,13 @@ def test_a_throttle_verdict_halves_the_rate_once_a_second_and_accepted_parts_reg
     assert [formatEvent(e) for e in events if "slowing" in e["log_format"]] == [
         "SMSC says slow down: slowing test from 100.0 to 50.0 submits/s"]
     carrier.sent[2][1].callback("ok:3")
-    assert pump.bucket.rate == 75.0
+    assert pump.bucket.rate == 50.0  # an accepted part right after a throttle regains nothing
     clock.advance(1.0)  # the retries go out with the slower rate
-    assert [p for p, _ in carrier.sent[3:]] == [b"a", b"b"]
+    assert [p for p, _ in carrier.sent[4:6]] == [b"a", b"b"]
+    carrier.sent[3][1].callback("ok:4")  # a second without a throttle: a quarter back
+    assert pump.bucket.rate == 75.0
+    carrier.sent[4][1].callback("ok:5")  # once a second, not once a part
+    assert pump.bucket.rate == 75.0
 
 
 def test_a_refusal_fails_the_part_for_good_with_the_carrier_s_reason_and_code():

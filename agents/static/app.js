@@ -446,4 +446,96 @@
       back.value = window.location.pathname + query;
     }
   }
+
+  // The knowledge base on the desk (知识库): the card arrives over the live stream, so its
+  // buttons are followed from the document. An article opens beside the work-order form;
+  // its answer goes into 答复内容 where the cursor is, its guide to the caller by SMS.
+  function knowledgeDesk() {
+    var opened = null;
+    function panel() { return document.getElementById("kb-desk"); }
+    function status(text) {
+      var line = document.getElementById("kb-desk-status");
+      if (line) line.textContent = text || "";
+    }
+    function post(path, fields) {
+      var body = new URLSearchParams(fields);
+      body.set("_csrf", document.body.dataset.csrf || "");
+      return fetch(path, {method: "POST", body: body, credentials: "same-origin",
+                          headers: {"X-CSRF-Token": document.body.dataset.csrf || ""}})
+        .then(function (response) { return response.json(); });
+    }
+    function search() {
+      var box = panel(), query = document.getElementById("kb-desk-q").value.trim();
+      var list = document.getElementById("kb-desk-hits");
+      if (!box || !query) return;
+      fetch("/knowledge/search.json?q=" + encodeURIComponent(query), {credentials: "same-origin"})
+        .then(function (response) { return response.json(); })
+        .then(function (found) {
+          list.textContent = "";
+          found.hits.forEach(function (hit) {
+            var item = document.createElement("li"), link = document.createElement("button");
+            link.type = "button";
+            link.className = "kb-desk-hit";
+            link.id = "kb-desk-hit-" + hit.id;
+            link.dataset.article = hit.id;
+            link.textContent = hit.title + (hit.item_code ? " " + hit.item_code : "");
+            item.appendChild(link);
+            list.appendChild(item);
+          });
+          status(found.hits.length ? "" : box.dataset.noHits);
+        });
+    }
+    function open(id) {
+      fetch("/knowledge/articles/" + id + ".json", {credentials: "same-origin"})
+        .then(function (response) { return response.json(); })
+        .then(function (article) {
+          opened = article;
+          document.getElementById("kb-desk-title").textContent = article.title;
+          document.getElementById("kb-desk-answer").textContent = article.answer;
+          document.getElementById("kb-desk-sample").hidden = !article.sample;
+          var guide = document.getElementById("kb-desk-guide");
+          guide.textContent = "";
+          article.guide.forEach(function (field) {
+            var term = document.createElement("dt"), text = document.createElement("dd");
+            term.textContent = field.name;
+            text.textContent = field.text;
+            guide.appendChild(term);
+            guide.appendChild(text);
+          });
+          document.getElementById("kb-desk-article").hidden = false;
+          status("");
+        });
+    }
+    function insertAnswer() {
+      var field = document.getElementById("card-answer");
+      if (!field || !opened) return;
+      var start = field.selectionStart || field.value.length, end = field.selectionEnd || start;
+      field.value = field.value.slice(0, start) + opened.answer + field.value.slice(end);
+      field.dispatchEvent(new Event("input", {bubbles: true}));  // the draft keeps it
+      field.focus();
+    }
+    document.addEventListener("click", function (event) {
+      var target = event.target;
+      if (!target || !target.closest || !target.closest("#kb-desk")) return;
+      if (target.id === "kb-desk-search") search();
+      else if (target.dataset.article) open(target.dataset.article);
+      else if (target.id === "kb-desk-insert") insertAnswer();
+      else if (target.id === "kb-desk-close") document.getElementById("kb-desk-article").hidden = true;
+      else if (target.id === "kb-desk-sms" && opened) {
+        post("/knowledge/articles/" + opened.id + "/sms", {phone: panel().dataset.phone})
+          .then(function (answer) { status(answer.message || answer.error); });
+      } else if (target.id === "kb-desk-gap") {
+        post("/knowledge/consultations", {q: document.getElementById("kb-desk-q").value,
+                                          format: "json"})
+          .then(function (answer) { status(answer.message || answer.error); });
+      }
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && event.target && event.target.id === "kb-desk-q") {
+        event.preventDefault();
+        search();
+      }
+    });
+  }
+  knowledgeDesk();
 })();

@@ -82,7 +82,10 @@ class QueueCall(Base):
 
     __tablename__ = "queue_calls"
     __table_args__ = (Index("ix_queue_calls_joined_at", "joined_at"),
-                      Index("ix_queue_calls_outcome", "outcome", "joined_at"))
+                      Index("ix_queue_calls_outcome", "outcome", "joined_at"),
+                      # The analysis page's heat map, from the index (migration 0022).
+                      Index("ix_queue_calls_joined_at_analysis", "joined_at", "outcome",
+                            "hold_s"))
 
     # The caller's channel's Uniqueid as the queue events carry it (QueueCallerJoin, ...).
     caller_uniqueid: Mapped[str] = mapped_column(String(64), primary_key=True)

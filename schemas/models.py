@@ -109,6 +109,9 @@ class Appeal(Base):
         # (migration 0017).
         Index("ix_appeals_phone_tail_created_at", "phone_tail", "created_at"),
         Index("ix_appeals_agent_id_status_created_at", "agent_id", "status", "created_at"),
+        # The analysis page's groupings of a period, answered from the index (migration 0022).
+        Index("ix_appeals_created_at_analysis", "created_at", "kind", "channel", "unit_id",
+              "area", "approval_item_id", "satisfaction", "citizen_phone"),
         # The duplicates merged into an appeal (migration 0021).
         Index("ix_appeals_merged_into_id", "merged_into_id"),
     )

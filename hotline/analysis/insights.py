@@ -191,17 +191,21 @@ class AnalysisReport:
 
 # The grouped counts ------------------------------------------------------------------------
 
-_GROUP = (Appeal.kind, Appeal.channel, Appeal.unit_id, Appeal.area, Appeal.approval_item_id,
-          Appeal.satisfaction)
+# Each grouping the page needs, counted apart: a GROUP BY of the period's range each, answered
+# from `ix_appeals_created_at_analysis` alone (migration 0022). One GROUP BY of every column
+# together has nearly a group per appeal, and folding those costs more than the five scans.
+_SETS = {"kind": (Appeal.kind,), "channel": (Appeal.channel,),
+         "area": (Appeal.unit_id, Appeal.area),
+         "item": (Appeal.approval_item_id, Appeal.satisfaction),
+         "unit": (Appeal.unit_id, Appeal.satisfaction)}
 
 
-def _groups(session: Session, p: Period) -> list[tuple]:
-    """(kind, channel, unit_id, area, item_id, satisfaction, appeals): one GROUP BY over the
-    period's range of `ix_appeals_created_at`."""
+def _groups(session: Session, p: Period, columns) -> list[tuple]:
+    """(*columns, appeals) of the period's appeals."""
     return [tuple(row) for row in session.execute(
-        select(*_GROUP, func.count())
+        select(*columns, func.count())
         .where(Appeal.created_at >= p.start, Appeal.created_at < p.end)
-        .group_by(*_GROUP))]
+        .group_by(*columns))]
 
 
 @dataclass(frozen=True)
@@ -221,23 +225,26 @@ def _names(session: Session) -> _Names:
             select(ApprovalCategory.id, ApprovalCategory.name))})
 
 
-def _keys(group: tuple, names: _Names, areas: AreaMap) -> dict[str, tuple[str, str]]:
-    """The group's (key, label) in each dimension."""
-    kind, channel, unit_id, area, item_id, _satisfaction = group[:6]
-    unit = names.units.get(unit_id) if unit_id is not None else None
-    item = names.items.get(item_id) if item_id is not None else None
+def _keyed(dimension: str, group: tuple, names: _Names, areas: AreaMap
+           ) -> list[tuple[str, tuple[str, str]]]:
+    """The (dimension, (key, label)) a group of `_SETS[dimension]` counts in."""
+    if dimension in ("kind", "channel"):
+        value = str(group[0])
+        table = KIND_NAMES if dimension == "kind" else CHANNEL_NAMES
+        return [(dimension, (value, table.get(value, value)))]
+    if dimension == "area":
+        unit = names.units.get(group[0]) if group[0] is not None else None
+        district = areas.district(group[1], unit[0] if unit else None)
+        return [("area", (district, district))]
+    if dimension == "unit":
+        unit = names.units.get(group[0]) if group[0] is not None else None
+        return [("unit", (str(group[0]), unit[1]) if unit else ("-", NO_UNIT))]
+    item = names.items.get(group[0]) if group[0] is not None else None
     if item is None:
-        category = ("-", NO_CATEGORY)
-        item_key = ("-", NO_CATEGORY)
-    else:
-        category_name = names.categories.get(item[1], str(item[1]))
-        category = (str(item[1]), category_name)
-        item_key = (str(item_id), f"{category_name} / {item[0]}")
-    district = areas.district(area, unit[0] if unit else None)
-    return {"kind": (str(kind), KIND_NAMES.get(str(kind), str(kind))),
-            "channel": (str(channel), CHANNEL_NAMES.get(str(channel), str(channel))),
-            "unit": (str(unit_id), unit[1]) if unit else ("-", NO_UNIT),
-            "area": (district, district), "category": category, "item": item_key}
+        return [("category", ("-", NO_CATEGORY)), ("item", ("-", NO_CATEGORY))]
+    category_name = names.categories.get(item[1], str(item[1]))
+    return [("category", (str(item[1]), category_name)),
+            ("item", (str(group[0]), f"{category_name} / {item[0]}"))]
 
 
 def breakdowns(session: Session, current: Period, comparison: Period,
@@ -251,13 +258,13 @@ def breakdowns(session: Session, current: Period, comparison: Period,
     ratings: dict[str, dict[str, Counter[str]]] = {"category": defaultdict(Counter),
                                                    "unit": defaultdict(Counter)}
     for index, p in enumerate((current, comparison)):
-        for group in _groups(session, p):
-            keys = _keys(group, names, areas)
-            for dimension in DIMENSIONS:
-                counts[dimension][keys[dimension]][index] += group[-1]
-            if index == 0 and group[5] is not None:
-                for dimension in ("category", "unit"):
-                    ratings[dimension][keys[dimension][1]][str(group[5])] += group[-1]
+        for dimension, columns in _SETS.items():
+            for group in _groups(session, p, columns):
+                for counted, key in _keyed(dimension, group, names, areas):
+                    counts[counted][key][index] += group[-1]
+                    rated = group[-2] if dimension in ("item", "unit") else None
+                    if index == 0 and rated is not None and counted in ratings:
+                        ratings[counted][key[1]][str(rated)] += group[-1]
     result = []
     for dimension in DIMENSIONS:
         rows = sorted((Row(key, label, now, before)
@@ -327,17 +334,17 @@ def repeated_matters(session: Session, current: Period, settings: Settings
 
 def _appeals_of(session: Session, numbers, start: dt.datetime, end: dt.datetime
                 ) -> dict[str, list[tuple]]:
-    """Each number's appeals (created_at, case_number, id, kind, item id), oldest first."""
-    phones = [phone for (phone,) in session.execute(numbers)]
+    """Each number's appeals (created_at, case_number, id, kind, item id), oldest first: one
+    query, the numbers' subquery joined to the period's range."""
+    chosen = numbers.subquery()
     result: dict[str, list[tuple]] = defaultdict(list)
-    for chunk in range(0, len(phones), 500):
-        for row in session.execute(
-                select(Appeal.citizen_phone, Appeal.created_at, Appeal.case_number, Appeal.id,
-                       Appeal.kind, Appeal.approval_item_id)
-                .where(Appeal.citizen_phone.in_(phones[chunk:chunk + 500]),
-                       Appeal.created_at >= start, Appeal.created_at < end)
-                .order_by(Appeal.citizen_phone, Appeal.created_at, Appeal.id)):
-            result[row[0]].append(tuple(row[1:]))
+    for row in session.execute(
+            select(Appeal.citizen_phone, Appeal.created_at, Appeal.case_number, Appeal.id,
+                   Appeal.kind, Appeal.approval_item_id)
+            .join(chosen, chosen.c.citizen_phone == Appeal.citizen_phone)
+            .where(Appeal.created_at >= start, Appeal.created_at < end)
+            .order_by(Appeal.citizen_phone, Appeal.created_at, Appeal.id)):
+        result[row[0]].append(tuple(row[1:]))
     return result
 
 

@@ -1,6 +1,7 @@
 """Appeals at the hall terminal: search, the new-appeal form, detail with its audit trail,
 the lifecycle actions, the work-order steps that are the hall's (dispatch to a unit,
-re-dispatch, review of the unit's reply), and a caller's card."""
+re-dispatch, assisting units (协办), review of the unit's reply), merging a duplicate (重复件)
+into one of the caller's open appeals, and a caller's card."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ from hotline.appeals import (
     AppealNotFound,
     AppealValidationError,
     InvalidTransition,
+    MergeRefused,
     NewAppeal,
     WorkOrderRefused,
 )
+from hotline.appeals.lifecycle import MERGE_TARGETS
 from hotline.masking import mask_phone
 from hotline.phones import PhoneNumberError, normalise_phone
 from schemas.enums import AppealChannel, AppealKind, AppealStatus
@@ -35,13 +38,16 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/appeals/{appeal_id:int}/{action:assign|start|resolve|note|answer|correct}",
           STAFF, "appeal_action"),
     Route("POST", "/appeals/{appeal_id:int}/{action:reopen}", SUPERVISORS, "appeal_action"),
-    Route("POST", "/appeals/{appeal_id:int}/{action:dispatch|redispatch|accept|send_back}",
+    Route("POST", "/appeals/{appeal_id:int}/"
+          "{action:dispatch|redispatch|accept|send_back|assist|withdraw_assist}",
           STAFF, "work_order_action"),
+    Route("POST", "/appeals/{appeal_id:int}/merge", STAFF, "merge_appeal"),
     Route("GET", "/appeals/{appeal_id:int}/receipt", STAFF, "receipt"),
     Route("GET", "/callers/{phone}", STAFF, "caller"),
 )
 # ?done= after a work-order step: the notice to show.
-WORK_ORDER_DONE = ("dispatch", "redispatch", "accept", "send_back")
+WORK_ORDER_DONE = ("dispatch", "redispatch", "accept", "send_back", "assist",
+                   "withdraw_assist")
 # The new appeal's text fields the hall's form carries, each bounded as the API bounds it.
 ANSWER_MAX = 2000  # as the core's notes and answers
 APPEAL_TEXT_FIELDS = ("citizen_phone", "call_id", "subject", "body", "citizen_name", "area")
@@ -164,16 +170,34 @@ class AppealPages:
             call_id = _call_id(ctx)
         except params.ParamError as problem:
             call_id, status, error = "", 400, problem.message(ctx.t)
-        orders = await self.core.appeals.work_orders_of(detail.appeal.id)
+        appeals = self.core.appeals
+        appeal = detail.appeal
+        orders = await appeals.work_orders_of(appeal.id)
         done = ctx.request.arg("done")
         if notice is None and error is None and done in WORK_ORDER_DONE:
             notice = ctx.t(f"wo.done.{done}")
+        merged_into = await appeals.get(appeal.merged_into_id) \
+            if appeal.merged_into_id else None
+        if notice is None and error is None and done == "merge" and merged_into:
+            notice = ctx.t("merge.done", case_number=merged_into.case_number)
+        # What a duplicate may join: the caller's open appeals, as the caller's card and the
+        # screen pop list them, less this one and any merged away.
+        candidates = [] if appeal.status not in MERGE_TARGETS else [
+            a for a in await appeals.open_for_phone(appeal.citizen_phone)
+            if a.id != appeal.id and a.status in MERGE_TARGETS and a.merged_into_id is None]
         trail = readable(detail.trail, detail.names, ctx.t, lambda key: key in MESSAGES)
+        leads = [o for o in orders if not o.assisting]
+        assists = [o for o in orders if o.assisting]
+        waiting = [o.unit_name for o in assists if o.open and o.status.value != "replied"]
         return self._page(ctx, "appeal.html", status, d=detail, error=error, notice=notice,
                           trail=trail,
                           call_id=call_id, orders=orders, now=self.core.clock.now(),
-                          open_order=next((o for o in orders if o.open), None),
-                          last_order=orders[0] if orders else None)
+                          open_order=next((o for o in leads if o.open), None),
+                          last_order=leads[0] if leads else None,
+                          assists=assists, assists_waiting="、".join(waiting),
+                          merged_into=merged_into,
+                          duplicates=await appeals.duplicates_of(appeal.id),
+                          merge_candidates=candidates)
 
     async def work_order_action(self, ctx: Context) -> WebResponse:
         """The hall's work-order steps: dispatch (转办) and re-dispatch (改派) to a unit with
@@ -194,6 +218,23 @@ class AppealPages:
                 step = appeals.dispatch if action == "dispatch" else appeals.redispatch
                 await step(appeal_id, unit, reason=arg("reason"),
                            instruction=arg("instruction"), actor=ctx.actor)
+            elif action == "assist":
+                try:
+                    unit = params.ident({"unit_id": arg("unit_id").strip()}, "unit_id")
+                except params.ParamError:
+                    unit = None
+                if unit is None:
+                    raise AppealValidationError("unit_id", "choose a unit", "required")
+                await appeals.add_assist(appeal_id, unit, reason=arg("reason"),
+                                         instruction=arg("instruction"), actor=ctx.actor)
+            elif action == "withdraw_assist":
+                try:
+                    order = params.ident({"order_id": arg("order_id").strip()}, "order_id")
+                except params.ParamError:
+                    order = None
+                if order is None:
+                    raise WorkOrderRefused("no_assist", "no assisting order given")
+                await appeals.withdraw_assist(appeal_id, order, arg("reason"), actor=ctx.actor)
             elif action == "accept":
                 await appeals.accept_reply(appeal_id, arg("resolution") or None,
                                            actor=ctx.actor)
@@ -208,6 +249,41 @@ class AppealPages:
         self.log.info("{actor} {action} on appeal {appeal_id}", actor=ctx.actor,
                       action=action, appeal_id=appeal_id)
         return WebResponse.redirect(f"/appeals/{appeal_id}?done={action}")
+
+    async def merge_appeal(self, ctx: Context) -> WebResponse:
+        """合并为重复件: this appeal into one of the caller's open appeals (chosen from the
+        list) or another by its case number, with the reason; another caller's only when
+        the officer ticks the confirmation."""
+        appeal_id = int(ctx.params["appeal_id"])
+        arg = ctx.request.arg
+        appeals = self.core.appeals
+        try:
+            case_number = arg("case_number").strip()
+            try:
+                into = params.ident({"into_id": arg("into_id").strip()}, "into_id")
+            except params.ParamError:
+                into = None
+            if case_number:
+                params.text({"case_number": case_number}, "case_number", 24)
+                try:
+                    into = (await appeals.by_case_number(case_number)).id
+                except AppealNotFound:
+                    return await self.appeal(ctx, status=422, error=ctx.t(
+                        "merge.unknown_case", case_number=case_number))
+            if into is None:
+                return await self.appeal(ctx, status=422, error=ctx.t("merge.choose_one"))
+            merged = await appeals.merge(appeal_id, into, arg("reason"), actor=ctx.actor,
+                                         other_phone_confirmed=bool(arg("confirm_other")))
+        except AppealNotFound:
+            return self._page(ctx, "error.html", 404, status=404,
+                              error=ctx.t("error.not_found"))
+        except (InvalidTransition, MergeRefused, AppealValidationError,
+                params.ParamError) as problem:
+            status, words = refusal(ctx, problem)
+            return await self.appeal(ctx, status=status, error=words)
+        self.log.info("{actor} merged appeal {case_number} into appeal {into}",
+                      actor=ctx.actor, case_number=merged.case_number, into=into)
+        return WebResponse.redirect(f"/appeals/{appeal_id}?done=merge")
 
     async def appeal_action(self, ctx: Context) -> WebResponse:
         appeal_id = int(ctx.params["appeal_id"])

@@ -1,7 +1,8 @@
 """Work orders on the hall's side: the lists the hall works from (replies to review, returns
 to dispatch again, dispatches not signed for in time) and the supervisors' decisions on the
 units' extension requests; and the one wording of a refused work-order step, in the reader's
-language, for every page that offers one (the hall's appeal page, the unit officers' pages).
+language, for every page that offers one (the hall's appeal page, the unit officers' pages),
+a merge of duplicates' refusals among them.
 
 The steps themselves are the appeal core's (`hotline.appeals.work_orders`), whoever clicks."""
 
@@ -17,6 +18,7 @@ from hotline.appeals import (
     AppealValidationError,
     ExtensionNotFound,
     InvalidTransition,
+    MergeRefused,
     WorkOrderRefused,
 )
 from hotline.appeals.work_orders import HALL_LISTS, REPLY_MAX, TEXT_MAX
@@ -34,7 +36,7 @@ FIELD_MAX = {"reason": TEXT_MAX, "instruction": TEXT_MAX, "note": TEXT_MAX,
 # What InvalidTransition.what names, and the words of its states.
 STATE_WORDS = {"a work order": "wo.status", "an extension request": "ext.status",
                "an appeal": "status"}
-Refusal = InvalidTransition | WorkOrderRefused | AppealValidationError | ParamError
+Refusal = InvalidTransition | WorkOrderRefused | MergeRefused | AppealValidationError | ParamError
 
 
 def refusal(ctx: Context, problem: Refusal) -> tuple[int, str]:
@@ -47,8 +49,9 @@ def refusal(ctx: Context, problem: Refusal) -> tuple[int, str]:
         return 409, t("wo.invalid", status=t(state_key) if state_key in MESSAGES
                       else problem.status,
                       action=t(action_key) if action_key in MESSAGES else problem.action)
-    if isinstance(problem, WorkOrderRefused):
-        key = f"wo.refused.{problem.reason}"
+    if isinstance(problem, WorkOrderRefused | MergeRefused):
+        prefix = "wo" if isinstance(problem, WorkOrderRefused) else "merge"
+        key = f"{prefix}.refused.{problem.reason}"
         return 409, t(key, **problem.values) if key in MESSAGES else str(problem)
     if isinstance(problem, ParamError):
         return 422, problem.message(t)

@@ -124,15 +124,16 @@ def test_the_appeal_page_offers_only_the_steps_its_status_allows(hall):
     unit = database.write_now(add_unit)
     appeal = pump.wait(core.appeals.create(new_appeal(), actor="li"))
     page = browser.get(f"/appeals/{appeal.id}")
-    assert action_ids(page.body) == {"answer-close", "assign", "add-note", "correct-save"}
+    assert action_ids(page.body) == {"answer-close", "assign", "add-note", "correct-save",
+                                     "merge-submit"}
     assert '<select name="unit_id" id="assign-unit" required><option value="">请选择承办单位' \
         in page.body
     pump.wait(core.appeals.assign(appeal.id, unit, actor="li"))
     assert action_ids(browser.get(f"/appeals/{appeal.id}").body) == {
-        "assign", "start", "add-note", "correct-save"}
+        "assign", "start", "add-note", "correct-save", "merge-submit"}
     pump.wait(core.appeals.start(appeal.id, actor="li"))
     assert action_ids(browser.get(f"/appeals/{appeal.id}").body) == {
-        "assign", "add-note", "resolve", "correct-save"}
+        "assign", "add-note", "resolve", "correct-save", "merge-submit"}
     pump.wait(core.appeals.resolve(appeal.id, "已处理", actor="li"))
     # An officer has nothing left to do on a resolved appeal but notes (reopening is the
     # supervisors').

@@ -98,6 +98,7 @@ class Observed:
     wrap_up_s: int = 0
     wrap_up_event_s: int | None = None  # an AgentComplete's own Wrapuptime (Asterisk 23's has none)
     uniqueid: str = ""   # the caller channel's
+    member_uniqueid: str = ""  # the member's channel (AgentConnect's DestUniqueid)
     caller: str | None = None  # normalised, when usable
     call_id: str | None = None
     hold_s: int = 0
@@ -128,6 +129,7 @@ class Observed:
                    member_name=event.get("MemberName") or "",
                    wrap_up_event_s=_int(wrap) if wrap is not None else None,
                    uniqueid=event.get("Uniqueid") or "", caller=caller,
+                   member_uniqueid=event.get("DestUniqueid") or "",
                    call_id=call_id_of(event), hold_s=_int(event.get("HoldTime")),
                    talk_s=_int(event.get("TalkTime")))
 
@@ -239,7 +241,7 @@ def _call_event(session: Session, event: Observed, now: dt.datetime,
     elif event.name == "agentconnect":
         first = _move_call(session, event, now, "answered", _CONNECT_FROM, answered_at=now,
                            hold_s=event.hold_s, interface=event.interface or None,
-                           ended_at=None)
+                           member_uniqueid=event.member_uniqueid or None, ended_at=None)
         if first or _outcome(session, event.uniqueid) == "answered":
             change = {"logged_in": True, "in_call": True}
             if first:

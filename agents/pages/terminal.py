@@ -5,11 +5,12 @@ follows, the current call's card, and the keepalive."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from agents import queries
+from agents import params, queries, threeway
 from agents.auth import local_path
 from agents.http import EventStream, WebResponse, referring_page
 from agents.routing import STAFF, Context, Route
@@ -19,6 +20,7 @@ from hotline.ami.errors import AMIError
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/terminal", STAFF, "terminal"),
     Route("POST", "/terminal/queue", STAFF, "queue_action"),
+    Route("POST", "/terminal/threeway", STAFF, "threeway_action"),
     Route("GET", "/terminal/events", STAFF, "terminal_events"),
     Route("GET", "/terminal/card", STAFF, "current_card"),
     Route("GET", "/session/keepalive", STAFF, "keepalive"),
@@ -46,6 +48,9 @@ class TerminalPages:
         notice = (ctx.t("appeal.answered", case_number=answered)
                   if answered.isascii() and answered.isdigit() and len(answered) <= 32
                   else None)
+        joined = ctx.request.arg("threeway")
+        if joined and len(joined) <= 128:
+            notice = ctx.t("threeway.joined", unit=joined, phone=ctx.request.arg("phone")[:32])
         return self._page(ctx, "terminal.html", status, error=error, state=state,
                           wrap_up_left=state.wrap_up_left_s(self.core.clock.now()), card=card,
                           notice=notice)
@@ -92,6 +97,30 @@ class TerminalPages:
         self.log.info("{actor}: queue {action} on {interface}", actor=ctx.actor, action=action,
                       interface=interface)
         return WebResponse.redirect("/terminal")
+
+    async def threeway_action(self, ctx: Context) -> WebResponse:
+        """三方通话: the unit's duty phone into the officer's current call (agents.threeway)."""
+        interface = ctx.principal.interface
+        if not interface:
+            return await self.terminal(ctx, status=409, error=ctx.t("terminal.no_interface"))
+        try:
+            unit_id = params.ident(params.single(ctx.request.form, ("unit_id",)), "unit_id")
+        except params.ParamError as error:
+            return await self.terminal(ctx, status=400, error=error.message(ctx.t))
+        if unit_id is None:
+            return await self.terminal(ctx, status=400,
+                                       error=ctx.t("threeway.unit_unknown"))
+        try:
+            joined = await threeway.bring_in_unit(self.core, interface=interface,
+                                                  unit_id=unit_id, actor=ctx.actor)
+        except threeway.ThreeWayRefused as refused:
+            status = 502 if refused.reason == "ami_down" else 409
+            return await self.terminal(ctx, status=status,
+                                       error=ctx.t(f"threeway.{refused.reason}", **refused.values))
+        self.log.info("{actor}: three-way call with {unit} in conference {conference}",
+                      actor=ctx.actor, unit=joined.unit_name, conference=joined.conference)
+        return WebResponse.redirect("/terminal?" + urlencode(
+            {"threeway": joined.unit_name, "phone": joined.unit_phone}))
 
     async def terminal_events(self, ctx: Context) -> WebResponse | EventStream:
         interface = ctx.principal.interface

@@ -32,6 +32,7 @@ TABLE = [
     ("GET", "/static/app.js", None,               (200, 200, 200, 200, 200)),
     ("GET", "/terminal", None,                    (303, 200, 200, 403, 403)),
     ("POST", "/terminal/queue", {"action": "login"}, (401, 502, 502, 403, 403)),
+    ("POST", "/terminal/threeway", {"unit_id": "{unit}"}, (401, 502, 502, 403, 403)),
     ("GET", "/terminal/events", None,             (401, 200, 200, 403, 403)),
     ("GET", "/terminal/card", None,               (303, 204, 204, 403, 403)),
     ("GET", "/session/keepalive", None,           (401, 204, 204, 403, 403)),

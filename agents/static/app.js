@@ -530,6 +530,35 @@
           .then(function (answer) { status(answer.message || answer.error); });
       }
     });
+    // 常用答复: the editors' short texts for the kind chosen in the form, loaded when the
+    // list is opened (the kind may have changed), inserted into 答复内容 when one is picked.
+    document.addEventListener("focusin", function (event) {
+      var list = event.target;
+      if (!list || list.id !== "card-answer-template") return;
+      var kind = document.getElementById(list.dataset.kindField);
+      fetch("/knowledge/templates.json?kind=" + encodeURIComponent(kind ? kind.value : ""),
+            {credentials: "same-origin"})
+        .then(function (response) { return response.json(); })
+        .then(function (found) {
+          while (list.options.length > 1) list.remove(1);
+          found.templates.filter(function (row) { return row.field === "answer"; })
+            .forEach(function (row) {
+              var option = document.createElement("option");
+              option.value = row.text;
+              option.textContent = row.title;
+              list.appendChild(option);
+            });
+          list.dataset.loaded = "1";
+        });
+    });
+    document.addEventListener("change", function (event) {
+      var list = event.target;
+      if (!list || list.id !== "card-answer-template" || !list.value) return;
+      var field = document.getElementById("card-answer");
+      field.value = field.value ? field.value + list.value : list.value;
+      field.dispatchEvent(new Event("input", {bubbles: true}));
+      list.selectedIndex = 0;
+    });
     document.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && event.target && event.target.id === "kb-desk-q") {
         event.preventDefault();

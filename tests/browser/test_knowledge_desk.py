@@ -1,6 +1,6 @@
 """In a real browser, against the real service as a process: while a call is up, the officer
 searches the knowledge base from the card (initials), opens the article beside the
-work-order form, inserts its answer into 答复内容 and sends its guide to the caller by SMS in
+work-order form, inserts its answer and an answer template into 答复内容 and sends its guide to the caller by SMS in
 one click; the SMS is in the outbox for the caller's number, and a sample article's guide is
 refused. Waits are expect()s, never sleeps."""
 
@@ -19,7 +19,7 @@ from hotline.knowledge import repository as kb
 from hotline.knowledge.cli import SAMPLE
 from hotline.knowledge.sample import load_sample
 from hotline.reference_data import load_catalogue, shipped_catalogue
-from schemas.enums import SmsKind
+from schemas.enums import AppealKind, SmsKind
 from schemas.sms import SmsMessage
 from tests.browser.support import (
     CHROMIUM,
@@ -52,6 +52,8 @@ def seed_knowledge(db_url: str) -> None:
         kb.submit(session, version_id, actor="wang", now=NOW)
         kb.publish(session, version_id, reviewer="zhao", now=NOW)
         load_sample(session, SAMPLE.read_text("utf-8"), now=NOW)
+        kb.save_template(session, kind=AppealKind.CONSULTATION, field="answer", title="补充告知",
+                         text="如有疑问请再拨9600110。", actor="wang", now=NOW)
         return article_id
     db.write_now(seed)
     db.engine.dispose()
@@ -122,6 +124,11 @@ def test_search_during_a_call_insert_the_answer_and_send_the_guide(desk):
         page.locator("#card-answer").evaluate("f => f.setSelectionRange(4, 4)")
         page.click("#kb-desk-insert")
         expect(page.locator("#card-answer")).to_have_value("经查询：" + ANSWER)
+        # An answer template (常用答复) of the form's kind goes after it.
+        page.focus("#card-answer-template")
+        expect(page.locator("#card-answer-template")).to_have_attribute("data-loaded", "1")
+        page.select_option("#card-answer-template", label="补充告知")
+        expect(page.locator("#card-answer")).to_have_value("经查询：" + ANSWER + "如有疑问请再拨9600110。")
         page.click("#kb-desk-sms")
         expect(page.locator("#kb-desk-status")).to_have_text("办事指南短信已进入发送队列。")
         wait_for(lambda: guides(db_url), 10, "the guide in the outbox")
@@ -137,7 +144,7 @@ def test_search_during_a_call_insert_the_answer_and_send_the_guide(desk):
         expect(page.locator("#kb-desk-status")).to_have_text("示例内容不能作为正式答复发送。")
         # Still on the call, the form untouched.
         expect(card.locator("#card-phone")).to_have_text("13700001234")
-        expect(page.locator("#card-answer")).to_have_value("经查询：" + ANSWER)
+        expect(page.locator("#card-answer")).to_have_value("经查询：" + ANSWER + "如有疑问请再拨9600110。")
         peer.command("agent_complete", name="kb")
     finally:
         context.close()

@@ -104,6 +104,9 @@ class QueueCall(Base):
     hold_s: Mapped[int | None] = mapped_column(Integer)   # HoldTime (answered, abandoned)
     talk_s: Mapped[int | None] = mapped_column(Integer)   # TalkTime (completed)
     interface: Mapped[str | None] = mapped_column(String(128))  # the member who answered
+    # The member's channel AgentConnect put through (DestUniqueid): with the caller's, what a
+    # three-way call's Redirect moves.
+    member_uniqueid: Mapped[str | None] = mapped_column(String(64))
     ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # completed, abandoned, left
 
 

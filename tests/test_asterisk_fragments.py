@@ -38,3 +38,26 @@ def test_the_dialplan_dials_citizens_with_the_services_dial_string_only():
              (DOCS / "extensions.conf").read_text(encoding="utf-8").splitlines()]
     dials = [line.strip() for line in lines if "Dial(" in line]
     assert dials == [f"same => n,Dial(${{{DIAL_VARIABLE}}},${{{RING_VARIABLE}}})"]
+
+
+def test_the_three_way_context_runs_confbridge_where_the_service_and_simulator_expect_it():
+    """The desk originates into agents.threeway.CONTEXT and redirects there; the AMI
+    simulator joins a channel to `hotline-<exten>` at priority 4, as the real Asterisk did
+    with this dialplan; the profiles it names are in confbridge.conf."""
+    from twisted.internet.task import Clock
+
+    from agents.threeway import CONTEXT
+    from hotline.ami.simulator import AsteriskManagerSimulator
+
+    assert CONTEXT in contexts_defined()
+    assert CONTEXT in AsteriskManagerSimulator(Clock()).conference_contexts
+    text = (DOCS / "extensions.conf").read_text(encoding="utf-8")
+    block = text.split(f"[{CONTEXT}]", 1)[1].split("\n[", 1)[0]
+    steps = [line.split(",", 1)[1] for line in block.splitlines()
+             if line.strip().startswith(("exten =>", "same =>"))]
+    assert steps[3].startswith("ConfBridge(hotline-${EXTEN},")  # priority 4
+    profiles = re.search(r"ConfBridge\(hotline-\$\{EXTEN\},(\w+),(\w+)\)", block).groups()
+    sections = set(re.findall(r"^\[([\w-]+)\]",
+                              (DOCS / "confbridge.conf").read_text(encoding="utf-8"),
+                              flags=re.MULTILINE))
+    assert set(profiles) <= sections

@@ -29,6 +29,9 @@ every column; in short, for the period [start, end) read at `now`:
   whatever their channel (IVR survey, agent's callback, SMS reply): each is an audited step
   of the appeal (`AppealRepository.rate`: a close or a reopen noted `rated <value>`).
 
+An assisting order (协办) counts for its unit as a lead's does; a duplicate merged into another
+appeal (重复件) has its orders withdrawn, so they are never resolved (nor on time).
+
 Rates divide by what could have met the goal: signed on time / orders whose sign-for limit
 came; resolved on time / resolved; callbacks on time / callbacks due less those not due yet;
 (满意 + 基本满意) / ratings. None when there is nothing to divide by.

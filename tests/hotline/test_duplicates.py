@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from hotline import audit
 from hotline.appeals import AppealValidationError, InvalidTransition, MergeRefused
+from hotline.assessment.units import unit_figures
 from schemas.calls import CallRecord
 from schemas.enums import (
     AppealChannel,
@@ -182,3 +183,19 @@ def test_another_callers_appeal_is_merged_when_the_hall_confirms_it(world):
                                              subject="同一工地，家人来电")).id
     merged = merge(world, other, world.first, other_phone_confirmed=True)
     assert merged.merged_into_id == world.first
+
+
+def test_the_assessment_counts_a_merged_appeals_order_as_withdrawn_not_resolved(world):
+    step(world, "dispatch", world.second, world.lanshan, reason="属地", instruction="核实")
+    step(world, "sign", world.second, unit_id=world.lanshan, actor="ls1")
+    step(world, "dispatch", world.first, world.xiyuan, reason="属地", instruction="核实")
+    step(world, "sign", world.first, unit_id=world.xiyuan, actor="xy1")
+    merge(world)  # the second, with its signed order at 兰山, into the first
+    step(world, "reply", world.first, "已处理", unit_id=world.xiyuan, actor="xy1")
+    step(world, "accept_reply", world.first)
+    figures = world.db.read_now(unit_figures, utc(2026, 11, 1), utc(2026, 12, 1),
+                                now=utc(2026, 12, 20))
+    lanshan, xiyuan = figures[world.lanshan], figures[world.xiyuan]
+    assert (lanshan.dispatched, lanshan.signed_on_time, lanshan.resolved,
+            lanshan.resolved_on_time, lanshan.overdue) == (1, 1, 0, 0, 0)
+    assert (xiyuan.dispatched, xiyuan.resolved, xiyuan.resolved_on_time) == (1, 1, 1)

@@ -113,6 +113,9 @@ class SmsState(enum.StrEnum):
     FAILED = "failed"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    # Accepted by the SMSC, and no final receipt by the end of its validity period: whether
+    # it reached the handset nobody will say (the SMSC died, or dropped its receipts).
+    UNKNOWN = "unknown"
 
 
 class SmsInboundState(enum.StrEnum):

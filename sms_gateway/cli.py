@@ -61,6 +61,23 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_unknown(config: Config, args: argparse.Namespace) -> int:
+    """Messages the SMSC accepted whose fate no receipt told: for an operator to follow up."""
+    from hotline.masking import mask_phone
+    from sms_gateway import outbox
+
+    rows = _db(config).read_now(outbox.unknown_messages, args.limit)
+    if not rows:
+        print("no message is unknown")
+        return 0
+    print(f"{len(rows)} message(s) with no final delivery receipt (状态未知):")
+    for row in rows:
+        submitted = row.submitted_at.isoformat(timespec="seconds") if row.submitted_at else "-"
+        print(f"  message {row.id} to {mask_phone(row.destination)}, link "
+              f"{_link_label(config, row.link)}, submitted {submitted}")
+    return 0
+
+
 def _link_label(config: Config, link: str | None) -> str:
     """A bind's name and the protocol it speaks (``cmcc (cmpp3)``), as configured now."""
     if not link:
@@ -105,6 +122,10 @@ def register(commands) -> None:
     status = sms.add_parser("status", help="a message's state and its parts")
     status.add_argument("id", type=int)
     status.set_defaults(handler=cmd_status)
+    unknown = sms.add_parser("unknown", help="messages accepted by the SMSC whose fate no "
+                                             "receipt told by the end of their validity")
+    unknown.add_argument("--limit", type=int, default=1000)
+    unknown.set_defaults(handler=cmd_unknown)
     reply = sms.add_parser("simulate-reply", help="have the embedded SMSC simulator deliver a "
                                                   "citizen's reply (no SMSC configured)")
     reply.add_argument("number")

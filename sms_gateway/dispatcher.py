@@ -57,6 +57,9 @@ class DispatchSettings:
     # How often held receipts are retried against recorded parts and expired (a safety net:
     # the result write applies most of them).
     receipt_sweep_s: float = 30.0
+    # A message submitted this long ago without a final receipt becomes `unknown` (checked
+    # with the receipt sweep).
+    unknown_after: dt.timedelta = outbox.UNKNOWN_AFTER
 
 
 def _claimed(result: tuple) -> Claimed:
@@ -88,6 +91,7 @@ class OutboxDispatcher(service.Service):
         self.failed = 0
         self.retried = 0
         self.receipts_expired = 0  # held receipts that never met their message
+        self.unknown = 0  # messages that became unknown (no final receipt in their validity)
 
     # Lifecycle ----------------------------------------------------------------------------
 
@@ -270,6 +274,17 @@ class OutboxDispatcher(service.Service):
         self._writer.run(outbox.sweep_held_receipts, self._wall.now()).addCallbacks(
             self._swept, lambda failure: self.log.failure("Sweeping held receipts failed",
                                                           failure))
+        self._writer.run(outbox.settle_unknown, self._wall.now(),
+                         self.settings.unknown_after).addCallbacks(
+            self._unknown, lambda failure: self.log.failure("Settling unknown SMS failed",
+                                                            failure))
+
+    def _unknown(self, count: int) -> None:
+        if count:
+            self.unknown += count
+            self.log.warn("{count} SMS had no final delivery receipt within {after} and are "
+                          "now unknown (hotline sms unknown lists them)", count=count,
+                          after=self.settings.unknown_after)
 
     def _swept(self, result: outbox.SweepResult) -> None:
         if result.expired:  # each receipt is expired by exactly one sweep, so logged once

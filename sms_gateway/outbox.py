@@ -1,6 +1,8 @@
 """The outbox: messages are rows, and every state change is a transaction.
 
-queued -> submitted -> delivered / failed / expired (or cancelled before submission).
+queued -> submitted -> delivered / failed / expired (or cancelled before submission), or
+unknown: submitted, and no final receipt by the end of its validity (`UNKNOWN_AFTER`); a
+receipt that still comes later settles it.
 
 A dispatcher claims due rows with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the
 single writer lock on SQLite), submits them, and records the carrier's part ids. If the
@@ -46,6 +48,11 @@ _FINAL_BY_STATE = {MessageState.DELIVERED: SmsState.DELIVERED,
 # SMSC validity periods; an id still unknown by then was not ours (or its submit was lost).
 HELD_RECEIPT_TTL = dt.timedelta(hours=72)
 _KEYS_PER_QUERY = 500  # bound the IN lists (SQLite's parameter limit, plan size)
+# A submitted message's validity at the SMSC (SMPP's usual default, 72 h): with no final
+# receipt by then, none is coming, and the message is `unknown` instead of `submitted` for ever.
+UNKNOWN_AFTER = dt.timedelta(hours=72)
+# A message settled by a receipt from these states (a late receipt settles an unknown one).
+_OPEN = (SmsState.SUBMITTED, SmsState.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -251,7 +258,7 @@ def _settle_part(session: Session, part: SmsPart, receipt: DeliveryReceipt,
                                                      SmsPart.attempt == part.attempt)).all()
     states = [_as_message_state(p.state) for p in siblings]
     settled = combine_part_states(states)
-    if settled is not None and message.state is SmsState.SUBMITTED:
+    if settled is not None and message.state in _OPEN:
         message.state = _FINAL_BY_STATE.get(settled, SmsState.FAILED)
         message.finished_at = now
         if message.state is SmsState.FAILED:
@@ -368,7 +375,7 @@ def take_receipts(session: Session,
         states = [_as_message_state(p["state"]) for p in parts.values()
                   if p["message_id"] == part["message_id"] and p["attempt"] == part["attempt"]]
         settled = combine_part_states(states)
-        if settled is not None and message["state"] is SmsState.SUBMITTED:
+        if settled is not None and message["state"] in _OPEN:
             state = _FINAL_BY_STATE.get(settled, SmsState.FAILED)
             message.update(state=state, finished_at=now, changed=True, last_error=None)
             if state is SmsState.FAILED:
@@ -480,6 +487,38 @@ def sweep_held_receipts(session: Session, now: dt.datetime,
                              execution_options={"synchronize_session": False}).rowcount
     return SweepResult(applied, tuple(sorted((ExpiredReceipt(*row) for row in expired),
                                              key=lambda e: e.id)), purged)
+
+
+@dataclass(frozen=True)
+class UnknownMessage:
+    id: int
+    destination: str
+    link: str | None
+    submitted_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+
+def settle_unknown(session: Session, now: dt.datetime,
+                   after: dt.timedelta = UNKNOWN_AFTER) -> int:
+    """Messages submitted more than `after` ago with no final state become `unknown`; answers
+    how many. Their parts stay `submitted`, so a receipt that still comes settles them."""
+    return session.execute(update(SmsMessage)
+                           .where(SmsMessage.state == SmsState.SUBMITTED,
+                                  SmsMessage.submitted_at <= now - after)
+                           .values(state=SmsState.UNKNOWN, finished_at=now,
+                                   last_error="no final delivery receipt within "
+                                              f"{after.total_seconds() / 3600:g} h"),
+                           execution_options={"synchronize_session": False}).rowcount
+
+
+def unknown_messages(session: Session, limit: int = 1000) -> list[UnknownMessage]:
+    """Messages whose fate is unknown, most recent first."""
+    rows = session.execute(select(SmsMessage.id, SmsMessage.destination, SmsMessage.link,
+                                  SmsMessage.submitted_at, SmsMessage.finished_at)
+                           .where(SmsMessage.state == SmsState.UNKNOWN)
+                           .order_by(SmsMessage.finished_at.desc(), SmsMessage.id.desc())
+                           .limit(limit))
+    return [UnknownMessage(*row) for row in rows]
 
 
 def held_receipts(session: Session) -> list[tuple[str, str, HeldReceiptState, int | None]]:

@@ -242,7 +242,9 @@ def _live_families(dispatcher: OutboxDispatcher, links: dict):
     for name, doc, value in (("submitted", "SMS accepted by an SMSC", dispatcher.submitted),
                              ("failed", "SMS failed for good", dispatcher.failed),
                              ("receipts_expired", "delivery receipts held 72 h that never met "
-                              "their message", dispatcher.receipts_expired)):
+                              "their message", dispatcher.receipts_expired),
+                             ("unknown", "SMS with no final receipt within their validity, "
+                              "now unknown", dispatcher.unknown)):
         yield CounterMetricFamily(f"hotline_sms_{name}", f"{doc} (this process)", value=value)
     # Retries counted where they happen: each part a bind's pump sends again, by the
     # carrier's status; and each message the outbox queues again for a later attempt.

@@ -169,7 +169,7 @@ def test_smsc_throttling_slows_the_bind_and_every_message_is_retried_through():
 class _Counters:
     """What `_live_families` reads of a dispatcher."""
 
-    submitted = failed = retried = receipts_expired = 0
+    submitted = failed = retried = receipts_expired = unknown = 0
 
     def in_flight(self):
         return 0

@@ -73,6 +73,13 @@ def current_legs(session: Session, interface: str) -> CallLegs | None:
     return CallLegs(row.caller_uniqueid, row.member_uniqueid, row.call_id)
 
 
+def units_with_duty_phone(session: Session) -> list[tuple[int, str]]:
+    """(id, name) of the active units a three-way call can bring in, by code."""
+    return [(unit.id, unit.name) for unit in session.scalars(
+        select(Unit).where(Unit.active.is_(True), Unit.duty_phone.is_not(None),
+                           Unit.duty_phone != "").order_by(Unit.code))]
+
+
 def duty_phone_of(session: Session, unit_id: int) -> tuple[str, str]:
     """(the unit's name, its duty phone normalised); refused for an unknown or inactive unit
     or one without a duty phone."""

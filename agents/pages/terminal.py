@@ -51,9 +51,10 @@ class TerminalPages:
         joined = ctx.request.arg("threeway")
         if joined and len(joined) <= 128:
             notice = ctx.t("threeway.joined", unit=joined, phone=ctx.request.arg("phone")[:32])
+        units = await self.core.db.read(threeway.units_with_duty_phone) if interface else []
         return self._page(ctx, "terminal.html", status, error=error, state=state,
                           wrap_up_left=state.wrap_up_left_s(self.core.clock.now()), card=card,
-                          notice=notice)
+                          notice=notice, threeway_units=units)
 
     async def current_card(self, ctx: Context) -> WebResponse:
         """The card of the call the agent is on, as the stream's `card` event carries it (a

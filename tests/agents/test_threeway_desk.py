@@ -94,6 +94,15 @@ def test_the_unit_joins_then_the_pair_is_moved_into_its_conference(rig, database
     assert note.startswith("兰山派出所 ") and "joined conference" in note and DUTY_PHONE not in note
 
 
+def test_the_desk_offers_the_units_with_a_duty_phone(rig, database):
+    unit_with_phone(database)
+    database.write_now(lambda s: add_unit(s, "PS-HD", "河东派出所"))  # no duty phone
+    page = rig.browser("li").get("/terminal")
+    form = page.body.split('id="threeway-form"', 1)[1].split("</form>", 1)[0]
+    assert "兰山派出所" in form and "河东派出所" not in form
+    assert "发起三方通话" in form
+
+
 def test_a_unit_that_does_not_answer_leaves_the_call_as_it_was(rig, database):
     unit_id = unit_with_phone(database)
     rig.sim.script_originate(DUTY_PHONE, OriginateReason.NO_ANSWER, delay=0)

@@ -20,7 +20,9 @@ import pytest
 
 from tests.agents.running import API_TOKEN, running_service
 
-pytestmark = pytest.mark.slow
+# The fuzzing run is one long subprocess (its own limit: 300 s); the suite's 120 s per test
+# cut it short on a loaded machine (seen: a CI run sharing two cores with other work).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(360)]
 
 EXAMPLES = 60  # about 700 requests in all: some 15 s
 CONFIG = Path(__file__).with_name("schemathesis.toml")

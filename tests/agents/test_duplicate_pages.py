@@ -208,3 +208,20 @@ def test_the_hall_withdraws_an_assisting_order_no_longer_needed(hall):
     again = w.li.post(f"/appeals/{appeal}/withdraw_assist",
                       {"order_id": order.group(1), "reason": "再次"})
     assert again.status == 409
+
+
+def test_with_only_an_assisting_order_open_the_hall_is_offered_a_new_lead_not_its_own_steps(
+        hall):
+    w = hall
+    appeal = w.first
+    w.li.post(f"/appeals/{appeal}/dispatch", {"unit_id": str(w.lanshan), "reason": "属地",
+                                              "instruction": "处理"})
+    w.li.post(f"/appeals/{appeal}/assist", {"unit_id": str(w.xiyuan), "reason": "协查",
+                                            "instruction": "协助"})
+    returned = w.ls1.post(f"/unit/appeals/{appeal}/return", {"reason": "不属于本所辖区"})
+    assert returned.status == 303
+    page = w.li.get(f"/appeals/{appeal}").body
+    assert 'id="dispatch-form"' in page and 'data-role="assist"' in page
+    assert 'id="answer-form"' not in page and 'id="assign-form"' not in page
+    answered = w.li.post(f"/appeals/{appeal}/answer", {"answer": "已电话答复"})
+    assert answered.status == 409 and "西苑派出所" in answered.body

@@ -148,6 +148,10 @@ class Traffic:
         self.colleagues_joined = False  # the colleagues join at the first queued call
         # Queue waits and calls with an agent, each with what ends it at once (the stop).
         self.in_queue: dict[int, Callable[[], None]] = {}
+        # What a Redirect of a demo caller's channel does to its scripted AGI, by Uniqueid.
+        self.redirects: dict[str, Callable[[], object]] = {}
+        if sim is not None:
+            sim.on_redirect.append(self._redirected)
         self.legs = itertools.count(1)
 
     async def seed_appeals(self) -> None:
@@ -261,6 +265,10 @@ class Traffic:
                 self._abandon(entry.queue, caller)
                 done(QueueResult(caller_hung_up=True))
             self.in_queue[n] = caller_leaves
+            # A three-way call from the desk moves the caller out of the queue's bridge: the
+            # AGI's Queue() ends as Asterisk ends it (0, then the channel leaves the AGI).
+            self.redirects[caller.uniqueid] = lambda: ended.called or ended.callback(
+                QueueResult(redirected=True))
 
             def offer() -> None:
                 """As app_queue would: to a member it may offer a call to now (not paused,
@@ -291,6 +299,12 @@ class Traffic:
         self.sim.queue_caller_abandon(queue, caller)
         self.sim.hangup_channel(caller)
         say("a caller hung up while waiting in the queue (QueueCallerAbandon)")
+
+    def _redirected(self, channel, context: str, exten: str) -> None:
+        moved = self.redirects.pop(channel.uniqueid, None)
+        if moved is not None:
+            say(f"a caller moved to {context} {exten} (three-way call)")
+            moved()
 
     def stop(self) -> None:
         """Every caller still waiting hangs up, every call with an agent ends now."""

@@ -200,6 +200,14 @@ def test_the_hall_withdraws_an_assisting_order_no_longer_needed(hall):
                                               "instruction": "处理"})
     w.li.post(f"/appeals/{appeal}/assist", {"unit_id": str(w.xiyuan), "reason": "协查",
                                             "instruction": "协助"})
+    # Neither signed for by 12:00: the hall's list says which is the assisting one.
+    w.clock.current = MONDAY + dt.timedelta(hours=3)
+    for name in ("li", "xy1"):  # a session ends when idle
+        getattr(w, name).cookies.clear()
+        getattr(w, name).login(name)
+    late = w.li.get("/workorders/sign_late")
+    assert '<td data-role="assist">西苑派出所（协办）</td>' in late.body
+    assert '<td data-role="lead">兰山派出所</td>' in late.body
     order = re.search(r'name="order_id" value="(\d+)"', w.li.get(f"/appeals/{appeal}").body)
     withdrawn = w.li.post(f"/appeals/{appeal}/withdraw_assist",
                           {"order_id": order.group(1), "reason": "经核实不涉及西苑辖区"})

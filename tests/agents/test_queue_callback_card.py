@@ -81,7 +81,9 @@ def test_the_originate_carries_the_call_id_and_the_card_pops_with_the_citizen(ri
         task, claim, events = place_queue_callback(rig, "hotline", "call-31")
     (originate,) = originates(rig)
     assert originate["Context"] == "hotline-queue-callback"
-    assert originate.getall("Variable") == [f"TASK_ID={task.id}", "HOTLINE_CALL_ID=call-31"]
+    assert originate.getall("Variable") == [f"TASK_ID={task.id}",
+                                            f"TASK_ATTEMPT={claim.attempt_id}",
+                                            "HOTLINE_CALL_ID=call-31"]
     assert originate["CallerID"] == "9600110"  # what the citizen's phone shows
     (connect,) = agent_connects
     assert "HOTLINE_CALL_ID=call-31" in connect.getall("ChanVariable")
@@ -130,7 +132,8 @@ def test_surveys_carry_no_call_id_and_keep_the_hotlines_caller_id(rig, database)
     rig.flush()
     (originate,) = originates(rig)
     assert originate["Context"] == "hotline-survey"
-    assert originate.getall("Variable") == [f"TASK_ID={claim.task_id}"]
+    assert originate.getall("Variable") == [f"TASK_ID={claim.task_id}",
+                                            f"TASK_ATTEMPT={claim.attempt_id}"]
     assert originate["CallerID"] == "9600110"
     rig.clock.advance(0.5)
     rig.flush()

@@ -175,11 +175,13 @@ def record_submitted_many(session: Session, results: Sequence[Submitted],
     apply the held receipts that were waiting for these parts. Answers how many it applied."""
     if not results:
         return 0
-    session.execute(update(SmsMessage), [  # in id order, as every writer locks them
-        {"id": r.claimed.id, "state": SmsState.SUBMITTED, "link": r.link,
-         "encoding": r.encoding, "part_count": len(r.part_ids), "submitted_at": now,
-         "lease_owner": None, "lease_until": None, "last_error": None}
-        for r in sorted(results, key=lambda r: r.claimed.id)])
+    groups: dict[tuple, list[int]] = {}
+    for r in results:
+        groups.setdefault((r.link, r.encoding, len(r.part_ids)), []).append(r.claimed.id)
+    for (link, encoding, part_count), ids in groups.items():
+        _update_ids(session, SmsMessage, ids, state=SmsState.SUBMITTED, link=link,
+                    encoding=encoding, part_count=part_count, submitted_at=now,
+                    lease_owner=None, lease_until=None, last_error=None)
     part_rows = [{"message_id": r.claimed.id, "attempt": r.claimed.attempt, "part_index": index,
                   "carrier_message_id": carrier_id, "state": SmsState.SUBMITTED,
                   "submitted_at": now}
@@ -381,19 +383,34 @@ def take_receipts(session: Session,
             if state is SmsState.FAILED:
                 message["last_error"] = f"part {part['part_index'] + 1}: {receipt.state.value}" \
                     + (f" (err {receipt.error_code})" if receipt.error_code else "")
-    changed_parts = [{"id": p["id"], "state": p["state"], "error_code": p["error_code"],
-                      "receipt_at": p["receipt_at"]} for p in parts.values() if p["changed"]]
-    if changed_parts:
-        session.execute(update(SmsPart), changed_parts)
-    failed = [{"id": m["id"], "state": m["state"], "finished_at": m["finished_at"],
-               "last_error": m["last_error"]} for m in messages.values()
-              if m["changed"] and m["last_error"] is not None]
-    settled_rows = [{"id": m["id"], "state": m["state"], "finished_at": m["finished_at"]}
-                    for m in messages.values() if m["changed"] and m["last_error"] is None]
-    for rows in (failed, settled_rows):
-        if rows:
-            session.execute(update(SmsMessage), rows)
+    # One UPDATE per distinct outcome (most batches: one, "delivered"), not one per row: on
+    # PostgreSQL each row's statement was a round trip.
+    part_groups: dict[tuple, list[int]] = {}
+    for p in parts.values():
+        if p["changed"]:
+            part_groups.setdefault((p["state"], p["error_code"]), []).append(p["id"])
+    for (part_state, error_code), ids in part_groups.items():
+        _update_ids(session, SmsPart, ids, state=part_state, error_code=error_code,
+                    receipt_at=now)
+    message_groups: dict[tuple, list[int]] = {}
+    for m in messages.values():
+        if m["changed"]:
+            message_groups.setdefault((m["state"], m["last_error"]), []).append(m["id"])
+    for (message_state, last_error), ids in message_groups.items():
+        values = {"state": message_state, "finished_at": now}
+        if last_error is not None:
+            values["last_error"] = last_error
+        _update_ids(session, SmsMessage, ids, **values)
     return outcomes
+
+
+def _update_ids(session: Session, model: type, ids: list[int], **values) -> None:
+    """The same values on every row of `ids`, in id order (the order every writer locks
+    rows in), a bounded IN list at a time."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), _KEYS_PER_QUERY):
+        session.execute(update(model).where(model.id.in_(ordered[start:start + _KEYS_PER_QUERY]))
+                        .values(**values), execution_options={"synchronize_session": False})
 
 
 def _matched_part(keys: frozenset[str], part_of_key: dict[str, int]) -> int | None:

@@ -87,6 +87,7 @@ class SmsKind(enum.StrEnum):
     APPEAL_DISPATCHED = "appeal_dispatched"  # 转办告知: the unit that handles it
     APPEAL_EXTENDED = "appeal_extended"  # 延期告知: the new date
     UNIT_URGED = "unit_urged"  # 催办 / 督办, to the unit's duty phone
+    PROGRESS_REPLY = "progress_reply"  # the answer to a citizen's 查询 by SMS
     SURVEY = "survey"
     REMINDER_VEHICLE = "reminder_vehicle"
     REMINDER_LICENCE = "reminder_licence"
@@ -125,3 +126,4 @@ class SmsInboundState(enum.StrEnum):
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
     UNMATCHED = "unmatched"  # for supervisors to read
+    QUERIED = "queried"  # a 查询: answered with the appeal's progress (or a neutral reply)

@@ -103,6 +103,22 @@ class AppealMessages:
         return self._queue(session, SmsKind.UNIT_URGED, urging.duty_phone, text, urging.at,
                            appeal_id=urging.appeal_id, dedupe_key=f"unit-urged:{urging.id}")
 
+    def queue_progress_reply(self, session: Session, phone: str, appeal: AppealRecord | None,
+                             unit_name: str | None, now: dt.datetime,
+                             dedupe_key: str) -> Outcome | None:
+        """The answer to a 查询 by SMS: the sender's appeal's state (status, the unit, the
+        date), or the neutral text when there is none of theirs to tell."""
+        if appeal is None:
+            text = self.templates.render(SmsKind.PROGRESS_REPLY, found=False)
+        else:
+            text = self.templates.render(
+                SmsKind.PROGRESS_REPLY, found=True, case_number=appeal.case_number,
+                status=appeal.status.value, unit_name=unit_name, deadline=appeal.deadline_at,
+                resolved_at=appeal.resolved_at)
+        return self._queue(session, SmsKind.PROGRESS_REPLY, phone, text, now,
+                           appeal_id=appeal.id if appeal is not None else None,
+                           dedupe_key=dedupe_key)
+
     def _notices_for(self, appeal: AppealRecord) -> bool:
         kinds = self.templates.config.progress_notice_kinds
         if appeal.kind.value in kinds:

@@ -9,6 +9,9 @@ one transaction:
   still resolved, it is the appeal's rating through `AppealRepository.rate` (RATED). 不满意
   reopens the appeal for rework and is flagged to supervisors exactly as the callback
   queue's 不满意 is: the reopen in the audit trail and a warning in the log.
+- 查询 / 查询 <case number>: the progress of the sender's appeal with that number, or of their
+  latest open one, by SMS, as the IVR's progress query tells it (QUERIED); another person's
+  number, one that does not exist, or no open appeal all get the same neutral reply.
 - Anything else (a late or unsolicited rating included) is a note on the citizen's latest
   open appeal in its audit trail (NOTED), or, with no open appeal, waits for supervisors
   (UNMATCHED).
@@ -20,6 +23,7 @@ no handler ran (the process stopped between the two).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -28,14 +32,14 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from hotline import audit, reply_notes
-from hotline.appeals import AppealRepository
+from hotline.appeals import AppealRecord, AppealRepository
 from hotline.clock import WallClock
 from hotline.db import Database
 from hotline.masking import mask_phone
 from hotline.phones import is_mobile
 from schemas.enums import AppealStatus, Satisfaction, SmsInboundState, SmsKind, SmsState
 from schemas.messaging import OptAction
-from schemas.models import Appeal
+from schemas.models import Appeal, Unit
 from schemas.sms import SmsInbound, SmsMessage
 from sms_gateway.inbox import StoredReply
 from sms_gateway.messages import optout
@@ -45,6 +49,11 @@ ACTOR = reply_notes.ACTOR
 CITIZEN = "citizen-sms"
 NOTE_ACTION = reply_notes.NOTE_ACTION
 NOT_SENT = (SmsState.QUEUED, SmsState.CANCELLED, SmsState.FAILED)
+OPEN = (AppealStatus.RECEIVED, AppealStatus.ASSIGNED, AppealStatus.IN_PROGRESS)
+# Queues the answer to a 查询: (session, the sender, the appeal or None, its unit's name,
+# now, the dedupe key); the SMS layer's AppealMessages.queue_progress_reply.
+ProgressReply = Callable[[Session, str, "AppealRecord | None", "str | None", dt.datetime, str],
+                         object]
 
 
 @dataclass(frozen=True)
@@ -59,11 +68,12 @@ class ReplyHandler:
     log = Logger()
 
     def __init__(self, db: Database, wall: WallClock, appeals: AppealRepository, *,
-                 survey_valid: dt.timedelta) -> None:
+                 survey_valid: dt.timedelta, progress_reply: ProgressReply | None = None) -> None:
         self._db = db
         self._wall = wall
         self.appeals = appeals
         self.survey_valid = survey_valid
+        self.progress_reply = progress_reply
 
     def __call__(self, reply: StoredReply) -> defer.Deferred:
         """The inbox listener: handle the stored reply in the database's thread pool."""
@@ -107,6 +117,8 @@ class ReplyHandler:
             state = (SmsInboundState.OPT_OUT if action is OptAction.OPT_OUT
                      else SmsInboundState.OPT_IN)
             return self._settle(reply, state, None, now)
+        if meaning.kind is ReplyKind.QUERY and self.progress_reply is not None:
+            return self._query(session, reply, meaning.case_number, now)
         if meaning.kind is ReplyKind.RATING:
             appeal_id = self._surveyed_appeal(session, reply)
             if appeal_id is not None:
@@ -135,6 +147,28 @@ class ReplyHandler:
             return None
         status = session.scalar(select(Appeal.status).where(Appeal.id == appeal_id))
         return appeal_id if status is AppealStatus.RESOLVED else None
+
+    def _query(self, session: Session, reply: SmsInbound, case_number: str | None,
+               now: dt.datetime) -> ReplyResult:
+        """Only the sender's own appeals are told: the case number must be one of theirs."""
+        where = [Appeal.citizen_phone == reply.source]
+        where.append(Appeal.case_number == case_number if case_number
+                     else Appeal.status.in_(OPEN))
+        appeal = session.scalars(select(Appeal).where(*where)
+                                 .order_by(Appeal.created_at.desc(), Appeal.id.desc())
+                                 .limit(1)).first()
+        record = AppealRecord.of(appeal) if appeal is not None else None
+        unit = None
+        if appeal is not None and appeal.unit_id is not None:
+            unit = session.scalar(select(Unit.name).where(Unit.id == appeal.unit_id))
+        assert self.progress_reply is not None
+        self.progress_reply(session, reply.source, record, unit, now,
+                            f"progress-reply:{reply.id}")
+        if appeal is not None:
+            audit.record_access(session, at=now, actor=CITIZEN, entity_type="appeal",
+                                entity_id=appeal.id, note=f"查询 by SMS, reply {reply.id}")
+        return self._settle(reply, SmsInboundState.QUERIED,
+                            appeal.id if appeal is not None else None, now)
 
     def _note(self, session: Session, reply: SmsInbound, now: dt.datetime) -> ReplyResult:
         appeal_id = session.scalar(select(Appeal.id)

@@ -58,12 +58,14 @@ class ReplyKind(enum.Enum):
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
     OTHER = "other"
+    QUERY = "query"  # 查询 [case number]: the progress, as the IVR's query tells it
 
 
 @dataclass(frozen=True)
 class ReplyMeaning:
     kind: ReplyKind
     satisfaction: Satisfaction | None = None
+    case_number: str | None = None  # a QUERY's, when given
 
 
 OPT_OUT_WORDS = frozenset({"TD", "退订", "STOP"})
@@ -75,6 +77,8 @@ RATING_WORDS = {"1": Satisfaction.SATISFIED, "满意": Satisfaction.SATISFIED,
 RATING_WORDS.update({digit + word: RATING_WORDS[digit]
                      for digit, word in (("1", "满意"), ("2", "基本满意"), ("3", "不满意"))})
 _EDGES = " \t\r\n.,!?;:'\"。，！？；：、“”‘’()（）[]【】"
+QUERY_WORD = "查询"
+CASE_NUMBER_MAX = 32
 
 
 def normalise_reply(text: str) -> str:
@@ -92,4 +96,10 @@ def interpret(text: str) -> ReplyMeaning:
         return ReplyMeaning(ReplyKind.OPT_IN)
     if word in RATING_WORDS:
         return ReplyMeaning(ReplyKind.RATING, RATING_WORDS[word])
+    if word.startswith(QUERY_WORD):
+        rest = word[len(QUERY_WORD):].lstrip("：:#")
+        if not rest:
+            return ReplyMeaning(ReplyKind.QUERY)
+        if rest.isascii() and rest.isdigit() and len(rest) <= CASE_NUMBER_MAX:
+            return ReplyMeaning(ReplyKind.QUERY, case_number=rest)
     return ReplyMeaning(ReplyKind.OTHER)

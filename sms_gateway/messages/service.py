@@ -76,6 +76,10 @@ SAMPLE_FIELDS: dict[str, dict[str, object]] = {
                           "deadline": dt.datetime(2026, 12, 5, 15, 59, tzinfo=dt.timezone.utc)},
     "appeal_extended": {"case_number": "2026112800001", "unit_name": "临沂市公安局兰山分局柳青派出所",
                         "deadline": dt.datetime(2026, 12, 19, 15, 59, tzinfo=dt.timezone.utc)},
+    "progress_reply": {"found": True, "case_number": "2026112800001", "status": "in_progress",
+                       "unit_name": "临沂市公安局兰山分局柳青派出所",
+                       "deadline": dt.datetime(2026, 12, 5, 15, 59, tzinfo=dt.timezone.utc),
+                       "resolved_at": None},
     "unit_urged": {"case_number": "2026112800001", "unit_name": "临沂市公安局兰山分局柳青派出所",
                    "deadline": dt.datetime(2026, 12, 5, 15, 59, tzinfo=dt.timezone.utc),
                    "supervise": True},
@@ -146,7 +150,8 @@ def makeService(core: Core, inbox: Inbox, *, settings: MessagesConfig | None = N
     the planner's timer (default: the core's reactor)."""
     messaging = register(core, settings)
     handler = ReplyHandler(core.db, core.clock, core.appeals.repository,
-                           survey_valid=dt.timedelta(hours=messaging.config.survey_valid_hours))
+                           survey_valid=dt.timedelta(hours=messaging.config.survey_valid_hours),
+                           progress_reply=messaging.appeals.queue_progress_reply)
     top = MessagesService(messaging, handler)
     replies = _Replies(core, inbox, handler)
     replies.setName("sms-replies")

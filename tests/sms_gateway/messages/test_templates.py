@@ -38,6 +38,9 @@ LONGEST = {
                                 "deadline": dt.datetime(2026, 12, 30, 15, 59, tzinfo=dt.timezone.utc)},
     SmsKind.APPEAL_EXTENDED: {"case_number": "2026112899999", "unit_name": LONG_UNIT,
                               "deadline": dt.datetime(2027, 1, 14, 15, 59, tzinfo=dt.timezone.utc)},
+    SmsKind.PROGRESS_REPLY: {"found": True, "case_number": "2026112899999", "status": "assigned",
+                             "unit_name": LONG_UNIT, "resolved_at": None,
+                             "deadline": dt.datetime(2026, 12, 30, 15, 59, tzinfo=dt.timezone.utc)},
     SmsKind.UNIT_URGED: {"case_number": "2026112899999", "unit_name": LONG_UNIT,
                          "deadline": dt.datetime(2026, 12, 30, 15, 59, tzinfo=dt.timezone.utc),
                          "supervise": True},
@@ -56,6 +59,7 @@ EXPECTED = {
     SmsKind.CALLBACK_CONFIRMATION: ["编号2026112899999", "120分钟内", "9600110回电"],
     SmsKind.APPEAL_DISPATCHED: ["编号2026112899999", "已转交" + LONG_UNIT + "办理", "2026年12月30日前"],
     SmsKind.APPEAL_EXTENDED: ["编号2026112899999", "延期办理", "2027年1月14日前"],
+    SmsKind.PROGRESS_REPLY: ["编号2026112899999", "正由" + LONG_UNIT + "办理", "2026年12月30日前办结"],
     SmsKind.UNIT_URGED: ["【督办】" + LONG_UNIT, "2026112899999", "超过办理时限（2026年12月30日）"],
     SmsKind.KNOWLEDGE_GUIDE: ["【办事指南】居民身份证补领", "。材料：居民户口簿", "…", "。地点：", "。时限：", "详询9600110"],
 }

@@ -52,6 +52,7 @@ TABLE = [
     ("POST", "/appeals/{id}/resolve", {"resolution": "已修复"}, (401, 409, 409, 403, 403)),
     ("POST", "/appeals/{id}/note", {"note": "已联系"}, (401, 303, 303, 403, 403)),
     ("POST", "/appeals/{id}/reopen", {"reason": "未修好"}, (401, 403, 409, 403, 403)),
+    ("POST", "/appeals/{id}/merge", {"reason": "同一事项"}, (401, 422, 422, 403, 403)),
     ("GET", "/callers/13812345678", None,         (303, 200, 200, 403, 403)),
     ("GET", "/admin/agents", None,                (303, 403, 403, 200, 403)),
     ("GET", "/admin/agents/new", None,            (303, 403, 403, 200, 403)),

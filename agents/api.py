@@ -10,6 +10,7 @@ no reason, instruction, note or reply: those are the hall's and the units' worki
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from agents import params
@@ -70,6 +71,11 @@ _FOLLOW_UP_ROW = {"type": "object", "additionalProperties": False,
                                  "first": _STAMP, "last": _STAMP,
                                  "case_numbers": {"type": "array",
                                                   "items": {"type": "string"}}}}
+# A published knowledge article's guide fields, as the portal shows them.
+ARTICLE_TEXT_FIELDS = ("answer", "conditions", "materials", "location", "hours", "fee",
+                       "time_limit", "legal_basis", "body")
+ARTICLE_QUERY_MAX = 100
+ARTICLE_ID = re.compile(r"[1-9][0-9]{0,8}")
 # The steps of an appeal's progress, in the order they can happen, with the words the portal
 # shows (Simplified Chinese, as every word a citizen reads).
 PROGRESS_LABELS = {
@@ -170,6 +176,43 @@ OPENAPI: dict[str, Any] = {
                                       "examples": ["13812345678"]},
                 },
             },
+            "ArticleHit": {
+                "type": "object", "additionalProperties": False,
+                "required": ["id", "title", "item_code", "answer", "sample"],
+                "properties": {
+                    "id": {"type": "integer", "minimum": 1},
+                    "title": {"type": "string"},
+                    "item_code": {"type": ["string", "null"],
+                                  "description": "the approval item it guides, if any"},
+                    "answer": {"type": "string", "description": "the short answer"},
+                    "sample": {"type": "boolean", "description": "sample content shipped with "
+                               "the service, not the bureau's text (示例)"},
+                },
+            },
+            "ArticleList": {
+                "type": "object", "additionalProperties": False, "required": ["q", "articles"],
+                "properties": {"q": {"type": "string"},
+                               "articles": {"type": "array",
+                                            "items": {"$ref": "#/components/schemas/ArticleHit"}}},
+            },
+            "Article": {
+                "type": "object", "additionalProperties": False,
+                "required": ["id", "kind", "item_code", "item_name", "sample", "version",
+                             "title", *ARTICLE_TEXT_FIELDS, "unit", "valid_from", "review_by"],
+                "properties": {
+                    "id": {"type": "integer", "minimum": 1},
+                    "kind": {"type": "string"},
+                    "item_code": {"type": ["string", "null"]},
+                    "item_name": {"type": ["string", "null"]},
+                    "sample": {"type": "boolean"},
+                    "version": {"type": "integer", "minimum": 1},
+                    "title": {"type": "string"},
+                    **{name: {"type": "string"} for name in ARTICLE_TEXT_FIELDS},
+                    "unit": {"type": ["string", "null"], "description": "the unit responsible"},
+                    "valid_from": {"type": ["string", "null"], "format": "date"},
+                    "review_by": {"type": ["string", "null"], "format": "date"},
+                },
+            },
             "ProgressStep": {
                 "type": "object", "additionalProperties": False,
                 "required": ["step", "label", "at", "unit", "deadline_at"],
@@ -268,6 +311,51 @@ OPENAPI: dict[str, Any] = {
                             "content": {"application/json": {
                                 "schema": {"$ref": "#/components/schemas/Error"}}}},
                     "404": {"description": "This process runs no callback report",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Error"}}}},
+                },
+            },
+        },
+        "/api/v1/articles": {
+            "get": {
+                "operationId": "searchArticles",
+                "summary": "Search the published knowledge articles (知识库): words, pinyin, "
+                           "initials, synonyms, approval item codes",
+                "parameters": [{"name": "q", "in": "query", "required": True,
+                                "schema": {"type": "string", "minLength": 1,
+                                           "maxLength": ARTICLE_QUERY_MAX}}],
+                "responses": {
+                    "200": {"description": "The published articles it finds, best first",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/ArticleList"}}}},
+                    "400": {"description": "No query, or one too long; `field` names it",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "401": {"description": "Missing or wrong token",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Error"}}}},
+                },
+            },
+        },
+        "/api/v1/articles/{article_id}": {
+            "get": {
+                "operationId": "getArticle",
+                "summary": "A published knowledge article's guide",
+                "parameters": [{"name": "article_id", "in": "path", "required": True,
+                                "schema": {"type": "string",
+                                           "pattern": f"^{ARTICLE_ID.pattern}$",
+                                           "minLength": 1, "maxLength": 9}}],
+                "responses": {
+                    "200": {"description": "Its published version",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Article"}}}},
+                    "400": {"description": "Not an article id; `field` names it",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "401": {"description": "Missing or wrong token",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "404": {"description": "No such article, or none published",
                             "content": {"application/json": {
                                 "schema": {"$ref": "#/components/schemas/Error"}}}},
                 },
@@ -453,7 +541,46 @@ def read_status(session, repository, case_number: str, *,
     return appeal, progress, unit
 
 
+def article_hits(session, query: str) -> list[dict]:
+    """The published, not retired, articles a search finds (the desk's search)."""
+    from sqlalchemy import select
+
+    from hotline.knowledge.search import search
+    from schemas.knowledge import KnowledgeArticle
+
+    hits = search(session, query)
+    live = set(session.scalars(select(KnowledgeArticle.id).where(
+        KnowledgeArticle.id.in_([hit.article_id for hit in hits]),
+        KnowledgeArticle.retired.is_(False))))
+    return [{"id": hit.article_id, "title": hit.title, "item_code": hit.item_code,
+             "answer": hit.answer, "sample": hit.sample}
+            for hit in hits if hit.article_id in live]
+
+
+def article_document(session, article_id: int) -> dict | None:
+    """The article's published version, or None (unknown, unpublished or retired)."""
+    from hotline.knowledge import repository
+    from hotline.knowledge.errors import KnowledgeError
+
+    try:
+        record = repository.article(session, article_id)
+    except (KnowledgeError, LookupError):
+        return None
+    published = record.published
+    if published is None or record.retired:
+        return None
+    fields = published.fields
+    return {"id": record.id, "kind": record.kind, "item_code": record.item_code,
+            "item_name": record.item_name, "sample": record.sample,
+            "version": published.number, "title": fields.title,
+            **{name: getattr(fields, name) or "" for name in ARTICLE_TEXT_FIELDS},
+            "unit": published.unit_name,
+            "valid_from": fields.valid_from.isoformat() if fields.valid_from else None,
+            "review_by": fields.review_by.isoformat() if fields.review_by else None}
+
+
 __all__ = ["OPENAPI", "ApiError", "parse_new_appeal", "status_document", "read_status",
+           "article_hits", "article_document",
            "progress_of",
            "validation_error", "report_period", "parameter_error", "AppealNotFound"]
 

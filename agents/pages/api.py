@@ -18,6 +18,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/appeals/{case_number}", API, "api_status"),
     Route("GET", "/api/v1/reports/callbacks", API, "api_callback_report"),
     Route("GET", "/api/v1/reports/analysis", API, "api_analysis_report"),
+    Route("GET", "/api/v1/articles", API, "api_articles"),
+    # Any segment: an id that is not one is a 400 in JSON, as the document says.
+    Route("GET", "/api/v1/articles/{article_id}", API, "api_article"),
 )
 
 
@@ -61,6 +64,30 @@ class ApiPages:
             return WebResponse.json(api.ApiError(404, "no appeal with this case number")
                                     .document(), 404)
         return WebResponse.json(api.status_document(appeal, progress, unit))
+
+    async def api_articles(self, ctx: Context) -> WebResponse:
+        """The portal's search of the published knowledge articles (the desk's search)."""
+        try:
+            args = params.single(ctx.request.query, ("q",), blank=False)
+            query = params.text(args, "q", api.ARTICLE_QUERY_MAX)
+            if not query:
+                raise params.ParamError("q", "blank")
+        except params.ParamError as error:
+            return WebResponse.json(api.parameter_error(error).document(), 400)
+        hits = await self.core.db.read(api.article_hits, query)
+        return WebResponse.json({"q": query, "articles": hits})
+
+    async def api_article(self, ctx: Context) -> WebResponse:
+        raw = ctx.params.get("article_id") or ""
+        if not api.ARTICLE_ID.fullmatch(raw):  # exactly what the document's pattern allows
+            return WebResponse.json(api.ApiError(400, "must be an article id: 1 to 999999999, "
+                                                      "no leading zero", "article_id")
+                                    .document(), 400)
+        document = await self.core.db.read(api.article_document, int(raw))
+        if document is None:
+            return WebResponse.json(api.ApiError(404, "no published article with this id")
+                                    .document(), 404)
+        return WebResponse.json(document)
 
     async def api_callback_report(self, ctx: Context) -> WebResponse:
         return await self._callback_report(ctx)

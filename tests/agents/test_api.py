@@ -241,3 +241,55 @@ def test_callback_report_needs_the_token(reporting_client, document):
     result = reporting_client.get(f"{path}?from=2026-11-01&to=2026-11-30")
     assert result.status == 401
     check(document, "GET", path, result)
+
+
+# The knowledge base for the portal ------------------------------------------------------------
+
+def published_article(database, fields, **kw):
+    from tests.hotline.test_knowledge import published
+
+    return database.write_now(published, fields, **kw)
+
+
+def test_the_portal_searches_and_reads_the_published_articles_only(client, document, database):
+    import dataclasses
+
+    from hotline.knowledge import repository as kb
+    from hotline.knowledge.records import ArticleFields
+    from tests.hotline.test_knowledge import NOW as KB_NOW
+    from tests.hotline.test_knowledge import RESIDENCE
+
+    database.write_now(add_unit)
+    article_id = published_article(database, RESIDENCE)
+    draft_only = database.write_now(kb.create_article, ArticleFields(
+        title="居住证补领草稿", answer="草稿"), actor="wang", now=KB_NOW)
+    found = check(document, "GET", "/api/v1/articles",
+                  call(client, "GET", "/api/v1/articles?q=jzz"))
+    assert [a["id"] for a in found["articles"]] == [article_id]  # pinyin initials, no draft
+    assert found["articles"][0]["title"] == "居住证申领" and not found["articles"][0]["sample"]
+    article = check(document, "GET", "/api/v1/articles/1",
+                    call(client, "GET", f"/api/v1/articles/{article_id}"))
+    assert article["materials"] == "居民身份证、居住证明" and article["unit"] == "兰山派出所"
+    assert article["review_by"] == "2026-12-31" and article["version"] == 1
+    assert set(article) - {"id", "kind", "item_code", "item_name", "sample", "version",
+                           "unit", "valid_from", "review_by"} == {
+        "title", *dataclasses.asdict(RESIDENCE).keys()} - {
+        "unit_code", "keywords", "valid_from", "review_by"}
+    unpublished = call(client, "GET", f"/api/v1/articles/{draft_only}")
+    assert unpublished.status == 404
+    check(document, "GET", "/api/v1/articles/1", unpublished)
+    database.write_now(kb.retire, article_id, actor="zhao", now=KB_NOW)
+    assert call(client, "GET", f"/api/v1/articles/{article_id}").status == 404
+    assert json.loads(call(client, "GET", "/api/v1/articles?q=jzz").body)["articles"] == []
+
+
+@pytest.mark.parametrize("path, field", [
+    ("/api/v1/articles", "q"), ("/api/v1/articles?q=", "q"),
+    ("/api/v1/articles?q=" + "证" * 101, "q"), ("/api/v1/articles/abc", "article_id"),
+    ("/api/v1/articles/0", "article_id"), ("/api/v1/articles/1234567890", "article_id"),
+    ("/api/v1/articles/012", "article_id"),
+])
+def test_a_bad_article_request_is_a_400_naming_its_field(client, document, path, field):
+    result = call(client, "GET", path)
+    assert result.status == 400
+    assert check(document, "GET", path.split("?")[0], result)["error"]["field"] == field

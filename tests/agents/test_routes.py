@@ -118,6 +118,8 @@ TABLE = [
     ("POST", "/knowledge/synonyms", {"synonyms": "身份证 二代证"}, (401, 403, 303, 403, 403)),
     ("GET", "/knowledge/report", None,            (303, 403, 200, 403, 403)),
     ("GET", "/api/v1/reports/analysis", None,     (401, 401, 401, 401, 401)),
+    ("GET", "/api/v1/articles", None,            (401, 401, 401, 401, 401)),
+    ("GET", "/api/v1/articles/1", None,          (401, 401, 401, 401, 401)),
     ("GET", "/supervisor/callcentre.xlsx", None,  (303, 403, 200, 403, 403)),
     ("GET", "/callbacks", None,                   (303, 404, 404, 403, 403)),  # 404: none injected
     ("POST", "/callbacks/{id}/call", {},          (401, 404, 404, 403, 403)),
